@@ -1,0 +1,2 @@
+/** kubewire/testing: fast-check arbitraries for property-testing framing code. */
+export * from './chunking.js';
