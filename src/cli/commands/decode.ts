@@ -1,0 +1,93 @@
+/**
+ * `kubewire decode <capture|->`: sessions, streams and bytes of kubectl exec,
+ * attach and port-forward traffic in a pcap/pcapng file or on stdin.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { runDecode, type DecodeArgs } from '../decode-run.js';
+
+export const ROLES = ['stdin', 'stdout', 'stderr', 'error', 'resize', 'data'] as const;
+
+export interface DecodeCliArgs {
+  capture: string;
+  summary: boolean;
+  json: boolean;
+  ndjson: boolean;
+  follow: boolean;
+  session?: number[];
+  stream?: number[];
+  role?: string[];
+  extract?: string;
+  'decode-as'?: string[];
+  'show-secrets': boolean;
+  bytes: boolean;
+  progress?: boolean;
+}
+
+export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
+  command: 'decode <capture>',
+  describe: 'Decode kubectl exec/attach/port-forward sessions in a pcap or pcapng capture ("-" reads stdin)',
+  builder: (y: Argv) =>
+    y
+      .positional('capture', {
+        type: 'string',
+        describe: 'pcap or pcapng file, or - for standard input (e.g. tcpdump -U -w -)',
+        demandOption: true,
+      })
+      .option('summary', { type: 'boolean', default: false, describe: 'One block per session instead of the timeline' })
+      .option('json', { type: 'boolean', default: false, describe: 'One JSON document (with --summary: the summary contract)' })
+      .option('ndjson', { type: 'boolean', default: false, describe: 'One JSON event per line, written as it is decoded' })
+      .option('follow', {
+        type: 'boolean',
+        default: false,
+        describe: 'Interleaved stdin/stdout/stderr transcript, as a terminal would have shown it',
+      })
+      .option('session', { type: 'number', array: true, describe: 'Only these sessions (numbers as in the output)' })
+      .option('stream', { type: 'number', array: true, describe: 'Only these streams (SPDY stream id or WebSocket channel)' })
+      .option('role', { type: 'string', array: true, choices: ROLES, describe: 'Only streams with these roles' })
+      .option('extract', {
+        type: 'string',
+        describe: 'Write the raw bytes of every stream and direction to files in DIR, with index.json',
+        normalize: true,
+      })
+      .option('decode-as', {
+        type: 'string',
+        array: true,
+        describe:
+          'Force the protocol: spdy, websocket or a channel protocol (v4.channel.k8s.io, portforward.k8s.io, …); ' +
+          'CONN=PROTOCOL for one connection',
+      })
+      .option('show-secrets', {
+        type: 'boolean',
+        default: false,
+        describe: 'Do not redact Authorization headers, bearer tokens and Sec-WebSocket-Key',
+      })
+      .option('bytes', { type: 'boolean', default: false, describe: 'Include stream payloads (base64) in --json/--ndjson events' })
+      .option('progress', { type: 'boolean', describe: 'Progress on stderr (default: when stderr is a terminal)' })
+      .conflicts('ndjson', ['json', 'summary', 'follow'])
+      .conflicts('follow', ['json', 'summary'])
+      .example('$0 decode exec.pcap', 'Timeline of every session, stream and frame')
+      .example('$0 decode exec.pcap --summary', 'One block per session: streams, bytes, resizes, exit status')
+      .example('$0 decode exec.pcap --summary --json | jq .sessions[0].exit', 'The stable summary document')
+      .example('tcpdump -i lo -U -w - port 6443 | $0 decode - --ndjson', 'Live: one JSON event per line as packets arrive')
+      .example('$0 decode exec.pcapng --session 1 --follow', 'What the terminal showed, stdin and output interleaved')
+      .example('$0 decode exec.pcap --role stdout --extract out/', 'Raw stream bytes as files, with out/index.json')
+      .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade') as unknown as Argv<DecodeCliArgs>,
+  handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
+    const args: DecodeArgs = {
+      input: argv.capture,
+      summary: argv.summary,
+      json: argv.json,
+      ndjson: argv.ndjson,
+      follow: argv.follow,
+      session: argv.session,
+      stream: argv.stream,
+      role: argv.role,
+      extract: argv.extract,
+      decodeAs: argv['decode-as'],
+      showSecrets: argv['show-secrets'],
+      bytes: argv.bytes,
+      progress: argv.progress,
+    };
+    process.exitCode = await runDecode(args);
+  },
+};

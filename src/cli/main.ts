@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * The `kubewire` executable. Usage errors exit 2 (scripts can tell them from
+ * "decoded with diagnostics", which is 1).
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { commands } from './commands/index.js';
+import { EXIT_USAGE } from './exit-codes.js';
+import { packageVersion } from './version.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const parser = yargs(argv)
+    .scriptName('kubewire')
+    .usage('$0 <command> [options]')
+    .command(commands)
+    .demandCommand(1, 'Name a command (see kubewire --help).')
+    .strict()
+    .recommendCommands()
+    .version(packageVersion())
+    .alias('h', 'help')
+    .alias('V', 'version')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) {
+        process.stderr.write(`kubewire: ${err.message}\n`);
+      } else {
+        process.stderr.write(`kubewire: ${msg}\nRun 'kubewire --help' or 'kubewire <command> --help' for usage.\n`);
+      }
+      process.exit(EXIT_USAGE);
+    })
+    .epilogue('Exit codes: 0 decoded cleanly, 1 decoded with diagnostics, 2 usage error or unreadable input.');
+  await parser.parseAsync();
+}
+
+function invokedDirectly(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(hideBin(process.argv)).catch((e: unknown) => {
+    process.stderr.write(`kubewire: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(EXIT_USAGE);
+  });
+}

@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+
+/** The package version, read from package.json beside `dist/` (or `src/` under tsx). */
+export function packageVersion(): string {
+  try {
+    const url = new URL('../../package.json', import.meta.url);
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
