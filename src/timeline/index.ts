@@ -1,0 +1,5 @@
+export * from './events.js';
+export * from './summary-types.js';
+export * from './options.js';
+export { SessionDecoder } from './session-decoder.js';
+export { timelineEventToJson, type EventJsonOptions } from './event-json.js';

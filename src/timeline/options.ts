@@ -1,0 +1,62 @@
+/**
+ * Options of `SessionDecoder`.
+ */
+
+/**
+ * `--decode-as`: force how a connection is read. `spdy` / `websocket` /
+ * `websocket+spdy` force the framing; a channel protocol name (e.g.
+ * `v4.channel.k8s.io`, `v5.channel.k8s.io`, `portforward.k8s.io`,
+ * `SPDY/3.1+portforward.k8s.io`) forces the framing it implies and the
+ * Kubernetes protocol on top.
+ */
+export type DecodeAs = 'spdy' | 'websocket' | 'websocket+spdy' | (string & {});
+
+export interface TimelineLimits {
+  /** Bytes of one HTTP message head (request/status line and headers). Default 64 KiB. */
+  maxHttpHeadBytes: number;
+  /** Header lines per HTTP message. Default 256. */
+  maxHttpHeaders: number;
+  /** Bytes of a response body kept for the `http-response` event (refusal statuses). Default 64 KiB. */
+  maxHttpBodyKept: number;
+  /** Bytes of error-stream content kept to parse the exit status. Default 64 KiB. */
+  maxStatusBytes: number;
+  /** Bytes of resize-stream content buffered while a JSON object is incomplete. Default 4 KiB. */
+  maxResizeBytes: number;
+  /** Client→server bytes held after an upgrade request while its response is pending. Default 1 MiB. */
+  maxPendingUpgradeBytes: number;
+  /** Streams tracked per session. Default 65,536. */
+  maxStreamsPerSession: number;
+  /** SPDY codec limits passed down. */
+  spdy?: Partial<{
+    maxFrameLength: number;
+    maxHeaderBlockInflated: number;
+    maxInflatedTotal: number;
+    maxHeaderCount: number;
+  }>;
+  /** WebSocket codec: largest payload accepted. Default 64 MiB. */
+  maxWebSocketPayload: number;
+}
+
+export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = {
+  maxHttpHeadBytes: 64 * 1024,
+  maxHttpHeaders: 256,
+  maxHttpBodyKept: 64 * 1024,
+  maxStatusBytes: 64 * 1024,
+  maxResizeBytes: 4 * 1024,
+  maxPendingUpgradeBytes: 1024 * 1024,
+  maxStreamsPerSession: 65536,
+  maxWebSocketPayload: 64 * 1024 * 1024,
+};
+
+export interface SessionDecoderOptions {
+  /** Per connection number, or one value for every connection. */
+  decodeAs?: Map<number, DecodeAs> | DecodeAs;
+  /** Default false: Authorization, bearer tokens and Sec-WebSocket-Key are redacted in events and the summary. */
+  showSecrets?: boolean;
+  limits?: Partial<TimelineLimits>;
+  /**
+   * Emit a `frame` event for every decoded frame (default true). The CLI's
+   * summary mode may turn it off to go faster.
+   */
+  frameEvents?: boolean;
+}

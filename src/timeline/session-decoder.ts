@@ -1,0 +1,156 @@
+/**
+ * SessionDecoder: the sans-IO core of `kubewire decode` and the live tap.
+ * ConnectionEvents (from TCP reassembly or the tap) in, TimelineEvents out,
+ * and a summary document at any time.
+ *
+ * Never throws on wire input: everything odd becomes a `diagnostic` event,
+ * and one broken connection or stream never hides the others.
+ */
+import type { ConnectionEvent } from '../tcp/types.js';
+import type { DiagnosticEvent, TimelineEvent } from './events.js';
+import { DEFAULT_TIMELINE_LIMITS, type DecodeAs, type SessionDecoderOptions, type TimelineLimits } from './options.js';
+import type { DecodeSummary } from './summary-types.js';
+import { ConnectionDecoder, type DecoderContext } from './connection.js';
+import { KubewireError } from '../common/errors.js';
+
+export class SessionDecoder {
+  private readonly connections = new Map<number, ConnectionDecoder>();
+  /** Every connection ever seen, in order, for the summary (closed ones stay, with their state trimmed). */
+  private readonly all: ConnectionDecoder[] = [];
+  private readonly ctx: DecoderContext;
+  private diagnostics = 0;
+
+  constructor(private readonly opts: SessionDecoderOptions = {}) {
+    const limits: TimelineLimits = { ...DEFAULT_TIMELINE_LIMITS, ...opts.limits };
+    this.ctx = {
+      limits,
+      showSecrets: opts.showSecrets ?? false,
+      frameEvents: opts.frameEvents ?? true,
+      nextSession: 1,
+      refusedUpgrades: [],
+    };
+  }
+
+  /** Diagnostics so far (for exit code 1). */
+  get diagnosticCount(): number {
+    return this.diagnostics;
+  }
+
+  /** Feed one event from TCP reassembly (capture) or from the live tap. */
+  push(ev: ConnectionEvent): TimelineEvent[] {
+    const out: TimelineEvent[] = [];
+    try {
+      this.dispatch(ev, out);
+    } catch (e) {
+      // A bug of ours must not end the decode of every other connection.
+      const conn = ev.kind === 'diagnostic' ? (ev.connection ?? 0) : ev.connection;
+      out.push(internalError(e, conn, ev.time ?? 0));
+      this.connections.get(conn)?.disable();
+    }
+    this.count(out);
+    return out;
+  }
+
+  /** End of input: flush partial state; returns the last events. */
+  finish(): TimelineEvent[] {
+    const out: TimelineEvent[] = [];
+    for (const c of this.connections.values()) {
+      try {
+        c.finish(out);
+      } catch (e) {
+        out.push(internalError(e, c.id, c.lastTime));
+      }
+    }
+    this.count(out);
+    return out;
+  }
+
+  /** The summary document; valid any time, complete after finish(). */
+  summary(): DecodeSummary {
+    const sessions = [];
+    const requests = [];
+    for (const c of this.all) {
+      sessions.push(...c.sessionSummaries());
+      requests.push(...c.requestSummaries());
+    }
+    sessions.sort((a, b) => a.session - b.session);
+    return { sessions, requests, connections: this.all.length, diagnostics: this.diagnostics };
+  }
+
+  private dispatch(ev: ConnectionEvent, out: TimelineEvent[]): void {
+    if (ev.kind === 'open') {
+      const prev = this.connections.get(ev.connection);
+      if (prev) prev.finish(out);
+      const c = new ConnectionDecoder(ev, this.ctx, this.decodeAsFor(ev.connection));
+      this.connections.set(ev.connection, c);
+      this.all.push(c);
+      c.open(out);
+      return;
+    }
+    if (ev.kind === 'diagnostic') {
+      out.push({
+        kind: 'diagnostic',
+        time: ev.time ?? 0,
+        connection: ev.connection ?? 0,
+        session: ev.connection !== undefined ? (this.connections.get(ev.connection)?.sessionId ?? null) : null,
+        direction: ev.error.direction ?? null,
+        streamId: ev.error.streamId ?? null,
+        error: ev.error,
+      });
+      return;
+    }
+    const c = this.connections.get(ev.connection);
+    if (!c) {
+      out.push({
+        kind: 'diagnostic',
+        time: ev.time,
+        connection: ev.connection,
+        session: null,
+        direction: ev.kind === 'close' ? (ev.direction ?? null) : ev.direction,
+        streamId: null,
+        error: new KubewireError('timeline', 'TIMELINE_UNKNOWN_CONNECTION', 'connection', `${ev.kind} event for a connection that was never opened`, { connection: ev.connection }),
+      });
+      return;
+    }
+    switch (ev.kind) {
+      case 'data':
+        c.data(ev, out);
+        return;
+      case 'gap':
+        c.gap(ev, out);
+        return;
+      case 'close':
+        c.close(ev, out);
+        this.connections.delete(ev.connection);
+        return;
+      default: {
+        const never: never = ev;
+        throw new Error(`unknown connection event ${(never as { kind: string }).kind}`);
+      }
+    }
+  }
+
+  private decodeAsFor(connection: number): DecodeAs | undefined {
+    const d = this.opts.decodeAs;
+    if (d === undefined) return undefined;
+    if (typeof d === 'string') return d;
+    return d.get(connection);
+  }
+
+  private count(out: TimelineEvent[]): void {
+    for (const e of out) if (e.kind === 'diagnostic') this.diagnostics++;
+  }
+}
+
+function internalError(e: unknown, connection: number, time: number): DiagnosticEvent {
+  const msg = e instanceof Error ? e.message : String(e);
+  return {
+    kind: 'diagnostic',
+    time,
+    connection,
+    session: null,
+    direction: null,
+    streamId: null,
+    error: new KubewireError('timeline', 'TIMELINE_INTERNAL_ERROR', 'connection', `internal error, connection abandoned: ${msg}`, { connection }),
+  };
+}
