@@ -1,0 +1,236 @@
+/**
+ * The hand-off between forwarding and decoding. Forwarding calls `push` and
+ * returns at once; the consumer (decoder, pcapng writer, outputs) runs later
+ * in bounded slices, so a slow or failing consumer can never stall or break
+ * the copy between the two sockets.
+ *
+ * The queue is bounded in bytes. When the consumer falls behind and a data
+ * chunk would exceed the bound, the chunk is not queued: it becomes a `gap`
+ * event of the same size at the same stream offset — exactly what TCP
+ * reassembly reports for bytes a capture missed — so the decoder resyncs or
+ * reports, and the loss is visible in every output instead of being hidden.
+ * Consecutive dropped chunks of one direction grow a single gap.
+ */
+import { KubewireError, type Direction } from '../common/errors.js';
+import type { ConnectionEvent, ConnectionGap } from '../tcp/types.js';
+
+export interface DecodeQueueOptions {
+  /** Bytes of data the queue may hold before it drops (as gaps). Default 64 MiB. */
+  maxBytes?: number;
+  /** Longest time one drain slice may run before yielding to I/O. Default 8 ms. */
+  sliceMs?: number;
+  /** Called when the consumer throws; forwarding and later events go on. */
+  onConsumerError?: (error: unknown, event: ConnectionEvent) => void;
+  /** Called once per run of dropped chunks (the first chunk dropped after data was accepted). */
+  onDrop?: (gap: ConnectionGap) => void;
+  /** Time source for `sliceMs`; injectable for tests. */
+  now?: () => number;
+}
+
+export interface DecodeQueueStats {
+  /** Events handed to the consumer. */
+  delivered: number;
+  /** Data bytes replaced by gaps because the consumer was behind. */
+  droppedBytes: number;
+  /** Data chunks replaced by gaps. */
+  droppedChunks: number;
+  /** Exceptions thrown by the consumer. */
+  consumerErrors: number;
+  /** Largest number of accounted bytes ever queued. */
+  peakBytes: number;
+  /** Accounted bytes queued now. */
+  queuedBytes: number;
+}
+
+/**
+ * Small events still cost memory; charging each at least this much keeps a
+ * flood of one-byte chunks bounded by `maxBytes` too.
+ */
+const EVENT_OVERHEAD_BYTES = 64;
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+const DEFAULT_SLICE_MS = 8;
+
+export class DecodeQueue {
+  private readonly items: ConnectionEvent[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private scheduled = false;
+  private draining = false;
+  private idleWaiters: Array<() => void> = [];
+  /** The still-queued gap a further drop on the same connection and direction extends. */
+  private readonly openGaps = new Map<string, ConnectionGap>();
+  private readonly maxBytes: number;
+  private readonly sliceMs: number;
+  private readonly now: () => number;
+  private readonly stats_: DecodeQueueStats = {
+    delivered: 0,
+    droppedBytes: 0,
+    droppedChunks: 0,
+    consumerErrors: 0,
+    peakBytes: 0,
+    queuedBytes: 0,
+  };
+
+  constructor(
+    private readonly consumer: (event: ConnectionEvent) => void,
+    private readonly opts: DecodeQueueOptions = {},
+  ) {
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.sliceMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    this.now = opts.now ?? (() => performance.now());
+    if (!(this.maxBytes > 0)) throw new RangeError('maxBytes must be positive');
+  }
+
+  /**
+   * Queue one event. Data bytes are retained, not copied: the caller must not
+   * mutate them afterwards (the tap never does; Node hands each socket read a
+   * fresh buffer).
+   */
+  push(event: ConnectionEvent): void {
+    if (event.kind === 'data') {
+      const cost = Math.max(event.bytes.length, EVENT_OVERHEAD_BYTES);
+      if (this.queuedBytes + cost > this.maxBytes) {
+        this.drop(event.connection, event.direction, event.offset, event.bytes.length, event.time, event.packet);
+        return;
+      }
+      this.openGaps.delete(key(event.connection, event.direction));
+      this.enqueue(event, cost);
+      return;
+    }
+    this.enqueue(event, EVENT_OVERHEAD_BYTES);
+  }
+
+  /** Resolves once every queued event has been handed to the consumer. */
+  idle(): Promise<void> {
+    if (this.head === this.items.length && !this.draining) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Deliver everything now, synchronously (for shutdown paths that cannot wait). */
+  drainNow(): void {
+    this.drain(Infinity);
+  }
+
+  stats(): DecodeQueueStats {
+    return { ...this.stats_, queuedBytes: this.queuedBytes };
+  }
+
+  private drop(
+    connection: number,
+    direction: Direction,
+    offset: number,
+    size: number,
+    time: number,
+    packet: number | undefined,
+  ): void {
+    this.stats_.droppedBytes += size;
+    this.stats_.droppedChunks++;
+    const k = key(connection, direction);
+    const open = this.openGaps.get(k);
+    if (open && open.offset + open.size === offset) {
+      open.size += size;
+      return;
+    }
+    const gap: ConnectionGap = { kind: 'gap', connection, direction, offset, size, time };
+    if (packet !== undefined) gap.packet = packet;
+    this.openGaps.set(k, gap);
+    this.enqueue(gap, EVENT_OVERHEAD_BYTES);
+    this.opts.onDrop?.(gap);
+  }
+
+  private enqueue(event: ConnectionEvent, cost: number): void {
+    this.items.push(event);
+    this.queuedBytes += cost;
+    if (this.queuedBytes > this.stats_.peakBytes) this.stats_.peakBytes = this.queuedBytes;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate runs after pending I/O callbacks, so socket reads and
+    // writes interleave with decoding slices.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain(this.sliceMs);
+    });
+  }
+
+  private drain(budgetMs: number): void {
+    if (this.draining) return;
+    this.draining = true;
+    const deadline = budgetMs === Infinity ? Infinity : this.now() + budgetMs;
+    try {
+      let n = 0;
+      while (this.head < this.items.length) {
+        const event = this.items[this.head]!;
+        this.items[this.head] = undefined as unknown as ConnectionEvent;
+        this.head++;
+        this.queuedBytes -= event.kind === 'data' ? Math.max(event.bytes.length, EVENT_OVERHEAD_BYTES) : EVENT_OVERHEAD_BYTES;
+        if (event.kind === 'gap') {
+          const k = key(event.connection, event.direction);
+          if (this.openGaps.get(k) === event) this.openGaps.delete(k);
+        }
+        this.deliver(event);
+        // Checking the clock every event costs more than the decoding of a small one.
+        if ((++n & 15) === 0 && this.now() >= deadline) break;
+      }
+      // Compact so a long-running tap does not keep a growing array of holes.
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items.splice(0, this.head);
+        this.head = 0;
+      } else if (this.head === this.items.length) {
+        this.items.length = 0;
+        this.head = 0;
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (this.head < this.items.length) this.schedule();
+    else this.wakeIdle();
+  }
+
+  private deliver(event: ConnectionEvent): void {
+    this.stats_.delivered++;
+    try {
+      this.consumer(event);
+    } catch (error) {
+      this.stats_.consumerErrors++;
+      try {
+        this.opts.onConsumerError?.(error, event);
+      } catch {
+        // A failing error reporter must not break forwarding either.
+      }
+    }
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function key(connection: number, direction: Direction): string {
+  return `${connection}${direction === 'clientToServer' ? '>' : '<'}`;
+}
+
+/** The error the tap reports when a consumer throws (decoders are meant never to). */
+export function consumerFailure(error: unknown, event: ConnectionEvent): KubewireError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new KubewireError('tap', 'TAP_DECODER_FAILED', 'connection', `decoder threw: ${message}`, {
+    connection: event.kind === 'diagnostic' ? event.connection : event.connection,
+    direction: event.kind === 'data' || event.kind === 'gap' ? event.direction : undefined,
+  });
+}
+
+/** The error the tap reports when decoding fell behind and bytes were skipped. */
+export function decodeBehind(gap: ConnectionGap): KubewireError {
+  return new KubewireError(
+    'tap',
+    'TAP_DECODE_BEHIND',
+    'connection',
+    'decoding fell behind forwarding; bytes were forwarded but not decoded',
+    { connection: gap.connection, direction: gap.direction, offset: gap.offset },
+  );
+}

@@ -1,0 +1,400 @@
+/**
+ * The live tap: a TCP (or TLS-terminating) forwarding proxy that copies every
+ * byte unchanged in both directions and hands a copy of each direction, as
+ * `ConnectionEvent`s, to a consumer through a bounded `DecodeQueue`.
+ *
+ * Forwarding never waits for the consumer: events are queued and the consumer
+ * runs in later slices; a consumer that falls behind costs decoded bytes
+ * (reported as gaps), never forwarding speed or correctness.
+ *
+ * Backpressure is end to end: when the socket we write to is full, the
+ * socket we read from is paused, so the kernel's windows push back on the
+ * sender and the tap holds at most about one high-water mark plus one chunk
+ * per direction.
+ */
+import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { isIP } from 'node:net';
+import { KubewireError, type Direction } from '../common/errors.js';
+import type { CloseReason, ConnectionEvent, Endpoint } from '../tcp/types.js';
+import { hostPort, type ListenAddress, type UpstreamAddress, DEFAULT_LISTEN_HOST } from './addresses.js';
+import { systemClock, type Clock } from './clock.js';
+import { consumerFailure, decodeBehind, DecodeQueue, type DecodeQueueOptions, type DecodeQueueStats } from './decode-queue.js';
+
+export interface TapTlsListener {
+  /** PEM certificate chain the tap presents to clients. */
+  cert: string | Buffer;
+  /** PEM private key of `cert`. */
+  key: string | Buffer;
+}
+
+export interface TapOptions {
+  /** Where to accept. Default 127.0.0.1, port 0 (any free port). */
+  listen?: Partial<ListenAddress>;
+  /** Where to forward. */
+  upstream: UpstreamAddress;
+  /**
+   * For an https upstream: PEM CA(s) to verify it against instead of the
+   * system's roots.
+   */
+  upstreamCa?: string | Buffer | Array<string | Buffer>;
+  /** For an https upstream: skip certificate verification. */
+  insecure?: boolean;
+  /** For an https upstream: SNI and name to verify (default: the upstream host when it is a name). */
+  servername?: string;
+  /** Terminate TLS on the listener with this certificate (the decoder needs plaintext). */
+  tls?: TapTlsListener;
+  /** Receives every connection event, in order, off the forwarding path. */
+  consumer?: (event: ConnectionEvent) => void;
+  /** Bounds of the queue between forwarding and `consumer`. */
+  queue?: Pick<DecodeQueueOptions, 'maxBytes' | 'sliceMs'>;
+  /** Problems worth telling the user (also sent to `consumer` as diagnostics where they concern a connection). */
+  onReport?: (error: KubewireError) => void;
+  /** Give up connecting upstream after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+  clock?: Clock;
+}
+
+export interface TapStats {
+  accepted: number;
+  active: number;
+  /** Bytes forwarded client→server and server→client. */
+  bytesClientToServer: number;
+  bytesServerToClient: number;
+  /** Largest amount the tap ever had waiting in one socket's write buffer. */
+  peakWriteBuffered: number;
+  upstreamFailures: number;
+  queue: DecodeQueueStats;
+}
+
+export interface Tap {
+  /** The address actually bound (port resolved when 0 was asked). */
+  readonly address: ListenAddress;
+  /** `http(s)://host:port` of the tap, for kubeconfig. */
+  readonly url: string;
+  stats(): TapStats;
+  /**
+   * Stop accepting, let open connections finish for up to `graceMs`, then
+   * cut the rest (reported as closed with reason `end-of-input`) and wait
+   * until the consumer has seen every event.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The decoder understands HTTP/1.1 upgrades only; offering h2 would hide them. */
+const ALPN = ['http/1.1'];
+
+export async function startTap(opts: TapOptions): Promise<Tap> {
+  const tap = new TapServer(opts);
+  await tap.listen();
+  return tap;
+}
+
+class TapServer implements Tap {
+  address: ListenAddress = { host: DEFAULT_LISTEN_HOST, port: 0 };
+  url = '';
+  private readonly server: Server;
+  private readonly queue: DecodeQueue;
+  private readonly clock: Clock;
+  private readonly active = new Set<TappedConnection>();
+  private allClosedWaiters: Array<() => void> = [];
+  private nextConnection = 1;
+  private closing = false;
+  readonly counters = {
+    accepted: 0,
+    bytesClientToServer: 0,
+    bytesServerToClient: 0,
+    peakWriteBuffered: 0,
+    upstreamFailures: 0,
+  };
+
+  constructor(readonly opts: TapOptions) {
+    this.clock = opts.clock ?? systemClock;
+    const consumer = opts.consumer ?? (() => {});
+    this.queue = new DecodeQueue(consumer, {
+      ...opts.queue,
+      onConsumerError: (error, event) => this.report(consumerFailure(error, event)),
+      onDrop: (gap) => {
+        const error = decodeBehind(gap);
+        this.report(error);
+        this.queue.push({ kind: 'diagnostic', connection: gap.connection, time: gap.time, error });
+      },
+    });
+    if (opts.tls) {
+      const server = createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true, ALPNProtocols: ALPN });
+      server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
+      server.on('tlsClientError', (err) => {
+        this.report(new KubewireError('tap', 'TAP_CLIENT_TLS_FAILED', 'connection', `client TLS handshake failed: ${err.message}`));
+      });
+      this.server = server;
+    } else {
+      this.server = createNetServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    }
+    // A listening socket error after start (e.g. EMFILE on accept) must not crash the process.
+    this.server.on('error', (err) => {
+      if (this.address.port !== 0) this.report(new KubewireError('tap', 'TAP_LISTEN_FAILED', 'connection', err.message));
+    });
+  }
+
+  listen(): Promise<void> {
+    const host = this.opts.listen?.host ?? DEFAULT_LISTEN_HOST;
+    const port = this.opts.listen?.port ?? 0;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', onError);
+        const a = this.server.address();
+        if (a && typeof a === 'object') this.address = { host: a.address, port: a.port };
+        this.url = `${this.opts.tls ? 'https' : 'http'}://${hostPort(this.address.host, this.address.port)}`;
+        resolve();
+      });
+    });
+  }
+
+  stats(): TapStats {
+    return { ...this.counters, active: this.active.size, queue: this.queue.stats() };
+  }
+
+  async close(graceMs = 5_000): Promise<void> {
+    if (!this.closing) {
+      this.closing = true;
+      this.server.close();
+    }
+    if (this.active.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.allClosedWaiters.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const c of [...this.active]) c.cut();
+    }
+    await this.queue.idle();
+  }
+
+  /** @internal */
+  emit(event: ConnectionEvent): void {
+    this.queue.push(event);
+  }
+
+  /** @internal */
+  now(): number {
+    return this.clock();
+  }
+
+  /** @internal */
+  report(error: KubewireError): void {
+    try {
+      this.opts.onReport?.(error);
+    } catch {
+      // Reporting is best effort; forwarding goes on.
+    }
+  }
+
+  /** @internal */
+  closed(c: TappedConnection): void {
+    this.active.delete(c);
+    if (this.active.size === 0) {
+      const waiters = this.allClosedWaiters;
+      this.allClosedWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private accept(client: Socket): void {
+    if (this.closing) {
+      client.destroy();
+      return;
+    }
+    this.counters.accepted++;
+    const c = new TappedConnection(this, this.nextConnection++, client);
+    this.active.add(c);
+    c.connectUpstream();
+  }
+
+  /** @internal */
+  openUpstream(): Socket {
+    const { upstream } = this.opts;
+    if (upstream.protocol === 'http') {
+      return netConnect({ host: upstream.host, port: upstream.port, allowHalfOpen: true });
+    }
+    const servername = this.opts.servername ?? (isIP(upstream.host) ? undefined : upstream.host);
+    return tlsConnect({
+      host: upstream.host,
+      port: upstream.port,
+      servername,
+      ca: this.opts.upstreamCa,
+      rejectUnauthorized: !this.opts.insecure,
+      ALPNProtocols: ALPN,
+      // Honoured by tls.connect though missing from its typings.
+      ...({ allowHalfOpen: true } as object),
+    });
+  }
+
+  /** @internal */
+  get connectTimeoutMs(): number {
+    return this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  }
+}
+
+/** One client connection and its upstream twin. */
+class TappedConnection {
+  private upstream: Socket | null = null;
+  private connected = false;
+  private readonly offsets = { clientToServer: 0, serverToClient: 0 };
+  private firstFin: Direction | undefined;
+  private resetBy: Direction | undefined;
+  private openSent = false;
+  private closeSent = false;
+  private socketsOpen = 2;
+  private finished = false;
+  private readonly acceptedAt: number;
+
+  constructor(
+    private readonly tap: TapServer,
+    readonly id: number,
+    private readonly client: Socket,
+  ) {
+    this.acceptedAt = tap.now();
+    // Until the upstream is there, the client socket stays paused (no 'data'
+    // listener yet), so nothing is read that could not be forwarded.
+    client.on('error', (err) => this.onSocketError('clientToServer', err));
+    client.once('close', () => this.onSocketClose(client));
+  }
+
+  connectUpstream(): void {
+    const up = this.tap.openUpstream();
+    this.upstream = up;
+    const timer = setTimeout(() => {
+      up.destroy(new Error(`no connection after ${this.tap.connectTimeoutMs} ms`));
+    }, this.tap.connectTimeoutMs);
+    const onConnect = () => {
+      clearTimeout(timer);
+      this.connected = true;
+      if (this.client.destroyed) {
+        up.destroy();
+        return;
+      }
+      this.sendOpen(up);
+      this.pump(this.client, up, 'clientToServer');
+      this.pump(up, this.client, 'serverToClient');
+    };
+    up.once(this.tap.opts.upstream.protocol === 'https' ? 'secureConnect' : 'connect', onConnect);
+    up.on('error', (err) => {
+      clearTimeout(timer);
+      this.onSocketError('serverToClient', err);
+    });
+    up.once('close', () => {
+      clearTimeout(timer);
+      this.onSocketClose(up);
+    });
+  }
+
+  /** Forced end at shutdown: report, then drop both sockets. */
+  cut(): void {
+    this.sendClose('end-of-input');
+    this.client.destroy();
+    this.upstream?.destroy();
+  }
+
+  private sendOpen(up: Socket): void {
+    this.openSent = true;
+    this.tap.emit({
+      kind: 'open',
+      connection: this.id,
+      client: endpoint(this.client.remoteAddress, this.client.remotePort),
+      server: endpoint(up.remoteAddress, up.remotePort),
+      time: this.acceptedAt,
+      startedLate: false,
+    });
+  }
+
+  private pump(from: Socket, to: Socket, direction: Direction): void {
+    const counters = this.tap.counters;
+    const c2s = direction === 'clientToServer';
+    from.on('data', (chunk: Buffer) => {
+      const offset = this.offsets[direction];
+      this.offsets[direction] = offset + chunk.length;
+      if (c2s) counters.bytesClientToServer += chunk.length;
+      else counters.bytesServerToClient += chunk.length;
+      this.tap.emit({ kind: 'data', connection: this.id, direction, bytes: chunk, offset, time: this.tap.now() });
+      if (to.destroyed || to.writableEnded) return;
+      const more = to.write(chunk);
+      if (to.writableLength > counters.peakWriteBuffered) counters.peakWriteBuffered = to.writableLength;
+      if (!more) from.pause();
+    });
+    to.on('drain', () => {
+      if (!from.destroyed) from.resume();
+    });
+    from.once('end', () => {
+      this.firstFin ??= direction;
+      if (!to.destroyed) to.end();
+    });
+  }
+
+  private onSocketError(direction: Direction, err: Error & { code?: string }): void {
+    const other = direction === 'clientToServer' ? this.upstream : this.client;
+    if (!this.connected && direction === 'serverToClient') {
+      this.tap.counters.upstreamFailures++;
+      const error = new KubewireError(
+        'tap',
+        'TAP_UPSTREAM_CONNECT_FAILED',
+        'connection',
+        `cannot reach upstream ${hostPort(this.tap.opts.upstream.host, this.tap.opts.upstream.port)}: ${err.message}`,
+        { connection: this.id },
+      );
+      this.tap.report(error);
+      this.tap.emit({ kind: 'diagnostic', connection: this.id, time: this.tap.now(), error });
+      this.client.destroy();
+      return;
+    }
+    this.resetBy ??= direction;
+    // Pass the abort on: a reset on one side becomes a reset on the other
+    // where the socket type allows it, so both ends see what really happened.
+    if (other && !other.destroyed) {
+      if (typeof other.resetAndDestroy === 'function' && !(other as TLSSocket).encrypted) other.resetAndDestroy();
+      else other.destroy();
+    }
+  }
+
+  private onSocketClose(socket: Socket): void {
+    this.socketsOpen--;
+    const other = socket === this.client ? this.upstream : this.client;
+    if (other && !other.destroyed) {
+      // The closed side can take no more bytes and will send none: finish
+      // what is queued towards the other side, then let it go.
+      if (!this.connected) other.destroy();
+      else other.end();
+    }
+    if (this.socketsOpen === 0 || (socket === this.upstream && !this.connected)) this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.openSent) {
+      if (this.resetBy !== undefined) this.sendClose('rst', this.resetBy);
+      else this.sendClose('fin', this.firstFin);
+    }
+    this.tap.closed(this);
+  }
+
+  private sendClose(reason: CloseReason, direction?: Direction): void {
+    if (!this.openSent || this.closeSent) return;
+    this.closeSent = true;
+    const ev: ConnectionEvent = { kind: 'close', connection: this.id, reason, time: this.tap.now() };
+    if (direction !== undefined) ev.direction = direction;
+    this.tap.emit(ev);
+  }
+}
+
+function endpoint(address: string | undefined, port: number | undefined): Endpoint {
+  // Dual-stack listeners report IPv4 peers as IPv4-mapped IPv6; captures and
+  // users know them as plain IPv4.
+  const a = address ?? '0.0.0.0';
+  return { address: a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a, port: port ?? 0 };
+}

@@ -1,0 +1,241 @@
+/**
+ * Loopback servers and clients for tap tests: each side sends a stream cut
+ * from a random pool in uneven chunks (honouring backpressure) and hashes
+ * what it sends and what it receives.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { ConnectionEvent } from '../../src/tcp/types.js';
+
+const POOL = randomBytes(4 * 1024 * 1024 + 65536);
+
+export interface StreamResult {
+  sentHash: string;
+  sentBytes: number;
+  receivedHash: string;
+  receivedBytes: number;
+}
+
+/** Write `total` bytes from the pool starting at `seed`, in chunks of varying size, respecting drain. */
+export function sendStream(socket: Socket, total: number, seed: number, end = true): Promise<{ hash: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    let sent = 0;
+    let pos = (seed * 7919) % (POOL.length - 65536);
+    let k = seed;
+    const pump = (): void => {
+      while (sent < total) {
+        k = (k * 1103515245 + 12345) >>> 0;
+        const size = Math.min(total - sent, 1 + (k % 65536));
+        if (pos + size > POOL.length) pos = 0;
+        const chunk = POOL.subarray(pos, pos + size);
+        pos += size;
+        hash.update(chunk);
+        sent += size;
+        if (!socket.write(chunk)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+      if (end) socket.end();
+      resolve({ hash: hash.digest('hex'), bytes: sent });
+    };
+    socket.once('error', reject);
+    pump();
+  });
+}
+
+/** Hash everything the socket receives until its end. */
+export function receiveStream(socket: Socket): Promise<{ hash: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    socket.on('data', (d: Buffer) => {
+      hash.update(d);
+      bytes += d.length;
+    });
+    socket.once('end', () => resolve({ hash: hash.digest('hex'), bytes }));
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * A server that, per connection, sends `bytesFor(firstByte)` bytes while
+ * hashing what it receives. Results are keyed by the first four bytes the
+ * client sent (a big-endian session id).
+ */
+export interface SinkServer {
+  server: Server;
+  port: number;
+  results: Map<number, Promise<StreamResult>>;
+  close(): Promise<void>;
+}
+
+export async function startSinkServer(bytesFor: (session: number) => number): Promise<SinkServer> {
+  const results = new Map<number, Promise<StreamResult>>();
+  const sockets = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    const onReadable = (): void => {
+      const head = socket.read(4) as Buffer | null;
+      if (!head) return; // fewer than 4 bytes so far: wait for more
+      socket.off('readable', onReadable);
+      const session = head.readUInt32BE(0);
+      // Hashes cover the bytes after the id, as the client's sentHash does.
+      const received = receiveStream(socket);
+      const sent = sendStream(socket, bytesFor(session), session + 1000);
+      results.set(
+        session,
+        Promise.all([sent, received]).then(([s, r]) => ({
+          sentHash: s.hash,
+          sentBytes: s.bytes,
+          receivedHash: r.hash,
+          receivedBytes: r.bytes + 4,
+        })),
+      );
+    };
+    socket.on('readable', onReadable);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    server,
+    port,
+    results,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Connect to `port`, send the session id then `total` bytes, read everything.
+ * `sentHash` covers only the bytes after the id, like the sink's receivedHash.
+ */
+export async function runClient(port: number, session: number, total: number): Promise<StreamResult> {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const id = Buffer.alloc(4);
+  id.writeUInt32BE(session);
+  socket.write(id);
+  const received = receiveStream(socket);
+  const sent = await sendStream(socket, total, session);
+  const r = await received;
+  await new Promise<void>((resolve) => {
+    if (socket.closed) resolve();
+    else socket.once('close', () => resolve());
+  });
+  return { sentHash: sent.hash, sentBytes: sent.bytes + 4, receivedHash: r.hash, receivedBytes: r.bytes };
+}
+
+/**
+ * Rebuild each connection's two byte streams from the tap's events, checking
+ * that offsets are contiguous (gaps included) and events come in a valid order.
+ */
+export interface Rebuilt {
+  opened: boolean;
+  closeReason?: string;
+  /** sha256 of the data bytes (without the first 4 of client→server). */
+  hash: { clientToServer: string; serverToClient: string };
+  bytes: { clientToServer: number; serverToClient: number };
+  gapBytes: { clientToServer: number; serverToClient: number };
+  session: number;
+  problems: string[];
+}
+
+export class EventRecorder {
+  readonly events: ConnectionEvent[] = [];
+  private readonly state = new Map<
+    number,
+    {
+      opened: boolean;
+      closed?: string;
+      next: { clientToServer: number; serverToClient: number };
+      hash: { clientToServer: ReturnType<typeof createHash>; serverToClient: ReturnType<typeof createHash> };
+      bytes: { clientToServer: number; serverToClient: number };
+      gapBytes: { clientToServer: number; serverToClient: number };
+      head: Buffer;
+      problems: string[];
+    }
+  >();
+
+  constructor(private readonly keepEvents = false) {}
+
+  readonly consume = (ev: ConnectionEvent): void => {
+    if (this.keepEvents) this.events.push(ev.kind === 'data' ? { ...ev, bytes: Buffer.from(ev.bytes) } : ev);
+    if (ev.kind === 'diagnostic') return;
+    let s = this.state.get(ev.connection);
+    if (!s) {
+      s = {
+        opened: false,
+        next: { clientToServer: 0, serverToClient: 0 },
+        hash: { clientToServer: createHash('sha256'), serverToClient: createHash('sha256') },
+        bytes: { clientToServer: 0, serverToClient: 0 },
+        gapBytes: { clientToServer: 0, serverToClient: 0 },
+        head: Buffer.alloc(0),
+        problems: [],
+      };
+      this.state.set(ev.connection, s);
+    }
+    if (s.closed) s.problems.push(`${ev.kind} after close`);
+    switch (ev.kind) {
+      case 'open':
+        if (s.opened) s.problems.push('second open');
+        s.opened = true;
+        break;
+      case 'data': {
+        if (!s.opened) s.problems.push('data before open');
+        if (ev.offset !== s.next[ev.direction]) s.problems.push(`offset ${ev.offset} != ${s.next[ev.direction]}`);
+        s.next[ev.direction] = ev.offset + ev.bytes.length;
+        let bytes = Buffer.from(ev.bytes.buffer, ev.bytes.byteOffset, ev.bytes.byteLength);
+        if (ev.direction === 'clientToServer' && s.head.length < 4) {
+          const take = Math.min(4 - s.head.length, bytes.length);
+          s.head = Buffer.concat([s.head, bytes.subarray(0, take)]);
+          bytes = bytes.subarray(take);
+        }
+        s.hash[ev.direction].update(bytes);
+        s.bytes[ev.direction] += ev.bytes.length;
+        break;
+      }
+      case 'gap':
+        if (ev.offset !== s.next[ev.direction]) s.problems.push(`gap offset ${ev.offset} != ${s.next[ev.direction]}`);
+        s.next[ev.direction] = ev.offset + ev.size;
+        s.gapBytes[ev.direction] += ev.size;
+        break;
+      case 'close':
+        s.closed = ev.reason;
+        break;
+      default: {
+        const never: never = ev;
+        throw new Error(`unexpected event ${String(never)}`);
+      }
+    }
+  };
+
+  connections(): Map<number, Rebuilt> {
+    const out = new Map<number, Rebuilt>();
+    for (const [id, s] of this.state) {
+      out.set(id, {
+        opened: s.opened,
+        closeReason: s.closed,
+        hash: { clientToServer: s.hash.clientToServer.copy().digest('hex'), serverToClient: s.hash.serverToClient.copy().digest('hex') },
+        bytes: { ...s.bytes },
+        gapBytes: { ...s.gapBytes },
+        session: s.head.length === 4 ? s.head.readUInt32BE(0) : -1,
+        problems: s.problems,
+      });
+    }
+    return out;
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
