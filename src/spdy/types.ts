@@ -171,3 +171,38 @@ export type SpdyFrame =
   | UnknownControlFrame;
 
 export type SpdyFrameKind = SpdyFrame['kind'];
+
+type InputOf<F extends SpdyFrame, Defaulted extends keyof F = never> = Omit<
+  F,
+  'offset' | 'headerBlock' | 'flags' | 'headers' | Defaulted
+> &
+  Partial<Pick<F, Defaulted>> & {
+    /**
+     * Raw flags byte. Optional: the encoder ORs in the bits the frame's
+     * booleans (fin, unidirectional, clearSettings) ask for.
+     */
+    flags?: number;
+  };
+
+/**
+ * What the encoder takes: a frame without decoder-set fields (`offset`,
+ * `headerBlock`), `flags` optional, header-carrying frames with non-null
+ * `headers`. Booleans and SYN_STREAM's associatedStreamId/priority/slot
+ * default to false/0.
+ */
+export type SpdyFrameInput =
+  | InputOf<DataFrame, 'fin'>
+  | (InputOf<SynStreamFrame, 'associatedStreamId' | 'priority' | 'slot' | 'fin' | 'unidirectional'> & {
+      headers: SpdyHeaders;
+    })
+  | (InputOf<SynReplyFrame, 'fin'> & { headers: SpdyHeaders })
+  | (InputOf<HeadersFrame, 'fin'> & { headers: SpdyHeaders })
+  | InputOf<RstStreamFrame>
+  | InputOf<SettingsFrame, 'clearSettings'>
+  | InputOf<PingFrame>
+  | InputOf<GoawayFrame>
+  | InputOf<WindowUpdateFrame>
+  | InputOf<UnknownControlFrame>;
+
+/** The input type for one frame kind, e.g. `SpdyFrameInputOf<'syn_stream'>`. */
+export type SpdyFrameInputOf<K extends SpdyFrameKind> = Extract<SpdyFrameInput, { kind: K }>;
