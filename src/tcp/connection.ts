@@ -1,0 +1,80 @@
+/**
+ * Per-connection reassembly state. Half-streams are indexed by who sent
+ * first: `ab` carries bytes from endpoint A (the sender of the first packet
+ * seen) to B; roles (client/server) are decided when the connection opens.
+ */
+import type { Direction } from '../common/errors.js';
+import type { IpAddress } from './segment.js';
+
+/** Out-of-order bytes waiting for the hole before them, or a known hole (`bytes` null: snaplen cut). */
+export interface Piece {
+  /** Stream offsets [start, end). */
+  start: number;
+  end: number;
+  /** A copy (never a view into capture input), or null for bytes known to be missing. */
+  bytes: Uint8Array | null;
+  time: number;
+  packet: number;
+}
+
+export class HalfStream {
+  /** The sequence number of offset 0 is known (from a SYN, the first segment, or the peer's ACK). */
+  init = false;
+  synSeen = false;
+  /** Initial sequence number, when a SYN was seen. */
+  isn = 0;
+  /** Sequence number of the next byte to deliver, and its stream offset (gaps count). */
+  nextSeq = 0;
+  offset = 0;
+  /** Stream offset of the FIN (−1 until seen); `finished` once delivery reached it. */
+  finOffset = -1;
+  finished = false;
+  /** Sorted by start, non-overlapping. */
+  pieces: Piece[] = [];
+  buffered = 0;
+  /** The last `tailLen` delivered bytes sit at the end of `tail` (retransmission comparison). */
+  tail: Uint8Array | null = null;
+  tailLen = 0;
+  direction: Direction = 'clientToServer';
+  limitReported = false;
+
+  constructor(readonly fromA: boolean) {}
+
+  /** Stream offset of sequence number `seq` (within 2^31 of the next expected byte). */
+  offsetOf(seq: number): number {
+    return this.offset + ((seq - this.nextSeq) | 0);
+  }
+}
+
+export class Connection {
+  /** Assigned when the open event is emitted (1-based, in order of opening). */
+  id = 0;
+  opened = false;
+  closed = false;
+  /** Set by a SYN (sender = client) or SYN-ACK (sender = server); else guessed at open. */
+  clientIsA: boolean | undefined = undefined;
+  /** Which half sent the first FIN. */
+  finFromA: boolean | undefined = undefined;
+  /** Second-chance bit for eviction: set on every segment, cleared by the eviction sweep. */
+  touched = true;
+  firstTime: number;
+  lastTime: number;
+  lastPacket: number;
+  conflicts = 0;
+  readonly ab = new HalfStream(true);
+  readonly ba = new HalfStream(false);
+
+  constructor(
+    readonly key: string,
+    readonly aAddr: IpAddress,
+    readonly aPort: number,
+    readonly bAddr: IpAddress,
+    readonly bPort: number,
+    time: number,
+    packet: number,
+  ) {
+    this.firstTime = time;
+    this.lastTime = time;
+    this.lastPacket = packet;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The whole input side in one call: capture input → capture reader → link/IP
+ * → TCP reassembly → connection events. This is the hot path of `kubewire
+ * decode`: per chunk of input, records are pulled and fed straight through,
+ * with no per-event promise.
+ */
+import type { ErrorMode, KubewireError } from '../common/errors.js';
+import { PacketDecoder } from '../capture/packet-decoder.js';
+import type { FragmentLimits } from '../capture/fragments.js';
+import { CaptureReader } from '../capture/reader.js';
+import { captureChunks, type CaptureInput, type CaptureSourceOptions } from '../capture/sources.js';
+import type { CaptureFormat, CaptureInterface, CaptureReaderOptions } from '../capture/types.js';
+import { TcpReassembler, type TcpReassemblerOptions } from './reassembler.js';
+import type { ConnectionEvent } from './types.js';
+
+export interface DecodeCaptureOptions
+  extends CaptureReaderOptions,
+    CaptureSourceOptions,
+    Omit<TcpReassemblerOptions, 'onEvent' | 'mode'> {
+  mode?: ErrorMode;
+  fragments?: FragmentLimits;
+  /** pcapng interface descriptions, as they are read. */
+  onInterface?: (iface: CaptureInterface) => void;
+}
+
+export interface DecodeSummary {
+  format: CaptureFormat | undefined;
+  /** Capture bytes read. */
+  bytes: number;
+  packets: number;
+  /** Packets that held a TCP segment. */
+  segments: number;
+  connections: number;
+  /** Diagnostic events emitted (capture and TCP). */
+  diagnostics: number;
+  /** The capture ended with a fatal error (the events before it were all delivered). */
+  failed: boolean;
+}
+
+/** A synchronous decoder: push capture bytes, events come out through `onEvent`. */
+export class CaptureDecoder {
+  private readonly reader: CaptureReader;
+  private readonly packets: PacketDecoder;
+  private readonly tcp: TcpReassembler;
+  private readonly onEvent: (e: ConnectionEvent) => void;
+  private readonly onInterface: ((iface: CaptureInterface) => void) | undefined;
+  private readonly strict: boolean;
+  readonly summary: DecodeSummary = {
+    format: undefined,
+    bytes: 0,
+    packets: 0,
+    segments: 0,
+    connections: 0,
+    diagnostics: 0,
+    failed: false,
+  };
+
+  constructor(onEvent: (e: ConnectionEvent) => void, options: DecodeCaptureOptions = {}) {
+    this.strict = options.mode === 'strict';
+    this.onInterface = options.onInterface;
+    this.onEvent = (e) => {
+      if (e.kind === 'open') this.summary.connections++;
+      else if (e.kind === 'diagnostic') this.summary.diagnostics++;
+      onEvent(e);
+    };
+    this.reader = new CaptureReader(options);
+    this.packets = new PacketDecoder({
+      fragments: options.fragments,
+      onDiagnostic: (error) => this.diagnostic(error),
+    });
+    this.tcp = new TcpReassembler({ ...options, onEvent: this.onEvent });
+  }
+
+  get done(): boolean {
+    return this.reader.done;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.summary.bytes += chunk.length;
+    const reader = this.reader;
+    reader.push(chunk);
+    this.pump();
+  }
+
+  end(): void {
+    this.reader.end();
+    this.pump();
+    this.tcp.end();
+    this.summary.format = this.reader.format;
+  }
+
+  private pump(): void {
+    const reader = this.reader;
+    const packets = this.packets;
+    const tcp = this.tcp;
+    const summary = this.summary;
+    for (let r = reader.next(); r !== null; r = reader.next()) {
+      if (r.kind === 'packet') {
+        summary.packets++;
+        const seg = packets.decode(r);
+        if (seg !== null) {
+          summary.segments++;
+          tcp.segment(seg);
+        }
+      } else if (r.kind === 'interface') {
+        this.onInterface?.(r);
+      } else {
+        if (r.fatal) summary.failed = true;
+        this.diagnostic(r.error);
+      }
+    }
+  }
+
+  private diagnostic(error: KubewireError): void {
+    if (this.strict) throw error;
+    this.onEvent({ kind: 'diagnostic', error });
+  }
+}
+
+/**
+ * Decode a capture (path, `-` for stdin, Readable, async iterable or bytes)
+ * into connection events, delivered synchronously to `onEvent` as input
+ * arrives. Data views stay valid after the call (input chunks are never
+ * reused), but copy them if you keep many: each pins its input chunk.
+ */
+export async function decodeCaptureToConnections(
+  input: CaptureInput,
+  onEvent: (e: ConnectionEvent) => void,
+  options: DecodeCaptureOptions = {},
+): Promise<DecodeSummary> {
+  const decoder = new CaptureDecoder(onEvent, options);
+  for await (const chunk of captureChunks(input, options)) {
+    decoder.push(chunk);
+    if (decoder.done) break;
+  }
+  decoder.end();
+  return decoder.summary;
+}
+
+/** The same as an async iterable of events (one batch per input chunk under the hood). */
+export async function* connectionEvents(
+  input: CaptureInput,
+  options: DecodeCaptureOptions = {},
+): AsyncGenerator<ConnectionEvent, DecodeSummary> {
+  let batch: ConnectionEvent[] = [];
+  const decoder = new CaptureDecoder((e) => batch.push(e), options);
+  for await (const chunk of captureChunks(input, options)) {
+    decoder.push(chunk);
+    if (batch.length > 0) {
+      const out = batch;
+      batch = [];
+      yield* out;
+    }
+    if (decoder.done) break;
+  }
+  decoder.end();
+  yield* batch;
+  return decoder.summary;
+}
+
+/** Decode a capture held in memory; data events alias `bytes`. */
+export function decodeCaptureBytes(bytes: Uint8Array, options: DecodeCaptureOptions = {}): ConnectionEvent[] {
+  const events: ConnectionEvent[] = [];
+  const decoder = new CaptureDecoder((e) => events.push(e), options);
+  decoder.push(bytes);
+  decoder.end();
+  return events;
+}

@@ -1,0 +1,623 @@
+/**
+ * TCP reassembly, sans-IO: feed decoded segments in capture order, receive
+ * `ConnectionEvent`s through `onEvent`, synchronously.
+ *
+ * Per direction, bytes come out strictly in sequence order. Retransmitted and
+ * overlapping bytes are removed (the first copy wins; a different second copy
+ * is reported as TCP_OVERLAP_CONFLICT). Out-of-order bytes wait in a bounded
+ * buffer. A hole becomes an explicit `gap` event when
+ *   - the peer acknowledges bytes beyond it (it received what we did not see),
+ *   - a segment was cut by the snaplen (its missing tail, immediately),
+ *   - the buffer limits are hit (the hole before the buffered bytes),
+ *   - the connection is reset, or the input ends.
+ * A FIN that is not yet reached waits for the hole before it like data does.
+ */
+import type { ErrorMode } from '../common/errors.js';
+import { KubewireError } from '../common/errors.js';
+import { Connection, HalfStream, type Piece } from './connection.js';
+import { guessClientIsA } from './roles.js';
+import { formatAddress, TCP_FLAG, type IpAddress, type TcpSegment } from './segment.js';
+import type { CloseReason, ConnectionEvent } from './types.js';
+
+export interface TcpReassemblerOptions {
+  /** Receives every event, synchronously; data views are valid only during the call. */
+  onEvent: (event: ConnectionEvent) => void;
+  /** inspect (default): anomalies become diagnostic events. strict: they are thrown. */
+  mode?: ErrorMode;
+  /** Out-of-order bytes buffered per direction before the hole is declared a gap (default 4 MiB). */
+  maxBufferedBytesPerDirection?: number;
+  /** Out-of-order segments buffered per direction (default 4096). */
+  maxBufferedSegmentsPerDirection?: number;
+  /** Out-of-order bytes buffered over all connections (default 64 MiB). */
+  maxBufferedBytes?: number;
+  /** Open connections tracked at once; beyond, the least recently active is closed as `evicted` (default 65536). */
+  maxConnections?: number;
+  /** Closed connections remembered so their trailing ACKs/FINs do not open new ones (default 4096). */
+  maxClosedConnections?: number;
+  /** Delivered bytes kept per direction to compare retransmissions against (default 2048; 0 disables). */
+  overlapCheckBytes?: number;
+  /** Close connections idle this long in capture time, in µs, as `timeout` (default 0: never). */
+  idleTimeout?: number;
+  /** Conflicting overlaps reported per connection before going quiet (default 8). */
+  maxConflictReports?: number;
+}
+
+/** An ACK that jumps further than this beyond the delivered bytes is not believed. */
+const MAX_ACK_JUMP = 1 << 30;
+const IDLE_SWEEP_INTERVAL = 4096;
+
+export class TcpReassembler {
+  private readonly conns = new Map<string, Connection>();
+  private readonly closedQueue: Connection[] = [];
+  private closedHead = 0;
+  private openCount = 0;
+  private opened = 0;
+  private totalBuffered = 0;
+  private last: Connection | null = null;
+  private segmentsSinceSweep = 0;
+  private readonly emit: (event: ConnectionEvent) => void;
+  private readonly strict: boolean;
+  private readonly maxPerDir: number;
+  private readonly maxSegsPerDir: number;
+  private readonly maxTotal: number;
+  private readonly maxConns: number;
+  private readonly maxClosed: number;
+  private readonly tailSize: number;
+  private readonly idleTimeout: number;
+  private readonly maxConflictReports: number;
+
+  constructor(options: TcpReassemblerOptions) {
+    this.emit = options.onEvent;
+    this.strict = options.mode === 'strict';
+    this.maxPerDir = options.maxBufferedBytesPerDirection ?? 4 * 1024 * 1024;
+    this.maxSegsPerDir = options.maxBufferedSegmentsPerDirection ?? 4096;
+    this.maxTotal = options.maxBufferedBytes ?? 64 * 1024 * 1024;
+    this.maxConns = Math.max(1, options.maxConnections ?? 65536);
+    this.maxClosed = options.maxClosedConnections ?? 4096;
+    this.tailSize = options.overlapCheckBytes ?? 2048;
+    this.idleTimeout = options.idleTimeout ?? 0;
+    this.maxConflictReports = options.maxConflictReports ?? 8;
+  }
+
+  /** Connections currently tracked (open). */
+  get openConnections(): number {
+    return this.openCount;
+  }
+
+  /** Out-of-order bytes held over all connections. */
+  get bufferedBytes(): number {
+    return this.totalBuffered;
+  }
+
+  /** Feed one segment. The payload view is not retained (buffered bytes are copied). */
+  segment(s: TcpSegment): void {
+    const conn = this.lookup(s);
+    if (conn === null) return;
+    conn.touched = true;
+    conn.lastTime = s.time;
+    conn.lastPacket = s.packet;
+    const fromA = s.srcPort === conn.aPort && s.src === conn.aAddr;
+    const h = fromA ? conn.ab : conn.ba;
+    const r = fromA ? conn.ba : conn.ab;
+    const flags = s.flags;
+    if (flags & TCP_FLAG.RST) {
+      this.reset(conn, h, r, s);
+      return;
+    }
+    let seq = s.seq;
+    if (flags & TCP_FLAG.SYN) {
+      if (!h.synSeen && (!h.init || (h.offset === 0 && h.pieces.length === 0))) {
+        h.synSeen = true;
+        h.isn = seq;
+        h.init = true;
+        h.nextSeq = (seq + 1) >>> 0;
+        h.offset = 0;
+        if (conn.clientIsA === undefined) conn.clientIsA = flags & TCP_FLAG.ACK ? !fromA : fromA;
+      }
+      seq = (seq + 1) >>> 0;
+    } else if (!h.init) {
+      h.init = true;
+      h.nextSeq = seq;
+    }
+    const len = s.payload.length + s.missing;
+    if (len > 0 && !h.finished) this.deliverOrBuffer(conn, h, seq, s);
+    if (flags & TCP_FLAG.FIN && h.finOffset < 0) {
+      h.finOffset = h.offsetOf(seq) + len;
+      if (conn.finFromA === undefined) conn.finFromA = fromA;
+      this.checkFinished(h);
+    }
+    if (flags & TCP_FLAG.ACK) this.acked(conn, r, s);
+    if (conn.ab.finished && conn.ba.finished) this.close(conn, 'fin', conn.finFromA ?? fromA, s.time, s.packet);
+    if (this.idleTimeout > 0 && ++this.segmentsSinceSweep >= IDLE_SWEEP_INTERVAL) this.sweepIdle(s.time);
+  }
+
+  /** End of input: flush every connection (holes become gaps) and close it. */
+  end(): void {
+    for (const conn of [...this.conns.values()]) {
+      if (!conn.closed) this.finishAtEnd(conn, 'end-of-input');
+    }
+  }
+
+  private finishAtEnd(conn: Connection, reason: CloseReason): void {
+    for (const h of [conn.ab, conn.ba]) {
+      this.flushAll(conn, h, conn.lastTime, conn.lastPacket);
+      if (h.finOffset > h.offset) this.gap(conn, h, h.finOffset - h.offset, conn.lastTime, conn.lastPacket);
+      this.checkFinished(h);
+    }
+    if (conn.ab.finished && conn.ba.finished) reason = 'fin';
+    this.close(conn, reason, reason === 'fin' ? conn.finFromA : undefined, conn.lastTime, conn.lastPacket);
+  }
+
+  // ── connection table ────────────────────────────────────────────────
+
+  private lookup(s: TcpSegment): Connection | null {
+    let conn = this.last;
+    if (
+      conn === null ||
+      !(
+        (s.srcPort === conn.aPort && s.dstPort === conn.bPort && s.src === conn.aAddr && s.dst === conn.bAddr) ||
+        (s.srcPort === conn.bPort && s.dstPort === conn.aPort && s.src === conn.bAddr && s.dst === conn.aAddr)
+      )
+    ) {
+      const k1 = endpointKey(s.src, s.srcPort);
+      const k2 = endpointKey(s.dst, s.dstPort);
+      conn = this.conns.get(k1 < k2 ? `${k1}|${k2}` : `${k2}|${k1}`) ?? null;
+    }
+    const synOnly = (s.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK | TCP_FLAG.RST)) === TCP_FLAG.SYN;
+    if (conn !== null) {
+      if (conn.closed) {
+        if (!synOnly) return null; // trailing ACK/FIN/RST of a finished connection
+        this.conns.delete(conn.key);
+        conn = null;
+      } else if (synOnly) {
+        const h = s.srcPort === conn.aPort && s.src === conn.aAddr ? conn.ab : conn.ba;
+        if (h.synSeen && h.isn !== s.seq) {
+          // Port reuse: a new handshake on a 4-tuple whose previous connection never closed visibly.
+          this.finishAtEnd(conn, 'evicted');
+          this.conns.delete(conn.key);
+          conn = null;
+        }
+      }
+    }
+    if (conn === null) conn = this.create(s);
+    this.last = conn;
+    return conn;
+  }
+
+  private create(s: TcpSegment): Connection {
+    const k1 = endpointKey(s.src, s.srcPort);
+    const k2 = endpointKey(s.dst, s.dstPort);
+    const key = k1 < k2 ? `${k1}|${k2}` : `${k2}|${k1}`;
+    if (this.openCount >= this.maxConns) this.evictOne();
+    const conn = new Connection(key, s.src, s.srcPort, s.dst, s.dstPort, s.time, s.packet);
+    this.conns.set(key, conn);
+    this.openCount++;
+    return conn;
+  }
+
+  /** CLOCK approximation of least-recently-used: recently touched connections get a second chance. */
+  private evictOne(): void {
+    const limit = 2 * this.conns.size + 2;
+    for (let i = 0; i < limit; i++) {
+      const first = this.conns.entries().next();
+      if (first.done) return;
+      const [key, c] = first.value;
+      if (c.closed) {
+        this.conns.delete(key);
+        continue;
+      }
+      if (c.touched && i < this.conns.size) {
+        c.touched = false;
+        this.conns.delete(key);
+        this.conns.set(key, c);
+        continue;
+      }
+      this.finishAtEnd(c, 'evicted');
+      this.conns.delete(key);
+      return;
+    }
+  }
+
+  private sweepIdle(now: number): void {
+    this.segmentsSinceSweep = 0;
+    for (const c of [...this.conns.values()]) {
+      if (!c.closed && now - c.lastTime > this.idleTimeout) this.finishAtEnd(c, 'timeout');
+    }
+  }
+
+  private close(conn: Connection, reason: CloseReason, fromA: boolean | undefined, time: number, packet: number): void {
+    if (conn.closed) return;
+    this.open(conn, null, null);
+    for (const h of [conn.ab, conn.ba]) {
+      this.totalBuffered -= h.buffered;
+      h.buffered = 0;
+      h.pieces = [];
+      h.tail = null;
+    }
+    conn.closed = true;
+    this.openCount--;
+    if (this.last === conn) this.last = null;
+    this.emit({
+      kind: 'close',
+      connection: conn.id,
+      reason,
+      direction: fromA === undefined ? undefined : fromA ? conn.ab.direction : conn.ba.direction,
+      time,
+      packet: packet || undefined,
+    });
+    // Remember it for a while, so its trailing ACKs do not look like a new connection.
+    if (this.conns.get(conn.key) === conn) {
+      this.closedQueue.push(conn);
+      while (this.closedQueue.length - this.closedHead > this.maxClosed) {
+        const old = this.closedQueue[this.closedHead]!;
+        this.closedQueue[this.closedHead++] = undefined as unknown as Connection;
+        if (this.conns.get(old.key) === old) this.conns.delete(old.key);
+      }
+      if (this.closedHead > 1024 && this.closedHead * 2 > this.closedQueue.length) {
+        this.closedQueue.splice(0, this.closedHead);
+        this.closedHead = 0;
+      }
+    }
+  }
+
+  /** Emits the open event the first time a connection has something to say. */
+  private open(conn: Connection, h: HalfStream | null, firstBytes: Uint8Array | null): void {
+    if (conn.opened) return;
+    conn.opened = true;
+    if (conn.clientIsA === undefined) conn.clientIsA = guessClientIsA(conn, h, firstBytes);
+    conn.id = ++this.opened;
+    conn.ab.direction = conn.clientIsA ? 'clientToServer' : 'serverToClient';
+    conn.ba.direction = conn.clientIsA ? 'serverToClient' : 'clientToServer';
+    const a = { address: formatAddress(conn.aAddr), port: conn.aPort };
+    const b = { address: formatAddress(conn.bAddr), port: conn.bPort };
+    this.emit({
+      kind: 'open',
+      connection: conn.id,
+      client: conn.clientIsA ? a : b,
+      server: conn.clientIsA ? b : a,
+      time: conn.firstTime,
+      startedLate: !(conn.ab.synSeen || conn.ba.synSeen),
+    });
+  }
+
+  // ── one direction ───────────────────────────────────────────────────
+
+  private deliverOrBuffer(conn: Connection, h: HalfStream, seq: number, s: TcpSegment): void {
+    const payload = s.payload;
+    const n = payload.length;
+    const start = h.offsetOf(seq);
+    const end = start + n + s.missing;
+    const offset = h.offset;
+    if (end <= offset) {
+      // Retransmission (or a keep-alive probe: one byte just below the next expected one).
+      if (n > 1 || end !== offset) this.checkOverlap(conn, h, start, payload, s.time, s.packet);
+      return;
+    }
+    if (start > offset) {
+      this.buffer(conn, h, start, s);
+      return;
+    }
+    const skip = offset - start;
+    if (skip > 0) this.checkOverlap(conn, h, start, payload.subarray(0, Math.min(skip, n)), s.time, s.packet);
+    if (skip < n) this.data(conn, h, skip > 0 ? payload.subarray(skip) : payload, s.time, s.packet);
+    if (h.offset < end) this.gap(conn, h, end - h.offset, s.time, s.packet);
+    if (h.pieces.length > 0) this.drain(conn, h);
+  }
+
+  private data(conn: Connection, h: HalfStream, bytes: Uint8Array, time: number, packet: number): void {
+    if (!conn.opened) this.open(conn, h, bytes);
+    this.emit({
+      kind: 'data',
+      connection: conn.id,
+      direction: h.direction,
+      bytes,
+      offset: h.offset,
+      time,
+      packet: packet || undefined,
+    });
+    const n = bytes.length;
+    h.offset += n;
+    h.nextSeq = (h.nextSeq + n) >>> 0;
+    const size = this.tailSize;
+    if (size > 0) {
+      let t = h.tail;
+      if (t === null) t = h.tail = new Uint8Array(size);
+      if (n >= size) {
+        t.set(n === size ? bytes : bytes.subarray(n - size));
+        h.tailLen = size;
+      } else {
+        const keep = Math.min(h.tailLen, size - n);
+        if (keep > 0) t.copyWithin(size - n - keep, size - keep, size);
+        t.set(bytes, size - n);
+        h.tailLen = keep + n;
+      }
+    }
+  }
+
+  private gap(conn: Connection, h: HalfStream, size: number, time: number, packet: number): void {
+    if (!conn.opened) this.open(conn, h, null);
+    this.emit({
+      kind: 'gap',
+      connection: conn.id,
+      direction: h.direction,
+      offset: h.offset,
+      size,
+      time,
+      packet: packet || undefined,
+    });
+    h.offset += size;
+    h.nextSeq = (h.nextSeq + size) >>> 0;
+    h.tailLen = 0;
+  }
+
+  /** Deliver buffered pieces that now touch the delivered edge. */
+  private drain(conn: Connection, h: HalfStream): void {
+    const pieces = h.pieces;
+    let i = 0;
+    while (i < pieces.length && pieces[i]!.start <= h.offset) {
+      const p = pieces[i++]!;
+      if (p.bytes !== null) {
+        h.buffered -= p.bytes.length;
+        this.totalBuffered -= p.bytes.length;
+      }
+      if (p.end <= h.offset) {
+        if (p.bytes !== null) this.checkOverlap(conn, h, p.start, p.bytes, p.time, p.packet);
+        continue;
+      }
+      const skip = h.offset - p.start;
+      if (p.bytes === null) {
+        this.gap(conn, h, p.end - h.offset, p.time, p.packet);
+        continue;
+      }
+      if (skip > 0) this.checkOverlap(conn, h, p.start, p.bytes.subarray(0, skip), p.time, p.packet);
+      this.data(conn, h, skip > 0 ? p.bytes.subarray(skip) : p.bytes, p.time, p.packet);
+    }
+    if (i > 0) pieces.splice(0, i);
+    this.checkFinished(h);
+  }
+
+  /** Declare the hole(s) below `limit` as gaps, delivering buffered pieces in between. */
+  private flushTo(conn: Connection, h: HalfStream, limit: number, time: number, packet: number): void {
+    while (h.offset < limit) {
+      const p = h.pieces[0];
+      if (p === undefined || p.start >= limit) {
+        this.gap(conn, h, limit - h.offset, time, packet);
+        break;
+      }
+      if (p.start > h.offset) this.gap(conn, h, p.start - h.offset, p.time, p.packet);
+      this.drain(conn, h);
+    }
+    this.checkFinished(h);
+  }
+
+  private flushAll(conn: Connection, h: HalfStream, time: number, packet: number): void {
+    const last = h.pieces[h.pieces.length - 1];
+    if (last !== undefined) this.flushTo(conn, h, last.end, time, packet);
+  }
+
+  private checkFinished(h: HalfStream): void {
+    if (!h.finished && h.finOffset >= 0 && h.offset >= h.finOffset) {
+      h.finished = true;
+      if (h.pieces.length > 0) {
+        // Bytes beyond the FIN cannot belong to this connection.
+        for (const p of h.pieces) if (p.bytes !== null) this.totalBuffered -= p.bytes.length;
+        h.pieces = [];
+        h.buffered = 0;
+      }
+    }
+  }
+
+  /** The peer acknowledged up to `s.ack`: bytes before it exist even if the capture missed them. */
+  private acked(conn: Connection, r: HalfStream, s: TcpSegment): void {
+    if (!r.init) {
+      r.init = true;
+      r.nextSeq = s.ack;
+      return;
+    }
+    if (r.finished) return;
+    let ackOffset = r.offsetOf(s.ack);
+    if (r.finOffset >= 0 && ackOffset > r.finOffset) ackOffset = r.finOffset;
+    if (ackOffset > r.offset && ackOffset - r.offset < MAX_ACK_JUMP) this.flushTo(conn, r, ackOffset, s.time, s.packet);
+  }
+
+  private reset(conn: Connection, h: HalfStream, r: HalfStream, s: TcpSegment): void {
+    // Payload on a RST is ignored; buffered bytes of the sender beyond the RST's sequence number are dropped.
+    if (h.init) {
+      const rstOffset = h.offsetOf(s.seq);
+      const keep = h.pieces.filter((p) => p.start < rstOffset);
+      for (const p of h.pieces) if (p.start >= rstOffset && p.bytes !== null) this.dropBuffered(h, p);
+      h.pieces = keep;
+    }
+    this.flushAll(conn, h, s.time, s.packet);
+    this.flushAll(conn, r, s.time, s.packet);
+    this.close(conn, 'rst', h.fromA, s.time, s.packet);
+  }
+
+  private dropBuffered(h: HalfStream, p: Piece): void {
+    if (p.bytes === null) return;
+    h.buffered -= p.bytes.length;
+    this.totalBuffered -= p.bytes.length;
+  }
+
+  // ── out-of-order buffer ─────────────────────────────────────────────
+
+  private buffer(conn: Connection, h: HalfStream, start: number, s: TcpSegment): void {
+    const n = s.payload.length;
+    if (n > 0) this.insert(conn, h, start, start + n, s.payload, s.time, s.packet);
+    if (s.missing > 0) this.insert(conn, h, start + n, start + n + s.missing, null, s.time, s.packet);
+    if (h.buffered > this.maxPerDir || h.pieces.length > this.maxSegsPerDir) {
+      this.limitHit(conn, h, s, `${h.buffered} bytes in ${h.pieces.length} segments buffered behind a hole`);
+    }
+    while (this.totalBuffered > this.maxTotal) {
+      const victim = this.largestBuffer();
+      if (victim === null) break;
+      this.limitHit(victim[0], victim[1], s, `${this.totalBuffered} out-of-order bytes buffered over all connections`);
+    }
+  }
+
+  private limitHit(conn: Connection, h: HalfStream, s: TcpSegment, why: string): void {
+    if (!h.limitReported) {
+      h.limitReported = true;
+      if (!conn.opened) this.open(conn, h, null);
+      this.diagnostic(conn, 'TCP_BUFFER_LIMIT', `${why}: declaring the hole a gap`, h, h.offset, s.time, s.packet);
+    }
+    this.flushAll(conn, h, s.time, s.packet);
+  }
+
+  private largestBuffer(): [Connection, HalfStream] | null {
+    let best: [Connection, HalfStream] | null = null;
+    let most = 0;
+    for (const c of this.conns.values()) {
+      for (const h of [c.ab, c.ba]) {
+        if (h.buffered > most) {
+          most = h.buffered;
+          best = [c, h];
+        }
+      }
+    }
+    return best;
+  }
+
+  /** Add [start, end) to the sorted, non-overlapping pieces, keeping existing bytes where they overlap. */
+  private insert(
+    conn: Connection,
+    h: HalfStream,
+    start: number,
+    end: number,
+    bytes: Uint8Array | null,
+    time: number,
+    packet: number,
+  ): void {
+    const pieces = h.pieces;
+    const last = pieces[pieces.length - 1];
+    if (last === undefined || last.end <= start) {
+      this.addPiece(h, pieces.length, start, end, bytes, start, time, packet);
+      return;
+    }
+    let i = 0;
+    while (i < pieces.length && pieces[i]!.end <= start) i++;
+    let cur = start;
+    while (cur < end) {
+      const p = pieces[i];
+      if (p === undefined || p.start >= end) {
+        this.addPiece(h, i, cur, end, bytes, start, time, packet);
+        break;
+      }
+      if (p.start > cur) {
+        this.addPiece(h, i, cur, p.start, bytes, start, time, packet);
+        i++;
+      }
+      if (bytes !== null && p.bytes !== null) {
+        const a = Math.max(cur, p.start);
+        const b = Math.min(end, p.end);
+        if (!sameBytes(bytes, a - start, p.bytes, a - p.start, b - a)) {
+          this.conflict(conn, h, a, time, packet);
+        }
+      }
+      cur = Math.max(cur, p.end);
+      i++;
+    }
+  }
+
+  private addPiece(
+    h: HalfStream,
+    index: number,
+    start: number,
+    end: number,
+    bytes: Uint8Array | null,
+    bytesStart: number,
+    time: number,
+    packet: number,
+  ): void {
+    // A copy: the capture chunk behind `bytes` must not stay alive while we wait.
+    const copy = bytes === null ? null : bytes.slice(start - bytesStart, end - bytesStart);
+    h.pieces.splice(index, 0, { start, end, bytes: copy, time, packet });
+    if (copy !== null) {
+      h.buffered += copy.length;
+      this.totalBuffered += copy.length;
+    }
+  }
+
+  // ── overlaps ────────────────────────────────────────────────────────
+
+  /** Compare re-sent bytes for [start, start + bytes.length) with what was delivered, as far as the tail reaches. */
+  private checkOverlap(
+    conn: Connection,
+    h: HalfStream,
+    start: number,
+    bytes: Uint8Array,
+    time: number,
+    packet: number,
+  ): void {
+    const t = h.tail;
+    if (t === null || h.tailLen === 0) return;
+    const size = t.length;
+    const from = Math.max(start, h.offset - h.tailLen);
+    const to = Math.min(start + bytes.length, h.offset);
+    for (let x = from; x < to; x++) {
+      if (t[size - (h.offset - x)] !== bytes[x - start]) {
+        this.conflict(conn, h, x, time, packet);
+        return;
+      }
+    }
+  }
+
+  private conflict(conn: Connection, h: HalfStream, offset: number, time: number, packet: number): void {
+    conn.conflicts++;
+    if (conn.conflicts > this.maxConflictReports) return;
+    const more = conn.conflicts === this.maxConflictReports ? ' (further conflicts on this connection not reported)' : '';
+    if (!conn.opened) this.open(conn, h, null);
+    this.diagnostic(
+      conn,
+      'TCP_OVERLAP_CONFLICT',
+      `retransmitted bytes differ from the bytes first seen; keeping the first copy${more}`,
+      h,
+      offset,
+      time,
+      packet,
+    );
+  }
+
+  private diagnostic(
+    conn: Connection,
+    code: string,
+    message: string,
+    h: HalfStream,
+    offset: number,
+    time: number,
+    packet: number,
+  ): void {
+    const error = new KubewireError('tcp', code, 'connection', message, {
+      connection: conn.id,
+      direction: h.direction,
+      offset,
+      packet: packet || undefined,
+    });
+    if (this.strict) throw error;
+    this.emit({ kind: 'diagnostic', connection: conn.id, time, error });
+  }
+}
+
+function endpointKey(addr: IpAddress, port: number): string | number {
+  return typeof addr === 'number' ? addr * 65536 + port : `${addr}.${port}`;
+}
+
+function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/** Reassemble a list of segments (tests, small inputs): all events, in order. */
+export function reassembleTcp(
+  segments: Iterable<TcpSegment>,
+  options: Omit<TcpReassemblerOptions, 'onEvent'> = {},
+): ConnectionEvent[] {
+  const events: ConnectionEvent[] = [];
+  const r = new TcpReassembler({
+    ...options,
+    onEvent: (e) => events.push(e.kind === 'data' ? { ...e, bytes: e.bytes.slice() } : e),
+  });
+  for (const s of segments) r.segment(s);
+  r.end();
+  return events;
+}
