@@ -6,3 +6,5 @@ export { startTap, type Tap, type TapOptions, type TapStats, type TapTlsListener
 export { DecodeQueue, type DecodeQueueOptions, type DecodeQueueStats } from './decode-queue.js';
 export { parseListen, parseUpstream, hostPort, DEFAULT_LISTEN_HOST, type ListenAddress, type UpstreamAddress } from './addresses.js';
 export { systemClock, type Clock } from './clock.js';
+export { generateSelfSigned, type SelfSigned, type SelfSignedOptions } from './self-signed.js';
+export { kubeconfigSnippet, type KubeconfigSnippetOptions } from './kubeconfig.js';

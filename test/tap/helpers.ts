@@ -116,10 +116,15 @@ export async function startSinkServer(bytesFor: (session: number) => number): Pr
  * Connect to `port`, send the session id then `total` bytes, read everything.
  * `sentHash` covers only the bytes after the id, like the sink's receivedHash.
  */
-export async function runClient(port: number, session: number, total: number): Promise<StreamResult> {
-  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+export async function runClient(
+  port: number,
+  session: number,
+  total: number,
+  open: (port: number) => Socket = (p) => connect({ port: p, host: '127.0.0.1', allowHalfOpen: true }),
+): Promise<StreamResult> {
+  const socket = open(port);
   await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
+    socket.once((socket as { encrypted?: boolean }).encrypted ? 'secureConnect' : 'connect', resolve);
     socket.once('error', reject);
   });
   const id = Buffer.alloc(4);
