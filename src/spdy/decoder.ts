@@ -51,6 +51,9 @@ export interface SpdyFrameDecoderOptions {
   baseOffset?: number;
 }
 
+/** Longest DATA frame whose confirmation the resynchronising decoder waits for. */
+const RESYNC_MAX_WAIT = 64 * 1024;
+
 function isHeaderCarrying(type: number): boolean {
   return type === FRAME_TYPE.SYN_STREAM || type === FRAME_TYPE.SYN_REPLY || type === FRAME_TYPE.HEADERS;
 }
@@ -72,8 +75,8 @@ export class SpdyFrameDecoder {
   private skip = 0;
   private resyncing = false;
   private resyncSkipped = 0;
-  /** While resynchronising: queue length needed before scanning again. */
-  private resyncWait = 0;
+  /** Bytes after a gap, while looking for a frame header. */
+  private rs: ResyncState = emptyResync();
   private contextNoticeGiven = false;
   private failure: KubewireError | null = null;
   private out: SpdyDecodeEvent[] = [];
@@ -127,7 +130,7 @@ export class SpdyFrameDecoder {
     const out: SpdyDecodeEvent[] = (this.out = []);
     this.guard(() => {
       if (this.resyncing) {
-        const n = this.resyncSkipped + this.queue.length;
+        const n = this.resyncSkipped + this.rs.length - this.rs.start;
         if (n > 0) {
           this.report(SPDY_ERROR.RESYNC_SKIPPED, 'session', `input ended before a frame header was found again (${n} bytes skipped)`, this.cursor - this.resyncSkipped);
         }
@@ -139,8 +142,9 @@ export class SpdyFrameDecoder {
           this.cursor,
         );
       }
-      this.cursor += this.queue.length;
+      this.cursor = this.received;
       this.queue.clear();
+      this.rs = emptyResync();
       this.skip = 0;
     });
     return out;
@@ -207,9 +211,8 @@ export class SpdyFrameDecoder {
         continue;
       }
       if (this.resyncing) {
-        this.queue.push(chunk.subarray(p));
+        this.resyncAppend(chunk.subarray(p));
         p = n;
-        if (this.queue.length < this.resyncWait) return;
         this.resync();
         if (!this.resyncing) this.drainQueue();
         return;
@@ -402,7 +405,7 @@ export class SpdyFrameDecoder {
     this.headerContext.markUnknown();
     this.resyncing = true;
     this.resyncSkipped = 0;
-    this.resyncWait = FRAME_HEADER_LENGTH;
+    this.rs = emptyResync();
     this.report(
       SPDY_ERROR.GAP,
       'session',
@@ -412,39 +415,71 @@ export class SpdyFrameDecoder {
   }
 
   /**
-   * Look for the next plausible frame header in the queue. A control header
-   * (0x80 0x03, known type, consistent flags and length) is accepted; a DATA
-   * header is weak evidence, so it is accepted only when the header after it
-   * is plausible too (waiting for those bytes if needed).
+   * Look for the next plausible frame header in the bytes after a gap. A
+   * header is confirmed when the header its length points to is plausible
+   * too. Where that header is not here yet, a control header (0x80 0x03, a
+   * known type, flags and length that fit it) is taken on its own; a DATA
+   * header is weak evidence, so the decoder keeps it pending and waits for
+   * the bytes that confirm it (only for frames up to RESYNC_MAX_WAIT bytes),
+   * while still taking a control header or a confirmed header found further
+   * on. Each byte is examined a bounded number of times.
    */
   private resync(): void {
-    const q = this.queue;
-    if (q.length < FRAME_HEADER_LENGTH) return;
-    const buf = q.peek(0, q.length);
+    const r = this.rs;
+    const buf = r.buf;
+    const end = r.length;
     const maxLen = this.limits.maxFrameLength;
-    let i = 0;
-    for (; i + FRAME_HEADER_LENGTH <= buf.length; i++) {
+    if (r.pending) {
+      const next = r.start + FRAME_HEADER_LENGTH + plausibleFrameLength(buf, r.start, maxLen);
+      if (next + FRAME_HEADER_LENGTH <= end) {
+        if (plausibleFrameLength(buf, next, maxLen) >= 0) return this.resynced(r.start);
+        r.pending = false;
+        r.scan = r.start + 1; // positions passed over while it was pending are looked at again
+      }
+    }
+    for (let i = Math.max(r.scan, r.start); i + FRAME_HEADER_LENGTH <= end; i++) {
       const len = plausibleFrameLength(buf, i, maxLen);
       if (len < 0) continue;
-      if (buf[i]! >= 0x80) break;
       const next = i + FRAME_HEADER_LENGTH + len;
-      if (next + FRAME_HEADER_LENGTH > buf.length) {
-        // Cannot confirm yet: keep the candidate and wait for more bytes.
-        this.dropResync(i);
-        this.resyncWait = next + FRAME_HEADER_LENGTH - i;
-        return;
+      if (next + FRAME_HEADER_LENGTH <= end) {
+        if (plausibleFrameLength(buf, next, maxLen) >= 0) return this.resynced(i);
+        continue;
       }
-      if (plausibleFrameLength(buf, next, maxLen) >= 0) break;
+      if (buf[i]! >= 0x80) return this.resynced(i);
+      if (!r.pending && len <= RESYNC_MAX_WAIT) {
+        this.dropResync(i - r.start);
+        r.pending = true;
+      }
     }
-    if (i + FRAME_HEADER_LENGTH > buf.length) {
-      // Nothing here; keep the last 7 bytes, which may start a header.
-      this.dropResync(Math.max(0, buf.length - (FRAME_HEADER_LENGTH - 1)));
-      this.resyncWait = FRAME_HEADER_LENGTH;
-      return;
+    r.scan = Math.max(r.start, end - (FRAME_HEADER_LENGTH - 1));
+    // Without a pending candidate, only the last 7 bytes (a possible header start) are kept.
+    if (!r.pending) this.dropResync(r.scan - r.start);
+  }
+
+  /** Append bytes to the resynchronisation buffer. */
+  private resyncAppend(chunk: Uint8Array): void {
+    const r = this.rs;
+    if (r.length + chunk.length > r.buf.length) {
+      const live = r.length - r.start;
+      const need = live + chunk.length;
+      const next = need * 2 > r.buf.length ? new Uint8Array(Math.max(64, need * 2)) : r.buf;
+      next.set(r.buf.subarray(r.start, r.length), 0);
+      r.scan -= r.start;
+      r.buf = next;
+      r.length = live;
+      r.start = 0;
     }
-    this.dropResync(i);
+    r.buf.set(chunk, r.length);
+    r.length += chunk.length;
+  }
+
+  /** Framing found again at buffer position `i`: hand the rest to the normal path. */
+  private resynced(i: number): void {
+    const r = this.rs;
+    this.dropResync(i - r.start);
+    this.queue.push(r.buf.slice(r.start, r.length));
+    this.rs = emptyResync();
     this.resyncing = false;
-    this.resyncWait = 0;
     if (this.resyncSkipped > 0) {
       this.report(
         SPDY_ERROR.RESYNC_SKIPPED,
@@ -456,8 +491,23 @@ export class SpdyFrameDecoder {
   }
 
   private dropResync(n: number): void {
-    this.queue.skip(n);
+    this.rs.start += n;
     this.cursor += n;
     this.resyncSkipped += n;
   }
+}
+
+interface ResyncState {
+  buf: Uint8Array;
+  /** Live bytes are buf[start, length). */
+  start: number;
+  length: number;
+  /** Next position to examine. */
+  scan: number;
+  /** A DATA header at `start` waits for the bytes that confirm it. */
+  pending: boolean;
+}
+
+function emptyResync(): ResyncState {
+  return { buf: new Uint8Array(0), start: 0, length: 0, scan: 0, pending: false };
 }

@@ -1,2 +1,4 @@
 /** kubewire/testing: fast-check arbitraries for property-testing framing code. */
 export * from './chunking.js';
+export * from './spdy-arbitraries.js';
+export * from './tcp-arbitraries.js';
