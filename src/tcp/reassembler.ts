@@ -384,7 +384,7 @@ export class TcpReassembler {
         this.gap(conn, h, limit - h.offset, time, packet);
         break;
       }
-      if (p.start > h.offset) this.gap(conn, h, p.start - h.offset, p.time, p.packet);
+      if (p.start > h.offset) this.gap(conn, h, p.start - h.offset, time, packet);
       this.drain(conn, h);
     }
     this.checkFinished(h);

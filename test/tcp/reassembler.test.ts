@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import { reassembleTcp, TcpReassembler, type TcpSegment } from '../../src/tcp/index.js';
+import type { ConnectionEvent } from '../../src/tcp/types.js';
+import { ACK, collect, FIN, RST, seg, SYN, text } from './helpers.js';
+
+const C_ISN = 1000;
+const S_ISN = 5000;
+
+function handshake(): TcpSegment[] {
+  return [seg('c', C_ISN, SYN), seg('s', S_ISN, SYN, '', C_ISN + 1), seg('c', C_ISN + 1, 0, '', S_ISN + 1)];
+}
+
+describe('TcpReassembler', () => {
+  it('delivers both directions in order, with roles from the SYN and a FIN close', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 1, 0, 'GET / HTTP/1.1\r\n\r\n', S_ISN + 1),
+      seg('s', S_ISN + 1, 0, 'HTTP/1.1 200 OK\r\n\r\n', C_ISN + 19),
+      seg('s', S_ISN + 20, FIN, '', C_ISN + 19),
+      seg('c', C_ISN + 19, FIN, '', S_ISN + 21),
+      seg('s', S_ISN + 21, 0, '', C_ISN + 20),
+    ]);
+    const got = collect(events);
+    expect(text(got.c2s)).toBe('GET / HTTP/1.1\r\n\r\n');
+    expect(text(got.s2c)).toBe('HTTP/1.1 200 OK\r\n\r\n');
+    expect(got.open).toMatchObject({
+      client: { address: '10.0.0.1', port: 50000 },
+      server: { address: '10.0.0.2', port: 6443 },
+      startedLate: false,
+    });
+    expect(got.close).toMatchObject({ reason: 'fin', direction: 'serverToClient' });
+    expect(got.kinds).toEqual(['open', 'data', 'data', 'close']);
+  });
+
+  it('keeps the first copy of conflicting overlaps and reports them', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 1, 0, 'abcdef', S_ISN + 1),
+      seg('c', C_ISN + 4, 0, 'XYZghi', S_ISN + 1), // "def" re-sent as "XYZ"
+    ]);
+    const got = collect(events);
+    expect(text(got.c2s)).toBe('abcdefghi');
+    expect(got.diagnostics).toEqual(['TCP_OVERLAP_CONFLICT']);
+    const d = events.find((e) => e.kind === 'diagnostic');
+    expect(d?.kind === 'diagnostic' && d.error.offset).toBe(3);
+    expect(d?.kind === 'diagnostic' && d.error.layer).toBe('tcp');
+  });
+
+  it('detects conflicts between buffered out-of-order copies', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 4, 0, 'def', S_ISN + 1),
+      seg('c', C_ISN + 4, 0, 'dXf', S_ISN + 1),
+      seg('c', C_ISN + 1, 0, 'abc', S_ISN + 1),
+    ]);
+    const got = collect(events);
+    expect(text(got.c2s)).toBe('abcdef');
+    expect(got.diagnostics).toEqual(['TCP_OVERLAP_CONFLICT']);
+  });
+
+  it('does not report keep-alive probes (one garbage byte below the next sequence number)', () => {
+    const events = reassembleTcp([...handshake(), seg('c', C_ISN + 1, 0, 'abc', S_ISN + 1), seg('c', C_ISN + 3, 0, '\0', S_ISN + 1)]);
+    expect(collect(events).diagnostics).toEqual([]);
+  });
+
+  it('handles sequence numbers that wrap around 2^32', () => {
+    const isn = 0xfffffffd;
+    const events = reassembleTcp([
+      seg('c', isn, SYN),
+      seg('c', isn + 1 + 4, 0, 'efgh'), // arrives first, after the wrap
+      seg('c', isn + 1, 0, 'abcd'),
+    ]);
+    expect(text(collect(events).c2s)).toBe('abcdefgh');
+  });
+
+  it('connections without a SYN: started late, client guessed from an HTTP request line', () => {
+    const events = reassembleTcp([
+      seg('s', 9, 0, '', 100), // pure ACK from the server first
+      seg('c', 100, 0, 'POST /x HTTP/1.1\r\n', 9),
+    ]);
+    const got = collect(events);
+    expect(got.open).toMatchObject({ startedLate: true, client: { port: 50000 }, server: { port: 6443 } });
+    expect(text(got.c2s)).toBe('POST /x HTTP/1.1\r\n');
+  });
+
+  it('without SYN or HTTP, a well-known port marks the server, else the higher port is the client', () => {
+    const a = reassembleTcp([seg('s', 1, 0, 'hello')]);
+    expect(collect(a).open).toMatchObject({ server: { port: 6443 }, startedLate: true });
+    const b = reassembleTcp([
+      { ...seg('c', 1, 0, 'x'), srcPort: 3000, dstPort: 40000 },
+    ]);
+    expect(b[0]).toMatchObject({ kind: 'open', client: { port: 40000 }, server: { port: 3000 } });
+  });
+
+  it('a SYN-ACK without the SYN still fixes roles and both stream starts', () => {
+    const events = reassembleTcp([
+      seg('s', S_ISN, SYN, '', C_ISN + 1),
+      seg('c', C_ISN + 1, 0, 'hi', S_ISN + 1),
+      seg('s', S_ISN + 1, 0, 'yo', C_ISN + 3),
+    ]);
+    const got = collect(events);
+    expect(got.open).toMatchObject({ client: { port: 50000 }, startedLate: false });
+    expect(text(got.c2s)).toBe('hi');
+    expect(text(got.s2c)).toBe('yo');
+  });
+
+  it('declares a gap when the peer acknowledges bytes the capture never saw', () => {
+    const ackAll = seg('s', S_ISN + 1, 0, '', C_ISN + 15); // server ACKs everything
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 1, 0, 'aaaa', S_ISN + 1),
+      // bytes 4..9 lost; 10..13 buffered
+      seg('c', C_ISN + 11, 0, 'cccc', S_ISN + 1),
+      ackAll,
+      seg('c', C_ISN + 15, 0, 'dd', S_ISN + 1),
+    ]);
+    const got = collect(events);
+    expect(got.gaps.c2s).toEqual([[4, 10]]);
+    expect(text(got.c2s)).toBe('aaaa\0\0\0\0\0\0ccccdd');
+    const gap = events.find((e) => e.kind === 'gap');
+    // The gap comes out when the ACK is seen, not at the end of input.
+    expect(gap).toMatchObject({ packet: ackAll.packet, time: ackAll.time });
+  });
+
+  it('an acknowledged hole at the end of the stream (no later data) becomes a gap at once', () => {
+    const events = reassembleTcp([...handshake(), seg('s', S_ISN + 1, 0, '', C_ISN + 1 + 500)]);
+    expect(collect(events).gaps.c2s).toEqual([[0, 500]]);
+  });
+
+  it('snaplen-truncated segments contribute their full length: bytes, then a gap', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 1, 0, 'abcd', S_ISN + 1, { missing: 6 }),
+      seg('c', C_ISN + 11, 0, 'klm', S_ISN + 1),
+    ]);
+    const got = collect(events);
+    expect(got.gaps.c2s).toEqual([[4, 10]]);
+    expect(text(got.c2s)).toBe('abcd\0\0\0\0\0\0klm');
+  });
+
+  it('truncated segments that arrive out of order keep their hole', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 5, 0, 'ef', S_ISN + 1, { missing: 3 }),
+      seg('c', C_ISN + 10, 0, 'jk', S_ISN + 1),
+      seg('c', C_ISN + 1, 0, 'abcd', S_ISN + 1),
+    ]);
+    const got = collect(events);
+    expect(got.gaps.c2s).toEqual([[6, 9]]);
+    expect(text(got.c2s)).toBe('abcdef\0\0\0jk');
+  });
+
+  it('FIN half-closes one direction while the other keeps sending', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 1, FIN, 'bye', S_ISN + 1),
+      seg('s', S_ISN + 1, 0, 'still', C_ISN + 5),
+      seg('s', S_ISN + 6, 0, ' here', C_ISN + 5),
+      seg('s', S_ISN + 11, FIN, '', C_ISN + 5),
+      seg('c', C_ISN + 5, 0, '', S_ISN + 12),
+    ]);
+    const got = collect(events);
+    expect(text(got.s2c)).toBe('still here');
+    expect(got.close).toMatchObject({ reason: 'fin', direction: 'clientToServer' });
+  });
+
+  it('a FIN behind a hole waits for the bytes before it', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 4, FIN, 'def', S_ISN + 1),
+      seg('s', S_ISN + 1, FIN, '', C_ISN + 1),
+      seg('c', C_ISN + 1, 0, 'abc', S_ISN + 2),
+    ]);
+    const got = collect(events);
+    expect(text(got.c2s)).toBe('abcdef');
+    expect(got.close).toMatchObject({ reason: 'fin' });
+    expect(got.kinds[got.kinds.length - 1]).toBe('close');
+  });
+
+  it('RST ends the connection; payload on it and later segments are ignored', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 1, 0, 'abc', S_ISN + 1),
+      seg('s', S_ISN + 1, RST, 'junk', C_ISN + 4),
+      seg('c', C_ISN + 4, 0, 'def', S_ISN + 1),
+    ]);
+    const got = collect(events);
+    expect(text(got.c2s)).toBe('abc');
+    expect(got.s2c).toEqual([]);
+    expect(got.close).toMatchObject({ reason: 'rst', direction: 'serverToClient' });
+    expect(events.filter((e) => e.kind === 'open')).toHaveLength(1);
+  });
+
+  it('segments far larger than any MSS (offload) pass through', () => {
+    const big = new Uint8Array(200_000).map((_, i) => i * 7);
+    const events = reassembleTcp([...handshake(), seg('c', C_ISN + 1, 0, big, S_ISN + 1)]);
+    expect(Buffer.from(collect(events).c2s).equals(Buffer.from(big))).toBe(true);
+  });
+
+  it('a buffer limit turns the hole into a gap and reports it', () => {
+    const events = reassembleTcp(
+      [
+        ...handshake(),
+        seg('c', C_ISN + 101, 0, new Uint8Array(60).fill(1), S_ISN + 1),
+        seg('c', C_ISN + 161, 0, new Uint8Array(60).fill(2), S_ISN + 1),
+      ],
+      { maxBufferedBytesPerDirection: 100 },
+    );
+    const got = collect(events);
+    expect(got.diagnostics).toEqual(['TCP_BUFFER_LIMIT']);
+    expect(got.gaps.c2s).toEqual([[0, 100]]);
+    expect(got.c2s.length).toBe(220);
+  });
+
+  it('a new SYN after the close starts a new connection; trailing ACKs do not', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 1, RST, ''),
+      seg('s', S_ISN + 1, 0, '', C_ISN + 1), // stray ACK after the reset
+      seg('c', 77, SYN),
+      seg('c', 78, 0, 'again'),
+    ]);
+    const opens = events.filter((e) => e.kind === 'open');
+    expect(opens.map((e) => e.connection)).toEqual([1, 2]);
+    expect(text(collect(events, 2).c2s)).toBe('again');
+  });
+
+  it('thousands of connections stream through with bounded state', () => {
+    const out: ConnectionEvent[] = [];
+    let maxOpen = 0;
+    const r = new TcpReassembler({ onEvent: (e) => out.push(e), maxConnections: 100, maxClosedConnections: 50 });
+    for (let i = 0; i < 5000; i++) {
+      const port = 10000 + (i % 50000);
+      const mk = (s: TcpSegment) => ({ ...s, srcPort: s.srcPort === 50000 ? port : s.srcPort, dstPort: s.dstPort === 50000 ? port : s.dstPort });
+      r.segment(mk(seg('c', 1, SYN)));
+      r.segment(mk(seg('c', 2, 0, `m${i}`)));
+      if (i % 2 === 0) r.segment(mk(seg('c', 2 + `m${i}`.length, FIN | ACK, '', 1)));
+      maxOpen = Math.max(maxOpen, r.openConnections);
+    }
+    r.end();
+    expect(maxOpen).toBeLessThanOrEqual(100);
+    const opens = out.filter((e) => e.kind === 'open').length;
+    const closes = out.filter((e) => e.kind === 'close');
+    expect(opens).toBe(5000);
+    expect(closes.length).toBe(5000);
+    expect(closes.filter((e) => e.kind === 'close' && e.reason === 'evicted').length).toBeGreaterThan(0);
+    const data = out.filter((e) => e.kind === 'data').map((e) => (e.kind === 'data' ? text([...e.bytes]) : ''));
+    expect(data.length).toBe(5000);
+    expect(new Set(data).size).toBe(5000);
+  });
+
+  it('strict mode throws the first anomaly', () => {
+    expect(() =>
+      reassembleTcp([...handshake(), seg('c', C_ISN + 1, 0, 'ab', S_ISN + 1), seg('c', C_ISN + 1, 0, 'xy', S_ISN + 1)], {
+        mode: 'strict',
+      }),
+    ).toThrow(/retransmitted bytes differ/);
+  });
+
+  it('ACKs for FIN do not create gaps', () => {
+    const events = reassembleTcp([
+      ...handshake(),
+      seg('c', C_ISN + 1, FIN, 'x', S_ISN + 1),
+      seg('s', S_ISN + 1, FIN, '', C_ISN + 3),
+      seg('c', C_ISN + 3, 0, '', S_ISN + 2),
+    ]);
+    const got = collect(events);
+    expect(got.gaps.c2s).toEqual([]);
+    expect(got.close).toMatchObject({ reason: 'fin' });
+  });
+});
