@@ -8,3 +8,4 @@ export { parseListen, parseUpstream, hostPort, DEFAULT_LISTEN_HOST, type ListenA
 export { systemClock, type Clock } from './clock.js';
 export { generateSelfSigned, type SelfSigned, type SelfSignedOptions } from './self-signed.js';
 export { kubeconfigSnippet, type KubeconfigSnippetOptions } from './kubeconfig.js';
+export { PcapngRecorder, type PcapngRecorderOptions, type PcapngRecorderStats } from './pcapng-recorder.js';

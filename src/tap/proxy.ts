@@ -46,6 +46,12 @@ export interface TapOptions {
   tls?: TapTlsListener;
   /** Receives every connection event, in order, off the forwarding path. */
   consumer?: (event: ConnectionEvent) => void;
+  /**
+   * Receives every event synchronously, on the forwarding path, before it is
+   * queued for `consumer`: for a recorder that must see every byte. Must be
+   * cheap and bound its own buffering; exceptions are caught and reported.
+   */
+  record?: (event: ConnectionEvent) => void;
   /** Bounds of the queue between forwarding and `consumer`. */
   queue?: Pick<DecodeQueueOptions, 'maxBytes' | 'sliceMs'>;
   /** Problems worth telling the user (also sent to `consumer` as diagnostics where they concern a connection). */
@@ -178,7 +184,24 @@ class TapServer implements Tap {
 
   /** @internal */
   emit(event: ConnectionEvent): void {
+    if (this.opts.record) {
+      try {
+        this.opts.record(event);
+      } catch (error) {
+        this.report(new KubewireError('tap', 'TAP_RECORDER_FAILED', 'connection', `recorder threw: ${String(error)}`));
+      }
+    }
     this.queue.push(event);
+  }
+
+  /**
+   * Connections are numbered when their upstream answers, so that numbers,
+   * event order and the order of handshakes in a `--write` recording agree:
+   * decoding the recording numbers them the same way.
+   * @internal
+   */
+  takeConnectionNumber(): number {
+    return this.nextConnection++;
   }
 
   /** @internal */
@@ -211,7 +234,7 @@ class TapServer implements Tap {
       return;
     }
     this.counters.accepted++;
-    const c = new TappedConnection(this, this.nextConnection++, client);
+    const c = new TappedConnection(this, client);
     this.active.add(c);
     c.connectUpstream();
   }
@@ -252,14 +275,13 @@ class TappedConnection {
   private closeSent = false;
   private socketsOpen = 2;
   private finished = false;
-  private readonly acceptedAt: number;
+  /** 0 until the upstream connection is up (see `takeConnectionNumber`). */
+  private id = 0;
 
   constructor(
     private readonly tap: TapServer,
-    readonly id: number,
     private readonly client: Socket,
   ) {
-    this.acceptedAt = tap.now();
     // Until the upstream is there, the client socket stays paused (no 'data'
     // listener yet), so nothing is read that could not be forwarded.
     client.on('error', (err) => this.onSocketError('clientToServer', err));
@@ -303,12 +325,13 @@ class TappedConnection {
 
   private sendOpen(up: Socket): void {
     this.openSent = true;
+    this.id = this.tap.takeConnectionNumber();
     this.tap.emit({
       kind: 'open',
       connection: this.id,
       client: endpoint(this.client.remoteAddress, this.client.remotePort),
       server: endpoint(up.remoteAddress, up.remotePort),
-      time: this.acceptedAt,
+      time: this.tap.now(),
       startedLate: false,
     });
   }
@@ -345,10 +368,9 @@ class TappedConnection {
         'TAP_UPSTREAM_CONNECT_FAILED',
         'connection',
         `cannot reach upstream ${hostPort(this.tap.opts.upstream.host, this.tap.opts.upstream.port)}: ${err.message}`,
-        { connection: this.id },
       );
       this.tap.report(error);
-      this.tap.emit({ kind: 'diagnostic', connection: this.id, time: this.tap.now(), error });
+      this.tap.emit({ kind: 'diagnostic', time: this.tap.now(), error });
       this.client.destroy();
       return;
     }
@@ -395,6 +417,7 @@ class TappedConnection {
 function endpoint(address: string | undefined, port: number | undefined): Endpoint {
   // Dual-stack listeners report IPv4 peers as IPv4-mapped IPv6; captures and
   // users know them as plain IPv4.
-  const a = address ?? '0.0.0.0';
+  // A zone id (fe80::1%eth0) has no place in an IP header.
+  const a = (address ?? '0.0.0.0').replace(/%.*$/, '');
   return { address: a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a, port: port ?? 0 };
 }

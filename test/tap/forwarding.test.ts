@@ -214,7 +214,7 @@ describe('tap forwarding', () => {
       await new Promise((resolve) => client.once('close', resolve));
     }
     await tap.close(0);
-    expect(reports.filter((e) => e.code === 'TAP_UPSTREAM_CONNECT_FAILED').map((e) => e.connection)).toEqual([1, 2]);
+    expect(reports.filter((e) => e.code === 'TAP_UPSTREAM_CONNECT_FAILED')).toHaveLength(2);
     expect(tap.stats().upstreamFailures).toBe(2);
     expect(recorder.events.filter((e) => e.kind === 'open')).toEqual([]);
     expect(recorder.events.filter((e) => e.kind === 'diagnostic')).toHaveLength(2);
