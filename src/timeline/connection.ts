@@ -1,11 +1,27 @@
 /**
- * Per-connection state: classification, HTTP until an upgrade, then the
- * session. (In progress: HTTP and session layers are being filled in.)
+ * Per-connection state: what the connection carries (found by content, on
+ * any port), HTTP/1.1 until an upgrade, then the session. Without a
+ * handshake (a capture joined mid-session) the framing is recognised by
+ * frame shape and the session's roles are inferred.
+ *
+ * Client vs server: TCP says who sent the SYN; without one, content decides
+ * (the side that sends an HTTP request, masked WebSocket frames or a
+ * client's SYN_STREAM is the client) and the endpoints are swapped when the
+ * guess was wrong.
  */
-import type { ConnectionClose, ConnectionData, ConnectionGap, ConnectionOpen } from '../tcp/types.js';
-import type { TimelineEvent } from './events.js';
+import { KubewireError, oppositeDirection, type Direction } from '../common/errors.js';
+import type { ConnectionClose, ConnectionData, ConnectionGap, ConnectionOpen, Endpoint } from '../tcp/types.js';
+import { HttpParser, type HttpParseEvent, type HttpRequestHead, type HttpResponseHead } from '../http/parser.js';
+import { headerTokens, headerValue, type HeaderList } from '../http/headers.js';
+import { redactHeaders, redactProtocol, redactQuery } from '../http/redact.js';
+import { sniffHttp } from '../http/sniff.js';
+import type { ConnectionProtocol, TimelineEvent, Transport } from './events.js';
 import type { DecodeAs, TimelineLimits } from './options.js';
 import type { RequestSummary, SessionSummary } from './summary-types.js';
+import { requestInfo } from './request-info.js';
+import { Session, endpointText } from './session.js';
+import { guessFraming } from './sniff-framing.js';
+import { concatChunks } from './bytes.js';
 
 /** Shared across connections of one SessionDecoder. */
 export interface DecoderContext {
@@ -13,15 +29,65 @@ export interface DecoderContext {
   showSecrets: boolean;
   frameEvents: boolean;
   nextSession: number;
-  /** Refused upgrades, most recent last, so that a retry on a new connection can link to them. */
-  refusedUpgrades: Array<{ connection: number; client: string; server: string; path: string; time: number; request: RequestSummary }>;
+  /** Refused WebSocket upgrades, so that a retry on a new connection can link to them (bounded). */
+  refusedUpgrades: Array<{ connection: number; clientAddress: string; path: string; time: number; request: RequestSummary }>;
+  /** Requests kept for the summary (bounded by `maxRequestsKept`). */
+  requestsKept: number;
+}
+
+/** How long after a refused WebSocket upgrade a SPDY upgrade to the same path still counts as its retry. */
+const RETRY_WINDOW_US = 60_000_000;
+const MAX_REFUSED_KEPT = 64;
+export const MAX_REQUESTS_KEPT = 10_000;
+/** Bytes kept per direction while the connection is not classified yet. */
+const SNIFF_LIMIT = 256 * 1024;
+
+type Phase = 'sniff' | 'http' | 'session' | 'opaque';
+
+interface SniffBuffer {
+  chunks: Uint8Array[];
+  bytes: number;
+  /** Absolute offset of the first buffered byte. */
+  offset: number;
+}
+
+interface RequestRecord {
+  head: HttpRequestHead;
+  index: number;
+  time: number;
+  bodyLength: number;
+  summary: RequestSummary | null;
+}
+
+interface ResponseRecord {
+  head: HttpResponseHead;
+  index: number;
+  body: Uint8Array[];
+  bodyKept: number;
+  bodyLength: number;
 }
 
 export class ConnectionDecoder {
   readonly id: number;
   lastTime: number;
-  sessionId: number | null = null;
+  private client: Endpoint;
+  private server: Endpoint;
+  private swapped = false;
+  private phase: Phase = 'sniff';
+  private readonly sniff: Record<Direction, SniffBuffer> = { clientToServer: newSniff(0), serverToClient: newSniff(0) };
+  /** Mid-session: a direction still looking for its first whole frame. */
+  private align: Partial<Record<Direction, SniffBuffer>> = {};
+  private req: HttpParser | null = null;
+  private resp: HttpParser | null = null;
+  private readonly requests: RequestRecord[] = [];
+  private respIndex = 0;
+  private response: ResponseRecord | null = null;
+  private session: Session | null = null;
+  private readonly summaries: RequestSummary[] = [];
   private disabled = false;
+  private finished = false;
+  /** Bytes of each direction seen so far (absolute offset of the next byte). */
+  private readonly next: Record<Direction, number> = { clientToServer: 0, serverToClient: 0 };
 
   constructor(
     private readonly openEv: ConnectionOpen,
@@ -30,6 +96,12 @@ export class ConnectionDecoder {
   ) {
     this.id = openEv.connection;
     this.lastTime = openEv.time;
+    this.client = openEv.client;
+    this.server = openEv.server;
+  }
+
+  get sessionId(): number | null {
+    return this.session?.id ?? null;
   }
 
   open(out: TimelineEvent[]): void {
@@ -37,29 +109,42 @@ export class ConnectionDecoder {
       kind: 'connection-open',
       time: this.openEv.time,
       connection: this.id,
-      client: this.openEv.client,
-      server: this.openEv.server,
+      client: this.client,
+      server: this.server,
       startedLate: this.openEv.startedLate,
     });
   }
 
-  data(ev: ConnectionData, _out: TimelineEvent[]): void {
+  data(ev: ConnectionData, out: TimelineEvent[]): void {
     this.lastTime = ev.time;
-    if (this.disabled) return;
+    if (this.disabled || this.finished) return;
+    const d = this.dir(ev.direction);
+    if (ev.offset > this.next[d]) {
+      // the reassembler skipped bytes without a gap event: treat it as one
+      this.gapAt(d, this.next[d], ev.offset - this.next[d], ev.time, out);
+    }
+    this.next[d] = ev.offset + ev.bytes.length;
+    this.route(d, ev.bytes, ev.offset, ev.time, out);
   }
 
   gap(ev: ConnectionGap, out: TimelineEvent[]): void {
     this.lastTime = ev.time;
-    out.push({ kind: 'gap', time: ev.time, connection: this.id, session: this.sessionId, direction: ev.direction, offset: ev.offset, size: ev.size });
+    if (this.disabled || this.finished) return;
+    const d = this.dir(ev.direction);
+    this.next[d] = Math.max(this.next[d], ev.offset + ev.size);
+    this.gapAt(d, ev.offset, ev.size, ev.time, out);
   }
 
   close(ev: ConnectionClose, out: TimelineEvent[]): void {
     this.lastTime = ev.time;
-    this.finish(out);
-    out.push({ kind: 'connection-close', time: ev.time, connection: this.id, reason: ev.reason, direction: ev.direction ?? null });
+    this.end(ev.time, ev.reason, out);
+    out.push({ kind: 'connection-close', time: ev.time, connection: this.id, reason: ev.reason, direction: ev.direction ? this.dir(ev.direction) : null });
   }
 
-  finish(_out: TimelineEvent[]): void {}
+  /** End of input without a close event. */
+  finish(out: TimelineEvent[]): void {
+    this.end(this.lastTime, 'end-of-input', out);
+  }
 
   /** Stop decoding this connection (after an internal error). */
   disable(): void {
@@ -67,10 +152,501 @@ export class ConnectionDecoder {
   }
 
   sessionSummaries(): SessionSummary[] {
-    return [];
+    return this.session ? [this.session.summary()] : [];
   }
 
   requestSummaries(): RequestSummary[] {
-    return [];
+    return this.summaries;
   }
+
+  // --- routing -----------------------------------------------------------------
+
+  private dir(d: Direction): Direction {
+    return this.swapped ? oppositeDirection(d) : d;
+  }
+
+  private route(d: Direction, bytes: Uint8Array, offset: number, time: number, out: TimelineEvent[]): void {
+    switch (this.phase) {
+      case 'sniff': {
+        const s = this.sniff[d];
+        if (s.bytes === 0) s.offset = offset;
+        s.chunks.push(bytes.slice()); // the input is a view valid only until the next event
+        s.bytes += bytes.length;
+        this.classify(time, false, out);
+        return;
+      }
+      case 'http':
+        this.httpData(d, bytes, time, out);
+        return;
+      case 'session': {
+        const a = this.align[d];
+        if (a) {
+          if (a.bytes === 0) a.offset = offset;
+          a.chunks.push(bytes.slice());
+          a.bytes += bytes.length;
+          this.tryAlign(d, time, false, out);
+          return;
+        }
+        this.session!.bytes(d, bytes, time, out);
+        return;
+      }
+      case 'opaque':
+        return;
+      default: {
+        const never: never = this.phase;
+        throw new Error(`bad phase ${String(never)}`);
+      }
+    }
+  }
+
+  private gapAt(d: Direction, offset: number, size: number, time: number, out: TimelineEvent[]): void {
+    out.push({ kind: 'gap', time, connection: this.id, session: this.sessionId, direction: d, offset, size });
+    switch (this.phase) {
+      case 'sniff':
+        // what came before the gap cannot be continued; classify what follows
+        this.sniff[d] = newSniff(offset + size);
+        return;
+      case 'http':
+        this.diag(out, time, d, 'TIMELINE_HTTP_GAP', 'connection', `${size} bytes lost inside HTTP; looking at what follows as a joined connection`, offset);
+        this.req = this.resp = null;
+        this.phase = 'sniff';
+        this.sniff.clientToServer = newSniff(this.next.clientToServer);
+        this.sniff.serverToClient = newSniff(this.next.serverToClient);
+        return;
+      case 'session': {
+        const a = this.align[d];
+        if (a) this.align[d] = newSniff(offset + size);
+        else this.session!.gap(d, size, time, out);
+        return;
+      }
+      case 'opaque':
+        return;
+    }
+  }
+
+  private end(time: number, reason: ConnectionClose['reason'], out: TimelineEvent[]): void {
+    if (this.finished) return;
+    if (this.phase === 'sniff') this.classify(time, true, out);
+    if (this.phase === 'http') {
+      for (const p of [this.req, this.resp]) {
+        if (p) this.httpEvents(p.type === 'request' ? 'clientToServer' : 'serverToClient', p.end(), time, out);
+      }
+    }
+    if (this.phase === 'session') {
+      for (const d of ['clientToServer', 'serverToClient'] as const) if (this.align[d]) this.tryAlign(d, time, true, out);
+      this.session!.end(time, reason, out);
+    }
+    this.finished = true;
+  }
+
+  // --- classification ------------------------------------------------------------
+
+  private classify(time: number, final: boolean, out: TimelineEvent[]): void {
+    const c2s = this.sniff.clientToServer;
+    const s2c = this.sniff.serverToClient;
+    const forced = forcedTransport(this.decodeAs);
+    const hc = c2s.bytes ? sniffHttp(head(c2s, 16)) : 'maybe';
+    const hs = s2c.bytes ? sniffHttp(head(s2c, 16)) : 'maybe';
+    if (hc === 'request' || hs === 'response') return this.startHttp(time, false, out);
+    if (hc === 'response' || hs === 'request') return this.startHttp(time, true, out);
+    const hcWait = hc === 'maybe' && c2s.bytes > 0;
+    const hsWait = hs === 'maybe' && s2c.bytes > 0;
+    if ((hcWait || hsWait) && !final) return;
+    // not HTTP: a joined session (or something else)
+    for (const d of ['clientToServer', 'serverToClient'] as const) {
+      const s = this.sniff[d];
+      if (s.bytes === 0) continue;
+      const buf = concatChunks(s.chunks);
+      const g = guessFraming(buf, final || s.bytes >= SNIFF_LIMIT);
+      if (g === null) return; // wait for more bytes
+      if (g === 'none') continue;
+      if ((g.sender === 'client' && d === 'serverToClient') || (g.sender === 'server' && d === 'clientToServer')) {
+        this.swap(time, `${g.protocol === 'websocket' ? (g.sender === 'client' ? 'masked' : 'unmasked') + ' WebSocket frames' : 'SPDY stream ids'} show the other side is the client`, out);
+      }
+      const transport: Transport = forced ?? (g.protocol === 'spdy' ? 'spdy/3.1' : 'websocket');
+      this.startJoinedSession(transport, time, out);
+      // replay what was buffered, each direction finding its first whole frame
+      for (const x of ['clientToServer', 'serverToClient'] as const) {
+        const src = this.sniff[this.swapped ? oppositeDirection(x) : x];
+        this.align[x] = src;
+      }
+      this.sniff.clientToServer = newSniff(0);
+      this.sniff.serverToClient = newSniff(0);
+      for (const x of ['clientToServer', 'serverToClient'] as const) this.tryAlign(x, time, final, out);
+      return;
+    }
+    if (final || c2s.bytes >= SNIFF_LIMIT || s2c.bytes >= SNIFF_LIMIT || (hc === 'no' && hs === 'no' && c2s.bytes > 0 && s2c.bytes > 0 && forced === undefined)) {
+      if (forced) {
+        // the user said what it is: decode from the first byte
+        this.startJoinedSession(forced, time, out);
+        for (const x of ['clientToServer', 'serverToClient'] as const) {
+          const src = this.sniff[x];
+          this.session!.bytes(x, concatChunks(src.chunks), time, out);
+        }
+        this.sniff.clientToServer = newSniff(0);
+        this.sniff.serverToClient = newSniff(0);
+        return;
+      }
+      if (c2s.bytes + s2c.bytes === 0) return;
+      this.phase = 'opaque';
+      this.sniff.clientToServer = newSniff(0);
+      this.sniff.serverToClient = newSniff(0);
+      out.push({ kind: 'connection-classified', time, connection: this.id, protocol: 'opaque', inferred: true, forced: false });
+    }
+  }
+
+  private swap(time: number, why: string, out: TimelineEvent[]): void {
+    this.swapped = !this.swapped;
+    [this.client, this.server] = [this.server, this.client];
+    [this.sniff.clientToServer, this.sniff.serverToClient] = [this.sniff.serverToClient, this.sniff.clientToServer];
+    [this.next.clientToServer, this.next.serverToClient] = [this.next.serverToClient, this.next.clientToServer];
+    out.push({ kind: 'connection-swap', time, connection: this.id, client: this.client, server: this.server, why });
+  }
+
+  private startHttp(time: number, swap: boolean, out: TimelineEvent[]): void {
+    if (swap) this.swap(time, 'the side that sends HTTP requests is the client', out);
+    this.phase = 'http';
+    const limits = { maxHeadBytes: this.ctx.limits.maxHttpHeadBytes, maxHeaders: this.ctx.limits.maxHttpHeaders, maxHeldBytes: this.ctx.limits.maxPendingUpgradeBytes };
+    this.req = new HttpParser({ type: 'request', mode: 'inspect', connection: this.id, limits, baseOffset: this.sniff.clientToServer.offset });
+    this.resp = new HttpParser({ type: 'response', mode: 'inspect', connection: this.id, limits, baseOffset: this.sniff.serverToClient.offset });
+    out.push({ kind: 'connection-classified', time, connection: this.id, protocol: 'http', inferred: false, forced: false });
+    const c2s = this.sniff.clientToServer.chunks;
+    const s2c = this.sniff.serverToClient.chunks;
+    this.sniff.clientToServer = newSniff(0);
+    this.sniff.serverToClient = newSniff(0);
+    for (const c of c2s) if (this.phase === 'http') this.httpData('clientToServer', c, time, out);
+    for (const c of s2c) {
+      if (this.phase === 'http') this.httpData('serverToClient', c, time, out);
+      else this.route('serverToClient', c, this.next.serverToClient - c.length, time, out);
+    }
+  }
+
+  private startJoinedSession(transport: Transport, time: number, out: TimelineEvent[]): void {
+    const protocol = this.decodeAs && !isFramingName(this.decodeAs) ? this.decodeAs : null;
+    out.push({ kind: 'connection-classified', time, connection: this.id, protocol: transportProtocol(transport), inferred: true, forced: this.decodeAs !== undefined });
+    const info = requestInfo('', '');
+    if (protocol && /portforward/i.test(protocol)) info.kind = 'portforward';
+    else if (protocol && /channel\.k8s\.io$/i.test(protocol)) info.kind = 'exec';
+    this.beginSession(transport, protocol, null, info, [], true, null, time, { clientToServer: 0, serverToClient: 0 }, out);
+  }
+
+  /** Mid-session: skip to the first whole frame of direction `d`, then feed the session. */
+  private tryAlign(d: Direction, time: number, final: boolean, out: TimelineEvent[]): void {
+    const a = this.align[d];
+    if (!a) return;
+    if (a.bytes === 0) {
+      if (final) delete this.align[d];
+      return;
+    }
+    const buf = concatChunks(a.chunks);
+    const g = guessFraming(buf, final || a.bytes >= SNIFF_LIMIT);
+    if (g === null) return;
+    delete this.align[d];
+    const want = this.session!.summaryTransport();
+    let start = 0;
+    if (g === 'none' || (g.protocol === 'spdy') !== (want !== 'websocket')) {
+      this.diag(out, time, d, 'TIMELINE_NO_FRAME_START', 'connection', `no ${want} frame found in the first ${buf.length} bytes; decoding from the first byte`, a.offset);
+    } else start = g.start;
+    if (start > 0) this.diag(out, time, d, 'TIMELINE_JOINED_MID_FRAME', 'connection', `capture starts inside a frame; ${start} bytes skipped to the first whole frame`, a.offset);
+    this.session!.rebase(d, a.offset + start);
+    this.session!.bytes(d, buf.subarray(start), time, out);
+  }
+
+  // --- HTTP --------------------------------------------------------------------------
+
+  private httpData(d: Direction, bytes: Uint8Array, time: number, out: TimelineEvent[]): void {
+    const p = d === 'clientToServer' ? this.req : this.resp;
+    if (!p || p.done) return;
+    this.httpEvents(d, p.push(bytes), time, out);
+  }
+
+  private httpEvents(d: Direction, events: HttpParseEvent[], time: number, out: TimelineEvent[]): void {
+    for (const ev of events) {
+      if (this.phase !== 'http') return;
+      switch (ev.kind) {
+        case 'request-head': {
+          const rec: RequestRecord = { head: ev.head, index: this.requests.length, time, bodyLength: 0, summary: null };
+          this.requests.push(rec);
+          // only the last few requests matter for answering; keep the list short on long keep-alive connections
+          if (this.requests.length > 1024 && this.respIndex > 512) {
+            this.requests.splice(0, 512);
+            this.respIndex -= 512;
+            for (const r of this.requests) r.index -= 512;
+          }
+          this.resp!.expectResponse({ method: ev.head.method, upgrade: ev.head.upgrade });
+          break;
+        }
+        case 'response-head': {
+          const idx = this.respIndex;
+          if (ev.head.status === 101) this.switchHead = ev.head;
+          this.response = { head: ev.head, index: idx, body: [], bodyKept: 0, bodyLength: 0 };
+          break;
+        }
+        case 'body':
+          if (d === 'clientToServer') {
+            const r = this.requests[this.requests.length - 1];
+            if (r) r.bodyLength += ev.bytes.length;
+          } else if (this.response) {
+            const r = this.response;
+            r.bodyLength += ev.bytes.length;
+            const room = this.ctx.limits.maxHttpBodyKept - r.bodyKept;
+            if (room > 0) {
+              const keep = ev.bytes.subarray(0, room).slice();
+              r.body.push(keep);
+              r.bodyKept += keep.length;
+            }
+          }
+          break;
+        case 'message-end':
+          if (d === 'clientToServer') this.requestDone(out);
+          else this.responseDone(time, out);
+          break;
+        case 'upgrade-pending':
+          break;
+        case 'switch':
+          this.upgraded(ev.rest, ev.offset, time, out);
+          return;
+        case 'diagnostic':
+          out.push({ kind: 'diagnostic', time, connection: this.id, session: null, direction: d, streamId: null, error: ev.error });
+          break;
+        default: {
+          const never: never = ev;
+          throw new Error(`unhandled HTTP event ${(never as { kind: string }).kind}`);
+        }
+      }
+    }
+  }
+
+  private requestDone(out: TimelineEvent[]): void {
+    const rec = this.requests[this.requests.length - 1];
+    if (!rec) return;
+    const h = rec.head;
+    const offered = offeredProtocols(h.headers);
+    out.push({
+      kind: 'http-request',
+      time: rec.time,
+      connection: this.id,
+      direction: 'clientToServer',
+      index: rec.index,
+      method: h.method,
+      target: this.ctx.showSecrets ? h.target : redactTarget(h.target, h.query),
+      path: h.path,
+      query: this.secretQuery(h.query),
+      version: h.version,
+      headers: this.headers(h.headers),
+      upgrade: h.upgrade,
+      offeredProtocols: this.ctx.showSecrets ? offered : offered.map(redactProtocol),
+      bodyLength: rec.bodyLength,
+      offset: h.offset,
+    });
+    if (this.ctx.requestsKept < MAX_REQUESTS_KEPT) {
+      this.ctx.requestsKept++;
+      rec.summary = {
+        connection: this.id,
+        client: endpointText(this.client),
+        server: endpointText(this.server),
+        method: h.method,
+        path: h.path,
+        query: this.secretQuery(h.query),
+        status: null,
+        upgrade: h.upgrade,
+        retriedBy: null,
+        time: rec.time,
+      };
+      this.summaries.push(rec.summary);
+    }
+  }
+
+  private responseDone(time: number, out: TimelineEvent[]): void {
+    const r = this.response;
+    if (!r) return;
+    this.response = null;
+    const h = r.head;
+    const rec = this.requests.find((x) => x.index === r.index) ?? null;
+    const chosen = chosenProtocol(h.headers);
+    out.push({
+      kind: 'http-response',
+      time,
+      connection: this.id,
+      direction: 'serverToClient',
+      index: r.index,
+      status: h.status,
+      reason: h.reason,
+      version: h.version,
+      headers: this.headers(h.headers),
+      chosenProtocol: chosen === null || this.ctx.showSecrets ? chosen : redactProtocol(chosen),
+      bodyLength: r.bodyLength,
+      body: r.bodyLength > 0 && r.bodyLength <= this.ctx.limits.maxHttpBodyKept ? concatChunks(r.body) : null,
+      offset: h.offset,
+    });
+    if (h.status >= 100 && h.status < 200 && h.status !== 101) return; // interim
+    this.respIndex++;
+    if (rec?.summary) rec.summary.status = h.status;
+    if (h.status === 101) return; // the switch event follows
+    if (rec?.head.upgrade) {
+      const message = statusMessage(r.bodyLength <= this.ctx.limits.maxHttpBodyKept ? concatChunks(r.body) : null);
+      out.push({ kind: 'upgrade-refused', time, connection: this.id, index: rec.index, status: h.status, upgrade: rec.head.upgrade, path: rec.head.path, message });
+      if (/websocket/i.test(rec.head.upgrade) && rec.summary) {
+        this.ctx.refusedUpgrades.push({ connection: this.id, clientAddress: this.client.address, path: rec.head.path, time, request: rec.summary });
+        if (this.ctx.refusedUpgrades.length > MAX_REFUSED_KEPT) this.ctx.refusedUpgrades.shift();
+      }
+      this.httpEvents('clientToServer', this.req!.refuseUpgrade(), time, out);
+    }
+  }
+
+  private upgraded(rest: Uint8Array[], offset: number, time: number, out: TimelineEvent[]): void {
+    const rec = this.requests.find((x) => x.index === this.respIndex - 1) ?? null;
+    const respHead = this.switchHead;
+    const upgrade = (respHead ? headerValue(respHead.headers, 'upgrade') : null) ?? rec?.head.upgrade ?? '';
+    let transport: Transport;
+    let protocol: string | null;
+    if (/websocket/i.test(upgrade)) {
+      protocol = respHead ? headerValue(respHead.headers, 'sec-websocket-protocol') : null;
+      transport = protocol && /^spdy\/3\.1\+/i.test(protocol) ? 'websocket+spdy/3.1' : 'websocket';
+    } else {
+      if (!/spdy\/3/i.test(upgrade)) this.diag(out, time, 'serverToClient', 'TIMELINE_UNKNOWN_UPGRADE', 'connection', `upgrade to ${JSON.stringify(upgrade)}; decoding as SPDY/3.1`, offset);
+      protocol = respHead ? headerValue(respHead.headers, 'x-stream-protocol-version') : null;
+      transport = 'spdy/3.1';
+    }
+    if (protocol === '') protocol = null;
+    const forced = forcedTransport(this.decodeAs);
+    if (forced) transport = forced;
+    if (this.decodeAs && !isFramingName(this.decodeAs)) protocol = this.decodeAs;
+    const head = rec?.head ?? null;
+    const info = head ? requestInfo(head.path, head.query) : requestInfo('', '');
+    if (!head && protocol && /portforward/i.test(protocol)) info.kind = 'portforward';
+    const offered = head ? offeredProtocols(head.headers) : [];
+    // kubectl retries a refused WebSocket upgrade over SPDY on a new connection
+    let retryOf: number | null = null;
+    let refused: DecoderContext['refusedUpgrades'][number] | undefined;
+    if (head) {
+      for (let i = this.ctx.refusedUpgrades.length - 1; i >= 0; i--) {
+        const x = this.ctx.refusedUpgrades[i]!;
+        if (x.connection !== this.id && x.clientAddress === this.client.address && x.path === head.path && time - x.time <= RETRY_WINDOW_US && x.request.retriedBy === null) {
+          refused = x;
+          retryOf = x.connection;
+          break;
+        }
+      }
+    }
+    const held = this.req ? this.req.acceptUpgrade() : [];
+    let heldBytes = 0;
+    for (const c of held) heldBytes += c.length;
+    const base = { clientToServer: this.req ? this.req.offset - heldBytes : this.next.clientToServer, serverToClient: offset };
+    this.beginSession(
+      transport,
+      protocol,
+      head ? { method: head.method, path: head.path, query: this.secretQuery(head.query) } : null,
+      info,
+      this.ctx.showSecrets ? offered : offered.map(redactProtocol),
+      false,
+      retryOf,
+      time,
+      base,
+      out,
+    );
+    if (refused) refused.request.retriedBy = this.session!.id;
+    this.req = this.resp = null;
+    for (const c of held) this.session!.bytes('clientToServer', c, time, out);
+    for (const c of rest) this.session!.bytes('serverToClient', c, time, out);
+  }
+
+  private switchHead: HttpResponseHead | null = null;
+
+  private beginSession(
+    transport: Transport,
+    protocol: string | null,
+    request: { method: string; path: string; query: string } | null,
+    info: ReturnType<typeof requestInfo>,
+    offered: string[],
+    inferred: boolean,
+    retryOf: number | null,
+    time: number,
+    baseOffset: Record<Direction, number>,
+    out: TimelineEvent[],
+  ): void {
+    const id = this.ctx.nextSession++;
+    this.phase = 'session';
+    this.session = new Session(
+      { id, connection: this.id, client: this.client, server: this.server, transport, protocol, request, info, offeredProtocols: offered, inferred, retryOf, time, baseOffset },
+      this.ctx,
+    );
+    if (!inferred) out.push({ kind: 'upgrade', time, connection: this.id, session: id, transport, protocol });
+    this.session.start(out);
+  }
+
+  // --- helpers -------------------------------------------------------------------------
+
+  private headers(h: HeaderList): HeaderList {
+    return this.ctx.showSecrets ? h.map(([k, v]) => [k, v]) : redactHeaders(h);
+  }
+
+  private secretQuery(q: string): string {
+    return this.ctx.showSecrets ? q : redactQuery(q);
+  }
+
+  private diag(out: TimelineEvent[], time: number, d: Direction, code: string, scope: 'connection' | 'session', message: string, offset: number): void {
+    this.session?.noteDiagnostic();
+    out.push({
+      kind: 'diagnostic',
+      time,
+      connection: this.id,
+      session: this.sessionId,
+      direction: d,
+      streamId: null,
+      error: new KubewireError('timeline', code, scope, message, { connection: this.id, direction: d, offset }),
+    });
+  }
+}
+
+function newSniff(offset: number): SniffBuffer {
+  return { chunks: [], bytes: 0, offset };
+}
+
+function head(s: SniffBuffer, n: number): Uint8Array {
+  const first = s.chunks[0]!;
+  if (first.length >= n || s.chunks.length === 1) return first.subarray(0, n);
+  return concatChunks(s.chunks).subarray(0, n);
+}
+
+function offeredProtocols(h: HeaderList): string[] {
+  return [...headerTokens(h, 'x-stream-protocol-version'), ...headerTokens(h, 'sec-websocket-protocol')];
+}
+
+function chosenProtocol(h: HeaderList): string | null {
+  return headerValue(h, 'x-stream-protocol-version') ?? headerValue(h, 'sec-websocket-protocol');
+}
+
+function statusMessage(body: Uint8Array | null): string | null {
+  if (!body || body.length === 0) return null;
+  try {
+    const o = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8')) as { message?: unknown };
+    return typeof o.message === 'string' ? o.message : null;
+  } catch {
+    return null;
+  }
+}
+
+function redactTarget(target: string, query: string): string {
+  const r = redactQuery(query);
+  return r === query ? target : target.replace(query, r);
+}
+
+function isFramingName(d: DecodeAs): boolean {
+  return d === 'spdy' || d === 'websocket' || d === 'websocket+spdy';
+}
+
+/** The framing a `decodeAs` value implies; undefined when it leaves framing to the content. */
+export function forcedTransport(d: DecodeAs | undefined): Transport | undefined {
+  if (d === undefined) return undefined;
+  if (d === 'spdy') return 'spdy/3.1';
+  if (d === 'websocket') return 'websocket';
+  if (d === 'websocket+spdy' || /^spdy\/3\.1\+/i.test(d)) return 'websocket+spdy/3.1';
+  if (/^v5\./.test(d) || /base64/.test(d)) return 'websocket';
+  if (d === 'portforward.k8s.io') return 'spdy/3.1';
+  return undefined;
+}
+
+function transportProtocol(t: Transport): ConnectionProtocol {
+  return t === 'spdy/3.1' ? 'spdy' : t === 'websocket' ? 'websocket' : 'websocket+spdy';
 }

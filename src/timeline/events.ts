@@ -287,7 +287,8 @@ export interface FlowControlEvent extends SessionBase {
   direction: Direction;
   /** 0 = session window. */
   streamId: number;
-  state: 'exhausted' | 'resumed';
+  /** exhausted: window used up; resumed: a WINDOW_UPDATE reopened it; overrun: DATA sent past it anyway. */
+  state: 'exhausted' | 'resumed' | 'overrun';
   window: number;
   /** For `resumed`: µs since it was exhausted. */
   stalledUs: number | null;

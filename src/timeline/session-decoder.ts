@@ -28,6 +28,7 @@ export class SessionDecoder {
       frameEvents: opts.frameEvents ?? true,
       nextSession: 1,
       refusedUpgrades: [],
+      requestsKept: 0,
     };
   }
 

@@ -26,8 +26,6 @@ export interface StreamSummary {
   halfClosed: { clientToServer: boolean; serverToClient: boolean };
   /** RST_STREAM seen, with who sent it. */
   reset: { direction: 'clientToServer' | 'serverToClient'; status: number; statusName: string } | null;
-  /** Bytes lost to capture gaps inside this stream are not counted; true when some were. */
-  incomplete: boolean;
 }
 
 export interface ExitSummary {
@@ -72,7 +70,14 @@ export interface SessionSummary {
   pings: { clientToServer: number; serverToClient: number };
   /** µs from the last stdout/stderr byte to the exit status, null when not applicable. */
   lastOutputToExitUs: number | null;
+  /** Send windows used up where the sender then waited (resumed by WINDOW_UPDATE, or never sent again). */
   flowControlStalls: number;
+  /** Send windows used up where the sender kept sending anyway (Go's spdystream ignores flow control). */
+  flowControlOverruns: number;
+  /** How the WebSocket was closed, when it was. */
+  websocketClose: { direction: 'clientToServer' | 'serverToClient'; code: number | null; reason: string } | null;
+  /** How the TCP connection ended. */
+  tcpClose: 'fin' | 'rst' | 'end-of-input' | 'evicted' | 'timeout' | null;
   gaps: number;
   diagnostics: number;
 }

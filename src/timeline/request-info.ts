@@ -1,0 +1,90 @@
+/**
+ * What an upgrade request's URL says: which hop of the exec path it is, the
+ * operation, namespace/pod/container, and the options in the query.
+ */
+import { parseQuery, pathSegments, queryValues } from '../http/target.js';
+import type { Hop, SessionKind } from './events.js';
+
+export interface RequestInfo {
+  kind: SessionKind;
+  hop: Hop;
+  namespace: string | null;
+  pod: string | null;
+  container: string | null;
+  command: string[];
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+  /** Port-forward ports from the query (`ports=` at the API server, `port=a,b` at the kubelet); [] when none. */
+  ports: number[];
+}
+
+const OPERATIONS: Record<string, SessionKind> = { exec: 'exec', attach: 'attach', portforward: 'portforward' };
+
+export function requestInfo(path: string, query: string): RequestInfo {
+  const seg = pathSegments(path);
+  const info: RequestInfo = {
+    kind: 'unknown',
+    hop: 'unknown',
+    namespace: null,
+    pod: null,
+    container: null,
+    command: [],
+    stdin: false,
+    stdout: false,
+    stderr: false,
+    tty: false,
+    ports: [],
+  };
+  // /api/v1/namespaces/{ns}/pods/{pod}/{op}
+  if (seg.length === 7 && seg[0] === 'api' && seg[1] === 'v1' && seg[2] === 'namespaces' && seg[4] === 'pods' && OPERATIONS[seg[6]!.toLowerCase()]) {
+    info.hop = 'client-apiserver';
+    info.kind = OPERATIONS[seg[6]!.toLowerCase()]!;
+    info.namespace = seg[3]!;
+    info.pod = seg[5]!;
+  } else if (seg.length >= 2 && OPERATIONS[seg[0]!.toLowerCase()]) {
+    info.kind = OPERATIONS[seg[0]!.toLowerCase()]!;
+    if (seg.length === 2) {
+      // /exec/{token}: the CRI streaming server; options live in the runtime's request cache
+      info.hop = 'kubelet-runtime';
+    } else if (info.kind === 'portforward' && (seg.length === 3 || seg.length === 4)) {
+      // /portForward/{ns}/{pod}[/{uid}]
+      info.hop = 'apiserver-kubelet';
+      info.namespace = seg[1]!;
+      info.pod = seg[2]!;
+    } else if (info.kind !== 'portforward' && (seg.length === 4 || seg.length === 5)) {
+      // /exec/{ns}/{pod}/{container} or /exec/{ns}/{pod}/{uid}/{container}
+      info.hop = 'apiserver-kubelet';
+      info.namespace = seg[1]!;
+      info.pod = seg[2]!;
+      info.container = seg[seg.length - 1]!;
+    }
+  }
+  const params = parseQuery(query);
+  const container = queryValues(params, 'container')[0];
+  if (container !== undefined && info.container === null) info.container = container;
+  info.command = queryValues(params, 'command');
+  info.stdin = queryBool(queryValues(params, 'stdin'));
+  info.stdout = queryBool(queryValues(params, 'stdout'));
+  info.stderr = queryBool(queryValues(params, 'stderr'));
+  info.tty = queryBool(queryValues(params, 'tty'));
+  for (const v of [...queryValues(params, 'ports'), ...queryValues(params, 'port')]) {
+    for (const p of v.split(',')) {
+      const n = Number(p.trim());
+      if (Number.isInteger(n) && n > 0 && n < 65536) info.ports.push(n);
+    }
+  }
+  return info;
+}
+
+/**
+ * The API server's rule (apimachinery `Convert_Slice_string_To_bool`):
+ * absent → false; "0" or "false" (any case) → false; anything else, even
+ * empty → true. Only the first value counts.
+ */
+export function queryBool(values: string[]): boolean {
+  if (values.length === 0) return false;
+  const v = values[0]!;
+  return !(v === '0' || v.toLowerCase() === 'false');
+}

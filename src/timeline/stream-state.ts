@@ -1,0 +1,69 @@
+/**
+ * One stream (SPDY) or channel (WebSocket) of a session: role, counters and
+ * a running sha256 per direction. Bytes are hashed and dropped, never kept.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { Direction } from '../common/errors.js';
+import type { StreamRole } from './events.js';
+import type { DirectionBytes, StreamSummary } from './summary-types.js';
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+export class DirectionCounter {
+  bytes = 0;
+  private hash: Hash | null = null;
+
+  add(b: Uint8Array): void {
+    if (b.length === 0) return;
+    (this.hash ??= createHash('sha256')).update(b);
+    this.bytes += b.length;
+  }
+
+  summary(): DirectionBytes {
+    return { bytes: this.bytes, sha256: this.hash ? this.hash.copy().digest('hex') : EMPTY_SHA256 };
+  }
+}
+
+export class StreamState {
+  role: StreamRole;
+  inferred: boolean;
+  port: number | null = null;
+  requestId: string | null = null;
+  readonly counters: Record<Direction, DirectionCounter> = {
+    clientToServer: new DirectionCounter(),
+    serverToClient: new DirectionCounter(),
+  };
+  readonly halfClosed: Record<Direction, boolean> = { clientToServer: false, serverToClient: false };
+  reset: { direction: Direction; status: number; statusName: string } | null = null;
+  closedEventSent = false;
+  /** Error stream: bytes kept (bounded) to read the status. */
+  statusBytes: Uint8Array[] = [];
+  statusLength = 0;
+  /** WebSocket port-forward: the server's 2-byte port prefix is still to come on this channel. */
+  portPrefixPending = false;
+  /** WebSocket port-forward: bytes of a port prefix split across messages. */
+  portPrefixPartial: number[] = [];
+
+  constructor(
+    readonly id: number,
+    role: StreamRole,
+    inferred: boolean,
+    readonly openedBy: Direction | null,
+  ) {
+    this.role = role;
+    this.inferred = inferred;
+  }
+
+  summary(): StreamSummary {
+    // key order as in the summary contract
+    const s = { role: this.role, id: this.id } as StreamSummary;
+    if (this.port !== null) s.port = this.port;
+    if (this.requestId !== null) s.requestId = this.requestId;
+    s.clientToServer = this.counters.clientToServer.summary();
+    s.serverToClient = this.counters.serverToClient.summary();
+    s.inferred = this.inferred;
+    s.halfClosed = { ...this.halfClosed };
+    s.reset = this.reset ? { ...this.reset } : null;
+    return s;
+  }
+}
