@@ -1,0 +1,224 @@
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { RST_STATUS } from '../../src/spdy/types.js';
+import { SpdyFrameEncoder } from '../../src/spdy/encoder.js';
+import { SpdySessionCore, type SpdyStream } from '../../src/spdy/session/index.js';
+import { bytes, memorySessions, readAll, sha, tcpSessions, writeAll, type Pair } from './helpers.js';
+
+function echoServer(p: Pair): void {
+  p.server.on('stream', (s: SpdyStream) => {
+    s.respond([['status', 'ok']]);
+    s.pipe(s);
+  });
+}
+
+for (const transport of ['memory', 'tcp'] as const) {
+  const make = (o = {}) => (transport === 'memory' ? Promise.resolve(memorySessions(o)) : tcpSessions(o));
+
+  describe(`ours ↔ ours over ${transport}`, () => {
+    it('opens a stream with headers, gets the reply, echoes bytes exactly', async () => {
+      const p = await make();
+      const seen: Array<[string, string][]> = [];
+      p.server.on('stream', (s: SpdyStream) => {
+        seen.push(s.headers);
+        expect(s.header('StreamType')).toBe('stdin');
+        s.respond([['status', 'ok']]);
+        s.pipe(s);
+      });
+      const st = p.client.request([['streamtype', 'stdin'], ['port', '80']]);
+      const [reply] = (await once(st, 'response')) as [Array<[string, string]>];
+      expect(reply).toEqual([['status', 'ok']]);
+      const data = bytes(300_000);
+      const got = readAll(st);
+      await writeAll(st, data, 7000);
+      expect(sha(await got)).toBe(sha(data));
+      expect(seen).toEqual([[['streamtype', 'stdin'], ['port', '80']]]);
+      await p.close();
+    });
+
+    it('16 concurrent streams both ways, with windows that need WINDOW_UPDATE', async () => {
+      const p = await make({ initialWindow: 32768, sessionWindow: 65536 });
+      echoServer(p);
+      const jobs = Array.from({ length: 16 }, async (_, i) => {
+        const st = p.client.request([['n', String(i)]]);
+        const data = bytes(200_000 + i * 1000);
+        const got = readAll(st);
+        await writeAll(st, data, 5000 + i * 100);
+        expect(sha(await got)).toBe(sha(data));
+      });
+      await Promise.all(jobs);
+      // Every byte passed through 32 KiB stream windows: credit was returned.
+      expect(p.client.core.sessionSendWindow).toBeGreaterThan(0);
+      await p.close();
+    });
+
+    it('PING round trip', async () => {
+      const p = await make();
+      const ms = await p.client.ping();
+      expect(ms).toBeGreaterThanOrEqual(0);
+      const ms2 = await p.server.ping();
+      expect(Number.isFinite(ms2)).toBe(true);
+      await p.close();
+    });
+
+    it('RST_STREAM from the client reaches the server stream', async () => {
+      const p = await make();
+      const got = new Promise<number | null>((resolve) => {
+        p.server.on('stream', (s: SpdyStream) => {
+          s.respond();
+          s.on('close', () => resolve(s.resetStatus));
+          s.resume();
+        });
+      });
+      const st = p.client.request([]);
+      await once(st, 'response');
+      st.reset(RST_STATUS.CANCEL);
+      expect(await got).toBe(RST_STATUS.CANCEL);
+      await p.close();
+    });
+
+    it('GOAWAY drains: open streams finish, new ones are refused, the session closes', async () => {
+      const p = await make();
+      echoServer(p);
+      const st = p.client.request([]);
+      await once(st, 'response');
+      const goaway = once(p.client, 'goaway');
+      const serverClosed = once(p.server, 'close');
+      p.server.goaway();
+      await goaway;
+      expect(() => p.client.request([])).toThrow(/GOAWAY/);
+      const data = bytes(100_000);
+      const got = readAll(st);
+      await writeAll(st, data);
+      expect(sha(await got)).toBe(sha(data));
+      await serverClosed;
+      expect(p.server.isClosed).toBe(true);
+      await p.close();
+    });
+
+    it('half-close both ways: server keeps writing after the client ended', async () => {
+      const p = await make();
+      p.server.on('stream', async (s: SpdyStream) => {
+        const input = await readAll(s);
+        s.end(Buffer.concat([input, Buffer.from('|done')]));
+      });
+      const st = p.client.request([]);
+      const got = readAll(st);
+      st.end('hello');
+      expect((await got).toString()).toBe('hello|done');
+      await p.close();
+    });
+  });
+}
+
+describe('backpressure', () => {
+  it('a slow reader never holds more than its window plus buffers, and other streams keep flowing', async () => {
+    const p = memorySessions({ initialWindow: 65536, sessionWindow: 1 << 20, streamHighWaterMark: 65536 });
+    const serverStreams: SpdyStream[] = [];
+    p.server.on('stream', (s: SpdyStream) => {
+      serverStreams.push(s);
+      s.respond();
+      if (s.header('role') === 'fast') s.pipe(s);
+      // the slow stream is not read at all
+    });
+    const slow = p.client.request([['role', 'slow']]);
+    await once(slow, 'response');
+    let slowWritten = 0;
+    const chunk = bytes(16384);
+    const pump = async () => {
+      for (let i = 0; i < 200; i++) {
+        slowWritten += chunk.length;
+        if (!slow.write(chunk)) await once(slow, 'drain');
+      }
+    };
+    void pump().catch(() => {});
+    const fast = p.client.request([['role', 'fast']]);
+    const data = bytes(2_000_000);
+    const got = readAll(fast);
+    await writeAll(fast, data);
+    expect(sha(await got)).toBe(sha(data));
+    const slowServer = serverStreams.find((s) => s.header('role') === 'slow')!;
+    // Receiver holds at most the window it granted plus the stream's read buffer.
+    expect(slowServer.readableLength).toBeLessThanOrEqual(65536 + 65536);
+    // The writer was held back: far less than the 3.2 MB it wanted to send went out.
+    expect(slowWritten).toBeLessThan(200 * 16384);
+    // Now read: everything arrives.
+    let received = 0;
+    slowServer.on('data', (d: Buffer) => (received += d.length));
+    while (slowWritten < 200 * 16384) await new Promise((r) => setTimeout(r, 5));
+    slow.end();
+    await once(slowServer, 'end');
+    expect(received).toBe(200 * 16384);
+    await p.close();
+  });
+
+  it('a peer that ignores windows gets the transport paused, not unbounded buffers', async () => {
+    // The client ignores the server's windows (as spdystream does).
+    const p = memorySessions({ respectPeerWindow: false, streamHighWaterMark: 65536 }, { streamHighWaterMark: 65536 });
+    let serverStream: SpdyStream | null = null;
+    p.server.on('stream', (s: SpdyStream) => {
+      serverStream = s;
+      s.respond();
+    });
+    const st = p.client.request([]);
+    await once(st, 'response');
+    const chunk = bytes(65536);
+    let sent = 0;
+    for (let i = 0; i < 64; i++) {
+      sent += chunk.length;
+      if (!st.write(chunk)) break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const held = serverStream!.readableLength;
+    expect(held).toBeLessThanOrEqual(65536 * 4);
+    expect(sent).toBeGreaterThan(0);
+    await p.close();
+  });
+});
+
+describe('protocol faults', () => {
+  it('garbage from the peer ends the session with a typed error and GOAWAY, never a throw', async () => {
+    const core = new SpdySessionCore({ role: 'server' });
+    core.takeOutput();
+    // A control frame of version 3, type 1 (SYN_STREAM) with a truncated, bogus body.
+    const ev = core.receive(Uint8Array.from([0x80, 3, 0, 1, 0, 0, 0, 10, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff]));
+    const err = ev.find((e) => e.kind === 'error');
+    expect(err && err.kind === 'error' && err.error.layer).toBe('mux');
+    expect(core.failed).toBe(true);
+    const out = Buffer.concat(core.takeOutput());
+    // GOAWAY type 7 with status PROTOCOL_ERROR (1).
+    expect(out.subarray(0, 4).toString('hex')).toBe('80030007');
+    expect(out.readUInt32BE(12)).toBe(1);
+  });
+
+  it('DATA on a stream never opened is answered with RST_STREAM INVALID_STREAM', () => {
+    const core = new SpdySessionCore({ role: 'server' });
+    core.takeOutput();
+    core.receive(Uint8Array.from([0, 0, 0, 5, 0, 0, 0, 2, 0xaa, 0xbb]));
+    const out = Buffer.concat(core.takeOutput());
+    expect(out.toString('hex')).toBe('80030003' + '00000008' + '00000005' + '00000002');
+  });
+
+  it('a SYN_STREAM id that goes backwards is a session error', () => {
+    const enc = new SpdyFrameEncoder();
+    const syn = (streamId: number) =>
+      enc.encode({ kind: 'syn_stream', streamId, associatedStreamId: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: [] });
+    const server = new SpdySessionCore({ role: 'server' });
+    expect(server.receive(syn(3))[0]!.kind).toBe('stream');
+    const ev = server.receive(syn(1));
+    expect(ev.some((e) => e.kind === 'error' && e.error.code === 'MUX_STREAM_ID_REGRESSED')).toBe(true);
+  });
+
+  it('enforced receive windows reset a stream that overruns', () => {
+    const client = new SpdySessionCore({ role: 'client', respectPeerWindow: false });
+    const server = new SpdySessionCore({ role: 'server', enforceReceiveWindow: true, initialWindow: 1024, sessionWindow: 1 << 20 });
+    for (const b of server.takeOutput()) client.receive(b);
+    const id = client.open([]);
+    for (const b of client.takeOutput()) server.receive(b);
+    server.reply(id);
+    for (const b of server.takeOutput()) client.receive(b);
+    client.sendData(id, new Uint8Array(2048));
+    const ev = client.takeOutput().flatMap((b) => server.receive(b));
+    expect(ev).toContainEqual({ kind: 'reset', streamId: id, status: RST_STATUS.FLOW_CONTROL_ERROR, byPeer: false });
+  });
+});
