@@ -1,0 +1,177 @@
+/**
+ * WebSocket decode/encode against `ws` (its Receiver and Sender) on the same
+ * prebuilt frames, plus the cost of Kubernetes channel demultiplexing on top
+ * of bare frame decoding.
+ *
+ * Decode workloads push one buffer holding many frames (a busy connection's
+ * read); each frame is one binary message. Ours is measured at the message
+ * level (frame decoder + message assembler), as ws's Receiver delivers
+ * messages. `ws` runs without its optional native addons here (pure JS) if
+ * they are not installed; the notes say which.
+ */
+import { createRequire } from 'node:module';
+import type { Bench, BenchResult } from './harness.js';
+import { opsPerSecond, result } from './harness.js';
+import {
+  MessageAssembler,
+  WebSocketFrameDecoder,
+  WebSocketFrameEncoder,
+  OPCODE,
+  type WebSocketFrame,
+} from '../src/websocket/index.js';
+import { ChannelDecoder } from '../src/k8s/index.js';
+
+const require = createRequire(import.meta.url);
+const ws = require('ws') as { Receiver: new (o: object) => WsReceiver; Sender: { frame(d: Buffer, o: object): Buffer[] } };
+interface WsReceiver {
+  on(ev: string, fn: (...a: unknown[]) => void): void;
+  write(b: Buffer): boolean;
+}
+
+function nativeAddon(): string {
+  try {
+    require.resolve('bufferutil');
+    return 'ws with bufferutil';
+  } catch {
+    return 'ws pure JS (no bufferutil)';
+  }
+}
+
+function payloadOf(size: number, channel?: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + 7) & 0xff;
+  if (channel !== undefined) b[0] = channel;
+  return b;
+}
+
+/** `count` binary frames of `size` bytes, masked or not, framed by ws's own Sender. */
+function frames(size: number, count: number, masked: boolean, channel?: number): Buffer {
+  const parts: Buffer[] = [];
+  const p = payloadOf(size, channel);
+  for (let i = 0; i < count; i++) {
+    parts.push(...ws.Sender.frame(p, { fin: true, opcode: 2, mask: masked, readOnly: true }));
+  }
+  return Buffer.concat(parts);
+}
+
+async function decodeCase(size: number, masked: boolean): Promise<BenchResult> {
+  const count = size <= 64 ? 1024 : 8;
+  const buf = frames(size, count, masked);
+  // Ours: frames, then messages (what ws's Receiver delivers).
+  const decoder = new WebSocketFrameDecoder({ direction: masked ? 'clientToServer' : 'serverToClient' });
+  const assembler = new MessageAssembler();
+  let ourBytes = 0;
+  const ours = await opsPerSecond(() => {
+    const evs = decoder.push(buf);
+    for (let i = 0; i < evs.length; i++) {
+      const ms = assembler.push(evs[i] as WebSocketFrame);
+      ourBytes += ms.length;
+    }
+  }, count);
+  // Ours, input unmasked in place like ws does (masked cases only).
+  let inPlace: number | null = null;
+  if (masked) {
+    const d2 = new WebSocketFrameDecoder({ direction: 'clientToServer', unmask: 'in-place' });
+    const copy = Buffer.from(buf);
+    inPlace = await opsPerSecond(() => {
+      const evs = d2.push(copy);
+      for (let i = 0; i < evs.length; i++) ourBytes += assembler.push(evs[i] as WebSocketFrame).length;
+    }, count);
+  }
+  const receiver = new ws.Receiver({ isServer: masked, binaryType: 'nodebuffer', maxPayload: 0 });
+  let peerMessages = 0;
+  receiver.on('message', () => peerMessages++);
+  receiver.on('error', (e) => {
+    throw e;
+  });
+  const wsBuf = Buffer.from(buf);
+  const peer = await opsPerSecond(() => receiver.write(wsBuf), count);
+  if (ourBytes === 0 || peerMessages === 0) throw new Error('bench decoded nothing');
+  const label = `${size === 64 ? '64 B' : '16 KiB'} ${masked ? 'masked (client→server)' : 'unmasked (server→client)'}`;
+  return result(`ws decode ${label}`, 'msgs/s', ours, peer, {
+    peerName: nativeAddon(),
+    target: size <= 64 ? '>= 1.5x' : '>= 1.0x',
+    notes: inPlace !== null ? `in-place unmask: ${(inPlace / 1e6).toFixed(2)}M/s (${(inPlace / peer).toFixed(2)}×); default copies` : 'payload views, no copy',
+  });
+}
+
+async function encodeCase(size: number, masked: boolean): Promise<BenchResult> {
+  const payload = payloadOf(size);
+  const enc = new WebSocketFrameEncoder({ role: masked ? 'client' : 'server' });
+  const batch = 64;
+  let sink = 0;
+  // Unmasked: both hand back header + untouched payload for a gathered write.
+  const ours = await opsPerSecond(() => {
+    for (let i = 0; i < batch; i++) sink += masked ? enc.binary(payload).length : enc.encodeParts({ opcode: OPCODE.BINARY, payload }).length;
+  }, batch);
+  const opts = { fin: true, opcode: 2, mask: masked, readOnly: true };
+  const peer = await opsPerSecond(() => {
+    for (let i = 0; i < batch; i++) sink += ws.Sender.frame(payload, opts).length;
+  }, batch);
+  if (sink === 0) throw new Error('bench encoded nothing');
+  const label = `${size === 64 ? '64 B' : '16 KiB'} ${masked ? 'masked (client)' : 'unmasked (server)'}`;
+  return result(`ws encode ${label}`, 'frames/s', ours, peer, {
+    peerName: nativeAddon(),
+    target: size <= 64 ? '>= 1.5x' : '>= 1.0x',
+    notes: masked ? 'one buffer, masked copy (ws: readOnly merge)' : '[header, payload] without copy (ws: same)',
+  });
+}
+
+/** Channel demultiplexing (v5 exec, stdout) on top of bare frame decoding. */
+async function demuxCase(size: number): Promise<BenchResult> {
+  const count = size <= 64 ? 1024 : 8;
+  const buf = frames(size, count, false, 1);
+  const bare = new WebSocketFrameDecoder({ direction: 'serverToClient' });
+  let sink = 0;
+  const bareRate = await opsPerSecond(() => {
+    const evs = bare.push(buf);
+    sink += evs.length;
+  }, count);
+  // The channel byte is split off by the frame decoder (no second view per message).
+  const decoder = new WebSocketFrameDecoder({ direction: 'serverToClient', splitFirstByte: true });
+  const channels = new ChannelDecoder({ protocol: 'v5.channel.k8s.io', direction: 'serverToClient' });
+  let stdout = 0;
+  const demuxRate = await opsPerSecond(() => {
+    const evs = decoder.push(buf);
+    for (let i = 0; i < evs.length; i++) {
+      const f = evs[i] as WebSocketFrame;
+      const ev = channels.decodeSplit(f.prefix, f.payload, f.kind === 'text', f.offset);
+      if (ev.kind === 'data') stdout += ev.data.length;
+    }
+  }, count);
+  // The general path: a view per message for the application bytes.
+  const plain = new WebSocketFrameDecoder({ direction: 'serverToClient' });
+  const viewRate = await opsPerSecond(() => {
+    const evs = plain.push(buf);
+    for (let i = 0; i < evs.length; i++) {
+      const f = evs[i] as WebSocketFrame;
+      const ev = channels.decode(f.payload, f.kind === 'text', f.offset);
+      if (ev.kind === 'data') stdout += ev.data.length;
+    }
+  }, count);
+  sink += stdout;
+  if (sink === 0) throw new Error('bench decoded nothing');
+  const overhead = bareRate / demuxRate - 1;
+  return result(`k8s channel demux ${size === 64 ? '64 B' : '16 KiB'} (v5 stdout)`, 'msgs/s', demuxRate, null, {
+    target: 'adds < 10%',
+    notes: `bare frame decode ${(bareRate / 1e6).toFixed(2)}M/s; demux adds ${(overhead * 100).toFixed(1)}% (with a view per message: ${((bareRate / viewRate - 1) * 100).toFixed(1)}%)`,
+  });
+}
+
+const bench: Bench = {
+  group: 'websocket',
+  async run() {
+    const out: BenchResult[] = [];
+    for (const size of [16 * 1024, 64]) {
+      for (const masked of [false, true]) out.push(await decodeCase(size, masked));
+    }
+    for (const size of [16 * 1024, 64]) {
+      for (const masked of [false, true]) out.push(await encodeCase(size, masked));
+    }
+    out.push(await demuxCase(64));
+    out.push(await demuxCase(16 * 1024));
+    return out;
+  },
+};
+
+export default bench;

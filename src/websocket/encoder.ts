@@ -1,0 +1,270 @@
+/**
+ * Frame encoder. Clients mask every frame with a fresh key (RFC 6455 §5.3);
+ * the key source is injectable so that tests and golden vectors are
+ * deterministic. Never fragments on its own: Kubernetes servers treat every
+ * frame as a message (see websocket spec notes), so one call = one frame.
+ */
+import { randomFillSync } from 'node:crypto';
+import { encodeClosePayload } from './close.js';
+import { FIN_BIT, MASK_BIT, MAX_CONTROL_PAYLOAD, OPCODE, isControlOpcode } from './constants.js';
+import { maskRange } from './mask.js';
+
+/** Returns a masking key: an unsigned 32-bit number, first wire byte most significant. */
+export type MaskSource = () => number;
+
+export interface WebSocketEncoderOptions {
+  /** `client` masks every frame, `server` (default) never does. */
+  role?: 'client' | 'server';
+  /** Where client masking keys come from; default: the platform's CSPRNG. */
+  maskSource?: MaskSource;
+}
+
+export interface FrameInput {
+  opcode: number;
+  /** Payload, or several pieces sent as one payload (e.g. a channel byte and data). */
+  payload?: Uint8Array | readonly Uint8Array[];
+  /** Default true. */
+  fin?: boolean;
+  /** RSV bits (RSV1 = 4). Default 0. */
+  rsv?: number;
+}
+
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_PIECE = 4096;
+
+export class WebSocketFrameEncoder {
+  readonly masking: boolean;
+  private readonly maskSource: MaskSource;
+  private slab: Uint8Array = new Uint8Array(0);
+  private slabPos = 0;
+
+  constructor(opts: WebSocketEncoderOptions = {}) {
+    this.masking = opts.role === 'client';
+    this.maskSource = opts.maskSource ?? randomMaskSource();
+  }
+
+  /** One frame as one buffer (header and payload, masked if this side masks). */
+  encode(frame: FrameInput): Uint8Array {
+    return this.frame(frame.opcode, frame.payload, frame.fin ?? true, frame.rsv ?? 0);
+  }
+
+  /** `encode` without the input object: the hot path for senders. */
+  frame(opcode: number, payload: FrameInput['payload'], fin = true, rsv = 0): Uint8Array {
+    let length: number;
+    if (payload === undefined) length = 0;
+    else if (payload instanceof Uint8Array) length = payload.length;
+    else {
+      length = 0;
+      for (let i = 0; i < payload.length; i++) length += payload[i]!.length;
+    }
+    checkFrame(opcode, fin, rsv, length);
+    const key = this.masking ? this.maskSource() >>> 0 : 0;
+    const h = headerLength(length, this.masking);
+    const out = this.allocate(h + length);
+    writeHeader(out, opcode, length, fin, rsv, this.masking, key);
+    if (payload instanceof Uint8Array) {
+      if (key !== 0 && length < 64) {
+        // Copy and mask in one pass; cheaper than memcpy + a second pass for short payloads.
+        const k0 = key >>> 24;
+        const k1 = (key >>> 16) & 0xff;
+        const k2 = (key >>> 8) & 0xff;
+        const k3 = key & 0xff;
+        const end4 = length & ~3;
+        let i = 0;
+        for (; i < end4; i += 4) {
+          out[h + i] = payload[i]! ^ k0;
+          out[h + i + 1] = payload[i + 1]! ^ k1;
+          out[h + i + 2] = payload[i + 2]! ^ k2;
+          out[h + i + 3] = payload[i + 3]! ^ k3;
+        }
+        for (; i < length; i++) out[h + i] = payload[i]! ^ (key >>> (24 - 8 * (i & 3)));
+        return out;
+      }
+      out.set(payload, h);
+    } else if (payload !== undefined) {
+      let o = h;
+      for (let i = 0; i < payload.length; i++) {
+        out.set(payload[i]!, o);
+        o += payload[i]!.length;
+      }
+    }
+    if (key !== 0) maskRange(out, h, h + length, key);
+    return out;
+  }
+
+  /**
+   * The frame as `[header, payload…]` for a gathered write. Unmasked
+   * payloads are passed through without a copy (they must stay unchanged
+   * until written); masked ones are copied, as masking must not touch the
+   * caller's bytes. The header of a short unmasked frame is a shared
+   * constant: write it, never modify it.
+   */
+  encodeParts(frame: FrameInput): Uint8Array[] {
+    const opcode = frame.opcode;
+    const payload = frame.payload;
+    const fin = frame.fin ?? true;
+    const rsv = frame.rsv ?? 0;
+    if (this.masking) return [this.frame(opcode, payload, fin, rsv)];
+    if (payload === undefined || payload instanceof Uint8Array) {
+      const length = payload === undefined ? 0 : payload.length;
+      checkFrame(opcode, fin, rsv, length);
+      if (length < 126) {
+        const header = shortHeader((fin ? FIN_BIT : 0) | (rsv << 4) | opcode, length);
+        return length === 0 ? [header] : [header, payload!];
+      }
+      const header = this.allocate(headerLength(length, false));
+      writeHeader(header, opcode, length, fin, rsv, false, 0);
+      return length === 0 ? [header] : [header, payload!];
+    }
+    let length = 0;
+    for (const p of payload) length += p.length;
+    checkFrame(opcode, fin, rsv, length);
+    const header = this.allocate(headerLength(length, false));
+    writeHeader(header, opcode, length, fin, rsv, false, 0);
+    const out = [header];
+    for (const p of payload) if (p.length > 0) out.push(p);
+    return out;
+  }
+
+  /** Just the header of a frame with this payload length (unmasked, or masked with `maskKey`). */
+  encodeHeader(opcode: number, length: number, fin = true, maskKey?: number, rsv = 0): Uint8Array {
+    checkFrame(opcode, fin, rsv, length);
+    const masked = maskKey !== undefined;
+    const out = new Uint8Array(headerLength(length, masked));
+    writeHeader(out, opcode, length, fin, rsv, masked, masked ? maskKey >>> 0 : 0);
+    return out;
+  }
+
+  binary(payload: Uint8Array | readonly Uint8Array[]): Uint8Array {
+    return this.frame(OPCODE.BINARY, payload);
+  }
+
+  text(text: string | Uint8Array): Uint8Array {
+    return this.frame(OPCODE.TEXT, typeof text === 'string' ? ENCODER.encode(text) : text);
+  }
+
+  /** A close frame; no code gives an empty payload. */
+  close(code?: number, reason = ''): Uint8Array {
+    return this.frame(OPCODE.CLOSE, encodeClosePayload(code, reason));
+  }
+
+  ping(payload: Uint8Array = EMPTY): Uint8Array {
+    return this.frame(OPCODE.PING, payload);
+  }
+
+  pong(payload: Uint8Array = EMPTY): Uint8Array {
+    return this.frame(OPCODE.PONG, payload);
+  }
+
+  private allocate(n: number): Uint8Array {
+    if (n > SLAB_MAX_PIECE) return new Uint8Array(n);
+    if (this.slabPos + n > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_SIZE);
+      this.slabPos = 0;
+    }
+    const piece = this.slab.subarray(this.slabPos, this.slabPos + n);
+    this.slabPos = (this.slabPos + n + 7) & ~7;
+    return piece;
+  }
+}
+
+const ENCODER = new TextEncoder();
+
+/**
+ * Unmasked headers of frames under 126 bytes depend only on the first byte
+ * and the length, so they are built once and shared: `encodeParts` returns
+ * them as read-only constants (a gathered write only reads them).
+ */
+const SHORT_HEADERS: Array<Uint8Array | undefined> = new Array(256 * 126);
+
+function shortHeader(b0: number, length: number): Uint8Array {
+  const i = b0 * 126 + length;
+  let h = SHORT_HEADERS[i];
+  if (h === undefined) {
+    h = new Uint8Array([b0, length]);
+    SHORT_HEADERS[i] = h;
+  }
+  return h;
+}
+const EMPTY = new Uint8Array(0);
+
+/** API misuse (not wire errors): throw plain RangeErrors. */
+function checkFrame(opcode: number, fin: boolean, rsv: number, length: number): void {
+  // One cheap test for the common case, the precise message when it fails.
+  if ((opcode >>> 0) <= 15 && (rsv >>> 0) <= 7 && (opcode < 8 || (fin && length <= MAX_CONTROL_PAYLOAD)) && length <= Number.MAX_SAFE_INTEGER) {
+    return;
+  }
+  if (!Number.isInteger(opcode) || opcode < 0 || opcode > 15) throw new RangeError(`opcode ${opcode} out of range`);
+  if (isControlOpcode(opcode)) {
+    if (length > MAX_CONTROL_PAYLOAD) throw new RangeError('control frame payload over 125 bytes');
+    if (!fin) throw new RangeError('control frames cannot be fragmented');
+  }
+  if (!Number.isInteger(rsv) || rsv < 0 || rsv > 7) throw new RangeError(`rsv ${rsv} out of range`);
+  throw new RangeError(`payload length ${length} out of range`);
+}
+
+export function headerLength(length: number, masked: boolean): number {
+  return (length < 126 ? 2 : length < 0x10000 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+function writeHeader(
+  out: Uint8Array,
+  opcode: number,
+  length: number,
+  fin: boolean,
+  rsv: number,
+  masked: boolean,
+  key: number,
+): number {
+  out[0] = (fin ? FIN_BIT : 0) | (rsv << 4) | opcode;
+  const m = masked ? MASK_BIT : 0;
+  let o: number;
+  if (length < 126) {
+    out[1] = m | length;
+    o = 2;
+  } else if (length < 0x10000) {
+    out[1] = m | 126;
+    out[2] = length >>> 8;
+    out[3] = length & 0xff;
+    o = 4;
+  } else {
+    out[1] = m | 127;
+    const hi = Math.floor(length / 0x100000000);
+    const lo = length >>> 0;
+    out[2] = hi >>> 24;
+    out[3] = (hi >>> 16) & 0xff;
+    out[4] = (hi >>> 8) & 0xff;
+    out[5] = hi & 0xff;
+    out[6] = lo >>> 24;
+    out[7] = (lo >>> 16) & 0xff;
+    out[8] = (lo >>> 8) & 0xff;
+    out[9] = lo & 0xff;
+    o = 10;
+  }
+  if (masked) {
+    out[o] = key >>> 24;
+    out[o + 1] = (key >>> 16) & 0xff;
+    out[o + 2] = (key >>> 8) & 0xff;
+    out[o + 3] = key & 0xff;
+    o += 4;
+  }
+  return o;
+}
+
+/** Keys from the platform CSPRNG, drawn 1024 at a time. */
+export function randomMaskSource(): MaskSource {
+  const pool = new Uint32Array(1024);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    return pool[next++]!;
+  };
+}
+
+/** A fixed key (tests, golden vectors). */
+export function fixedMaskSource(key: number): MaskSource {
+  return () => key >>> 0;
+}
