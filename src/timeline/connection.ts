@@ -266,10 +266,8 @@ export class ConnectionDecoder {
       const transport: Transport = forced ?? (g.protocol === 'spdy' ? 'spdy/3.1' : 'websocket');
       this.startJoinedSession(transport, time, out);
       // replay what was buffered, each direction finding its first whole frame
-      for (const x of ['clientToServer', 'serverToClient'] as const) {
-        const src = this.sniff[this.swapped ? oppositeDirection(x) : x];
-        this.align[x] = src;
-      }
+      // (a swap above already exchanged the sniff buffers)
+      for (const x of ['clientToServer', 'serverToClient'] as const) this.align[x] = this.sniff[x];
       this.sniff.clientToServer = newSniff(0);
       this.sniff.serverToClient = newSniff(0);
       for (const x of ['clientToServer', 'serverToClient'] as const) this.tryAlign(x, time, final, out);

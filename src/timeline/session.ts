@@ -645,7 +645,7 @@ export class Session {
       if (this.kind === 'portforward') role = channel % 2 === 0 ? 'data' : 'error';
       else role = CHANNEL_ROLES[channel] ?? 'unknown';
       if (role === 'unknown') this.diag(out, d, 'TIMELINE_UNKNOWN_CHANNEL', 'channel', `message on unknown channel ${channel}`, channel, offset);
-      s = this.openStream(channel, role, this.setup.inferred && this.kind !== 'unknown', d, out) ?? undefined;
+      s = this.openStream(channel, role, this.setup.inferred, d, out) ?? undefined;
       if (!s) return;
     }
     if (s.portPrefixPending && d === 'serverToClient') {
