@@ -1,0 +1,223 @@
+/**
+ * Tap throughput: the same WebSocket exec upload (v5.channel.k8s.io, stdin
+ * frames of 32 KiB, masked as a client must) sent directly over loopback and
+ * through the tap with live decoding on. The sending and receiving ends run
+ * in a child process, so this process holds only the tap and its decoder, and
+ * its memory is the tap's.
+ *
+ * `KUBEWIRE_TAP_BENCH_MIB` sets the bytes per run (default 1024 = 1 GiB).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { result, type Bench, type BenchResult } from './harness.js';
+import { startTap, type Tap } from '../src/tap/index.js';
+import { SessionDecoder } from '../src/timeline/index.js';
+
+const MiB = 1024 * 1024;
+const TOTAL_MIB = Number(process.env.KUBEWIRE_TAP_BENCH_MIB ?? 1024);
+
+/**
+ * The two ends, in plain JavaScript for a child process: a server that
+ * answers the WebSocket upgrade and counts bytes, and clients that upgrade
+ * and send prebuilt masked frames with backpressure.
+ */
+const ENDS = String.raw`
+const net = require('node:net');
+const crypto = require('node:crypto');
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const PAYLOAD = 32768;
+const MASK = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+function maskedFrame(opcode, payload) {
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([0x80 | opcode, 0x80 | len])
+    : Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 255]);
+  const body = Buffer.alloc(len);
+  for (let i = 0; i < len; i++) body[i] = payload[i] ^ MASK[i & 3];
+  return Buffer.concat([head, MASK, body]);
+}
+const data = crypto.randomBytes(PAYLOAD);
+data[0] = 0; // channel 0: stdin
+const FRAME = maskedFrame(2, data);
+const CLOSE = maskedFrame(8, Buffer.from([0x03, 0xe8]));
+// Send frames in batches so the sender is not the bottleneck.
+const BATCH = Buffer.concat(Array(8).fill(FRAME));
+const REQUEST = 'GET /api/v1/namespaces/default/pods/bench/exec?command=cat&stdin=true&stdout=true HTTP/1.1\r\n' +
+  'Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+  'Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n';
+
+let expected = 0, done = 0, streams = 0, t0 = 0;
+const server = net.createServer((s) => {
+  let head = Buffer.alloc(0), upgraded = false, got = 0;
+  s.on('data', (d) => {
+    if (!upgraded) {
+      head = Buffer.concat([head, d]);
+      const i = head.indexOf('\r\n\r\n');
+      if (i < 0) return;
+      const key = /sec-websocket-key: *(\S+)/i.exec(head.subarray(0, i).toString())[1];
+      const accept = crypto.createHash('sha1').update(key + GUID).digest('base64');
+      s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Accept: ' + accept + '\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n');
+      upgraded = true;
+      got = head.length - i - 4;
+    } else got += d.length;
+    if (got === expected) {
+      s.end(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
+      if (++done === streams) process.send({ elapsedMs: performance.now() - t0 });
+    }
+  });
+  s.on('error', () => {});
+});
+server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+
+function client(port, frames) {
+  const s = net.connect({ port, host: '127.0.0.1' });
+  s.on('error', (e) => process.send({ error: String(e) }));
+  s.write(REQUEST);
+  let upgraded = false, head = Buffer.alloc(0);
+  s.on('data', (d) => {
+    if (upgraded) return;
+    head = Buffer.concat([head, d]);
+    if (head.indexOf('\r\n\r\n') < 0) return;
+    upgraded = true;
+    let left = frames;
+    const pump = () => {
+      while (left > 0) {
+        const n = Math.min(left, 8);
+        left -= n;
+        const ok = s.write(n === 8 ? BATCH : BATCH.subarray(0, n * FRAME.length));
+        if (!ok) return void s.once('drain', pump);
+      }
+      s.end(CLOSE);
+    };
+    pump();
+  });
+}
+
+process.on('message', (m) => {
+  if (m.exit) return process.exit(0);
+  const frames = Math.ceil(m.bytesPerStream / PAYLOAD);
+  expected = frames * FRAME.length + CLOSE.length;
+  streams = m.streams; done = 0;
+  t0 = performance.now();
+  for (let i = 0; i < m.streams; i++) client(m.port, frames);
+});
+`;
+
+interface Ends {
+  child: ChildProcess;
+  port: number;
+  run(port: number, streams: number, bytesPerStream: number): Promise<number>;
+  stop(): void;
+}
+
+async function startEnds(): Promise<Ends> {
+  const dir = mkdtempSync(join(tmpdir(), 'kubewire-bench-'));
+  const file = join(dir, 'ends.cjs');
+  writeFileSync(file, ENDS);
+  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    child,
+    port,
+    run: (target, streams, bytesPerStream) =>
+      new Promise((resolve, reject) => {
+        child.once('message', (m: { elapsedMs?: number; error?: string }) =>
+          m.error ? reject(new Error(m.error)) : resolve(m.elapsedMs!),
+        );
+        child.send({ port: target, streams, bytesPerStream });
+      }),
+    stop: () => {
+      child.send({ exit: true });
+    },
+  };
+}
+
+interface TapRun {
+  mbps: number;
+  rssStartMiB: number;
+  rssPeakMiB: number;
+  droppedMiB: number;
+  decodedEvents: number;
+  diagnostics: number;
+}
+
+async function throughTap(ends: Ends, streams: number, bytes: number, decode: boolean): Promise<TapRun> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const decoder = new SessionDecoder();
+  let decodedEvents = 0;
+  const tap: Tap = await startTap({
+    upstream: { protocol: 'http', host: '127.0.0.1', port: ends.port },
+    consumer: decode
+      ? (ev) => {
+          decodedEvents += decoder.push(ev).length;
+        }
+      : undefined,
+  });
+  const rssStart = process.memoryUsage().rss;
+  let rssPeak = rssStart;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 50);
+  const ms = await ends.run(tap.address.port, streams, bytes / streams);
+  clearInterval(sampler);
+  await tap.close(2000);
+  decodedEvents += decoder.finish().length;
+  return {
+    mbps: bytes / MiB / (ms / 1000),
+    rssStartMiB: rssStart / MiB,
+    rssPeakMiB: rssPeak / MiB,
+    droppedMiB: tap.stats().queue.droppedBytes / MiB,
+    decodedEvents,
+    diagnostics: decoder.diagnosticCount,
+  };
+}
+
+async function direct(ends: Ends, streams: number, bytes: number): Promise<number> {
+  const ms = await ends.run(ends.port, streams, bytes / streams);
+  return bytes / MiB / (ms / 1000);
+}
+
+const bench: Bench = {
+  group: 'tap',
+  async run(): Promise<BenchResult[]> {
+    const bytes = TOTAL_MIB * MiB;
+    const ends = await startEnds();
+    const out: BenchResult[] = [];
+    try {
+      // Warm up both paths (JIT, socket buffers) with a small transfer.
+      await direct(ends, 1, 32 * MiB);
+      await throughTap(ends, 1, 32 * MiB, true);
+      for (const streams of [1, 16]) {
+        const d = await direct(ends, streams, bytes);
+        const t = await throughTap(ends, streams, bytes, true);
+        out.push(
+          result(`tap ${streams === 1 ? 'one stream' : `${streams} streams`} ${TOTAL_MIB} MiB, decoding on`, 'MiB/s', t.mbps, d, {
+            peerName: 'direct loopback',
+            target: '>= 0.70x',
+            notes:
+              `rss ${t.rssStartMiB.toFixed(0)}→${t.rssPeakMiB.toFixed(0)} MiB peak; ` +
+              `decode dropped ${t.droppedMiB.toFixed(0)} MiB; ${t.decodedEvents} events, ${t.diagnostics} diagnostics`,
+          }),
+        );
+      }
+      const d = await direct(ends, 1, bytes);
+      const f = await throughTap(ends, 1, bytes, false);
+      out.push(
+        result(`tap one stream ${TOTAL_MIB} MiB, forwarding only`, 'MiB/s', f.mbps, d, {
+          peerName: 'direct loopback',
+          notes: `rss ${f.rssStartMiB.toFixed(0)}→${f.rssPeakMiB.toFixed(0)} MiB peak`,
+        }),
+      );
+    } finally {
+      ends.stop();
+    }
+    return out;
+  },
+};
+
+export default bench;

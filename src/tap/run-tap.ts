@@ -1,0 +1,145 @@
+/**
+ * The I/O edge of `kubewire tap`: start the proxy, decode what it forwards
+ * into the outputs `decode` uses, record it if asked, and on a stop request
+ * shut down in order — stop accepting, give open sessions a grace period,
+ * let the decoder finish, flush every output and the recording.
+ */
+import { createWriteStream } from 'node:fs';
+import type { KubewireError } from '../common/errors.js';
+import type { ConnectionEvent } from '../tcp/types.js';
+import { SessionDecoder, type DecodeSummary, type SessionDecoderOptions, type TimelineEvent } from '../timeline/index.js';
+import { hostPort, type ListenAddress, type UpstreamAddress } from './addresses.js';
+import { kubeconfigSnippet } from './kubeconfig.js';
+import { PcapngRecorder } from './pcapng-recorder.js';
+import { startTap, type Tap, type TapStats } from './proxy.js';
+import { generateSelfSigned } from './self-signed.js';
+
+/** What `createOutput` returns; the tap needs only this much of it. */
+export interface TapOutput {
+  event(ev: TimelineEvent): void;
+  finish(summary: DecodeSummary): Promise<void>;
+}
+
+export interface TapRunOptions {
+  listen: ListenAddress;
+  upstream: UpstreamAddress;
+  /** TLS on the listener: a given certificate and key, or a generated self-signed one. */
+  tls?: { cert: string; key: string } | 'self-signed';
+  upstreamCa?: string;
+  insecure?: boolean;
+  servername?: string;
+  /** Record to this pcapng file. */
+  write?: string;
+  /** How long open sessions may go on after a stop request. */
+  graceMs: number;
+  decoder: SessionDecoderOptions;
+  output: TapOutput;
+  /** Status lines and the kubeconfig snippet go here (stdout belongs to the outputs). */
+  stderr: NodeJS.WritableStream;
+  /** Resolves on the first stop request (SIGINT/SIGTERM in the CLI). */
+  stopped: Promise<void>;
+  /** Resolves on a second stop request: cut the grace period short. */
+  forced?: Promise<void>;
+  /** Called once listening (tests use it to learn the port). */
+  onListening?: (tap: Tap) => void;
+  /** Bytes the decode queue may hold before it drops decoding (as gaps). */
+  maxDecodeQueueBytes?: number;
+}
+
+export interface TapRunResult {
+  /** 0 after an orderly stop; 2 when the tap could not start. */
+  exitCode: number;
+  stats?: TapStats;
+  summary?: DecodeSummary;
+  /** Problems reported while running (also printed). */
+  reports: KubewireError[];
+}
+
+export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
+  const reports: KubewireError[] = [];
+  const say = (line: string) => opts.stderr.write(`kubewire tap: ${line}\n`);
+  const report = (e: KubewireError) => {
+    reports.push(e);
+    say(`${e.code}: ${e.message}`);
+  };
+
+  let tlsPair: { cert: string; key: string } | undefined;
+  if (opts.tls === 'self-signed') {
+    // The unspecified address (listen on all) names no host a client would dial.
+    const unspecified = opts.listen.host === '0.0.0.0' || opts.listen.host === '::';
+    tlsPair = generateSelfSigned({ names: unspecified ? [] : [opts.listen.host] });
+  } else if (opts.tls) {
+    tlsPair = opts.tls;
+  }
+
+  const decoder = new SessionDecoder(opts.decoder);
+  const deliver = (events: TimelineEvent[]) => {
+    for (const ev of events) opts.output.event(ev);
+  };
+  const consumer = (ev: ConnectionEvent) => deliver(decoder.push(ev));
+
+  let recorder: PcapngRecorder | undefined;
+  if (opts.write) {
+    const file = createWriteStream(opts.write);
+    const opened = new Promise<void>((resolve, reject) => {
+      file.once('open', () => resolve());
+      file.once('error', reject);
+    });
+    try {
+      await opened;
+    } catch (e) {
+      say(`cannot write ${opts.write}: ${(e as Error).message}`);
+      return { exitCode: 2, reports };
+    }
+    file.on('error', (e) => say(`writing ${opts.write} failed: ${e.message}`));
+    recorder = new PcapngRecorder(file, { onReport: report });
+  }
+
+  let tap: Tap;
+  try {
+    tap = await startTap({
+      listen: opts.listen,
+      upstream: opts.upstream,
+      upstreamCa: opts.upstreamCa,
+      insecure: opts.insecure,
+      servername: opts.servername,
+      tls: tlsPair,
+      consumer,
+      record: recorder?.record,
+      onReport: report,
+      queue: opts.maxDecodeQueueBytes ? { maxBytes: opts.maxDecodeQueueBytes } : undefined,
+    });
+  } catch (e) {
+    say(`cannot listen on ${hostPort(opts.listen.host, opts.listen.port)}: ${(e as Error).message}`);
+    await recorder?.close();
+    return { exitCode: 2, reports };
+  }
+
+  const upstreamUrl = `${opts.upstream.protocol}://${hostPort(opts.upstream.host, opts.upstream.port)}`;
+  say(`listening on ${tap.url}, forwarding to ${upstreamUrl}${opts.write ? `, recording to ${opts.write}` : ''}`);
+  say('point kubectl at the tap with this kubeconfig (keep your user entry; credentials pass through unchanged):');
+  opts.stderr.write(indent(kubeconfigSnippet({ server: tap.url, caPem: tlsPair?.cert })));
+  opts.onListening?.(tap);
+
+  await opts.stopped;
+  say(`stopping: no new connections; open ones have ${(opts.graceMs / 1000).toFixed(1)} s to finish`);
+  const closing = tap.close(opts.graceMs);
+  if (opts.forced) await Promise.race([closing, opts.forced.then(() => tap.close(0))]);
+  await closing;
+  deliver(decoder.finish());
+  const summary = decoder.summary();
+  await opts.output.finish(summary);
+  await recorder?.close();
+  const stats = tap.stats();
+  if (stats.queue.droppedBytes > 0) {
+    say(`decoding fell behind: ${stats.queue.droppedBytes} bytes were forwarded but not decoded (shown as gaps)`);
+  }
+  return { exitCode: 0, stats, summary, reports };
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l ? `  ${l}` : l))
+    .join('\n');
+}
