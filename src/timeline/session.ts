@@ -14,17 +14,17 @@ import type { RequestInfo } from './request-info.js';
 import type { SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
 import {
-  CHANNEL_ROLES,
-  CLOSE_CHANNEL,
-  ResizeReader,
-  looksLikeResize,
-  looksLikeStatus,
-  parseStatusJson,
-  parseStatusText,
-  protocolTraits,
-  type ParsedStatus,
-  type ProtocolTraits,
-} from './k8s-adapter.js';
+  ChannelDecoder,
+  PortForwardChannelDecoder,
+  ResizeDecoder,
+  parseStatus,
+  remoteCommandProtocol,
+  REMOTE_COMMAND_BASE64_V4,
+  REMOTE_COMMAND_V5,
+  type ChannelEvent,
+  type PortForwardChannelEvent,
+} from '../k8s/index.js';
+import { CHANNEL_ROLES, looksLikeResize, looksLikeStatus, protocolTraits, type ParsedStatus, type ProtocolTraits } from './k8s-adapter.js';
 
 export interface SessionSetup {
   id: number;
@@ -67,7 +67,11 @@ export class Session {
   /** s2c WebSocket: channel of the message a continuation frame belongs to. */
   private lastChannel: Record<Direction, number | null> = { clientToServer: null, serverToClient: null };
   private readonly windows: Record<Direction, WindowState> = { clientToServer: newWindow(), serverToClient: newWindow() };
-  private resizeReader: ResizeReader;
+  private resizeDecoder: ResizeDecoder;
+  /** WebSocket remote command: channel decoding per direction (k8s layer). */
+  private readonly chan: Partial<Record<Direction, ChannelDecoder>> = {};
+  /** WebSocket native port-forward: channel pairs and port prefixes (k8s layer). */
+  private readonly pf: Partial<Record<Direction, PortForwardChannelDecoder>> = {};
   private readonly resizes: Array<{ width: number; height: number }> = [];
   private exit: ParsedStatus | null = null;
   private lastOutputTime: number | null = null;
@@ -100,7 +104,7 @@ export class Session {
     this.traits = protocolTraits(setup.protocol, setup.info.kind);
     if (this.traits.portforward && this.kind === 'unknown') this.kind = 'portforward';
     this.base64 = this.traits.base64;
-    this.resizeReader = new ResizeReader(ctx.limits.maxResizeBytes);
+    this.resizeDecoder = new ResizeDecoder({ mode: 'inspect', direction: 'clientToServer', maxBuffered: ctx.limits.maxResizeBytes });
     for (const d of ['clientToServer', 'serverToClient'] as const) {
       if (setup.transport === 'spdy/3.1') this.spdy[d] = this.newSpdy(d, setup.baseOffset[d]);
       else {
@@ -108,17 +112,43 @@ export class Session {
         if (setup.transport === 'websocket+spdy/3.1') this.spdy[d] = this.newSpdy(d, 0);
       }
     }
-    if (this.kind === 'portforward' && setup.transport === 'websocket' && !setup.inferred) {
-      // native WebSocket port-forward: channel pairs per requested port
-      setup.info.ports.forEach((port, i) => {
-        for (const ch of [2 * i, 2 * i + 1]) {
-          const s = new StreamState(ch, ch % 2 === 0 ? 'data' : 'error', false, null);
-          s.port = port;
-          s.portPrefixPending = true;
-          this.streams.set(ch, s);
+    if (setup.transport === 'websocket') {
+      for (const d of ['clientToServer', 'serverToClient'] as const) {
+        if (this.kind === 'portforward') {
+          this.pf[d] = new PortForwardChannelDecoder({
+            protocol: setup.protocol ?? '',
+            direction: d,
+            ports: setup.info.ports.length > 0 ? setup.info.ports : undefined,
+            mode: 'inspect',
+            connection: setup.connection,
+          });
+        } else {
+          this.chan[d] = this.newChannelDecoder(d, this.channelProtocol());
         }
-      });
+      }
+      // native WebSocket port-forward: the channel pairs exist from the start
+      if (this.kind === 'portforward') {
+        setup.info.ports.forEach((port, i) => {
+          for (const ch of [2 * i, 2 * i + 1]) {
+            const st = new StreamState(ch, ch % 2 === 0 ? 'data' : 'error', false, null);
+            st.port = port;
+            this.streams.set(ch, st);
+          }
+        });
+      }
     }
+  }
+
+  /** The channel protocol to decode with: the negotiated one, or (joined mid-session) V5 binary. */
+  private channelProtocol(): string {
+    const p = this.setup.protocol;
+    if (p !== null && remoteCommandProtocol(p)?.transports.includes('websocket')) return p;
+    if (p === null && !this.setup.inferred) return ''; // none negotiated: V1 binary
+    return this.base64 ? REMOTE_COMMAND_BASE64_V4 : REMOTE_COMMAND_V5;
+  }
+
+  private newChannelDecoder(d: Direction, protocol: string): ChannelDecoder {
+    return new ChannelDecoder({ protocol, direction: d, mode: 'inspect', connection: this.setup.connection });
   }
 
   /** Mid-session: the first whole frame of `d` starts at `offset` (before any byte of `d` was fed). */
@@ -552,13 +582,15 @@ export class Session {
     const base = { time: this.time, connection: this.setup.connection, session: this.id };
     const tunnel = this.setup.transport === 'websocket+spdy/3.1';
     const isData = f.kind === 'binary' || f.kind === 'text' || f.kind === 'continuation';
-    let channel: number | null = null;
-    let payload = f.payload;
-    if (isData && !tunnel) {
-      const decoded = this.channelMessage(d, f);
-      channel = decoded.channel;
-      payload = decoded.payload;
+    const continued = isData && f.kind === 'continuation' && d === 'serverToClient' ? this.lastChannel[d] : null;
+    if (isData && !tunnel && this.setup.inferred && !this.base64 && f.kind === 'text' && isDigit(f.payload[0])) {
+      // joined mid-session: text messages that start with a digit are a base64 protocol
+      this.base64 = true;
+      if (this.kind !== 'portforward') for (const x of ['clientToServer', 'serverToClient'] as const) this.chan[x] = this.newChannelDecoder(x, REMOTE_COMMAND_BASE64_V4);
     }
+    let channel: number | null = null;
+    if (isData && !tunnel && f.payload.length > 0) channel = continued ?? (this.base64 ? f.payload[0]! - 0x30 : f.payload[0]!);
+    if (isData && !tunnel && continued === null) this.lastChannel[d] = f.fin || channel === null ? null : channel;
     if (this.ctx.frameEvents) {
       out.push({
         kind: 'frame',
@@ -567,7 +599,7 @@ export class Session {
         layer: 'websocket',
         type: f.kind,
         streamId: channel,
-        role: channel !== null ? (this.streams.get(channel)?.role ?? CHANNEL_ROLES[channel] ?? null) : null,
+        role: channel !== null ? (this.streams.get(channel)?.role ?? (this.kind === 'portforward' ? null : (CHANNEL_ROLES[channel] ?? null))) : null,
         length: f.payload.length,
         flags: (f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode,
         fin: f.fin,
@@ -583,8 +615,14 @@ export class Session {
           if (f.kind === 'text') this.diag(out, d, 'TIMELINE_TUNNEL_TEXT_MESSAGE', 'session', 'text message in a SPDY tunnel (the server rejects these)', null, f.offset);
           const spdy = this.spdy[d]!;
           this.onSpdyEvents(d, safe(() => spdy.push(f.payload), d, this, out), out);
-        } else if (channel !== null) {
-          this.channelData(d, channel, payload, f.offset, out);
+        } else if (continued !== null) {
+          // a server message in several frames: the client joins them, so the channel byte is not repeated
+          const s = this.streams.get(continued);
+          if (s) this.streamData(s, d, f.payload, out);
+        } else if (this.pf[d]) {
+          for (const ev of this.pf[d]!.decode(f.payload, f.offset)) this.onPortForwardEvent(d, ev, out);
+        } else if (this.chan[d]) {
+          this.onChannelEvent(d, this.chan[d]!.decode(f.payload, f.kind === 'text', f.offset), out);
         }
         return;
       case 'ping':
@@ -605,62 +643,55 @@ export class Session {
     }
   }
 
-  /**
-   * Channel byte and payload of one frame. Kubernetes servers take every
-   * client frame as a message of its own; clients join fragments, so a
-   * server continuation frame continues the previous channel.
-   */
-  private channelMessage(d: Direction, f: WebSocketFrame): { channel: number | null; payload: Uint8Array } {
-    const p = f.payload;
-    if (f.kind === 'continuation' && d === 'serverToClient' && this.lastChannel[d] !== null) {
-      return { channel: this.lastChannel[d], payload: this.base64 ? base64Bytes(p) : p };
-    }
-    if (p.length === 0) return { channel: null, payload: p };
-    if (f.kind === 'text' && (this.base64 || (this.setup.inferred && p[0]! >= 0x30 && p[0]! <= 0x39))) {
-      this.base64 = true;
-      const channel = p[0]! - 0x30;
-      this.lastChannel[d] = f.fin ? null : channel;
-      return { channel, payload: base64Bytes(p.subarray(1)) };
-    }
-    const channel = p[0]!;
-    this.lastChannel[d] = f.fin ? null : channel;
-    return { channel, payload: p.subarray(1) };
-  }
-
-  private channelData(d: Direction, channel: number, payload: Uint8Array, offset: number, out: TimelineEvent[]): void {
-    if (channel === CLOSE_CHANNEL && this.kind !== 'portforward') {
-      // v5 close signal: [255, channel]
-      const target = payload.length === 1 ? payload[0]! : null;
-      if (target === null) {
-        this.diag(out, d, 'TIMELINE_BAD_CLOSE_SIGNAL', 'channel', `close signal of ${payload.length + 1} bytes (expected 2)`, channel, offset);
+  private onChannelEvent(d: Direction, ev: ChannelEvent, out: TimelineEvent[]): void {
+    switch (ev.kind) {
+      case 'data': {
+        const s = this.streams.get(ev.channel) ?? this.openStream(ev.channel, ev.role, this.setup.inferred, d, out);
+        if (s) this.streamData(s, d, ev.data, out);
         return;
       }
-      const s = this.streams.get(target) ?? this.openStream(target, CHANNEL_ROLES[target] ?? 'unknown', this.setup.inferred, d, out);
-      if (s) this.halfClose(s, d, out);
-      return;
-    }
-    let s = this.streams.get(channel);
-    if (!s) {
-      let role: StreamRole;
-      if (this.kind === 'portforward') role = channel % 2 === 0 ? 'data' : 'error';
-      else role = CHANNEL_ROLES[channel] ?? 'unknown';
-      if (role === 'unknown') this.diag(out, d, 'TIMELINE_UNKNOWN_CHANNEL', 'channel', `message on unknown channel ${channel}`, channel, offset);
-      s = this.openStream(channel, role, this.setup.inferred, d, out) ?? undefined;
-      if (!s) return;
-    }
-    if (s.portPrefixPending && d === 'serverToClient') {
-      // native WebSocket port-forward: the server's first message per channel starts with the port, little-endian
-      let i = 0;
-      while (i < payload.length && s.portPrefixPartial.length < 2) s.portPrefixPartial.push(payload[i++]!);
-      if (s.portPrefixPartial.length === 2) {
-        s.portPrefixPending = false;
-        const port = s.portPrefixPartial[0]! | (s.portPrefixPartial[1]! << 8);
-        if (s.port !== null && s.port !== port) this.diag(out, d, 'TIMELINE_PORT_MISMATCH', 'channel', `server announced port ${port} on channel ${channel}, the request asked for ${s.port}`, channel, offset);
-        s.port ??= port;
+      case 'close': {
+        const s = this.streams.get(ev.channel) ?? this.openStream(ev.channel, ev.role, this.setup.inferred, d, out);
+        if (s) this.halfClose(s, d, out);
+        return;
       }
-      payload = payload.subarray(i);
+      case 'empty':
+        return;
+      case 'diagnostic':
+        this.k8sDiag(d, ev.error, out);
+        return;
+      default: {
+        const never: never = ev;
+        throw new Error(`unhandled channel event ${(never as { kind: string }).kind}`);
+      }
     }
-    this.streamData(s, d, payload, out);
+  }
+
+  private onPortForwardEvent(d: Direction, ev: PortForwardChannelEvent, out: TimelineEvent[]): void {
+    switch (ev.kind) {
+      case 'port':
+      case 'data': {
+        const s = this.streams.get(ev.channel) ?? this.openStream(ev.channel, ev.role, this.setup.inferred, d, out);
+        if (!s) return;
+        if (ev.kind === 'port') s.port ??= ev.port;
+        else this.streamData(s, d, ev.data, out);
+        return;
+      }
+      case 'empty':
+        return;
+      case 'diagnostic':
+        this.k8sDiag(d, ev.error, out);
+        return;
+      default: {
+        const never: never = ev;
+        throw new Error(`unhandled port-forward event ${(never as { kind: string }).kind}`);
+      }
+    }
+  }
+
+  private k8sDiag(d: Direction, error: KubewireError, out: TimelineEvent[]): void {
+    this.diagnostics++;
+    out.push({ kind: 'diagnostic', time: this.time, connection: this.setup.connection, session: this.id, direction: d, streamId: error.channel ?? error.streamId ?? null, error });
   }
 
   // --- streams ---------------------------------------------------------------
@@ -727,12 +758,15 @@ export class Session {
         return;
       case 'resize':
         if (d === 'clientToServer') {
-          const r = this.resizeReader.push(bytes);
-          for (const size of r.sizes) {
+          for (const r of this.resizeDecoder.push(bytes)) {
+            if (r.kind === 'diagnostic') {
+              this.k8sDiag(d, r.error, out);
+              continue;
+            }
+            const size = { width: r.width, height: r.height };
             this.resizes.push(size);
             out.push({ kind: 'resize', time: this.time, connection: this.setup.connection, session: this.id, direction: d, streamId: s.id, width: size.width, height: size.height });
           }
-          for (const b of r.bad) this.diag(out, d, 'TIMELINE_BAD_RESIZE', 'stream', `resize message is not a size: ${JSON.stringify(b.slice(0, 60))}`, s.id);
         }
         return;
       default:
@@ -765,9 +799,27 @@ export class Session {
 
   private trySettleJson(s: StreamState, out: TimelineEvent[]): void {
     if (this.exit) return;
-    const text = Buffer.concat(s.statusBytes).toString('utf8');
-    const st = parseStatusJson(text);
-    if (st) this.setExit(st, out);
+    const bytes = Buffer.concat(s.statusBytes);
+    try {
+      JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return; // not complete yet
+    }
+    this.setExit(this.readStatus(s, bytes, 'json', out), out);
+  }
+
+  /** The status document through the k8s layer, as the summary's exit. */
+  private readStatus(s: StreamState, bytes: Uint8Array, format: 'json' | 'text', out: TimelineEvent[]): ParsedStatus {
+    const r = parseStatus(bytes, format, { direction: 'serverToClient', streamId: s.id, connection: this.setup.connection });
+    for (const e of r.diagnostics) this.k8sDiag('serverToClient', e, out);
+    const st = r.status;
+    const success = st.outcome === 'success';
+    return {
+      status: success ? 'Success' : 'Failure',
+      code: success ? 0 : st.exitCode,
+      reason: st.reason,
+      message: st.message,
+    };
   }
 
   /**
@@ -778,20 +830,15 @@ export class Session {
     if (this.exit || this.kind === 'portforward') return;
     const err = [...this.streams.values()].find((x) => x.role === 'error');
     if (!err) return;
+    const ended = final || err.halfClosed.serverToClient || err.reset !== null || this.wsClose !== null;
     if (err.statusLength > 0) {
-      const text = Buffer.concat(err.statusBytes).toString('utf8');
-      if (this.statusIsJson(err)) {
-        const st = parseStatusJson(text);
-        if (st) this.setExit(st, out);
-        else if (final || err.halfClosed.serverToClient || err.reset) this.diag(out, 'serverToClient', 'TIMELINE_BAD_STATUS', 'stream', `error stream does not hold a status document: ${JSON.stringify(text.slice(0, 80))}`, err.id);
-      } else this.setExit(parseStatusText(text), out);
+      if (!ended) return;
+      this.setExit(this.readStatus(err, Buffer.concat(err.statusBytes), this.statusIsJson(err) ? 'json' : 'text', out), out);
       return;
     }
-    // nothing on the error stream: success, when it ended cleanly
+    // nothing on the error stream: success, when it ended cleanly (every protocol version)
     const cleanWs = this.wsClose !== null && (this.wsClose.code === 1000 || this.wsClose.code === null);
-    if ((err.halfClosed.serverToClient || cleanWs) && !this.traits.statusJson) {
-      this.setExit({ status: 'Success', code: 0, reason: null, message: null }, out);
-    }
+    if (err.halfClosed.serverToClient || cleanWs) this.setExit({ status: 'Success', code: 0, reason: null, message: null }, out);
   }
 
   private setExit(st: ParsedStatus, out: TimelineEvent[]): void {
@@ -863,9 +910,8 @@ export function endpointText(e: Endpoint): string {
   return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }
 
-function base64Bytes(p: Uint8Array): Uint8Array {
-  const b = Buffer.from(Buffer.from(p.buffer, p.byteOffset, p.length).toString('latin1'), 'base64');
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+function isDigit(b: number | undefined): boolean {
+  return b !== undefined && b >= 0x30 && b <= 0x39;
 }
 
 /** Codecs in inspect mode should not throw; if one does anyway, the session reports it and goes on. */
