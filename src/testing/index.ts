@@ -2,3 +2,4 @@
 export * from './chunking.js';
 export * from './spdy-arbitraries.js';
 export * from './tcp-arbitraries.js';
+export * from './websocket-arbitraries.js';
