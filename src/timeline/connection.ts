@@ -252,6 +252,23 @@ export class ConnectionDecoder {
     const hcWait = hc === 'maybe' && c2s.bytes > 0;
     const hsWait = hs === 'maybe' && s2c.bytes > 0;
     if ((hcWait || hsWait) && !final) return;
+    if (this.decodeAs !== undefined && !this.openEv.startedLate && c2s.offset === 0 && s2c.offset === 0) {
+      // the user said what it is and the capture saw the connection start: decode from the first byte
+      let transport = forced;
+      if (!transport) {
+        // a channel protocol name leaves the framing open: look at the bytes
+        const g = guessFraming(concatChunks(c2s.bytes > 0 ? c2s.chunks : s2c.chunks), final);
+        if (g === null) return;
+        transport = g !== 'none' && g.protocol === 'websocket' ? 'websocket' : 'spdy/3.1';
+      }
+      this.startJoinedSession(transport, true, time, out);
+      for (const x of ['clientToServer', 'serverToClient'] as const) {
+        const src = this.sniff[x];
+        this.sniff[x] = newSniff(0);
+        if (src.bytes > 0) this.session!.bytes(x, concatChunks(src.chunks), time, out);
+      }
+      return;
+    }
     // not HTTP: a joined session (or something else)
     for (const d of ['clientToServer', 'serverToClient'] as const) {
       const s = this.sniff[d];
@@ -264,7 +281,7 @@ export class ConnectionDecoder {
         this.swap(time, `${g.protocol === 'websocket' ? (g.sender === 'client' ? 'masked' : 'unmasked') + ' WebSocket frames' : 'SPDY stream ids'} show the other side is the client`, out);
       }
       const transport: Transport = forced ?? (g.protocol === 'spdy' ? 'spdy/3.1' : 'websocket');
-      this.startJoinedSession(transport, time, out);
+      this.startJoinedSession(transport, false, time, out);
       // replay what was buffered, each direction finding its first whole frame
       // (a swap above already exchanged the sniff buffers)
       for (const x of ['clientToServer', 'serverToClient'] as const) this.align[x] = this.sniff[x];
@@ -275,14 +292,13 @@ export class ConnectionDecoder {
     }
     if (final || c2s.bytes >= SNIFF_LIMIT || s2c.bytes >= SNIFF_LIMIT || (hc === 'no' && hs === 'no' && c2s.bytes > 0 && s2c.bytes > 0 && forced === undefined)) {
       if (forced) {
-        // the user said what it is: decode from the first byte
-        this.startJoinedSession(forced, time, out);
+        // the user said what it is, but no frame start was found: decode from the first byte
+        this.startJoinedSession(forced, false, time, out);
         for (const x of ['clientToServer', 'serverToClient'] as const) {
           const src = this.sniff[x];
-          this.session!.bytes(x, concatChunks(src.chunks), time, out);
+          this.sniff[x] = newSniff(0);
+          if (src.bytes > 0) this.session!.bytes(x, concatChunks(src.chunks), time, out);
         }
-        this.sniff.clientToServer = newSniff(0);
-        this.sniff.serverToClient = newSniff(0);
         return;
       }
       if (c2s.bytes + s2c.bytes === 0) return;
@@ -319,13 +335,13 @@ export class ConnectionDecoder {
     }
   }
 
-  private startJoinedSession(transport: Transport, time: number, out: TimelineEvent[]): void {
+  private startJoinedSession(transport: Transport, freshHeaders: boolean, time: number, out: TimelineEvent[]): void {
     const protocol = this.decodeAs && !isFramingName(this.decodeAs) ? this.decodeAs : null;
     out.push({ kind: 'connection-classified', time, connection: this.id, protocol: transportProtocol(transport), inferred: true, forced: this.decodeAs !== undefined });
     const info = requestInfo('', '');
     if (protocol && /portforward/i.test(protocol)) info.kind = 'portforward';
     else if (protocol && /channel\.k8s\.io$/i.test(protocol)) info.kind = 'exec';
-    this.beginSession(transport, protocol, null, info, [], true, null, time, { clientToServer: 0, serverToClient: 0 }, out);
+    this.beginSession(transport, protocol, null, info, [], true, null, time, { clientToServer: this.sniff.clientToServer.offset, serverToClient: this.sniff.serverToClient.offset }, freshHeaders, out);
   }
 
   /** Mid-session: skip to the first whole frame of direction `d`, then feed the session. */
@@ -541,6 +557,7 @@ export class ConnectionDecoder {
       retryOf,
       time,
       base,
+      true,
       out,
     );
     if (refused) refused.request.retriedBy = this.session!.id;
@@ -561,12 +578,13 @@ export class ConnectionDecoder {
     retryOf: number | null,
     time: number,
     baseOffset: Record<Direction, number>,
+    freshHeaders: boolean,
     out: TimelineEvent[],
   ): void {
     const id = this.ctx.nextSession++;
     this.phase = 'session';
     this.session = new Session(
-      { id, connection: this.id, client: this.client, server: this.server, transport, protocol, request, info, offeredProtocols: offered, inferred, retryOf, time, baseOffset },
+      { id, connection: this.id, client: this.client, server: this.server, transport, protocol, request, info, offeredProtocols: offered, inferred, retryOf, time, baseOffset, freshHeaders },
       this.ctx,
     );
     if (!inferred) out.push({ kind: 'upgrade', time, connection: this.id, session: id, transport, protocol });

@@ -42,6 +42,8 @@ export interface SessionSetup {
   time: number;
   /** Absolute offsets (in each direction's TCP byte stream) of the first session byte. */
   baseOffset: Record<Direction, number>;
+  /** The bytes start at the beginning of the session, so SPDY header blocks can be inflated. */
+  freshHeaders: boolean;
 }
 
 const INITIAL_WINDOW = 65536;
@@ -332,7 +334,7 @@ export class Session {
       mode: 'inspect',
       direction: d,
       baseOffset,
-      headerContext: this.setup.inferred && !this.setup.request ? 'unknown' : 'fresh',
+      headerContext: this.setup.freshHeaders ? 'fresh' : 'unknown',
       limits: this.ctx.limits.spdy,
     });
   }

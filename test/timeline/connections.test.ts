@@ -152,3 +152,18 @@ describe('request info', () => {
     expect(queryBool(['True'])).toBe(true);
   });
 });
+
+describe('decodeAs', () => {
+  it('forces SPDY on a connection without HTTP, inflating headers when the capture saw it start', () => {
+    const steps = spdyExecTty().slice(2); // no HTTP exchange
+    const { decoder } = decode(script(steps), { decodeAs: new Map([[1, 'v4.channel.k8s.io']]) });
+    const s = decoder.summary().sessions[0]!;
+    expect(s).toMatchObject({ transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io', kind: 'exec', inferred: true, exit: { code: 3 } });
+    expect(s.streams.map((x) => [x.id, x.role, x.inferred])).toEqual([
+      [1, 'error', false],
+      [3, 'stdin', false],
+      [5, 'stdout', false],
+      [7, 'resize', false],
+    ]);
+  });
+});
