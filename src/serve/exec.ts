@@ -1,0 +1,177 @@
+/**
+ * Exec and attach, independent of the transport: the SPDY and WebSocket
+ * front ends turn their streams/channels into an `ExecIO` and call `runExec`.
+ *
+ * Attach: a fake pod has no running main process to join, so each attach
+ * starts the container's "main process" afresh: the `attachCommand`
+ * (default `/bin/sh`), or the echo with `--echo`. That keeps `kubectl attach
+ * -it` useful (an interactive shell) and deterministic for fixtures.
+ */
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { runCommand, runEcho, type RunningCommand } from './process.js';
+import type { ExecOutcome } from './status.js';
+
+export interface ExecRequest {
+  kind: 'exec' | 'attach';
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+export interface ExecBehaviour {
+  /** Built-in echo instead of running commands. */
+  echo?: boolean;
+  /** What attach starts (default `/bin/sh`). */
+  attachCommand?: string[];
+  /** Extra environment for commands. */
+  env?: Record<string, string>;
+}
+
+/** One exec session's client-facing ends. */
+export interface ExecIO {
+  stdin: Readable | null;
+  stdout: Writable | null;
+  stderr: Writable | null;
+  /** Resize messages as bytes (JSON objects, newline separated). */
+  resize: Readable | null;
+  /** Report the outcome and end the session. */
+  finish(outcome: ExecOutcome): void | Promise<void>;
+}
+
+const TRUE = new Set(['true', '1', 'True', 'TRUE']);
+
+export function parseExecRequest(url: URL, kind: 'exec' | 'attach', namespace: string, pod: string): ExecRequest {
+  const q = url.searchParams;
+  const flag = (name: string) => TRUE.has(q.get(name) ?? '');
+  return {
+    kind,
+    namespace,
+    pod,
+    container: q.get('container') ?? '',
+    command: q.getAll('command'),
+    stdin: flag('stdin'),
+    stdout: flag('stdout'),
+    stderr: flag('stderr'),
+    tty: flag('tty'),
+  };
+}
+
+/** How long a TTY session waits for the client's first terminal size before starting the command. */
+const FIRST_SIZE_WAIT_MS = 1000;
+
+export async function runExec(req: ExecRequest, io: ExecIO, behaviour: ExecBehaviour): Promise<ExecOutcome> {
+  let proc: RunningCommand | null = null;
+  let size: [number, number] | null = null;
+  let firstSize: (() => void) | null = null;
+  if (io.resize) {
+    parseResize(io.resize, (w, h) => {
+      size = [w, h];
+      if (proc) proc.resize(w, h);
+      firstSize?.();
+    });
+  }
+  // Clients send the initial size right after setting up the streams; a
+  // command started before it arrives would see a 0×0 terminal.
+  if (req.tty && io.resize && !behaviour.echo) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FIRST_SIZE_WAIT_MS);
+      firstSize = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    firstSize = null;
+  }
+  try {
+    if (behaviour.echo) proc = runEcho();
+    else {
+      const argv = req.kind === 'attach' ? (behaviour.attachCommand ?? ['/bin/sh']) : req.command;
+      const s = size as [number, number] | null;
+      const env = s ? { ...behaviour.env, KUBEWIRE_TTY_SIZE: `${s[0]}x${s[1]}` } : behaviour.env;
+      proc = runCommand(argv, { tty: req.tty, env });
+    }
+  } catch (e) {
+    const outcome: ExecOutcome = { kind: 'failed', message: e instanceof Error ? e.message : String(e) };
+    await io.finish(outcome);
+    return outcome;
+  }
+
+  if (io.stdin && proc.stdin) io.stdin.pipe(proc.stdin);
+  else {
+    proc.stdin?.end();
+    io.stdin?.resume();
+  }
+  const outputs: Array<Promise<unknown>> = [];
+  const forward = (from: Readable | null, to: Writable | null) => {
+    if (!from) return;
+    if (!to) {
+      from.resume();
+      return;
+    }
+    from.pipe(to);
+    outputs.push(once(to, 'finish').catch(() => undefined));
+  };
+  forward(proc.stdout, io.stdout);
+  forward(proc.stderr, io.stderr);
+
+  let outcome: ExecOutcome;
+  try {
+    outcome = { kind: 'exit', code: await proc.exit };
+  } catch (e) {
+    outcome = { kind: 'failed', message: e instanceof Error ? e.message : String(e) };
+    io.stdout?.end();
+    io.stderr?.end();
+  }
+  // Input after the process ended is discarded; never leave it unread (that
+  // would stall a session whose peer ignores flow control).
+  if (io.stdin) {
+    io.stdin.unpipe();
+    io.stdin.resume();
+  }
+  await Promise.all(outputs);
+  await io.finish(outcome);
+  return outcome;
+}
+
+/** Resize messages: JSON objects (`{"Width":W,"Height":H}`), field names matched case-insensitively. */
+export function parseResize(from: Readable, apply: (width: number, height: number) => void): void {
+  let pending = '';
+  from.setEncoding('utf8');
+  from.on('data', (text: string) => {
+    pending += text;
+    if (pending.length > 65536) pending = '';
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (line) applyLine(line, apply);
+    }
+    // WebSocket resize messages may come without the newline.
+    const rest = pending.trim();
+    if (rest.startsWith('{') && rest.endsWith('}')) {
+      if (applyLine(rest, apply)) pending = '';
+    }
+  });
+  from.on('error', () => {});
+}
+
+function applyLine(line: string, apply: (w: number, h: number) => void): boolean {
+  try {
+    const m = JSON.parse(line) as Record<string, unknown>;
+    let w: unknown, h: unknown;
+    for (const [k, v] of Object.entries(m)) {
+      if (k.toLowerCase() === 'width') w = v;
+      if (k.toLowerCase() === 'height') h = v;
+    }
+    if (typeof w === 'number' && typeof h === 'number') apply(w, h);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,7 @@
+/** `kubewire serve` as a library: start a local fake Kubernetes exec/attach/port-forward endpoint in-process. */
+export { startServe, parseListen, type ServeOptions, type ServeHandle } from './server.js';
+export { kubeconfigYaml, type KubeconfigOptions } from './kubeconfig.js';
+export { statusJson, statusPayload, type ExecOutcome } from './status.js';
+export { bearerMatches, isLoopback } from './auth.js';
+export { apiResponse, handleApiRequest, type FakeApiOptions } from './fake-api.js';
+export type { ExecBehaviour, ExecRequest } from './exec.js';

@@ -1,0 +1,270 @@
+/**
+ * `kubewire serve`: a local fake Kubernetes API endpoint that real clients
+ * can exec, attach and port-forward against.
+ *
+ * - Plain requests (discovery, GET pod): `fake-api.ts`.
+ * - Upgrades on `/api/v1/namespaces/<ns>/pods/<pod>/{exec,attach,portforward}`:
+ *   SPDY/3.1 (`X-Stream-Protocol-Version` channel.k8s.io … v4, and
+ *   portforward.k8s.io) or WebSocket (v5/v4/v1/base64 channel protocols,
+ *   native WebSocket port-forward, and the `SPDY/3.1+portforward.k8s.io`
+ *   tunnel).
+ * - exec runs the command on this machine (or the echo); attach starts the
+ *   attach command (see exec.ts); port-forward connects to TCP ports on this
+ *   machine (127.0.0.1 by default).
+ * - Listens on loopback unless told otherwise; beyond loopback a bearer
+ *   token is mandatory.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  PORT_FORWARD_PROTOCOL,
+  PORT_FORWARD_TUNNEL_PROTOCOL,
+  SPDY_REMOTE_COMMAND_SERVER,
+  TUNNEL_PROTOCOL_PREFIX,
+  WEBSOCKET_PORT_FORWARD_PROTOCOLS,
+  WEBSOCKET_REMOTE_COMMAND_PROTOCOLS,
+  negotiateSpdy,
+  negotiateWebSocket,
+  remoteCommandProtocol,
+} from '../k8s/index.js';
+import { SpdySession } from '../spdy/session/index.js';
+import { computeAccept, headerValues } from '../websocket/index.js';
+import { bearerMatches, isLoopback } from './auth.js';
+import { parseExecRequest, type ExecBehaviour } from './exec.js';
+import { handleApiRequest } from './fake-api.js';
+import { kubeconfigYaml } from './kubeconfig.js';
+import { KUBERNETES_PEER_OPTIONS } from './peer-options.js';
+import { serveSpdyExec } from './spdy-exec.js';
+import { serveSpdyPortForward } from './spdy-portforward.js';
+import { generateSelfSigned, type TlsMaterial } from './tls.js';
+import { WsServerConnection } from './ws-conn.js';
+import { serveWebSocketExec } from './ws-exec.js';
+import { serveTunnelledPortForward, serveWebSocketPortForward } from './ws-portforward.js';
+
+export interface ServeOptions {
+  /** `host:port`; default 127.0.0.1 and an ephemeral port. */
+  listen?: string;
+  /** Bearer token clients must send; required when `listen` is not loopback. */
+  token?: string;
+  /** TLS: `true` for a generated self-signed certificate, or PEM cert and key. */
+  tls?: boolean | { cert: string | Buffer; key: string | Buffer };
+  /** Built-in echo instead of running commands. */
+  echo?: boolean;
+  /** What attach starts (default `/bin/sh`). */
+  attachCommand?: string[];
+  /** Where port-forward connects (default 127.0.0.1). */
+  connectHost?: string;
+  /** Extra environment for commands run by exec/attach. */
+  env?: Record<string, string>;
+  /** One line per request and session; default silent. */
+  log?: (line: string) => void;
+}
+
+export interface ServeHandle {
+  url: string;
+  host: string;
+  port: number;
+  /** The kubeconfig (YAML) that points kubectl here. */
+  kubeconfig: string;
+  /** Stop listening and end every open session. */
+  close(): Promise<void>;
+}
+
+const SUBRESOURCE = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/;
+
+export function parseListen(listen: string | undefined): { host: string; port: number } {
+  if (!listen) return { host: '127.0.0.1', port: 0 };
+  const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(listen.trim());
+  if (!m) throw new Error(`--listen: expected host:port, got ${JSON.stringify(listen)}`);
+  const host = m[1] ?? (m[2] || '127.0.0.1');
+  const port = m[3] === undefined ? 0 : Number(m[3]);
+  if (port > 65535) throw new Error(`--listen: port ${port} out of range`);
+  return { host, port };
+}
+
+export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> {
+  const { host, port } = parseListen(opts.listen);
+  if (!isLoopback(host) && !opts.token) {
+    throw new Error(`refusing to listen on ${host} without a bearer token: it runs commands on this machine (pass --token)`);
+  }
+  let tls: TlsMaterial | null = null;
+  if (opts.tls === true) tls = generateSelfSigned(host);
+  else if (opts.tls) tls = { cert: Buffer.from(opts.tls.cert), key: Buffer.from(opts.tls.key) };
+
+  const log = opts.log ?? (() => {});
+  const behaviour: ExecBehaviour = { echo: opts.echo, attachCommand: opts.attachCommand, env: opts.env };
+  const sockets = new Set<Duplex>();
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    log(`${req.method} ${req.url}`);
+    if (opts.token && !bearerMatches(req.headers.authorization, opts.token)) {
+      const body = JSON.stringify(unauthorized());
+      res.writeHead(401, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    handleApiRequest(req, res);
+  };
+
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    log(`${req.method} ${req.url} (upgrade: ${req.headers.upgrade})`);
+    if (opts.token && !bearerMatches(req.headers.authorization, opts.token)) {
+      return reject(socket, 401, 'Unauthorized', [], unauthorized());
+    }
+    const url = new URL(req.url ?? '/', 'http://local');
+    const m = SUBRESOURCE.exec(url.pathname);
+    if (!m) return reject(socket, 404, 'Not Found', [], statusBody(404, 'NotFound', `no upgrade at ${url.pathname}`));
+    const namespace = decodeURIComponent(m[1]!);
+    const pod = decodeURIComponent(m[2]!);
+    const sub = m[3] as 'exec' | 'attach' | 'portforward';
+    const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+    if (upgrade.includes('websocket')) return upgradeWebSocket(req, socket, head, url, namespace, pod, sub);
+    if (upgrade.includes('spdy/3.1')) return upgradeSpdy(req, socket, head, url, namespace, pod, sub);
+    reject(socket, 400, 'Bad Request', [], statusBody(400, 'BadRequest', `unsupported upgrade ${upgrade}`));
+  };
+
+  const upgradeSpdy = (
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    namespace: string,
+    pod: string,
+    sub: 'exec' | 'attach' | 'portforward',
+  ) => {
+    const supported = sub === 'portforward' ? [PORT_FORWARD_PROTOCOL] : [...SPDY_REMOTE_COMMAND_SERVER];
+    const neg = negotiateSpdy(headerValues(req.headers, 'x-stream-protocol-version'), supported);
+    if (!neg.ok) return reject(socket, neg.status, neg.status === 400 ? 'Bad Request' : 'Forbidden', neg.headers, statusBody(neg.status, 'BadRequest', neg.reason));
+    socket.write(
+      rawHead(101, 'Switching Protocols', [['Connection', 'Upgrade'], ['Upgrade', 'SPDY/3.1'], ...neg.headers]),
+    );
+    noDelay(socket);
+    if (head.length) socket.unshift(head);
+    const session = SpdySession.server(socket, KUBERNETES_PEER_OPTIONS);
+    log(`spdy ${sub} ${namespace}/${pod} (${neg.protocol})`);
+    if (sub === 'portforward') {
+      void serveSpdyPortForward(session, { pod, connectHost: opts.connectHost, log });
+    } else {
+      const version = remoteCommandProtocol(neg.protocol)?.version ?? 1;
+      void serveSpdyExec(session, parseExecRequest(url, sub, namespace, pod), { version, behaviour, log });
+    }
+  };
+
+  const upgradeWebSocket = (
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    namespace: string,
+    pod: string,
+    sub: 'exec' | 'attach' | 'portforward',
+  ) => {
+    const key = req.headers['sec-websocket-key'];
+    if (typeof key !== 'string' || req.headers['sec-websocket-version'] !== '13') {
+      return reject(socket, 400, 'Bad Request', [['Sec-WebSocket-Version', '13']], statusBody(400, 'BadRequest', 'bad WebSocket handshake'));
+    }
+    const supported =
+      sub === 'portforward'
+        ? [PORT_FORWARD_TUNNEL_PROTOCOL, ...WEBSOCKET_PORT_FORWARD_PROTOCOLS]
+        : [...WEBSOCKET_REMOTE_COMMAND_PROTOCOLS];
+    const neg = negotiateWebSocket(headerValues(req.headers, 'sec-websocket-protocol'), supported);
+    // A refusal makes kubectl retry over SPDY, as with a real apiserver.
+    if (!neg.ok) return reject(socket, 403, 'Forbidden', [], statusBody(403, 'Forbidden', neg.reason));
+    const headers: Array<[string, string]> = [
+      ['Upgrade', 'websocket'],
+      ['Connection', 'Upgrade'],
+      ['Sec-WebSocket-Accept', computeAccept(key)],
+    ];
+    if (neg.protocol) headers.push(['Sec-WebSocket-Protocol', neg.protocol]);
+    socket.write(rawHead(101, 'Switching Protocols', headers));
+    noDelay(socket);
+    const conn = new WsServerConnection(socket, head);
+    log(`websocket ${sub} ${namespace}/${pod} (${neg.protocol || 'no sub-protocol'})`);
+    if (sub !== 'portforward') {
+      void serveWebSocketExec(conn, neg.protocol, parseExecRequest(url, sub, namespace, pod), behaviour, log);
+    } else if (neg.protocol.startsWith(TUNNEL_PROTOCOL_PREFIX)) {
+      void serveTunnelledPortForward(conn, { pod, connectHost: opts.connectHost, log });
+    } else {
+      const ports = url.searchParams
+        .getAll('ports')
+        .flatMap((p) => p.split(','))
+        .map((p) => Number(p.trim()))
+        .filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
+      if (ports.length === 0) {
+        conn.close(1008, 'query parameter "ports" is required');
+        return;
+      }
+      void serveWebSocketPortForward(conn, ports, neg.protocol.includes('base64'), {
+        pod,
+        connectHost: opts.connectHost,
+        log,
+      });
+    }
+  };
+
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, onRequest) : http.createServer(onRequest);
+  server.on('upgrade', onUpgrade);
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('secureConnection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `${tls ? 'https' : 'http'}://${urlHost}:${addr.port}`;
+  return {
+    url,
+    host,
+    port: addr.port,
+    kubeconfig: kubeconfigYaml({ server: url, token: opts.token, caPem: tls?.cert }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
+
+function noDelay(socket: Duplex): void {
+  const s = socket as Duplex & { setNoDelay?: (v: boolean) => void };
+  s.setNoDelay?.(true);
+}
+
+function rawHead(status: number, reason: string, headers: Array<[string, string]>): string {
+  return `HTTP/1.1 ${status} ${reason}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+}
+
+function reject(socket: Duplex, status: number, reason: string, headers: Array<[string, string]>, body: object): void {
+  const text = JSON.stringify(body);
+  socket.end(
+    rawHead(status, reason, [
+      ...headers,
+      ['Content-Type', 'application/json'],
+      ['Content-Length', String(Buffer.byteLength(text))],
+      ['Connection', 'close'],
+    ]) + text,
+  );
+}
+
+function statusBody(code: number, reason: string, message: string): object {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+function unauthorized(): object {
+  return statusBody(401, 'Unauthorized', 'Unauthorized');
+}
