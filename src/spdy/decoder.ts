@@ -13,7 +13,7 @@
  * frame it concerns, and carries on wherever the framing allows.
  */
 import { KubewireError, type Direction, type ErrorMode, type ErrorScope } from '../common/errors.js';
-import { ByteQueue } from '../common/byte-queue.js';
+import { Buffer } from 'node:buffer';
 import { SPDY_ERROR, spdyError, type SpdyErrorCode } from './errors.js';
 import { CONTROL_PARSERS } from './frames/index.js';
 import type { FrameDecodeContext } from './frames/context.js';
@@ -51,6 +51,10 @@ export interface SpdyFrameDecoderOptions {
   baseOffset?: number;
 }
 
+const SLAB_SIZE = 256 * 1024;
+const SLAB_MAX = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
 /** Longest DATA frame whose confirmation the resynchronising decoder waits for. */
 const RESYNC_MAX_WAIT = 64 * 1024;
 
@@ -65,9 +69,17 @@ export class SpdyFrameDecoder {
   private readonly headerContext: HeaderInflateContext;
   private readonly ctx: FrameDecodeContext;
 
-  /** Bytes of an incomplete frame (or, while resynchronising, of unknown bytes). */
-  private readonly queue = new ByteQueue();
-  /** Absolute offset of the first byte not yet decoded (the start of `queue`). */
+  /**
+   * An incomplete frame: its header bytes so far, then (once the length is
+   * known) its body, copied once into a buffer of exactly its size.
+   */
+  private readonly partHeader = new Uint8Array(FRAME_HEADER_LENGTH);
+  private partHeaderLength = 0;
+  private partBody: Uint8Array | null = null;
+  private partBodyFilled = 0;
+  private slab: Uint8Array = EMPTY;
+  private slabUsed = 0;
+  /** Absolute offset of the first byte not yet decoded (the start of a partial frame). */
   private cursor: number;
   /** Absolute offset of the next byte expected. */
   private received: number;
@@ -98,12 +110,17 @@ export class SpdyFrameDecoder {
     return this.received;
   }
 
-  /** Every frame completed by this chunk, in order; [] when more bytes are needed. */
+  /**
+   * Every frame completed by this chunk, in order; [] when more bytes are
+   * needed. Payload views are plain Uint8Arrays over the chunk's memory.
+   */
   push(chunk: Uint8Array): SpdyDecodeEvent[] {
     if (this.failure) throw this.failure;
     const out: SpdyDecodeEvent[] = (this.out = []);
     this.received += chunk.length;
-    this.guard(() => this.consume(chunk));
+    // Views of a plain Uint8Array are cheaper to make than Buffer slices (Buffer#subarray runs JS).
+    const bytes = chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+    this.guard(() => this.consume(bytes));
     return out;
   }
 
@@ -134,7 +151,7 @@ export class SpdyFrameDecoder {
         if (n > 0) {
           this.report(SPDY_ERROR.RESYNC_SKIPPED, 'session', `input ended before a frame header was found again (${n} bytes skipped)`, this.cursor - this.resyncSkipped);
         }
-      } else if (this.queue.length > 0 || this.skip > 0) {
+      } else if (this.partHeaderLength > 0 || this.skip > 0) {
         this.report(
           SPDY_ERROR.TRUNCATED_FRAME,
           'session',
@@ -143,7 +160,7 @@ export class SpdyFrameDecoder {
         );
       }
       this.cursor = this.received;
-      this.queue.clear();
+      this.dropPartial();
       this.rs = emptyResync();
       this.skip = 0;
     });
@@ -168,9 +185,8 @@ export class SpdyFrameDecoder {
 
   private pendingDescription(): string {
     if (this.skip > 0) return `${this.skip} bytes of an oversized frame missing`;
-    if (this.queue.length < FRAME_HEADER_LENGTH) return `${this.queue.length} of 8 header bytes`;
-    const len = this.queue.uint32At(4) & 0xffffff;
-    return `${this.queue.length - FRAME_HEADER_LENGTH} of ${len} body bytes`;
+    if (this.partHeaderLength < FRAME_HEADER_LENGTH) return `${this.partHeaderLength} of 8 header bytes`;
+    return `${this.partBodyFilled} of ${this.partBody!.length} body bytes`;
   }
 
   private report(code: SpdyErrorCode, scope: ErrorScope, message: string, offset: number, streamId?: number): void {
@@ -212,21 +228,14 @@ export class SpdyFrameDecoder {
       }
       if (this.resyncing) {
         this.resyncAppend(chunk.subarray(p));
-        p = n;
         this.resync();
-        if (!this.resyncing) this.drainQueue();
         return;
       }
-      if (this.queue.length > 0) {
-        p = this.fillQueued(chunk, p);
-        continue;
+      if (this.partHeaderLength === 0) {
+        p = this.decodeInPlace(chunk, p);
+        if (p >= n || this.skip > 0) continue;
       }
-      p = this.decodeInPlace(chunk, p);
-      if (p < n && this.skip === 0) {
-        // A partial frame: keep a view of it until the next chunk.
-        this.queue.push(chunk.subarray(p));
-        p = n;
-      }
+      p = this.fillPartial(chunk, p);
     }
   }
 
@@ -239,8 +248,8 @@ export class SpdyFrameDecoder {
     const maxLen = this.limits.maxFrameLength;
     while (n - p >= FRAME_HEADER_LENGTH) {
       const len = (chunk[p + 5]! << 16) | (chunk[p + 6]! << 8) | chunk[p + 7]!;
+      const w0 = ((chunk[p]! << 24) | (chunk[p + 1]! << 16) | (chunk[p + 2]! << 8) | chunk[p + 3]!) >>> 0;
       if (len > maxLen) {
-        const w0 = ((chunk[p]! << 24) | (chunk[p + 1]! << 16) | (chunk[p + 2]! << 8) | chunk[p + 3]!) >>> 0;
         this.cursor += FRAME_HEADER_LENGTH;
         this.frameTooLarge(w0, len);
         return p + FRAME_HEADER_LENGTH;
@@ -248,80 +257,86 @@ export class SpdyFrameDecoder {
       const end = p + FRAME_HEADER_LENGTH + len;
       if (end > n) return p;
       const offset = this.cursor;
-      const b0 = chunk[p]!;
-      const flags = chunk[p + 4]!;
-      if (b0 < 0x80) {
-        const streamId = (b0 << 24) | (chunk[p + 1]! << 16) | (chunk[p + 2]! << 8) | chunk[p + 3]!;
-        this.out.push(decodeData(streamId, flags, chunk.subarray(p + FRAME_HEADER_LENGTH, end), offset, this.ctx));
-      } else {
-        const version = ((b0 & 0x7f) << 8) | chunk[p + 1]!;
-        const type = (chunk[p + 2]! << 8) | chunk[p + 3]!;
-        this.control(version, type, flags, chunk.subarray(p + FRAME_HEADER_LENGTH, end), offset);
-      }
-      this.cursor += FRAME_HEADER_LENGTH + len;
+      this.cursor = offset + FRAME_HEADER_LENGTH + len;
+      this.dispatch(w0, chunk[p + 4]!, chunk.subarray(p + FRAME_HEADER_LENGTH, end), offset);
       p = end;
     }
     return p;
   }
 
-  /** Move bytes of `chunk` into the queue until the queued frame completes; decode it. */
-  private fillQueued(chunk: Uint8Array, p: number): number {
+  /**
+   * Feed bytes of `chunk` from `p` into the incomplete frame; decode it once
+   * complete. The body is copied once, into a buffer allocated (unzeroed) at
+   * its exact size once the length is known and checked; when only the header
+   * was split, the body is a view into `chunk` after all.
+   */
+  private fillPartial(chunk: Uint8Array, p: number): number {
     const n = chunk.length;
-    const q = this.queue;
-    if (q.length < FRAME_HEADER_LENGTH) {
-      const take = Math.min(FRAME_HEADER_LENGTH - q.length, n - p);
-      q.push(chunk.subarray(p, p + take));
+    const h = this.partHeader;
+    if (this.partHeaderLength < FRAME_HEADER_LENGTH) {
+      const take = Math.min(FRAME_HEADER_LENGTH - this.partHeaderLength, n - p);
+      h.set(chunk.subarray(p, p + take), this.partHeaderLength);
+      this.partHeaderLength += take;
       p += take;
-      if (q.length < FRAME_HEADER_LENGTH) return p;
-      const len = q.uint32At(4) & 0xffffff;
+      if (this.partHeaderLength < FRAME_HEADER_LENGTH) return p;
+      const len = (h[5]! << 16) | (h[6]! << 8) | h[7]!;
+      const w0 = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
       if (len > this.limits.maxFrameLength) {
-        const w0 = q.uint32At(0);
-        q.skip(FRAME_HEADER_LENGTH);
+        this.partHeaderLength = 0;
         this.cursor += FRAME_HEADER_LENGTH;
         this.frameTooLarge(w0, len);
         return p;
       }
+      if (n - p >= len) {
+        this.completePartial(chunk.subarray(p, p + len));
+        return p + len;
+      }
+      this.partBody = this.allocBody(len);
+      this.partBodyFilled = 0;
     }
-    const total = FRAME_HEADER_LENGTH + (q.uint32At(4) & 0xffffff);
-    const take = Math.min(total - q.length, n - p);
-    if (take > 0) q.push(chunk.subarray(p, p + take));
+    const body = this.partBody!;
+    const take = Math.min(body.length - this.partBodyFilled, n - p);
+    body.set(chunk.subarray(p, p + take), this.partBodyFilled);
+    this.partBodyFilled += take;
     p += take;
-    if (q.length === total) this.decodeQueued();
+    if (this.partBodyFilled === body.length) this.completePartial(body);
     return p;
   }
 
-  /** Decode every complete frame in the queue (after resynchronising). */
-  private drainQueue(): void {
-    const q = this.queue;
-    while (q.length >= FRAME_HEADER_LENGTH && this.skip === 0) {
-      const len = q.uint32At(4) & 0xffffff;
-      if (len > this.limits.maxFrameLength) {
-        const w0 = q.uint32At(0);
-        q.skip(FRAME_HEADER_LENGTH);
-        this.cursor += FRAME_HEADER_LENGTH;
-        this.frameTooLarge(w0, len);
-        const s = Math.min(this.skip, q.length);
-        q.skip(s);
-        this.skip -= s;
-        this.cursor += s;
-        continue;
-      }
-      if (q.length < FRAME_HEADER_LENGTH + len) return;
-      this.decodeQueued();
+  /**
+   * Memory for a frame body that straddles chunks. Bodies up to SLAB_MAX are
+   * carved out of a shared slab (as Node's Buffer pool does): allocating a
+   * fresh buffer per frame cost more than copying the bytes. A slab stays
+   * alive while any frame that points into it does.
+   */
+  private allocBody(len: number): Uint8Array {
+    if (len > SLAB_MAX) return Buffer.allocUnsafeSlow(len);
+    if (this.slabUsed + len > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      this.slabUsed = 0;
     }
+    const body = this.slab.subarray(this.slabUsed, this.slabUsed + len);
+    // Keep slices 8-byte aligned.
+    this.slabUsed += (len + 7) & ~7;
+    return body;
   }
 
-  /** The queue starts with one complete frame (possibly more): decode the first. */
-  private decodeQueued(): void {
-    const q = this.queue;
-    const w0 = q.uint32At(0);
-    const w1 = q.uint32At(4);
-    const len = w1 & 0xffffff;
-    const flags = w1 >>> 24;
+  private completePartial(body: Uint8Array): void {
+    const h = this.partHeader;
+    const w0 = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
     const offset = this.cursor;
-    q.skip(FRAME_HEADER_LENGTH);
-    const body = q.take(len);
-    this.cursor += FRAME_HEADER_LENGTH + len;
+    this.cursor = offset + FRAME_HEADER_LENGTH + body.length;
+    this.dropPartial();
+    this.dispatch(w0, h[4]!, body, offset);
+  }
+
+  private dropPartial(): void {
+    this.partHeaderLength = 0;
+    this.partBody = null;
+    this.partBodyFilled = 0;
+  }
+
+  private dispatch(w0: number, flags: number, body: Uint8Array, offset: number): void {
     if (w0 < 0x80000000) {
       this.out.push(decodeData(w0, flags, body, offset, this.ctx));
     } else {
@@ -375,10 +390,10 @@ export class SpdyFrameDecoder {
       size -= this.skip;
       this.skip = 0;
     }
-    const q = this.queue;
-    if (!this.resyncing && q.length >= FRAME_HEADER_LENGTH) {
-      const w0 = q.uint32At(0);
-      const frameEnd = this.cursor + FRAME_HEADER_LENGTH + (q.uint32At(4) & 0xffffff);
+    const h = this.partHeader;
+    if (!this.resyncing && this.partHeaderLength === FRAME_HEADER_LENGTH) {
+      const w0 = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+      const frameEnd = this.cursor + FRAME_HEADER_LENGTH + this.partBody!.length;
       if (this.received <= frameEnd) {
         // We know where the next frame starts: drop this one and stay in step.
         const control = w0 >= 0x80000000;
@@ -387,7 +402,7 @@ export class SpdyFrameDecoder {
         const frameOffset = this.cursor;
         this.cursor = this.received;
         this.skip = frameEnd - this.received;
-        q.clear();
+        this.dropPartial();
         this.report(
           SPDY_ERROR.GAP,
           control ? 'session' : 'stream',
@@ -399,8 +414,8 @@ export class SpdyFrameDecoder {
         return;
       }
     }
-    const dropped = q.length;
-    q.clear();
+    const dropped = this.partHeaderLength + this.partBodyFilled;
+    this.dropPartial();
     this.cursor = this.received;
     this.headerContext.markUnknown();
     this.resyncing = true;
@@ -477,7 +492,8 @@ export class SpdyFrameDecoder {
   private resynced(i: number): void {
     const r = this.rs;
     this.dropResync(i - r.start);
-    this.queue.push(r.buf.slice(r.start, r.length));
+    // Frames decoded from here are views into this buffer, which is not reused.
+    const rest = r.buf.subarray(r.start, r.length);
     this.rs = emptyResync();
     this.resyncing = false;
     if (this.resyncSkipped > 0) {
@@ -488,6 +504,7 @@ export class SpdyFrameDecoder {
         this.cursor - this.resyncSkipped,
       );
     }
+    this.consume(rest);
   }
 
   private dropResync(n: number): void {
