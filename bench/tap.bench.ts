@@ -48,7 +48,7 @@ const REQUEST = 'GET /api/v1/namespaces/default/pods/bench/exec?command=cat&stdi
   'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
   'Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n';
 
-let expected = 0, done = 0, streams = 0, t0 = 0;
+let expected = 0, done = 0, streams = 0, t0 = 0, cpu0;
 const server = net.createServer((s) => {
   let head = Buffer.alloc(0), upgraded = false, got = 0;
   s.on('data', (d) => {
@@ -65,7 +65,10 @@ const server = net.createServer((s) => {
     } else got += d.length;
     if (got === expected) {
       s.end(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
-      if (++done === streams) process.send({ elapsedMs: performance.now() - t0 });
+      if (++done === streams) {
+        const cpu = process.cpuUsage(cpu0);
+        process.send({ elapsedMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 });
+      }
     }
   });
   s.on('error', () => {});
@@ -102,6 +105,7 @@ process.on('message', (m) => {
   expected = frames * FRAME.length + CLOSE.length;
   streams = m.streams; done = 0;
   t0 = performance.now();
+  cpu0 = process.cpuUsage();
   for (let i = 0; i < m.streams; i++) client(m.port, frames);
 });
 `;
@@ -109,7 +113,8 @@ process.on('message', (m) => {
 interface Ends {
   child: ChildProcess;
   port: number;
-  run(port: number, streams: number, bytesPerStream: number): Promise<number>;
+  /** Wall time and the ends' own CPU time, in ms. */
+  run(port: number, streams: number, bytesPerStream: number): Promise<{ elapsedMs: number; cpuMs: number }>;
   stop(): void;
 }
 
@@ -125,8 +130,8 @@ async function startEnds(): Promise<Ends> {
     port,
     run: (target, streams, bytesPerStream) =>
       new Promise((resolve, reject) => {
-        child.once('message', (m: { elapsedMs?: number; error?: string }) =>
-          m.error ? reject(new Error(m.error)) : resolve(m.elapsedMs!),
+        child.once('message', (m: { elapsedMs: number; cpuMs: number; error?: string }) =>
+          m.error ? reject(new Error(m.error)) : resolve(m),
         );
         child.send({ port: target, streams, bytesPerStream });
       }),
@@ -138,6 +143,9 @@ async function startEnds(): Promise<Ends> {
 
 interface TapRun {
   mbps: number;
+  /** CPU seconds per GiB: the tap process (forwarding + decoding) and the two ends. */
+  tapCpuPerGiB: number;
+  endsCpuPerGiB: number;
   rssStartMiB: number;
   rssPeakMiB: number;
   droppedMiB: number;
@@ -163,12 +171,17 @@ async function throughTap(ends: Ends, streams: number, bytes: number, decode: bo
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   }, 50);
-  const ms = await ends.run(tap.address.port, streams, bytes / streams);
+  const cpu0 = process.cpuUsage();
+  const { elapsedMs, cpuMs } = await ends.run(tap.address.port, streams, bytes / streams);
   clearInterval(sampler);
   await tap.close(2000);
   decodedEvents += decoder.finish().length;
+  const cpu = process.cpuUsage(cpu0);
+  const gib = bytes / (1024 * MiB);
   return {
-    mbps: bytes / MiB / (ms / 1000),
+    mbps: bytes / MiB / (elapsedMs / 1000),
+    tapCpuPerGiB: (cpu.user + cpu.system) / 1e6 / gib,
+    endsCpuPerGiB: cpuMs / 1000 / gib,
     rssStartMiB: rssStart / MiB,
     rssPeakMiB: rssPeak / MiB,
     droppedMiB: tap.stats().queue.droppedBytes / MiB,
@@ -178,8 +191,8 @@ async function throughTap(ends: Ends, streams: number, bytes: number, decode: bo
 }
 
 async function direct(ends: Ends, streams: number, bytes: number): Promise<number> {
-  const ms = await ends.run(ends.port, streams, bytes / streams);
-  return bytes / MiB / (ms / 1000);
+  const { elapsedMs } = await ends.run(ends.port, streams, bytes / streams);
+  return bytes / MiB / (elapsedMs / 1000);
 }
 
 const bench: Bench = {
@@ -201,6 +214,7 @@ const bench: Bench = {
             target: '>= 0.70x',
             notes:
               `rss ${t.rssStartMiB.toFixed(0)}→${t.rssPeakMiB.toFixed(0)} MiB peak; ` +
+              `CPU s/GiB tap ${t.tapCpuPerGiB.toFixed(2)}, ends ${t.endsCpuPerGiB.toFixed(2)}; ` +
               `decode dropped ${t.droppedMiB.toFixed(0)} MiB; ${t.decodedEvents} events, ${t.diagnostics} diagnostics`,
           }),
         );
@@ -210,7 +224,9 @@ const bench: Bench = {
       out.push(
         result(`tap one stream ${TOTAL_MIB} MiB, forwarding only`, 'MiB/s', f.mbps, d, {
           peerName: 'direct loopback',
-          notes: `rss ${f.rssStartMiB.toFixed(0)}→${f.rssPeakMiB.toFixed(0)} MiB peak`,
+          notes:
+            `rss ${f.rssStartMiB.toFixed(0)}→${f.rssPeakMiB.toFixed(0)} MiB peak; ` +
+            `CPU s/GiB tap ${f.tapCpuPerGiB.toFixed(2)}, ends ${f.endsCpuPerGiB.toFixed(2)}`,
         }),
       );
     } finally {

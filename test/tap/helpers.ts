@@ -244,3 +244,72 @@ export class EventRecorder {
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** A TCP echo server on loopback (the port-forward target). */
+export async function echoServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Send `data` to 127.0.0.1:port and collect exactly as many bytes back. */
+export function roundTrip(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    const got: Buffer[] = [];
+    let n = 0;
+    s.on('error', reject);
+    s.on('data', (d: Buffer) => {
+      got.push(d);
+      n += d.length;
+      if (n >= data.length) {
+        s.end();
+        resolve(Buffer.concat(got));
+      }
+    });
+    s.write(data);
+  });
+}
+
+/** A port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** Resolves once `text` appears on the child's stdout or stderr; rejects after `timeoutMs`. */
+export function waitForText(
+  child: { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null },
+  text: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no ${JSON.stringify(text)} within ${timeoutMs} ms; saw ${JSON.stringify(seen)}`)), timeoutMs);
+    const on = (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+  });
+}
