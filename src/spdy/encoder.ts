@@ -4,6 +4,10 @@
  * on all streams), sync-flushed per block as spdystream and spdy-transport
  * expect. Synchronous; each call returns a fresh buffer holding one frame.
  *
+ * Header names are written as given. SPDY/3 wants them lower-case, and
+ * spdystream (Kubernetes) drops the session on an upper-case name, so pass
+ * lower-case names; values may hold several values joined by NUL.
+ *
  * Invalid arguments (ids past 31 bits, lengths past 24 bits, …) are API
  * misuse, not wire errors, and throw RangeError.
  */

@@ -72,6 +72,12 @@ describe('round trip of every frame type over full ranges', () => {
     const [f] = new SpdyFrameDecoder().push(bytes) as Array<Extract<SpdyFrame, { kind: 'data' }>>;
     expect(f!.data.buffer).toBe(bytes.buffer);
     expect(f!.data.byteOffset).toBe(bytes.byteOffset + 8);
+    // Also from a Buffer living in Node's shared pool.
+    const pooled = Buffer.from(bytes);
+    const [g] = new SpdyFrameDecoder().push(pooled) as Array<Extract<SpdyFrame, { kind: 'data' }>>;
+    expect(g!.data.buffer).toBe(pooled.buffer);
+    expect(g!.data.byteOffset).toBe(pooled.byteOffset + 8);
+    expect([...g!.data]).toEqual([1, 2, 3]);
   });
 });
 

@@ -5,9 +5,7 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const transport: any = require('spdy-transport');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const spdy: any = transport.protocol.spdy;
 
 /** A frame as spdy-transport's parser emits it. */
@@ -32,7 +30,6 @@ function bigWindow(isServer: boolean): unknown {
 
 /** spdy-transport's SPDY/3.1 parser with its own inflate context. */
 export class PeerParser {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly parser: any;
   readonly frames: PeerFrame[] = [];
   readonly errors: Error[] = [];
@@ -67,7 +64,6 @@ export class PeerParser {
 
 /** spdy-transport's SPDY/3.1 framer with its own deflate context; collects what it writes. */
 export class PeerFramer {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly framer: any;
   private readonly chunks: Buffer[] = [];
 
