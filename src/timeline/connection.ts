@@ -353,12 +353,13 @@ export class ConnectionDecoder {
       return;
     }
     const buf = concatChunks(a.chunks);
-    const g = guessFraming(buf, final || a.bytes >= SNIFF_LIMIT);
+    // the outer framing (a tunnel is WebSocket outside)
+    const want = this.session!.summaryTransport() === 'spdy/3.1' ? 'spdy' : 'websocket';
+    const g = guessFraming(buf, final || a.bytes >= SNIFF_LIMIT, want);
     if (g === null) return;
     delete this.align[d];
-    const want = this.session!.summaryTransport();
     let start = 0;
-    if (g === 'none' || (g.protocol === 'spdy') !== (want !== 'websocket')) {
+    if (g === 'none') {
       this.diag(out, time, d, 'TIMELINE_NO_FRAME_START', 'connection', `no ${want} frame found in the first ${buf.length} bytes; decoding from the first byte`, a.offset);
     } else start = g.start;
     if (start > 0) this.diag(out, time, d, 'TIMELINE_JOINED_MID_FRAME', 'connection', `capture starts inside a frame; ${start} bytes skipped to the first whole frame`, a.offset);

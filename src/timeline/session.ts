@@ -13,6 +13,8 @@ import type { DecoderContext } from './connection.js';
 import type { RequestInfo } from './request-info.js';
 import type { SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
+import { guessFraming } from './sniff-framing.js';
+import { concatChunks } from './bytes.js';
 import {
   ChannelDecoder,
   PortForwardChannelDecoder,
@@ -47,6 +49,34 @@ export interface SessionSetup {
 }
 
 const INITIAL_WINDOW = 65536;
+/** Data messages / bytes held at most before a joined WebSocket session is taken as channel messages. */
+const TUNNEL_CHECK_MAX_MESSAGES = 64;
+const TUNNEL_CHECK_MAX_BYTES = 64 * 1024;
+/** Messages that all start with a channel byte of their direction before they are believed to be channel messages. */
+const CHANNEL_EVIDENCE = 4;
+
+/**
+ * Joined WebSocket session: are the held payloads channel messages or a SPDY
+ * byte stream? null = not sure yet.
+ */
+function tunnelVerdict(bytes: Record<Direction, Uint8Array[]>, final: boolean): 'tunnel' | 'channels' | null {
+  for (const x of ['clientToServer', 'serverToClient'] as const) {
+    if (bytes[x].length === 0) continue;
+    const g = guessFraming(concatChunks(bytes[x]), final);
+    if (g !== null && g !== 'none' && g.protocol === 'spdy' && g.frames >= 2) return 'tunnel';
+  }
+  const valid = { clientToServer: [0, 4, 255], serverToClient: [1, 2, 3] };
+  let channelLike = 0;
+  for (const x of ['clientToServer', 'serverToClient'] as const) {
+    for (const p of bytes[x]) {
+      if (p.length === 0) continue;
+      if (!valid[x].includes(p[0]!) && !(p[0]! >= 0x30 && p[0]! <= 0x34)) return final ? 'channels' : null;
+      channelLike++;
+    }
+  }
+  if (channelLike >= CHANNEL_EVIDENCE || final) return 'channels';
+  return null;
+}
 const RST_NAMES = nameTable(RST_STATUS);
 const GOAWAY_NAMES = nameTable(GOAWAY_STATUS);
 
@@ -95,6 +125,15 @@ export class Session {
   /** Mid-session WebSocket: base64 channel protocol detected from text frames. */
   private base64: boolean;
   private stdoutId: number | null = null;
+  /** May change once, when a joined WebSocket session turns out to carry a SPDY tunnel. */
+  private transport: Transport;
+  /**
+   * Joined WebSocket session: data frames held until their payloads show
+   * whether they are channel messages or a SPDY tunnel.
+   */
+  /** Joined tunnel: payloads held per direction until the first whole SPDY frame is found. */
+  private readonly tunnelAlign: Partial<Record<Direction, Uint8Array[]>> = {};
+  private tunnelCheck: { frames: Array<{ d: Direction; f: WebSocketFrame }>; bytes: Record<Direction, Uint8Array[]>; count: number; held: number } | null = null;
 
   constructor(
     private readonly setup: SessionSetup,
@@ -103,6 +142,10 @@ export class Session {
     this.id = setup.id;
     this.time = setup.time;
     this.kind = setup.info.kind;
+    this.transport = setup.transport;
+    if (setup.inferred && setup.transport === 'websocket' && setup.protocol === null) {
+      this.tunnelCheck = { frames: [], bytes: { clientToServer: [], serverToClient: [] }, count: 0, held: 0 };
+    }
     this.traits = protocolTraits(setup.protocol, setup.info.kind);
     if (this.traits.portforward && this.kind === 'unknown') this.kind = 'portforward';
     this.base64 = this.traits.base64;
@@ -160,7 +203,7 @@ export class Session {
   }
 
   summaryTransport(): Transport {
-    return this.setup.transport;
+    return this.transport;
   }
 
   start(out: TimelineEvent[]): void {
@@ -171,7 +214,7 @@ export class Session {
       connection: s.connection,
       session: this.id,
       sessionKind: this.kind,
-      transport: s.transport,
+      transport: this.transport,
       protocol: s.protocol,
       hop: s.info.hop,
       namespace: s.info.namespace,
@@ -207,7 +250,7 @@ export class Session {
     if (ws) {
       this.onWsEvents(d, safe(() => ws.gap(size), d, this, out), out);
       // the tunnelled SPDY stream lost an unknown number of bytes with it
-      const inner = this.setup.transport === 'websocket+spdy/3.1' ? this.spdy[d] : undefined;
+      const inner = this.transport === 'websocket+spdy/3.1' ? this.spdy[d] : undefined;
       if (inner) this.onSpdyEvents(d, safe(() => inner.gap(size), d, this, out), out);
       return;
     }
@@ -220,6 +263,8 @@ export class Session {
     if (this.endTime !== null) return;
     this.time = time;
     this.tcpClose = tcp;
+    if (this.tunnelCheck) this.holdForTunnelCheck('clientToServer', null as unknown as WebSocketFrame, out, true);
+    for (const d of ['clientToServer', 'serverToClient'] as const) if (this.tunnelAlign[d]) this.tunnelBytes(d, new Uint8Array(0), true, out);
     for (const d of ['clientToServer', 'serverToClient'] as const) {
       const ws = this.ws[d];
       if (ws) this.onWsEvents(d, safe(() => ws.end(), d, this, out), out);
@@ -256,7 +301,7 @@ export class Session {
     const streams = [...this.streams.values()].sort((a, b) => a.id - b.id).map((x) => x.summary());
     return {
       kind: this.kind,
-      transport: s.transport,
+      transport: this.transport,
       protocol: s.protocol,
       client: endpointText(s.client),
       server: endpointText(s.server),
@@ -582,8 +627,9 @@ export class Session {
 
   private onWsFrame(d: Direction, f: WebSocketFrame, out: TimelineEvent[]): void {
     const base = { time: this.time, connection: this.setup.connection, session: this.id };
-    const tunnel = this.setup.transport === 'websocket+spdy/3.1';
     const isData = f.kind === 'binary' || f.kind === 'text' || f.kind === 'continuation';
+    if (isData && this.tunnelCheck && this.holdForTunnelCheck(d, f, out)) return;
+    const tunnel = this.transport === 'websocket+spdy/3.1';
     const continued = isData && f.kind === 'continuation' && d === 'serverToClient' ? this.lastChannel[d] : null;
     if (isData && !tunnel && this.setup.inferred && !this.base64 && f.kind === 'text' && isDigit(f.payload[0])) {
       // joined mid-session: text messages that start with a digit are a base64 protocol
@@ -615,8 +661,7 @@ export class Session {
       case 'continuation':
         if (tunnel) {
           if (f.kind === 'text') this.diag(out, d, 'TIMELINE_TUNNEL_TEXT_MESSAGE', 'session', 'text message in a SPDY tunnel (the server rejects these)', null, f.offset);
-          const spdy = this.spdy[d]!;
-          this.onSpdyEvents(d, safe(() => spdy.push(f.payload), d, this, out), out);
+          this.tunnelBytes(d, f.payload, false, out);
         } else if (continued !== null) {
           // a server message in several frames: the client joins them, so the channel byte is not repeated
           const s = this.streams.get(continued);
@@ -643,6 +688,66 @@ export class Session {
         throw new Error(`unhandled WebSocket frame ${(never as { kind: string }).kind}`);
       }
     }
+  }
+
+  /**
+   * Returns true when the frame was held. Decides after a few messages (or
+   * at the end) by looking for SPDY frames in the joined payloads.
+   */
+  private holdForTunnelCheck(d: Direction, f: WebSocketFrame, out: TimelineEvent[], final = false): boolean {
+    const tc = this.tunnelCheck!;
+    let tunnelStart: Record<Direction, number> | null = null;
+    if (!final) {
+      // payloads of unmasked frames are views into the input: keep copies
+      const copy = { ...f, payload: f.payload.slice() } as WebSocketFrame;
+      tc.frames.push({ d, f: copy });
+      tc.bytes[d].push(copy.payload);
+      tc.count++;
+      tc.held += copy.payload.length;
+      const verdict = tunnelVerdict(tc.bytes, tc.count >= TUNNEL_CHECK_MAX_MESSAGES || tc.held >= TUNNEL_CHECK_MAX_BYTES);
+      if (verdict === null) return true;
+      if (verdict === 'tunnel') tunnelStart = { clientToServer: 0, serverToClient: 0 };
+    } else if (tunnelVerdict(tc.bytes, true) === 'tunnel') {
+      tunnelStart = { clientToServer: 0, serverToClient: 0 };
+    }
+    this.tunnelCheck = null;
+    if (tunnelStart) {
+      this.transport = 'websocket+spdy/3.1';
+      this.kind = 'portforward';
+      for (const x of ['clientToServer', 'serverToClient'] as const) {
+        this.spdy[x] = this.newSpdy(x, 0);
+        // the tunnelled stream may begin inside a SPDY frame: find the first whole one per direction
+        this.tunnelAlign[x] = [];
+      }
+    }
+    // replay what was held (the current frame included)
+    for (const h of tc.frames) this.onWsFrame(h.d, h.f, out);
+    return true;
+  }
+
+  /** Tunnel payload bytes into the SPDY decoder of `d` (after finding a frame start when joined mid-session). */
+  private tunnelBytes(d: Direction, payload: Uint8Array, final: boolean, out: TimelineEvent[]): void {
+    const spdy = this.spdy[d]!;
+    const held = this.tunnelAlign[d];
+    if (held) {
+      if (payload.length > 0) held.push(payload.slice());
+      if (held.length === 0) {
+        if (final) delete this.tunnelAlign[d];
+        return;
+      }
+      const buf = concatChunks(held);
+      const g = guessFraming(buf, final || buf.length >= TUNNEL_CHECK_MAX_BYTES, 'spdy');
+      if (g === null) return;
+      delete this.tunnelAlign[d];
+      const start = g === 'none' ? 0 : g.start;
+      if (g === 'none') this.diag(out, d, 'TIMELINE_NO_FRAME_START', 'session', `no SPDY frame found in the first ${buf.length} tunnelled bytes; decoding from the first byte`, null);
+      else if (start > 0) this.diag(out, d, 'TIMELINE_JOINED_MID_FRAME', 'session', `tunnelled SPDY starts inside a frame; ${start} bytes skipped`, null);
+      this.spdy[d] = this.newSpdy(d, start);
+      const fresh = this.spdy[d]!;
+      this.onSpdyEvents(d, safe(() => fresh.push(buf.subarray(start)), d, this, out), out);
+      return;
+    }
+    if (payload.length > 0) this.onSpdyEvents(d, safe(() => spdy.push(payload), d, this, out), out);
   }
 
   private onChannelEvent(d: Direction, ev: ChannelEvent, out: TimelineEvent[]): void {

@@ -26,12 +26,12 @@ const ENOUGH_FRAMES = 3;
  * null: not decided yet (need more bytes, unless `final`); 'none': neither
  * framing fits.
  */
-export function guessFraming(buf: Uint8Array, final: boolean): FramingGuess | 'none' | null {
+export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'websocket'): FramingGuess | 'none' | null {
   const limit = Math.min(buf.length, MAX_SCAN);
   let pending = false;
   for (let k = 0; k < limit; k++) {
-    const spdy = spdyChain(buf, k);
-    const ws = wsChain(buf, k);
+    const spdy = only === 'websocket' ? NO_CHAIN : spdyChain(buf, k);
+    const ws = only === 'spdy' ? NO_CHAIN : wsChain(buf, k);
     const spdyOk = spdy.ok && accepted(spdy, final);
     const wsOk = ws.ok && accepted(ws, final);
     if (spdyOk && (!wsOk || spdy.control > 0 || spdy.frames >= ws.frames)) {
@@ -64,6 +64,8 @@ interface Chain {
   exact: boolean;
   sender: 'client' | 'server' | null;
 }
+
+const NO_CHAIN: Chain = { ok: false, frames: 0, control: 0, exact: false, sender: null };
 
 function spdyChain(buf: Uint8Array, k: number): Chain {
   let i = k;

@@ -182,3 +182,14 @@ describe('SPDY tunnelled in WebSocket', () => {
     expect(decoder.diagnosticCount).toBe(0);
   });
 });
+
+describe('SPDY tunnel joined mid-session', () => {
+  it('recognises SPDY inside WebSocket messages and still decodes DATA', () => {
+    const steps = tunnelPortForward().slice(2 + 10); // no HTTP, and the first SYN_STREAM partly lost
+    const { decoder } = decode(script(steps, { startedLate: true }));
+    const s = decoder.summary().sessions[0]!;
+    expect(s).toMatchObject({ transport: 'websocket+spdy/3.1', kind: 'portforward', inferred: true });
+    const data = s.streams.find((x) => x.id === 3)!;
+    expect(data).toMatchObject({ role: 'data', inferred: true, clientToServer: { sha256: sha256('GET / HTTP/1.1\r\n\r\n') }, serverToClient: { sha256: sha256('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok') } });
+  });
+});
