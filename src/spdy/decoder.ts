@@ -4,16 +4,17 @@
  *
  * Zero-copy: a DATA payload (and `headerBlock`, `unknown.payload`) is a view
  * into the pushed chunk when the frame lies inside one chunk; only frames that
- * straddle chunks are copied. Views stay valid while the caller leaves the
- * pushed buffers alone (copy with `slice()` to keep them past reuse).
+ * straddle chunks are copied (once, into memory the decoder never reuses).
+ * Views stay valid while the caller leaves the pushed buffers alone (copy
+ * with `slice()` to keep them past reuse of those buffers).
  *
  * Errors: strict mode throws the first wire error (and the decoder stays
  * failed, like an endpoint that closed the session); inspect mode never
  * throws on wire input, puts a `diagnostic` event in the output before the
  * frame it concerns, and carries on wherever the framing allows.
  */
-import { KubewireError, type Direction, type ErrorMode, type ErrorScope } from '../common/errors.js';
 import { Buffer } from 'node:buffer';
+import { KubewireError, type Direction, type ErrorMode, type ErrorScope } from '../common/errors.js';
 import { SPDY_ERROR, spdyError, type SpdyErrorCode } from './errors.js';
 import { CONTROL_PARSERS } from './frames/index.js';
 import type { FrameDecodeContext } from './frames/context.js';
@@ -71,7 +72,8 @@ export class SpdyFrameDecoder {
 
   /**
    * An incomplete frame: its header bytes so far, then (once the length is
-   * known) its body, copied once into a buffer of exactly its size.
+   * known and checked) its body, copied as it arrives into memory of exactly
+   * its size.
    */
   private readonly partHeader = new Uint8Array(FRAME_HEADER_LENGTH);
   private partHeaderLength = 0;

@@ -32,6 +32,8 @@ export interface SpdySessionOptions extends Omit<SessionCoreOptions, 'role'> {
    * the stream receive window plus the high-water mark plus 64 KiB).
    */
   maxStreamBuffer?: number;
+  /** Bytes queued in the transport beyond which stream writers wait for its 'drain' (default 512 KiB). */
+  transportBacklog?: number;
 }
 
 type Callback = (err?: Error | null) => void;
@@ -53,6 +55,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
   private readonly pings = new Map<number, { start: bigint; resolve: (ms: number) => void }>();
   private readonly hwm: number;
   private readonly maxStreamBuffer: number;
+  private readonly transportBacklog: number;
   private flushScheduled = false;
   private afterFlush: Callback[] = [];
   private drainWaiters: Callback[] = [];
@@ -70,6 +73,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     this.core = new SpdySessionCore({ ...opts, role });
     this.hwm = opts.streamHighWaterMark ?? 256 * 1024;
     this.maxStreamBuffer = opts.maxStreamBuffer ?? (opts.initialWindow ?? 65536) + this.hwm + 65536;
+    this.transportBacklog = opts.transportBacklog ?? 512 * 1024;
     transport.on('data', (chunk: Buffer) => this.onData(chunk));
     transport.on('end', () => this.onTransportGone(null));
     transport.on('close', () => this.onTransportGone(null));
@@ -373,7 +377,10 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
         for (const b of out) ok = t.write(b);
         t.uncork();
       }
-      if (!ok) this.needDrain = true;
+      // Socket buffers are small (16 KiB); holding writers back at every
+      // `false` would keep a single 64 KiB frame in flight. Wait for 'drain'
+      // only once a real backlog builds up.
+      if (!ok && t.writableLength >= this.transportBacklog) this.needDrain = true;
     }
     if (this.afterFlush.length) {
       const cbs = this.afterFlush;
