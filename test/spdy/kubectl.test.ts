@@ -2,7 +2,8 @@
  * Real kubectl 1.27 against a local listener: it upgrades to SPDY/3.1 and
  * opens its exec streams one at a time, each after the previous SYN_REPLY.
  * Our decoder reads every byte it sends; our encoder writes every byte it
- * reads back (SYN_REPLYs, stdout, the v4 status on the error stream).
+ * reads back (SYN_REPLYs, stdout, the v4 status on the error stream), so
+ * kubectl's spdystream is also a Go peer accepting our header blocks.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -55,8 +56,9 @@ function serveExec(session: Session, socket: Socket): void {
       if (ev.kind === 'syn_stream') {
         const type = ev.headers?.find(([n]) => n === 'streamtype')?.[1];
         if (type) ids.set(type, ev.streamId);
-        // Kubernetes accepts a stream with an empty header block and no FIN.
-        send({ kind: 'syn_reply', streamId: ev.streamId, headers: [] });
+        // Kubernetes replies with an empty block; a header makes spdystream (Go) inflate real
+        // content through our one deflate context, block after block.
+        send({ kind: 'syn_reply', streamId: ev.streamId, headers: [['x-kubewire-reply', `stream ${ev.streamId}`]] });
         if (allOpen()) fallback = setTimeout(finish, 3000);
       } else if (ev.kind === 'data' && ev.streamId === ids.get('stdin')) {
         session.stdin += Buffer.from(ev.data).toString();
