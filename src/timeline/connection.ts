@@ -237,6 +237,18 @@ export class ConnectionDecoder {
       this.session!.end(time, reason, out);
     }
     this.finished = true;
+    // keep only what the summary needs: a long capture has many connections
+    this.req = this.resp = null;
+    this.response = null;
+    this.requests.length = 0;
+    this.align = {};
+    this.sniff.clientToServer = newSniff(0);
+    this.sniff.serverToClient = newSniff(0);
+  }
+
+  /** Whether the summary has anything from this connection. */
+  get hasSummary(): boolean {
+    return this.session !== null || this.summaries.length > 0;
   }
 
   // --- classification ------------------------------------------------------------

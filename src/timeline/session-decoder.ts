@@ -15,8 +15,9 @@ import { KubewireError } from '../common/errors.js';
 
 export class SessionDecoder {
   private readonly connections = new Map<number, ConnectionDecoder>();
-  /** Every connection ever seen, in order, for the summary (closed ones stay, with their state trimmed). */
+  /** Connections the summary needs (closed ones stay, with their state trimmed); others are dropped once closed. */
   private readonly all: ConnectionDecoder[] = [];
+  private connectionCount = 0;
   private readonly ctx: DecoderContext;
   private diagnostics = 0;
 
@@ -75,7 +76,17 @@ export class SessionDecoder {
       requests.push(...c.requestSummaries());
     }
     sessions.sort((a, b) => a.session - b.session);
-    return { sessions, requests, connections: this.all.length, diagnostics: this.diagnostics };
+    return { sessions, requests, connections: this.connectionCount, diagnostics: this.diagnostics };
+  }
+
+  private dropClosed(c: ConnectionDecoder): void {
+    // usually the most recent one; scanning from the end keeps this cheap
+    for (let i = this.all.length - 1; i >= 0; i--) {
+      if (this.all[i] === c) {
+        this.all.splice(i, 1);
+        return;
+      }
+    }
   }
 
   private dispatch(ev: ConnectionEvent, out: TimelineEvent[]): void {
@@ -85,6 +96,7 @@ export class SessionDecoder {
       const c = new ConnectionDecoder(ev, this.ctx, this.decodeAsFor(ev.connection));
       this.connections.set(ev.connection, c);
       this.all.push(c);
+      this.connectionCount++;
       c.open(out);
       return;
     }
@@ -123,6 +135,7 @@ export class SessionDecoder {
       case 'close':
         c.close(ev, out);
         this.connections.delete(ev.connection);
+        if (!c.hasSummary) this.dropClosed(c);
         return;
       default: {
         const never: never = ev;

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { SpdyFrameEncoder } from '../../src/spdy/index.js';
+import { timelineEventToJson } from '../../src/timeline/index.js';
+import { C, S, decode, enc, script, type Step } from './helpers.js';
+
+function spdyUpgrade(protocol: string, query: string): Step[] {
+  return [
+    { d: C, bytes: enc(`POST /api/v1/namespaces/default/pods/web/exec?${query} HTTP/1.1\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`) },
+    { d: S, bytes: enc(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`) },
+  ];
+}
+
+describe('session semantics', () => {
+  it('reads a V2/V3 text error stream as a failure, and an empty one as success', () => {
+    for (const [text, expected] of [
+      ['command terminated with non-zero exit code: exit status 2', { status: 'Failure', code: null, message: 'command terminated with non-zero exit code: exit status 2' }],
+      ['', { status: 'Success', code: 0 }],
+    ] as const) {
+      const c = new SpdyFrameEncoder();
+      const s = new SpdyFrameEncoder();
+      const steps = [
+        ...spdyUpgrade('v3.channel.k8s.io', 'command=true&stdout=true'),
+        { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 1, headers: [['streamtype', 'error']] }) },
+        { d: S, bytes: s.encode({ kind: 'syn_reply', streamId: 1, headers: [] }) },
+        { d: S, bytes: s.encode({ kind: 'data', streamId: 1, data: enc(text), fin: true }) },
+      ];
+      const sum = decode(script(steps)).decoder.summary().sessions[0]!;
+      expect(sum.exit).toMatchObject(expected);
+      expect(sum.protocol).toBe('v3.channel.k8s.io');
+    }
+  });
+
+  it('tracks SPDY flow control: a used-up window that a WINDOW_UPDATE reopens is a stall', () => {
+    const c = new SpdyFrameEncoder();
+    const s = new SpdyFrameEncoder();
+    const chunk = new Uint8Array(16384);
+    const steps: Step[] = [
+      ...spdyUpgrade('v4.channel.k8s.io', 'command=cat&stdout=true'),
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 1, headers: [['streamtype', 'error']] }) },
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 3, headers: [['streamtype', 'stdout']] }) },
+    ];
+    for (let i = 0; i < 4; i++) steps.push({ d: S, bytes: s.encode({ kind: 'data', streamId: 3, data: chunk }) });
+    steps.push({ d: C, bytes: c.encode({ kind: 'window_update', streamId: 3, delta: 65536 }) });
+    steps.push({ d: C, bytes: c.encode({ kind: 'window_update', streamId: 0, delta: 65536 }) });
+    steps.push({ d: S, bytes: s.encode({ kind: 'data', streamId: 3, data: chunk }) });
+    const { decoder, events } = decode(script(steps));
+    const fc = events.filter((e) => e.kind === 'flow-control');
+    expect(fc.map((e) => e.kind === 'flow-control' && [e.streamId, e.state])).toEqual([
+      [0, 'exhausted'],
+      [3, 'exhausted'],
+      [3, 'resumed'],
+      [0, 'resumed'],
+    ]);
+    const resumed = fc[2]!;
+    expect(resumed.kind === 'flow-control' && resumed.stalledUs).toBe(1000);
+    const sum = decoder.summary().sessions[0]!;
+    expect(sum.flowControlStalls).toBe(2);
+    expect(sum.flowControlOverruns).toBe(0);
+    expect(events.filter((e) => e.kind === 'window-update')).toHaveLength(2);
+  });
+
+  it('counts a sender that ignores flow control as an overrun, not a stall', () => {
+    const c = new SpdyFrameEncoder();
+    const s = new SpdyFrameEncoder();
+    const steps: Step[] = [
+      ...spdyUpgrade('v4.channel.k8s.io', 'command=cat&stdout=true'),
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 3, headers: [['streamtype', 'stdout']] }) },
+    ];
+    for (let i = 0; i < 6; i++) steps.push({ d: S, bytes: s.encode({ kind: 'data', streamId: 3, data: new Uint8Array(16384) }) });
+    const sum = decode(script(steps)).decoder.summary().sessions[0]!;
+    expect(sum.flowControlOverruns).toBe(2); // the stream window and the session window
+    expect(sum.flowControlStalls).toBe(0);
+    expect(sum.streams[0]!.serverToClient.bytes).toBe(6 * 16384);
+  });
+
+  it('flags data on a stream nobody opened, and a SYN_STREAM without streamtype', () => {
+    const c = new SpdyFrameEncoder();
+    const s = new SpdyFrameEncoder();
+    const steps: Step[] = [
+      ...spdyUpgrade('v4.channel.k8s.io', 'command=cat&stdout=true'),
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 1, headers: [['x', 'y']] }) },
+      { d: S, bytes: s.encode({ kind: 'data', streamId: 9, data: enc('zz') }) },
+    ];
+    const { events } = decode(script(steps));
+    const codes = events.flatMap((e) => (e.kind === 'diagnostic' ? [[e.error.code, e.streamId, e.direction]] : []));
+    expect(codes).toEqual([
+      ['TIMELINE_UNKNOWN_STREAM_TYPE', 1, C],
+      ['TIMELINE_UNKNOWN_STREAM', 9, S],
+    ]);
+  });
+});
+
+describe('event JSON', () => {
+  it('gives bytes as a length, base64 only when asked, and errors as plain objects', () => {
+    const ev = {
+      kind: 'stream-data' as const,
+      time: 1,
+      connection: 1,
+      session: 1,
+      direction: C,
+      streamId: 3,
+      role: 'stdin' as const,
+      bytes: enc('hi'),
+      offset: 0,
+    };
+    expect(timelineEventToJson(ev)).toEqual({ kind: 'stream-data', time: 1, connection: 1, session: 1, direction: C, streamId: 3, role: 'stdin', length: 2, offset: 0 });
+    expect(timelineEventToJson(ev, { bytes: true })).toMatchObject({ length: 2, base64: 'aGk=' });
+    const { events } = decode(script([{ d: C, bytes: enc('GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n') }]));
+    const diag = events.find((e) => e.kind === 'diagnostic')!;
+    expect(JSON.parse(JSON.stringify(timelineEventToJson(diag)))).toMatchObject({ kind: 'diagnostic', connection: 1, error: { layer: 'http', code: 'HTTP_BAD_CONTENT_LENGTH', direction: C } });
+  });
+});
