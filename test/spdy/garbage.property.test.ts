@@ -146,3 +146,25 @@ describe('bad input never throws anything but KubewireError', () => {
     );
   });
 });
+
+describe('bounded work on long bad input', () => {
+  it('megabytes of noise after a gap, in small reads, then a real frame is found again', () => {
+    const dec = new SpdyFrameDecoder({ mode: 'inspect' });
+    dec.gap(1);
+    // Deterministic noise with many DATA-looking headers (high bit clear).
+    let x = 12345;
+    const noise = new Uint8Array(2 * 1024 * 1024);
+    for (let i = 0; i < noise.length; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      noise[i] = (x >>> 16) & 0x7f;
+    }
+    const events: SpdyDecodeEvent[] = [];
+    for (let p = 0; p < noise.length; p += 1000) events.push(...dec.push(noise.subarray(p, p + 1000)));
+    events.push(...dec.push(encodeAll([{ kind: 'goaway', lastGoodStreamId: 3, status: 0 }])));
+    events.push(...dec.end());
+    expect(dec.offset).toBe(noise.length + 1 + 16);
+    checkOffsets(events, dec.offset);
+    expect(events.some((e) => e.kind === 'diagnostic' && e.error.code === 'SPDY_RESYNC_SKIPPED')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ kind: 'goaway', lastGoodStreamId: 3, offset: noise.length + 1 });
+  });
+});
