@@ -3,6 +3,7 @@ export * from './protocols.js';
 export * from './negotiation.js';
 export * from './base64.js';
 export * from './channel.js';
+export * from './channel-session.js';
 export * from './status.js';
 export * from './resize.js';
 export * from './spdy-streams.js';

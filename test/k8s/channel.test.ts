@@ -225,3 +225,36 @@ describe('negotiation and protocol facts', () => {
     expect(protocolInfo('v4.channel.k8s.io', 'portforward')).toMatchObject({ family: 'portforward', base64: false });
   });
 });
+
+describe('channel session interpreter (both directions)', () => {
+  it('turns a v5 exec session into roles, resize, close and status events', async () => {
+    const { ChannelSessionInterpreter, encodeExitCodeStatus } = await import('../../src/k8s/index.js');
+    const s = new ChannelSessionInterpreter({ protocol: 'v5.channel.k8s.io', mode: 'inspect' });
+    const c = (b: Uint8Array) => s.push(b, false, 'clientToServer');
+    const v = (b: Uint8Array) => s.push(b, false, 'serverToClient');
+    const all = [
+      ...v(hex('01')),
+      ...c(encodeChannelMessage(4, encodeResize({ width: 100, height: 30 }))),
+      ...c(hex('00616263')),
+      ...c(encodeCloseSignal(0)),
+      ...v(hex('01616263')),
+      ...v(encodeChannelMessage(3, encodeExitCodeStatus(3))),
+      ...v(encodeChannelMessage(3, ascii('{oops'))),
+    ];
+    expect(
+      all.map((e) =>
+        e.kind === 'channel-data'
+          ? `${e.direction === 'clientToServer' ? 'c' : 's'}:${e.role}:${e.data.length}`
+          : e.kind === 'status'
+            ? `status:${e.status.outcome}:${e.status.exitCode}`
+            : e.kind === 'resize'
+              ? `resize:${e.width}x${e.height}`
+              : e.kind === 'channel-close'
+                ? `close:${e.role}`
+                : e.kind === 'diagnostic'
+                  ? e.error.code
+                  : e.kind,
+      ),
+    ).toEqual(['s:stdout:0', 'c:resize:26', 'resize:100x30', 'c:stdin:3', 'close:stdin', 's:stdout:3', 's:error:212', 'status:exit:3', 's:error:5', 'K8S_STATUS_NOT_JSON', 'status:failure:null']);
+  });
+});
