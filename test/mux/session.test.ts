@@ -211,13 +211,13 @@ describe('protocol faults', () => {
 
   it('enforced receive windows reset a stream that overruns', () => {
     const client = new SpdySessionCore({ role: 'client', respectPeerWindow: false });
-    const server = new SpdySessionCore({ role: 'server', enforceReceiveWindow: true, initialWindow: 1024, sessionWindow: 1 << 20 });
+    const server = new SpdySessionCore({ role: 'server', enforceReceiveWindow: true, sessionWindow: 1 << 20 });
     for (const b of server.takeOutput()) client.receive(b);
     const id = client.open([]);
     for (const b of client.takeOutput()) server.receive(b);
     server.reply(id);
     for (const b of server.takeOutput()) client.receive(b);
-    client.sendData(id, new Uint8Array(2048));
+    client.sendData(id, new Uint8Array(65536 + 1));
     const ev = client.takeOutput().flatMap((b) => server.receive(b));
     expect(ev).toContainEqual({ kind: 'reset', streamId: id, status: RST_STATUS.FLOW_CONTROL_ERROR, byPeer: false });
   });

@@ -110,6 +110,9 @@ export class SpdySessionCore {
     this.codec = opts.codec ?? defaultCodec(opts.codecLimits);
     this.nextLocalId = opts.role === 'client' ? 1 : 2;
     this.nextPingId = opts.role === 'client' ? 1 : 2;
+    // Windows can only be raised above the SPDY default: SETTINGS has no
+    // acknowledgement, so a peer may rightly send 64 KiB per stream (and per
+    // session) before it learns of a smaller value.
     this.recvInitialWindow = clampWindow(opts.initialWindow ?? SPDY_DEFAULT_WINDOW);
     this.recvSessionWindowSize = clampWindow(opts.sessionWindow ?? SPDY_DEFAULT_WINDOW);
     this.recvSessionWindow = this.recvSessionWindowSize;
@@ -738,7 +741,7 @@ export class SpdySessionCore {
 }
 
 function clampWindow(n: number): number {
-  return Math.max(1, Math.min(Math.floor(n), MAX_WINDOW));
+  return Math.max(SPDY_DEFAULT_WINDOW, Math.min(Math.floor(n), MAX_WINDOW));
 }
 
 function misuse(code: string, message: string, streamId?: number): KubewireError {

@@ -15,9 +15,11 @@ export interface FlowControlOptions {
   /**
    * Receive window per stream that we grant. Announced with SETTINGS
    * INITIAL_WINDOW_SIZE when it differs from the SPDY default (64 KiB).
+   * Values below 64 KiB are raised to it: SETTINGS is not acknowledged, so a
+   * peer may send a full default window before it sees a smaller one.
    */
   initialWindow?: number;
-  /** Session receive window; raised at start with a stream-0 WINDOW_UPDATE when above 64 KiB. */
+  /** Session receive window (at least 64 KiB); raised at start with a stream-0 WINDOW_UPDATE when above 64 KiB. */
   sessionWindow?: number;
   windowUpdates?: WindowUpdatePolicy;
   /**
