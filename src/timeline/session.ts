@@ -65,14 +65,16 @@ function tunnelVerdict(bytes: Record<Direction, Uint8Array[]>, final: boolean): 
     const g = guessFraming(concatChunks(bytes[x]), final);
     if (g !== null && g !== 'none' && g.protocol === 'spdy' && g.frames >= 2) return 'tunnel';
   }
-  const valid = { clientToServer: [0, 4, 255], serverToClient: [1, 2, 3] };
+  // Server messages of the channel protocols start with 1, 2 or 3 (or '1'–'3' in base64); the
+  // server's side of a tunnel starts with a SPDY header byte (0x80, or 0x00 of a stream id) or
+  // anything at all in the middle of a frame. Client bytes prove little: 4-byte SPDY pieces
+  // often start with 0x00, which is also the stdin channel.
   let channelLike = 0;
-  for (const x of ['clientToServer', 'serverToClient'] as const) {
-    for (const p of bytes[x]) {
-      if (p.length === 0) continue;
-      if (!valid[x].includes(p[0]!) && !(p[0]! >= 0x30 && p[0]! <= 0x34)) return final ? 'channels' : null;
-      channelLike++;
-    }
+  for (const p of bytes.serverToClient) {
+    if (p.length === 0) continue;
+    const b = p[0]!;
+    if (!((b >= 1 && b <= 3) || (b >= 0x31 && b <= 0x33))) return final ? 'channels' : null;
+    channelLike++;
   }
   if (channelLike >= CHANNEL_EVIDENCE || final) return 'channels';
   return null;
@@ -275,6 +277,7 @@ export class Session {
       }
     }
     this.settleExit(out, true);
+    if (this.setup.inferred) this.inferRemainingRoles();
     for (const [, w] of [['c', this.windows.clientToServer], ['s', this.windows.serverToClient]] as const) {
       for (const e of w.exhausted.values()) if (!e.overrun) this.stalls++;
       w.exhausted.clear();
@@ -612,6 +615,36 @@ export class Session {
     return 'unknown';
   }
 
+  /**
+   * Joined mid-session: streams that carried no bytes still have no role.
+   * client-go opens error, stdin, stdout, stderr (or resize) in this order
+   * with ids 1, 3, 5, 7…, so a stream's place between streams whose roles
+   * are known gives its likely role.
+   */
+  private inferRemainingRoles(): void {
+    if (this.transport === 'websocket' || this.kind === 'portforward') return;
+    const order: StreamRole[] = ['error', 'stdin', 'stdout', 'stderr'];
+    const slot = (r: StreamRole) => (r === 'resize' ? 3 : order.indexOf(r));
+    let next = 0;
+    const taken = new Set<StreamRole>();
+    for (const st of this.streams.values()) taken.add(st.role === 'resize' ? 'stderr' : st.role);
+    for (const st of [...this.streams.values()].sort((a, b) => a.id - b.id)) {
+      if (st.role !== 'unknown') {
+        const i = slot(st.role);
+        if (i >= 0) next = i + 1;
+        continue;
+      }
+      if (!st.inferred) continue;
+      let pos = Math.max(next, Math.min(order.length - 1, Math.floor((st.id - 1) / 2)));
+      while (pos < order.length && taken.has(order[pos]!)) pos++;
+      if (pos < order.length) {
+        st.role = order[pos]!;
+        taken.add(st.role);
+        next = pos + 1;
+      }
+    }
+  }
+
   // --- WebSocket -------------------------------------------------------------
 
   private onWsEvents(d: Direction, events: WebSocketFrameEvent[], out: TimelineEvent[]): void {
@@ -945,7 +978,8 @@ export class Session {
     }
     // nothing on the error stream: success, when it ended cleanly (every protocol version)
     const cleanWs = this.wsClose !== null && (this.wsClose.code === 1000 || this.wsClose.code === null);
-    if (err.halfClosed.serverToClient || cleanWs) this.setExit({ status: 'Success', code: 0, reason: null, message: null }, out);
+    // (joined mid-session, the status may have gone by before the capture began: no guess)
+    if ((err.halfClosed.serverToClient || cleanWs) && !this.setup.inferred) this.setExit({ status: 'Success', code: 0, reason: null, message: null }, out);
   }
 
   private setExit(st: ParsedStatus, out: TimelineEvent[]): void {
