@@ -4,6 +4,7 @@
  * datagram is dropped and reported. Fragments are copied, so they do not pin
  * the capture chunks they came from.
  */
+import { copyBytes } from '../tcp/bytes.js';
 
 export interface FragmentLimits {
   /** Datagrams being reassembled at once (default 256). */
@@ -54,7 +55,7 @@ export class FragmentReassembler {
       this.pending.set(key, p);
     }
     while (this.heldBytes + bytes.length > this.maxBytes && this.pending.size > 1) this.dropOldest(key);
-    p.pieces.push({ offset, bytes: bytes.slice() });
+    p.pieces.push({ offset, bytes: copyBytes(bytes) });
     p.bytes += bytes.length;
     this.heldBytes += bytes.length;
     if (!more) p.total = offset + bytes.length;

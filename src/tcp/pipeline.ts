@@ -4,6 +4,7 @@
  * decode`: per chunk of input, records are pulled and fed straight through,
  * with no per-event promise.
  */
+import { open } from 'node:fs/promises';
 import type { ErrorMode, KubewireError } from '../common/errors.js';
 import { PacketDecoder } from '../capture/packet-decoder.js';
 import type { FragmentLimits } from '../capture/fragments.js';
@@ -75,6 +76,11 @@ export class CaptureDecoder {
     return this.reader.done;
   }
 
+  /** Input bytes pushed but not yet consumed (the start of a record still incomplete). */
+  get buffered(): number {
+    return this.reader.buffered;
+  }
+
   push(chunk: Uint8Array): void {
     this.summary.bytes += chunk.length;
     const reader = this.reader;
@@ -120,8 +126,8 @@ export class CaptureDecoder {
 /**
  * Decode a capture (path, `-` for stdin, Readable, async iterable or bytes)
  * into connection events, delivered synchronously to `onEvent` as input
- * arrives. Data views stay valid after the call (input chunks are never
- * reused), but copy them if you keep many: each pins its input chunk.
+ * arrives. Data views are valid only during the call: file read buffers are
+ * recycled, so copy what you keep.
  */
 export async function decodeCaptureToConnections(
   input: CaptureInput,
@@ -129,12 +135,57 @@ export async function decodeCaptureToConnections(
   options: DecodeCaptureOptions = {},
 ): Promise<DecodeSummary> {
   const decoder = new CaptureDecoder(onEvent, options);
-  for await (const chunk of captureChunks(input, options)) {
+  const chunks = typeof input === 'string' && input !== '-' ? recycledFileChunks(input, decoder, options) : captureChunks(input, options);
+  for await (const chunk of chunks) {
     decoder.push(chunk);
     if (decoder.done) break;
   }
   decoder.end();
   return decoder.summary;
+}
+
+const DEFAULT_CHUNK = 1024 * 1024;
+const MAX_POOLED = 4;
+
+/**
+ * File chunks read into a small pool of buffers, so memory stays flat however
+ * large the file (fresh buffers would pile up until the GC noticed them). A
+ * buffer returns to the pool once the decoder holds no unconsumed byte of it;
+ * everything delivered from it was delivered synchronously during `push`.
+ */
+async function* recycledFileChunks(
+  path: string,
+  decoder: CaptureDecoder,
+  options: CaptureSourceOptions,
+): AsyncGenerator<Uint8Array> {
+  const size = options.chunkSize ?? DEFAULT_CHUNK;
+  const pool: Buffer[] = [];
+  const live: Buffer[] = [];
+  const liveLength: number[] = [];
+  const fh = await open(path, 'r');
+  try {
+    for (;;) {
+      const buf = pool.pop() ?? Buffer.allocUnsafeSlow(size);
+      const { bytesRead } = await fh.read(buf, 0, size, null);
+      if (bytesRead === 0) return;
+      live.push(buf);
+      liveLength.push(bytesRead);
+      yield bytesRead === size ? buf : buf.subarray(0, bytesRead);
+      // The decoder's unconsumed bytes are a suffix of what was pushed: keep the chunks holding them.
+      let need = decoder.buffered;
+      let keep = 0;
+      while (need > 0 && keep < live.length) {
+        keep++;
+        need -= liveLength[live.length - keep]!;
+      }
+      const free = live.length - keep;
+      for (let i = 0; i < free; i++) if (pool.length < MAX_POOLED) pool.push(live[i]!);
+      live.splice(0, free);
+      liveLength.splice(0, free);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The same as an async iterable of events (one batch per input chunk under the hood). */

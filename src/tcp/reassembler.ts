@@ -14,6 +14,7 @@
  */
 import type { ErrorMode } from '../common/errors.js';
 import { KubewireError } from '../common/errors.js';
+import { copyBytes } from './bytes.js';
 import { Connection, HalfStream, type Piece } from './connection.js';
 import { guessClientIsA } from './roles.js';
 import { formatAddress, TCP_FLAG, type IpAddress, type TcpSegment } from './segment.js';
@@ -530,7 +531,7 @@ export class TcpReassembler {
     packet: number,
   ): void {
     // A copy: the capture chunk behind `bytes` must not stay alive while we wait.
-    const copy = bytes === null ? null : bytes.slice(start - bytesStart, end - bytesStart);
+    const copy = bytes === null ? null : copyBytes(bytes, start - bytesStart, end - bytesStart);
     h.pieces.splice(index, 0, { start, end, bytes: copy, time, packet });
     if (copy !== null) {
       h.buffered += copy.length;
@@ -615,7 +616,7 @@ export function reassembleTcp(
   const events: ConnectionEvent[] = [];
   const r = new TcpReassembler({
     ...options,
-    onEvent: (e) => events.push(e.kind === 'data' ? { ...e, bytes: e.bytes.slice() } : e),
+    onEvent: (e) => events.push(e.kind === 'data' ? { ...e, bytes: copyBytes(e.bytes) } : e),
   });
   for (const s of segments) r.segment(s);
   r.end();

@@ -89,7 +89,7 @@ async function capture(host: string, tool: 'tcpdump' | 'dumpcap', file: string, 
 
 async function decodeFile(file: string) {
   const events: ConnectionEvent[] = [];
-  const summary = await decodeCaptureToConnections(file, (e) => events.push(e.kind === 'data' ? { ...e, bytes: e.bytes.slice() } : e), {
+  const summary = await decodeCaptureToConnections(file, (e) => events.push(e.kind === 'data' ? { ...e, bytes: Buffer.from(e.bytes) } : e), {
     chunkSize: 64 * 1024, // many chunk boundaries inside packets
   });
   return { events, summary };
@@ -224,7 +224,7 @@ describe.skipIf(!tcpdump)('tcpdump captures', () => {
     const decoding = decodeCaptureToConnections(child.stdout, (e) => {
       if (e.kind === 'close' && child.exitCode === null) closesWhileRunning++;
       if (e.kind === 'data' && child.exitCode === null) dataWhileRunning++;
-      events.push(e.kind === 'data' ? { ...e, bytes: e.bytes.slice() } : e);
+      events.push(e.kind === 'data' ? { ...e, bytes: Buffer.from(e.bytes) } : e);
     });
     try {
       await listening;

@@ -249,6 +249,18 @@ describe('TcpReassembler', () => {
     expect(new Set(data).size).toBe(5000);
   });
 
+  it('buffered out-of-order bytes are copies: reusing the input buffer does not change them', () => {
+    const events: ConnectionEvent[] = [];
+    const r = new TcpReassembler({ onEvent: (e) => events.push(e.kind === 'data' ? { ...e, bytes: Buffer.from(e.bytes) } : e) });
+    for (const s of handshake()) r.segment(s);
+    const input = Buffer.from('defghi');
+    r.segment(seg('c', C_ISN + 4, 0, input.subarray(0, 3), S_ISN + 1)); // a Buffer view, like file reads
+    input.fill(0x58); // the reader recycles its buffer
+    r.segment(seg('c', C_ISN + 1, 0, 'abc', S_ISN + 1));
+    r.end();
+    expect(text(collect(events).c2s)).toBe('abcdef');
+  });
+
   it('strict mode throws the first anomaly', () => {
     expect(() =>
       reassembleTcp([...handshake(), seg('c', C_ISN + 1, 0, 'ab', S_ISN + 1), seg('c', C_ISN + 1, 0, 'xy', S_ISN + 1)], {
