@@ -1,8 +1,15 @@
 /**
- * The I/O edge of `kubewire decode`: read the capture, run it through the
- * pipeline, hand events to the output renderers, pick the exit code.
+ * The I/O edge of `kubewire decode`: read the capture (file or stdin), run it
+ * through capture → TCP → session decoding, hand events to the output, pick
+ * the exit code (0 clean, 1 diagnostics, 2 usage or unreadable input).
  */
-import { EXIT_USAGE } from './exit-codes.js';
+import { statSync } from 'node:fs';
+import { captureChunks } from '../capture/index.js';
+import { CaptureDecoder } from '../tcp/index.js';
+import { SessionDecoder, type DecodeAs, type TimelineEvent } from '../timeline/index.js';
+import { EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { colorWanted, createOutput, type OutputFormat } from './output/index.js';
+import { createProgress } from './progress.js';
 
 export interface DecodeArgs {
   input: string;
@@ -20,8 +27,106 @@ export interface DecodeArgs {
   progress?: boolean;
 }
 
-export async function runDecode(_args: DecodeArgs): Promise<number> {
-  // Wired to the capture pipeline and the session decoder as they land.
-  process.stderr.write('kubewire decode: the decode pipeline is not built yet\n');
-  return EXIT_USAGE;
+export interface DecodeIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_IO: DecodeIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+
+export class UsageError extends Error {}
+
+/** `--decode-as` values: `PROTO` for every connection, `CONN=PROTO` for one. */
+export function parseDecodeAs(values: string[] | undefined): Map<number, DecodeAs> | DecodeAs | undefined {
+  if (!values || values.length === 0) return undefined;
+  let all: DecodeAs | undefined;
+  const per = new Map<number, DecodeAs>();
+  for (const v of values) {
+    const m = /^(\d+)=(.+)$/.exec(v);
+    if (m) per.set(Number(m[1]), m[2]!);
+    else if (v.trim()) {
+      if (all !== undefined && all !== v) throw new UsageError(`--decode-as: two protocols for every connection (${all}, ${v}); use CONN=PROTOCOL`);
+      all = v.trim();
+    } else throw new UsageError('--decode-as: empty value');
+  }
+  if (per.size === 0) return all;
+  if (all !== undefined) throw new UsageError('--decode-as: mix of PROTOCOL and CONN=PROTOCOL; give every connection its own');
+  return per;
+}
+
+export function outputFormat(a: Pick<DecodeArgs, 'summary' | 'json' | 'ndjson' | 'follow'>): OutputFormat {
+  if (a.ndjson) return 'ndjson';
+  if (a.follow) return 'follow';
+  if (a.summary) return 'summary';
+  if (a.json) return 'json';
+  return 'timeline';
+}
+
+export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Promise<number> {
+  let decodeAs: ReturnType<typeof parseDecodeAs>;
+  try {
+    decodeAs = parseDecodeAs(args.decodeAs);
+  } catch (e) {
+    io.stderr.write(`kubewire decode: ${(e as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  let total: number | null = null;
+  if (args.input !== '-') {
+    try {
+      const st = statSync(args.input);
+      if (!st.isFile() && !st.isFIFO()) throw new Error('not a file');
+      total = st.isFile() ? st.size : null;
+    } catch (e) {
+      io.stderr.write(`kubewire decode: cannot read ${args.input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+  }
+
+  const format = outputFormat(args);
+  const output = createOutput({
+    format,
+    summaryJson: args.summary && args.json,
+    color: colorWanted(io.stdout, io.env),
+    showSecrets: args.showSecrets,
+    filters: { session: args.session, stream: args.stream, role: args.role },
+    extractDir: args.extract,
+    stdout: io.stdout,
+    bytes: args.bytes,
+  });
+  const decoder = new SessionDecoder({
+    decodeAs,
+    showSecrets: args.showSecrets,
+    // Frames are only shown by the timeline and the JSON forms.
+    frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
+  });
+  const deliver = (events: TimelineEvent[]) => {
+    for (let i = 0; i < events.length; i++) output.event(events[i]!);
+  };
+  const showProgress = args.progress ?? io.stderr.isTTY === true;
+  const progress = showProgress ? createProgress(io.stderr, total) : null;
+
+  const reader = new CaptureDecoder((ev) => deliver(decoder.push(ev)));
+  try {
+    for await (const chunk of captureChunks(args.input)) {
+      reader.push(chunk);
+      progress?.update(chunk.length);
+      if (reader.done) break;
+    }
+    reader.end();
+  } catch (e) {
+    progress?.done();
+    io.stderr.write(`kubewire decode: cannot read ${args.input === '-' ? 'standard input' : args.input}: ${(e as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  const capture = reader.summary;
+  deliver(decoder.finish());
+  progress?.done();
+  await output.finish(decoder.summary());
+
+  if (capture.failed && capture.packets === 0) {
+    io.stderr.write(`kubewire decode: ${args.input === '-' ? 'standard input' : args.input} is not a readable pcap or pcapng capture\n`);
+    return EXIT_USAGE;
+  }
+  return decoder.diagnosticCount > 0 || capture.diagnostics > 0 ? EXIT_DIAGNOSTICS : EXIT_OK;
 }

@@ -9,10 +9,10 @@ export const ROLES = ['stdin', 'stdout', 'stderr', 'error', 'resize', 'data'] as
 
 export interface DecodeCliArgs {
   capture: string;
-  summary: boolean;
-  json: boolean;
-  ndjson: boolean;
-  follow: boolean;
+  summary?: boolean;
+  json?: boolean;
+  ndjson?: boolean;
+  follow?: boolean;
   session?: number[];
   stream?: number[];
   role?: string[];
@@ -33,12 +33,11 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
         describe: 'pcap or pcapng file, or - for standard input (e.g. tcpdump -U -w -)',
         demandOption: true,
       })
-      .option('summary', { type: 'boolean', default: false, describe: 'One block per session instead of the timeline' })
-      .option('json', { type: 'boolean', default: false, describe: 'One JSON document (with --summary: the summary contract)' })
-      .option('ndjson', { type: 'boolean', default: false, describe: 'One JSON event per line, written as it is decoded' })
+      .option('summary', { type: 'boolean', describe: 'One block per session instead of the timeline' })
+      .option('json', { type: 'boolean', describe: 'One JSON document (with --summary: the summary contract)' })
+      .option('ndjson', { type: 'boolean', describe: 'One JSON event per line, written as it is decoded' })
       .option('follow', {
         type: 'boolean',
-        default: false,
         describe: 'Interleaved stdin/stdout/stderr transcript, as a terminal would have shown it',
       })
       .option('session', { type: 'number', array: true, describe: 'Only these sessions (numbers as in the output)' })
@@ -75,10 +74,10 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
   handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
     const args: DecodeArgs = {
       input: argv.capture,
-      summary: argv.summary,
-      json: argv.json,
-      ndjson: argv.ndjson,
-      follow: argv.follow,
+      summary: argv.summary ?? false,
+      json: argv.json ?? false,
+      ndjson: argv.ndjson ?? false,
+      follow: argv.follow ?? false,
       session: argv.session,
       stream: argv.stream,
       role: argv.role,

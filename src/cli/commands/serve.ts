@@ -10,7 +10,7 @@ import { isLoopback, parseListen, startServe } from '../../serve/index.js';
 export interface ServeCliArgs {
   listen: string;
   token?: string;
-  tls: boolean;
+  tls?: boolean;
   'tls-cert'?: string;
   'tls-key'?: string;
   echo: boolean;
@@ -31,7 +31,10 @@ export const serveCommand: CommandModule<object, ServeCliArgs> = {
         describe: 'host:port to listen on; beyond loopback --token is required',
       })
       .option('token', { type: 'string', describe: 'Bearer token clients must present (checked in constant time)' })
-      .option('tls', { type: 'boolean', default: false, describe: 'Serve HTTPS with a generated self-signed certificate' })
+      .option('tls', {
+        type: 'boolean',
+        describe: 'Serve HTTPS with a generated self-signed certificate (default: on with --token, which kubectl sends only over HTTPS)',
+      })
       .option('tls-cert', { type: 'string', normalize: true, describe: 'PEM certificate for HTTPS (with --tls-key)' })
       .option('tls-key', { type: 'string', normalize: true, describe: 'PEM private key for HTTPS (with --tls-cert)' })
       .option('echo', { type: 'boolean', default: false, describe: 'Echo stdin to stdout instead of running commands' })
@@ -57,6 +60,9 @@ export const serveCommand: CommandModule<object, ServeCliArgs> = {
       .example('$0 serve --tls --token s3cret --listen 0.0.0.0:8443', 'HTTPS beyond loopback with a bearer token'),
   handler: async (a) => {
     const tls = a['tls-cert'] ? { cert: readFileSync(a['tls-cert']), key: readFileSync(a['tls-key']!) } : a.tls;
+    if (a.token && tls === false) {
+      process.stderr.write('kubewire serve: warning: --token over plain HTTP; kubectl will not send it\n');
+    }
     const handle = await startServe({
       listen: a.listen,
       token: a.token,

@@ -1,0 +1,62 @@
+/**
+ * `createOutput`: the renderers shared by `kubewire decode` and `kubewire tap`.
+ */
+import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
+import { createExtractOutput } from './extract.js';
+import { createFilter } from './filter.js';
+import { createFollowOutput } from './follow.js';
+import { createJsonOutput, createNdjsonOutput } from './json.js';
+import { createChalk } from './style.js';
+import { createSummaryOutput } from './summary.js';
+import { createTimelineOutput } from './timeline.js';
+import type { Output, OutputOptions } from './types.js';
+
+export type { Output, OutputFilters, OutputFormat, OutputOptions } from './types.js';
+export { colorWanted } from './style.js';
+export { formatTimelineEvent } from './timeline.js';
+export { renderSummary } from './summary.js';
+export type { ExtractedFile } from './extract.js';
+
+export function createOutput(opts: OutputOptions): Output {
+  const filter = createFilter(opts.filters);
+  const chalk = createChalk(opts.color);
+  const bytes = opts.bytes ?? false;
+  let main: Output;
+  if (opts.summaryJson && (opts.format === 'summary' || opts.format === 'json')) {
+    main = createSummaryOutput(opts.stdout, chalk, filter, true);
+  } else {
+    switch (opts.format) {
+      case 'timeline':
+        main = createTimelineOutput(opts.stdout, chalk, filter);
+        break;
+      case 'summary':
+        main = createSummaryOutput(opts.stdout, chalk, filter, false);
+        break;
+      case 'json':
+        main = createJsonOutput(opts.stdout, filter, bytes);
+        break;
+      case 'ndjson':
+        main = createNdjsonOutput(opts.stdout, filter, bytes);
+        break;
+      case 'follow':
+        main = createFollowOutput(opts.stdout, chalk, filter);
+        break;
+      default: {
+        const never: never = opts.format;
+        throw new Error(`unknown output format ${String(never)}`);
+      }
+    }
+  }
+  if (!opts.extractDir) return main;
+  const extract = createExtractOutput(opts.extractDir, filter);
+  return {
+    event(ev: TimelineEvent) {
+      main.event(ev);
+      extract.event(ev);
+    },
+    async finish(summary: DecodeSummary) {
+      await extract.finish(summary);
+      await main.finish(summary);
+    },
+  };
+}

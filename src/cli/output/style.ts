@@ -1,0 +1,67 @@
+/**
+ * Colour and small text helpers. Colour is decided once by the caller
+ * (stdout a TTY, no NO_COLOR); a chalk instance with level 0 prints plain text.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Direction } from '../../common/errors.js';
+
+export function createChalk(color: boolean): ChalkInstance {
+  return new Chalk({ level: color ? 1 : 0 });
+}
+
+/** Colour only on a terminal, never with NO_COLOR set to anything non-empty (no-color.org). */
+export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return stream.isTTY === true;
+}
+
+export function arrow(d: Direction | null | undefined): string {
+  if (d === 'clientToServer') return 'c→s';
+  if (d === 'serverToClient') return 's→c';
+  return '   ';
+}
+
+/** `HH:MM:SS.uuuuuu` UTC, as tcpdump prints packet times. */
+export function clock(timeUs: number): string {
+  if (!Number.isFinite(timeUs)) return '--:--:--.------';
+  const us = Math.floor(timeUs);
+  const secs = Math.floor(us / 1e6);
+  const frac = String(us - secs * 1e6).padStart(6, '0');
+  const d = new Date(secs * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${frac}`;
+}
+
+/** Up to `max` bytes as a quoted, escaped string (what `strace -s` shows). */
+export function preview(bytes: Uint8Array, max = 48): string {
+  let out = '';
+  const n = Math.min(bytes.length, max);
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === 0x0a) out += '\\n';
+    else if (b === 0x0d) out += '\\r';
+    else if (b === 0x09) out += '\\t';
+    else if (b === 0x22) out += '\\"';
+    else if (b === 0x5c) out += '\\\\';
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return `"${out}"${bytes.length > max ? '…' : ''}`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}
+
+export function formatDuration(us: number): string {
+  if (us < 1000) return `${Math.round(us)} µs`;
+  if (us < 1e6) return `${(us / 1000).toFixed(1)} ms`;
+  return `${(us / 1e6).toFixed(3)} s`;
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,153 @@
+/**
+ * `--summary`: one block per session (cli-table3 for the streams), then the
+ * plain requests and the diagnostics. `--summary --json`: the summary contract.
+ */
+import type { ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { DecodeSummary, DiagnosticEvent, SessionSummary, TimelineEvent } from '../../timeline/index.js';
+import type { EventFilter } from './filter.js';
+import { arrow, clock, formatBytes, formatDuration } from './style.js';
+import type { Output } from './types.js';
+
+/** Diagnostics listed in the text summary; the rest are counted. */
+const MAX_DIAGNOSTICS_LISTED = 20;
+
+export function createSummaryOutput(out: NodeJS.WritableStream, chalk: ChalkInstance, filter: EventFilter, json: boolean): Output {
+  const diagnostics: DiagnosticEvent[] = [];
+  let diagnosticCount = 0;
+  return {
+    event(ev: TimelineEvent) {
+      if (ev.kind !== 'diagnostic' || json || !filter.keep(ev)) return;
+      diagnosticCount++;
+      if (diagnostics.length < MAX_DIAGNOSTICS_LISTED) diagnostics.push(ev);
+    },
+    async finish(summary: DecodeSummary) {
+      const s = filter.summary(summary);
+      const text = json ? JSON.stringify(s, null, 2) + '\n' : renderSummary(s, chalk, diagnostics, diagnosticCount, filter.active);
+      await new Promise<void>((resolve) => out.write(text, () => resolve()));
+    },
+  };
+}
+
+export function renderSummary(
+  s: DecodeSummary,
+  chalk: ChalkInstance,
+  diagnostics: DiagnosticEvent[] = [],
+  diagnosticCount = diagnostics.length,
+  filtered = false,
+): string {
+  const lines: string[] = [];
+  if (s.sessions.length === 0) lines.push(chalk.yellow(filtered ? 'No session matches the filters.' : 'No exec, attach or port-forward session found.'));
+  for (const sess of s.sessions) lines.push(renderSession(sess, chalk), '');
+  // Successful upgrades are the sessions above.
+  const requests = filtered ? [] : s.requests.filter((r) => r.status !== 101);
+  if (requests.length) {
+    lines.push(chalk.bold(`Other requests (${requests.length})`));
+    for (const r of requests) {
+      const status = r.status === null ? 'no response' : String(r.status);
+      lines.push(
+        `  ${chalk.dim(clock(r.time))} #${r.connection} ${r.method} ${r.path}${r.query ? '?' + r.query : ''} → ${status}${
+          r.upgrade ? ` (upgrade ${r.upgrade} refused${r.retriedBy !== null ? `, retried as session ${r.retriedBy}` : ''})` : ''
+        }`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push(
+    chalk.dim(
+      `${s.sessions.length} session${s.sessions.length === 1 ? '' : 's'}, ${s.connections} connection${s.connections === 1 ? '' : 's'}, ${
+        s.diagnostics
+      } diagnostic${s.diagnostics === 1 ? '' : 's'}`,
+    ),
+  );
+  if (diagnosticCount) {
+    lines.push(chalk.bold.red(`Diagnostics (${diagnosticCount})`));
+    for (const d of diagnostics) {
+      lines.push(`  ${chalk.dim(clock(d.time))} #${d.connection}${d.session ? ` s${d.session}` : ''} ${arrow(d.direction)} ${chalk.red(d.error.code)} ${d.error.message}`);
+    }
+    if (diagnosticCount > diagnostics.length) lines.push(`  … and ${diagnosticCount - diagnostics.length} more (see the timeline)`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
+  const lines: string[] = [];
+  lines.push(
+    chalk.bold(`Session ${sess.session}: ${sess.kind}`) +
+      ` ${sess.transport} ${sess.protocol ?? '(protocol unknown)'}  ${sess.client} → ${sess.server}  connection #${sess.connection}` +
+      (sess.inferred ? chalk.yellow('  joined mid-session: kind and roles inferred') : ''),
+  );
+  if (sess.request) lines.push(`  ${sess.request.method} ${sess.request.path}${sess.request.query ? '?' + sess.request.query : ''}`);
+  const target = sess.pod ? `${sess.namespace ?? '?'}/${sess.pod}${sess.container ? ` container ${sess.container}` : ''}` : null;
+  const flags = (['stdin', 'stdout', 'stderr', 'tty'] as const).filter((f) => sess[f]);
+  const facts: string[] = [];
+  if (target) facts.push(`pod ${target}`);
+  if (sess.command.length) facts.push(`command ${sess.command.join(' ')}`);
+  if (flags.length) facts.push(`flags ${flags.join(',')}`);
+  if (sess.retryOf !== null) facts.push(`retries the refused upgrade on connection #${sess.retryOf}`);
+  if (facts.length) lines.push(`  ${facts.join('  ')}`);
+
+  const duration = sess.endTime !== null ? ` after ${formatDuration(sess.endTime - sess.startTime)}` : '';
+  const exit = sess.exit
+    ? (sess.exit.status === 'Success' ? chalk.green : chalk.red)(
+        `exit ${sess.exit.status}${sess.exit.code !== null ? ` code ${sess.exit.code}` : ''}${sess.exit.reason ? ` (${sess.exit.reason})` : ''}`,
+      ) + (sess.exit.message ? `: ${sess.exit.message}` : '')
+    : sess.kind === 'portforward'
+      ? 'no exit status (port-forward)'
+      : chalk.yellow('no exit status');
+  const ending = [
+    exit,
+    sess.lastOutputToExitUs !== null ? `${formatDuration(sess.lastOutputToExitUs)} after the last output` : '',
+    `ended by ${sess.end ?? 'nothing yet'}${duration}`,
+    sess.tcpClose ? `TCP ${sess.tcpClose}` : '',
+    sess.stdinClosed ? 'stdin closed' : sess.stdin ? 'stdin never closed' : '',
+  ].filter(Boolean);
+  lines.push(`  ${ending.join('  ')}`);
+
+  const table = new Table({
+    head: ['stream', 'role', 'c→s bytes', 'c→s sha256', 's→c bytes', 's→c sha256', 'end'],
+    style: { head: chalk.level > 0 ? ['bold'] : [], border: chalk.level > 0 ? ['grey'] : [] },
+  });
+  for (const st of sess.streams) {
+    const role = `${st.role}${st.inferred ? '?' : ''}${st.port !== undefined ? ` :${st.port}` : ''}${st.requestId !== undefined ? ` req ${st.requestId}` : ''}`;
+    const end = [
+      st.halfClosed.clientToServer ? 'c→s FIN' : '',
+      st.halfClosed.serverToClient ? 's→c FIN' : '',
+      st.reset ? `RST ${st.reset.statusName} ${arrow(st.reset.direction)}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    table.push([
+      String(st.id),
+      role,
+      bytesCell(st.clientToServer.bytes),
+      st.clientToServer.bytes ? st.clientToServer.sha256.slice(0, 16) : '',
+      bytesCell(st.serverToClient.bytes),
+      st.serverToClient.bytes ? st.serverToClient.sha256.slice(0, 16) : '',
+      end,
+    ]);
+  }
+  if (sess.streams.length) lines.push(indent(table.toString()));
+  const extra: string[] = [];
+  if (sess.resizes.length) extra.push(`resizes ${sess.resizes.map((r) => `${r.width}x${r.height}`).join(', ')}`);
+  if (sess.pings.clientToServer || sess.pings.serverToClient) extra.push(`pings c→s ${sess.pings.clientToServer} s→c ${sess.pings.serverToClient}`);
+  for (const g of sess.goaway) extra.push(`GOAWAY ${arrow(g.direction)} status ${g.status} last good ${g.lastGoodStreamId}`);
+  if (sess.websocketClose) extra.push(`WebSocket close ${arrow(sess.websocketClose.direction)} ${sess.websocketClose.code ?? '(no code)'} ${sess.websocketClose.reason}`.trim());
+  if (sess.flowControlStalls) extra.push(`flow-control stalls ${sess.flowControlStalls}`);
+  if (sess.flowControlOverruns) extra.push(`window overruns ${sess.flowControlOverruns}`);
+  if (sess.gaps) extra.push(chalk.red(`gaps ${sess.gaps}`));
+  if (sess.diagnostics) extra.push(chalk.red(`diagnostics ${sess.diagnostics}`));
+  if (extra.length) lines.push(`  ${extra.join('  ')}`);
+  return lines.join('\n');
+}
+
+function bytesCell(n: number): string {
+  return n < 1024 ? String(n) : `${n} (${formatBytes(n)})`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n');
+}

@@ -1,0 +1,40 @@
+/**
+ * The output side shared by `kubewire decode` and `kubewire tap`: renderers
+ * take timeline events one at a time, from wherever they come, and the
+ * summary at the end.
+ */
+import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
+
+export type OutputFormat = 'timeline' | 'summary' | 'json' | 'ndjson' | 'follow';
+
+export interface OutputFilters {
+  /** Session numbers to keep. */
+  session?: number[];
+  /** SPDY stream ids or WebSocket channels to keep. */
+  stream?: number[];
+  /** Stream roles to keep. */
+  role?: string[];
+}
+
+export interface OutputOptions {
+  format: OutputFormat;
+  /** With `summary` or `json`: print the summary contract document as JSON. */
+  summaryJson?: boolean;
+  color: boolean;
+  /** Only used to word the output; redaction itself happens in the decoder. */
+  showSecrets: boolean;
+  filters: OutputFilters;
+  /** Also write every stream's raw bytes per direction into this folder, with index.json. */
+  extractDir?: string;
+  stdout: NodeJS.WritableStream;
+  // additions
+  /** Include stream payloads (base64) in json/ndjson events. */
+  bytes?: boolean;
+}
+
+export interface Output {
+  /** One event; its byte views are used before this returns (renderers copy what they keep). */
+  event(ev: TimelineEvent): void;
+  /** End of input: print what waits for the end (summary, JSON document, index.json). */
+  finish(summary: DecodeSummary): Promise<void>;
+}
