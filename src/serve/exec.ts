@@ -109,7 +109,12 @@ export async function runExec(req: ExecRequest, io: ExecIO, behaviour: ExecBehav
   }
   const outputs: Array<Promise<unknown>> = [];
   const forward = (from: Readable | null, to: Writable | null) => {
-    if (!from) return;
+    if (!from) {
+      // Nothing will ever be written (echo has no stderr): end it now, or a
+      // SPDY client waits for its EOF forever.
+      to?.end();
+      return;
+    }
     if (!to) {
       from.resume();
       return;

@@ -48,7 +48,11 @@ export interface ServeOptions {
   listen?: string;
   /** Bearer token clients must send; required when `listen` is not loopback. */
   token?: string;
-  /** TLS: `true` for a generated self-signed certificate, or PEM cert and key. */
+  /**
+   * TLS: `true` for a generated self-signed certificate, or PEM cert and key.
+   * Default: on (generated) when a token is set, since kubectl sends tokens
+   * only over HTTPS; off otherwise.
+   */
   tls?: boolean | { cert: string | Buffer; key: string | Buffer };
   /** Built-in echo instead of running commands. */
   echo?: boolean;
@@ -90,8 +94,11 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     throw new Error(`refusing to listen on ${host} without a bearer token: it runs commands on this machine (pass --token)`);
   }
   let tls: TlsMaterial | null = null;
-  if (opts.tls === true) tls = generateSelfSigned(host);
-  else if (opts.tls) tls = { cert: Buffer.from(opts.tls.cert), key: Buffer.from(opts.tls.key) };
+  // kubectl sends credentials only over HTTPS (and a token in clear text
+  // would protect nothing), so a token implies TLS unless told otherwise.
+  const wantTls = opts.tls ?? !!opts.token;
+  if (wantTls === true) tls = generateSelfSigned(host);
+  else if (wantTls) tls = { cert: Buffer.from(wantTls.cert), key: Buffer.from(wantTls.key) };
 
   const log = opts.log ?? (() => {});
   const behaviour: ExecBehaviour = { echo: opts.echo, attachCommand: opts.attachCommand, env: opts.env };
@@ -231,7 +238,13 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     url,
     host,
     port: addr.port,
-    kubeconfig: kubeconfigYaml({ server: url, token: opts.token, caPem: tls?.cert }),
+    kubeconfig: kubeconfigYaml({
+      server: url,
+      // Without any credentials kubectl prompts for a password on HTTPS; an
+      // unchecked placeholder keeps it quiet.
+      token: opts.token ?? (tls ? 'kubewire-unchecked' : undefined),
+      caPem: tls?.cert,
+    }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
