@@ -30,7 +30,9 @@ export class CaptureReader {
   push(chunk: Uint8Array): void {
     if (this.failed || chunk.length === 0) return;
     this.sawInput = true;
-    this.q.push(chunk);
+    // Views of a Buffer are Buffers, which are slower to create than plain
+    // Uint8Array views; packets are views, so read through a plain one.
+    this.q.push(chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
   }
 
   /** No more input: the next `next()` calls report a record cut short. */

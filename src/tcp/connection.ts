@@ -32,9 +32,13 @@ export class HalfStream {
   /** Sorted by start, non-overlapping. */
   pieces: Piece[] = [];
   buffered = 0;
-  /** The last `tailLen` delivered bytes sit at the end of `tail` (retransmission comparison). */
+  /**
+   * The last `tailLen` delivered bytes, kept to compare retransmissions with:
+   * a ring whose next write position is `tailPos`.
+   */
   tail: Uint8Array | null = null;
   tailLen = 0;
+  tailPos = 0;
   direction: Direction = 'clientToServer';
   limitReported = false;
 

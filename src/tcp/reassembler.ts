@@ -48,7 +48,10 @@ const MAX_ACK_JUMP = 1 << 30;
 const IDLE_SWEEP_INTERVAL = 4096;
 
 export class TcpReassembler {
+  /** Insertion order matters: the eviction sweep walks it oldest first. */
   private readonly conns = new Map<string, Connection>();
+  /** IPv4 lookups without building a string key: lower endpoint number → higher → connection. */
+  private readonly v4 = new Map<number, Map<number, Connection>>();
   private readonly closedQueue: Connection[] = [];
   private closedHead = 0;
   private openCount = 0;
@@ -160,22 +163,20 @@ export class TcpReassembler {
         (s.srcPort === conn.bPort && s.dstPort === conn.aPort && s.src === conn.bAddr && s.dst === conn.aAddr)
       )
     ) {
-      const k1 = endpointKey(s.src, s.srcPort);
-      const k2 = endpointKey(s.dst, s.dstPort);
-      conn = this.conns.get(k1 < k2 ? `${k1}|${k2}` : `${k2}|${k1}`) ?? null;
+      conn = this.find(s);
     }
     const synOnly = (s.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK | TCP_FLAG.RST)) === TCP_FLAG.SYN;
     if (conn !== null) {
       if (conn.closed) {
         if (!synOnly) return null; // trailing ACK/FIN/RST of a finished connection
-        this.conns.delete(conn.key);
+        this.forget(conn);
         conn = null;
       } else if (synOnly) {
         const h = s.srcPort === conn.aPort && s.src === conn.aAddr ? conn.ab : conn.ba;
         if (h.synSeen && h.isn !== s.seq) {
           // Port reuse: a new handshake on a 4-tuple whose previous connection never closed visibly.
           this.finishAtEnd(conn, 'evicted');
-          this.conns.delete(conn.key);
+          this.forget(conn);
           conn = null;
         }
       }
@@ -192,6 +193,14 @@ export class TcpReassembler {
     if (this.openCount >= this.maxConns) this.evictOne();
     const conn = new Connection(key, s.src, s.srcPort, s.dst, s.dstPort, s.time, s.packet);
     this.conns.set(key, conn);
+    if (typeof s.src === 'number') {
+      const a = s.src * 65536 + s.srcPort;
+      const b = (s.dst as number) * 65536 + s.dstPort;
+      const lo = a < b ? a : b;
+      let inner = this.v4.get(lo);
+      if (inner === undefined) this.v4.set(lo, (inner = new Map()));
+      inner.set(a < b ? b : a, conn);
+    }
     this.openCount++;
     return conn;
   }
@@ -204,7 +213,7 @@ export class TcpReassembler {
       if (first.done) return;
       const [key, c] = first.value;
       if (c.closed) {
-        this.conns.delete(key);
+        this.forget(c);
         continue;
       }
       if (c.touched && i < this.conns.size) {
@@ -214,9 +223,37 @@ export class TcpReassembler {
         continue;
       }
       this.finishAtEnd(c, 'evicted');
-      this.conns.delete(key);
+      this.forget(c);
       return;
     }
+  }
+
+  private find(s: TcpSegment): Connection | null {
+    if (typeof s.src === 'number') {
+      const a = s.src * 65536 + s.srcPort;
+      const b = (s.dst as number) * 65536 + s.dstPort;
+      return (a < b ? this.v4.get(a)?.get(b) : this.v4.get(b)?.get(a)) ?? null;
+    }
+    const k1 = endpointKey(s.src, s.srcPort);
+    const k2 = endpointKey(s.dst, s.dstPort);
+    return this.conns.get(k1 < k2 ? `${k1}|${k2}` : `${k2}|${k1}`) ?? null;
+  }
+
+  /** Drop a connection from the table (and the IPv4 index) if it is still the one under its key. */
+  private forget(conn: Connection): void {
+    if (this.conns.get(conn.key) !== conn) return;
+    this.conns.delete(conn.key);
+    if (typeof conn.aAddr === 'number') {
+      const a = conn.aAddr * 65536 + conn.aPort;
+      const b = (conn.bAddr as number) * 65536 + conn.bPort;
+      const lo = a < b ? a : b;
+      const inner = this.v4.get(lo);
+      if (inner !== undefined) {
+        inner.delete(a < b ? b : a);
+        if (inner.size === 0) this.v4.delete(lo);
+      }
+    }
+    if (this.last === conn) this.last = null;
   }
 
   private sweepIdle(now: number): void {
@@ -252,7 +289,7 @@ export class TcpReassembler {
       while (this.closedQueue.length - this.closedHead > this.maxClosed) {
         const old = this.closedQueue[this.closedHead]!;
         this.closedQueue[this.closedHead++] = undefined as unknown as Connection;
-        if (this.conns.get(old.key) === old) this.conns.delete(old.key);
+        if (this.conns.get(old.key) === old) this.forget(old);
       }
       if (this.closedHead > 1024 && this.closedHead * 2 > this.closedQueue.length) {
         this.closedQueue.splice(0, this.closedHead);
@@ -325,12 +362,19 @@ export class TcpReassembler {
       if (t === null) t = h.tail = new Uint8Array(size);
       if (n >= size) {
         t.set(n === size ? bytes : bytes.subarray(n - size));
+        h.tailPos = 0;
         h.tailLen = size;
       } else {
-        const keep = Math.min(h.tailLen, size - n);
-        if (keep > 0) t.copyWithin(size - n - keep, size - keep, size);
-        t.set(bytes, size - n);
-        h.tailLen = keep + n;
+        // A ring: no shifting of older bytes on every small segment.
+        const pos = h.tailPos;
+        const first = size - pos;
+        if (n <= first) t.set(bytes, pos);
+        else {
+          t.set(bytes.subarray(0, first), pos);
+          t.set(bytes.subarray(first), 0);
+        }
+        h.tailPos = (pos + n) % size;
+        h.tailLen = Math.min(size, h.tailLen + n);
       }
     }
   }
@@ -556,7 +600,7 @@ export class TcpReassembler {
     const from = Math.max(start, h.offset - h.tailLen);
     const to = Math.min(start + bytes.length, h.offset);
     for (let x = from; x < to; x++) {
-      if (t[size - (h.offset - x)] !== bytes[x - start]) {
+      if (t[(h.tailPos - (h.offset - x) + size) % size] !== bytes[x - start]) {
         this.conflict(conn, h, x, time, packet);
         return;
       }

@@ -46,6 +46,23 @@ describe('TcpReassembler', () => {
     expect(d?.kind === 'diagnostic' && d.error.layer).toBe('tcp');
   });
 
+  it('compares retransmissions against the recent bytes after many small segments (ring wraparound)', () => {
+    const stream = new Uint8Array(5000).map((_, i) => (i * 31) & 255);
+    const segs = [...handshake()];
+    for (let o = 0; o < stream.length; o += 7) segs.push(seg('c', C_ISN + 1 + o, 0, stream.subarray(o, Math.min(stream.length, o + 7)), S_ISN + 1));
+    const same = reassembleTcp([...segs, seg('c', C_ISN + 1 + 4000, 0, stream.subarray(4000, 4100), S_ISN + 1)], { overlapCheckBytes: 2048 });
+    expect(collect(same).diagnostics).toEqual([]);
+    const changed = stream.slice(4000, 4100);
+    changed[50] ^= 1;
+    const diff = reassembleTcp([...segs, seg('c', C_ISN + 1 + 4000, 0, changed, S_ISN + 1)], { overlapCheckBytes: 2048 });
+    const d = diff.find((e) => e.kind === 'diagnostic');
+    expect(d?.kind === 'diagnostic' && d.error.offset).toBe(4050);
+    // Outside the kept window nothing can be compared, so nothing is reported.
+    const old = stream.slice(100, 200);
+    old[0] ^= 1;
+    expect(collect(reassembleTcp([...segs, seg('c', C_ISN + 101, 0, old, S_ISN + 1)])).diagnostics).toEqual([]);
+  });
+
   it('detects conflicts between buffered out-of-order copies', () => {
     const events = reassembleTcp([
       ...handshake(),
