@@ -72,6 +72,8 @@ const enum State {
 }
 
 const MAX_HEADER = 14;
+/** Payloads up to this size are copied and masked in one byte loop: no word view to allocate. */
+const SHORT_MASK = 128;
 /** Above this size a payload split across chunks is buffered in growing steps, not allocated up front. */
 const EAGER_ALLOCATION = 1 << 20;
 /** Fresh buffers for small unmasked payloads are cut from slabs of this size. */
@@ -335,7 +337,7 @@ export class WebSocketFrameDecoder {
       } else {
         payload = this.allocate(end - start);
         // Copy and unmask in one pass for short payloads; memcpy then words for long ones.
-        if (end - start < 64) {
+        if (end - start <= SHORT_MASK) {
           copyUnmaskShort(chunk, start, end, payload, key, start - p0);
         } else {
           payload.set(chunk.subarray(start, end));

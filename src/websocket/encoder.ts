@@ -30,6 +30,8 @@ export interface FrameInput {
 }
 
 const SLAB_SIZE = 64 * 1024;
+/** Payloads up to this size are copied and masked in one byte loop: no word view to allocate. */
+const SHORT_MASK = 128;
 const SLAB_MAX_PIECE = 4096;
 
 export class WebSocketFrameEncoder {
@@ -50,6 +52,9 @@ export class WebSocketFrameEncoder {
 
   /** `encode` without the input object: the hot path for senders. */
   frame(opcode: number, payload: FrameInput['payload'], fin = true, rsv = 0): Uint8Array {
+    if (this.masking && payload instanceof Uint8Array && payload.length < 126 && opcode < 8 && (rsv >>> 0) <= 7) {
+      return this.shortMasked(opcode, payload, fin, rsv);
+    }
     let length: number;
     if (payload === undefined) length = 0;
     else if (payload instanceof Uint8Array) length = payload.length;
@@ -63,7 +68,7 @@ export class WebSocketFrameEncoder {
     const out = this.allocate(h + length);
     writeHeader(out, opcode, length, fin, rsv, this.masking, key);
     if (payload instanceof Uint8Array) {
-      if (key !== 0 && length < 64) {
+      if (key !== 0 && length <= SHORT_MASK) {
         // Copy and mask in one pass; cheaper than memcpy + a second pass for short payloads.
         const k0 = key >>> 24;
         const k1 = (key >>> 16) & 0xff;
@@ -92,6 +97,33 @@ export class WebSocketFrameEncoder {
     return out;
   }
 
+  /** The commonest client frame: a data frame under 126 bytes, header and masked payload written in one pass. */
+  private shortMasked(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): Uint8Array {
+    const length = payload.length;
+    const key = this.maskSource() >>> 0;
+    const out = this.allocate(6 + length);
+    out[0] = (fin ? FIN_BIT : 0) | (rsv << 4) | opcode;
+    out[1] = MASK_BIT | length;
+    const k0 = key >>> 24;
+    const k1 = (key >>> 16) & 0xff;
+    const k2 = (key >>> 8) & 0xff;
+    const k3 = key & 0xff;
+    out[2] = k0;
+    out[3] = k1;
+    out[4] = k2;
+    out[5] = k3;
+    const end4 = length & ~3;
+    let i = 0;
+    for (; i < end4; i += 4) {
+      out[6 + i] = payload[i]! ^ k0;
+      out[7 + i] = payload[i + 1]! ^ k1;
+      out[8 + i] = payload[i + 2]! ^ k2;
+      out[9 + i] = payload[i + 3]! ^ k3;
+    }
+    for (; i < length; i++) out[6 + i] = payload[i]! ^ (key >>> (24 - 8 * (i & 3)));
+    return out;
+  }
+
   /**
    * The frame as `[header, payload…]` for a gathered write. Unmasked
    * payloads are passed through without a copy (they must stay unchanged
@@ -110,11 +142,11 @@ export class WebSocketFrameEncoder {
       checkFrame(opcode, fin, rsv, length);
       if (length < 126) {
         const header = shortHeader((fin ? FIN_BIT : 0) | (rsv << 4) | opcode, length);
-        return length === 0 ? [header] : [header, payload!];
+        return length === 0 ? [header] : [header, payload as Uint8Array];
       }
       const header = this.allocate(headerLength(length, false));
       writeHeader(header, opcode, length, fin, rsv, false, 0);
-      return length === 0 ? [header] : [header, payload!];
+      return length === 0 ? [header] : [header, payload as Uint8Array];
     }
     let length = 0;
     for (const p of payload) length += p.length;

@@ -11,7 +11,7 @@
  */
 
 /** Below this many bytes the byte loop beats building a word view. */
-const WORD_THRESHOLD = 64;
+const WORD_THRESHOLD = 128;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([0x01020304]).buffer)[0] === 0x04;
 
