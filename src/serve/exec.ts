@@ -42,6 +42,8 @@ export interface ExecIO {
   resize: Readable | null;
   /** Report the outcome and end the session. */
   finish(outcome: ExecOutcome): void | Promise<void>;
+  /** Settles when the client's connection is gone: the command is killed if still running. */
+  gone: Promise<void>;
 }
 
 const TRUE = new Set(['true', '1', 'True', 'TRUE']);
@@ -102,6 +104,10 @@ export async function runExec(req: ExecRequest, io: ExecIO, behaviour: ExecBehav
     return outcome;
   }
 
+  let exited = false;
+  void io.gone.then(() => {
+    if (!exited) proc!.kill();
+  });
   if (io.stdin && proc.stdin) io.stdin.pipe(proc.stdin);
   else {
     proc.stdin?.end();
@@ -133,6 +139,7 @@ export async function runExec(req: ExecRequest, io: ExecIO, behaviour: ExecBehav
     io.stdout?.end();
     io.stderr?.end();
   }
+  exited = true;
   // Input after the process ended is discarded; never leave it unread (that
   // would stall a session whose peer ignores flow control).
   if (io.stdin) {

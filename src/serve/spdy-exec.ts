@@ -69,6 +69,7 @@ export function serveSpdyExec(session: SpdySession, req: ExecRequest, opts: Spdy
           stdout: roles.get('stdout') ?? null,
           stderr: roles.get('stderr') ?? null,
           resize,
+          gone: new Promise<void>((resolve) => session.on('close', () => resolve())),
           finish: (outcome) => {
             const payload = statusPayload(outcome, opts.version >= 4);
             if (payload !== null && !errorStream.destroyed) errorStream.write(payload);

@@ -43,6 +43,11 @@ export class WsServerConnection extends EventEmitter<WsConnectionEvents> {
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish(null));
+    // The peer went away without a Close frame (the HTTP server's sockets allow half-open).
+    socket.on('end', () => {
+      socket.end();
+      this.finish(null);
+    });
     socket.on('error', () => this.finish(null));
     if (head.length) queueMicrotask(() => this.onData(head));
   }

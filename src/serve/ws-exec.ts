@@ -84,6 +84,7 @@ export function serveWebSocketExec(
       stdout: req.stdout ? output(CH_STDOUT) : null,
       stderr: req.stderr && !req.tty ? output(CH_STDERR) : null,
       resize,
+      gone: new Promise<void>((resolve) => conn.on('close', () => resolve())),
       finish: (outcome) => {
         const payload = statusPayload(outcome, info.statusFormat === 'json');
         if (payload !== null) send(CH_ERROR, Buffer.from(payload));

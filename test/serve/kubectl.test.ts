@@ -80,6 +80,7 @@ for (const c of clients) {
 const forwarders: Array<{ version: string; env: Record<string, string>; label: string }> = [
   { version: '1.27', env: {}, label: 'kubectl 1.27 (SPDY portforward.k8s.io)' },
   { version: '1.33', env: {}, label: 'kubectl 1.33 (tunnelled SPDY/3.1+portforward.k8s.io)' },
+  { version: '1.33', env: { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, label: 'kubectl 1.33 (SPDY by env)' },
 ];
 
 for (const c of forwarders) {

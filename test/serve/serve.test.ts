@@ -119,6 +119,48 @@ describe('TLS with a generated certificate', () => {
   });
 });
 
+describe('client gone', () => {
+  for (const [version, env] of [
+    ['1.33', {}],
+    ['1.27', {}],
+  ] as const) {
+    it.skipIf(!!kubectlMissing(version))(`kubectl ${version} killed mid-exec: the command is killed too`, async () => {
+      const h = await serve({});
+      let child: import('node:child_process').ChildProcess | null = null;
+      let pidText = '';
+      const gotPid = new Promise<void>((resolve) => {
+        const run = runKubectl(kubectlBinary(version)!, ['exec', 'p', '--', 'sh', '-c', 'echo $$; exec sleep 30'], {
+          kubeconfig: configFile(h.kubeconfig),
+          env,
+          onSpawn: (c) => {
+            child = c;
+            c.stdout!.on('data', (d: Buffer) => {
+              pidText += d.toString();
+              if (pidText.includes('\n')) resolve();
+            });
+          },
+        });
+        void run.catch(() => {});
+      });
+      await gotPid;
+      const pid = Number(pidText.trim());
+      expect(pid).toBeGreaterThan(1);
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      child!.kill('SIGKILL');
+      let alive = true;
+      for (let i = 0; i < 100 && alive; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          process.kill(pid, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      expect(alive).toBe(false);
+    });
+  }
+});
+
 describe('attach and echo', () => {
   it.skipIf(!!k133)('attach starts the attach command', async () => {
     const h = await serve({ attachCommand: ['sh', '-c', 'echo attached; cat'] });
