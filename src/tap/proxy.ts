@@ -106,6 +106,8 @@ class TapServer implements Tap {
   private readonly active = new Set<TappedConnection>();
   private allClosedWaiters: Array<() => void> = [];
   private nextConnection = 1;
+  /** Connections whose decoding has fallen behind (reported once each). */
+  private readonly behind = new Set<number>();
   private closing = false;
   readonly counters = {
     accepted: 0,
@@ -122,6 +124,10 @@ class TapServer implements Tap {
       ...opts.queue,
       onConsumerError: (error, event) => this.report(consumerFailure(error, event)),
       onDrop: (gap) => {
+        // One report per connection: the gaps themselves carry the detail,
+        // and a flood of reports would only slow a decoder already behind.
+        if (this.behind.has(gap.connection)) return;
+        this.behind.add(gap.connection);
         const error = decodeBehind(gap);
         this.report(error);
         this.queue.push({ kind: 'diagnostic', connection: gap.connection, time: gap.time, error });
@@ -221,6 +227,7 @@ class TapServer implements Tap {
   /** @internal */
   closed(c: TappedConnection): void {
     this.active.delete(c);
+    this.behind.delete(c.connectionNumber);
     if (this.active.size === 0) {
       const waiters = this.allClosedWaiters;
       this.allClosedWaiters = [];
@@ -277,6 +284,10 @@ class TappedConnection {
   private finished = false;
   /** 0 until the upstream connection is up (see `takeConnectionNumber`). */
   private id = 0;
+
+  get connectionNumber(): number {
+    return this.id;
+  }
 
   constructor(
     private readonly tap: TapServer,

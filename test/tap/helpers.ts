@@ -10,6 +10,8 @@ import type { ConnectionEvent } from '../../src/tcp/types.js';
 const POOL = randomBytes(4 * 1024 * 1024 + 65536);
 
 export interface StreamResult {
+  /** The client's local port (the tap's `open` event names it). */
+  localPort?: number;
   sentHash: string;
   sentBytes: number;
   receivedHash: string;
@@ -78,11 +80,29 @@ export async function startSinkServer(bytesFor: (session: number) => number): Pr
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
+    let request: Buffer = Buffer.alloc(0);
     const onReadable = (): void => {
-      const head = socket.read(4) as Buffer | null;
-      if (!head) return; // fewer than 4 bytes so far: wait for more
+      if (request.length === 0) {
+        const peek = socket.read(4) as Buffer | null;
+        if (!peek) return; // fewer than 4 bytes so far: wait for more
+        if (peek.toString('latin1') !== 'POST') {
+          socket.off('readable', onReadable);
+          start(peek.readUInt32BE(0), 4);
+          return;
+        }
+        request = peek;
+      }
+      // An upgrade request: answer 101, then garbage both ways.
+      for (let d = socket.read() as Buffer | null; d; d = socket.read() as Buffer | null) request = Buffer.concat([request, d]);
+      const end = request.indexOf('\r\n\r\n');
+      if (end < 0) return;
       socket.off('readable', onReadable);
-      const session = head.readUInt32BE(0);
+      socket.write(UPGRADE_RESPONSE);
+      const rest = request.subarray(end + 4);
+      if (rest.length) socket.unshift(rest);
+      start(GARBAGE_SESSION, 0);
+    };
+    const start = (session: number, headBytes: number): void => {
       // Hashes cover the bytes after the id, as the client's sentHash does.
       const received = receiveStream(socket);
       const sent = sendStream(socket, bytesFor(session), session + 1000);
@@ -92,7 +112,7 @@ export async function startSinkServer(bytesFor: (session: number) => number): Pr
           sentHash: s.hash,
           sentBytes: s.bytes,
           receivedHash: r.hash,
-          receivedBytes: r.bytes + 4,
+          receivedBytes: r.bytes + headBytes,
         })),
       );
     };
@@ -112,6 +132,48 @@ export async function startSinkServer(bytesFor: (session: number) => number): Pr
   };
 }
 
+/** The session id under which the sink files the upgraded garbage session. */
+export const GARBAGE_SESSION = 0xffff;
+const UPGRADE_REQUEST =
+  'POST /api/v1/namespaces/default/pods/web/exec?command=sh&stdin=true&stdout=true HTTP/1.1\r\n' +
+  'Host: 127.0.0.1\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
+  'X-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n';
+const UPGRADE_RESPONSE =
+  'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
+  'X-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n';
+
+/**
+ * A client that upgrades to SPDY/3.1 for exec and then sends `total` bytes of
+ * random garbage instead of frames (the sink answers with garbage too).
+ * Hashes cover the bytes after the HTTP exchange.
+ */
+export async function runGarbageClient(port: number, total: number): Promise<StreamResult> {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const localPort = socket.localPort;
+  socket.write(UPGRADE_REQUEST);
+  let head = Buffer.alloc(0);
+  const afterHead = await new Promise<Buffer>((resolve) => {
+    const on = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', on);
+      socket.pause();
+      resolve(head.subarray(end + 4));
+    };
+    socket.on('data', on);
+  });
+  if (afterHead.length) socket.unshift(afterHead);
+  const received = receiveStream(socket);
+  socket.resume();
+  const sent = await sendStream(socket, total, 77);
+  const r = await received;
+  await new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())));
+  return { sentHash: sent.hash, sentBytes: sent.bytes, receivedHash: r.hash, receivedBytes: r.bytes, localPort };
+}
+
 /**
  * Connect to `port`, send the session id then `total` bytes, read everything.
  * `sentHash` covers only the bytes after the id, like the sink's receivedHash.
@@ -127,6 +189,7 @@ export async function runClient(
     socket.once((socket as { encrypted?: boolean }).encrypted ? 'secureConnect' : 'connect', resolve);
     socket.once('error', reject);
   });
+  const localPort = socket.localPort;
   const id = Buffer.alloc(4);
   id.writeUInt32BE(session);
   socket.write(id);
@@ -137,7 +200,7 @@ export async function runClient(
     if (socket.closed) resolve();
     else socket.once('close', () => resolve());
   });
-  return { sentHash: sent.hash, sentBytes: sent.bytes + 4, receivedHash: r.hash, receivedBytes: r.bytes };
+  return { sentHash: sent.hash, sentBytes: sent.bytes + 4, receivedHash: r.hash, receivedBytes: r.bytes, localPort };
 }
 
 /**
@@ -152,6 +215,8 @@ export interface Rebuilt {
   bytes: { clientToServer: number; serverToClient: number };
   gapBytes: { clientToServer: number; serverToClient: number };
   session: number;
+  /** Client port from the `open` event. */
+  clientPort: number;
   problems: string[];
 }
 
@@ -167,6 +232,7 @@ export class EventRecorder {
       bytes: { clientToServer: number; serverToClient: number };
       gapBytes: { clientToServer: number; serverToClient: number };
       head: Buffer;
+      clientPort: number;
       problems: string[];
     }
   >();
@@ -185,6 +251,7 @@ export class EventRecorder {
         bytes: { clientToServer: 0, serverToClient: 0 },
         gapBytes: { clientToServer: 0, serverToClient: 0 },
         head: Buffer.alloc(0),
+        clientPort: -1,
         problems: [],
       };
       this.state.set(ev.connection, s);
@@ -194,6 +261,7 @@ export class EventRecorder {
       case 'open':
         if (s.opened) s.problems.push('second open');
         s.opened = true;
+        s.clientPort = ev.client.port;
         break;
       case 'data': {
         if (!s.opened) s.problems.push('data before open');
@@ -234,6 +302,7 @@ export class EventRecorder {
         bytes: { ...s.bytes },
         gapBytes: { ...s.gapBytes },
         session: s.head.length === 4 ? s.head.readUInt32BE(0) : -1,
+        clientPort: s.clientPort,
         problems: s.problems,
       });
     }
