@@ -111,6 +111,40 @@ for (const transport of ['memory', 'tcp'] as const) {
   });
 }
 
+describe('SETTINGS and web streams', () => {
+  it('a larger INITIAL_WINDOW_SIZE from the peer opens our send windows', async () => {
+    const p = memorySessions({}, { initialWindow: 1 << 20 });
+    p.server.on('stream', (s: SpdyStream) => s.respond());
+    await p.client.ping(); // the server's SETTINGS has arrived by the time the PING comes back
+    const st = p.client.request([]);
+    expect(p.client.core.sendCapacity(st.id)).toBe(65536); // the session window still limits
+    expect(p.server.core.sessionReceiveWindow).toBe(65536);
+    await p.close();
+    const q = memorySessions({}, { initialWindow: 1 << 20, sessionWindow: 4 << 20 });
+    q.server.on('stream', (s: SpdyStream) => s.respond());
+    await q.client.ping();
+    const st2 = q.client.request([]);
+    expect(q.client.core.sendCapacity(st2.id)).toBe(1 << 20);
+    await q.close();
+  });
+
+  it('a stream as web streams', async () => {
+    const p = memorySessions();
+    p.server.on('stream', (s: SpdyStream) => {
+      s.respond();
+      s.pipe(s);
+    });
+    const { readable, writable } = p.client.request([]).toWeb();
+    const w = writable.getWriter();
+    await w.write(new Uint8Array([1, 2, 3]));
+    await w.close();
+    const got: number[] = [];
+    for await (const chunk of readable as AsyncIterable<Uint8Array>) got.push(...chunk);
+    expect(got).toEqual([1, 2, 3]);
+    await p.close();
+  });
+});
+
 describe('backpressure', () => {
   it('a slow reader never holds more than its window plus buffers, and other streams keep flowing', async () => {
     const p = memorySessions({ initialWindow: 65536, sessionWindow: 1 << 20, streamHighWaterMark: 65536 });

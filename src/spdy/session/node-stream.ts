@@ -4,6 +4,7 @@
  * sends RST_STREAM(CANCEL). Reads are views into the transport's chunks.
  */
 import { Duplex } from 'node:stream';
+import type { ReadableStream, WritableStream } from 'node:stream/web';
 import type { SpdyHeaders } from '../types.js';
 import type { SpdySession } from './node-session.js';
 
@@ -59,6 +60,11 @@ export class SpdyStream extends Duplex {
   reset(status?: number): void {
     this.session._reset(this, status);
     this.destroy();
+  }
+
+  /** The same stream as a WHATWG pair (Node's `Duplex.toWeb`); use one face or the other, not both. */
+  toWeb(): { readable: ReadableStream; writable: WritableStream } {
+    return Duplex.toWeb(this);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
