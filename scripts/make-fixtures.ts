@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServe, statusJson, type ServeOptions } from '../src/serve/index.js';
 import { kubectlBinary, runKubectl, type KubectlResult } from '../test/helpers/kubectl.js';
+import { sanitizePcapng } from './fixtures/pcapng-sanitize.js';
 import { captureUnavailable, findTool, sleep, withCapture, type CaptureFormat } from './fixtures/capture.js';
 import { NONE, deterministicBytes, dir, sha256, type FixtureTruth, type SessionTruth, type StreamTruth } from './fixtures/truth.js';
 
@@ -401,7 +402,8 @@ function pythonFixture(name: string, format: CaptureFormat): FixtureSpec {
   return {
     name,
     format,
-    serve: { token: PYTHON_TOKEN },
+    // Plain HTTP so that the capture shows the Authorization header a decoder must redact.
+    serve: { token: PYTHON_TOKEN, tls: false },
     description: `python3-kubernetes exec (bearer token) -- ${command.join(' ')}: stdin as BINARY frames, echoed`,
     async run(r) {
       const stdinFile = join(r.work, `${name}.stdin`);
@@ -514,6 +516,7 @@ async function makeFixture(spec: FixtureSpec, work: string): Promise<void> {
   } finally {
     await serve.close();
   }
+  if (spec.format === 'pcapng') sanitizePcapng(file);
   const truth: FixtureTruth = {
     name: spec.name,
     description: spec.description,
@@ -528,6 +531,7 @@ async function makeFixture(spec: FixtureSpec, work: string): Promise<void> {
     const cutName = `${spec.name}-midsession`;
     const cutFile = join(FIXTURES, `${cutName}.${spec.format}`);
     await cutMidSession(file, cutFile, spec.midSession);
+    if (spec.format === 'pcapng') sanitizePcapng(cutFile);
     const cutTruth: FixtureTruth = {
       ...truth,
       name: cutName,

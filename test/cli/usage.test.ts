@@ -1,0 +1,85 @@
+/** Command line handling of the built CLI: help, version, usage errors and unreadable input exit 2. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, cliMissing, fixtures, runCli } from './helpers.js';
+
+const missing = cliMissing();
+if (missing) console.warn(missing);
+
+describe.skipIf(missing !== null)('kubewire command line', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kubewire-cli-'));
+  });
+
+  it('--help lists the commands and exit codes', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    const text = r.stdout.toString();
+    expect(text).toContain('kubewire decode <capture>');
+    expect(text).toMatch(/Exit codes: 0 decoded cleanly, 1 decoded with diagnostics, 2 usage error/);
+  });
+
+  it('decode --help shows every option with examples', async () => {
+    const r = await runCli(['decode', '--help']);
+    expect(r.code).toBe(0);
+    const text = r.stdout.toString();
+    for (const opt of ['--summary', '--json', '--ndjson', '--follow', '--session', '--stream', '--role', '--extract', '--decode-as', '--show-secrets']) {
+      expect(text, opt).toContain(opt);
+    }
+    expect(text).toContain('Examples:');
+    expect(text).toMatch(/tcpdump -i lo -U -w - port 6443 \| kubewire decode\s+- --ndjson/);
+  });
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString().trim()).toBe(pkg.version);
+  });
+
+  it.each([
+    [[], /Name a command/],
+    [['decode'], /Not enough non-option arguments/],
+    [['frobnicate'], /Unknown argument/],
+    [['decode', 'x.pcap', '--ndjson', '--json'], /mutually exclusive/],
+    [['decode', 'x.pcap', '--follow', '--summary'], /mutually exclusive/],
+    [['decode', 'x.pcap', '--role', 'stdfoo'], /Invalid values/],
+    [['decode', 'x.pcap', '--no-such-flag'], /Unknown argument/],
+  ])('usage error %j exits 2', async (args, message) => {
+    const r = await runCli(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(r.stdout.length).toBe(0);
+  });
+
+  it('a missing file exits 2 and names it', async () => {
+    const r = await runCli(['decode', join(dir, 'nope.pcap')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nope.pcap');
+    expect(r.stderr).toContain('ENOENT');
+  });
+
+  it('a file that is not a capture exits 2', async () => {
+    const f = join(dir, 'not-a-capture.pcap');
+    writeFileSync(f, 'this is plainly not a capture file, just text\n'.repeat(10));
+    const r = await runCli(['decode', f, '--summary']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not a readable pcap or pcapng capture/);
+  });
+
+  it('an empty standard input exits 2', async () => {
+    const r = await runCli(['decode', '-', '--ndjson'], { input: '' });
+    expect(r.code).toBe(2);
+  });
+
+  it('--decode-as with two protocols for every connection is a usage error', async () => {
+    const f = fixtures()[0];
+    if (!f) return void console.warn('no fixtures; run npm run fixtures');
+    const r = await runCli(['decode', f.capture, '--decode-as', 'spdy', '--decode-as', 'websocket']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--decode-as/);
+  });
+});
