@@ -71,6 +71,12 @@ export function portForwardStreamHeaders(role: 'error' | 'data', port: number, r
 interface StreamFields {
   streamId: number;
   role: StreamRole | null;
+  /**
+   * The role was guessed from the stream's direction and bytes, not read
+   * from its SYN_STREAM (a capture that began mid-session, or a header
+   * block that could not be inflated).
+   */
+  inferred: boolean;
   port: number | null;
   requestId: string | null;
   direction: Direction;
@@ -97,6 +103,9 @@ export interface SpdyStreamInterpreterOptions {
 
 interface StreamState {
   info: StreamHeaderInfo;
+  inferred: boolean;
+  /** SYN_STREAM seen with readable headers. */
+  known: boolean;
   /** Error stream bytes from the server. */
   errorBytes: Uint8Array[];
   errorSize: number;
@@ -165,6 +174,7 @@ export class SpdyStreamInterpreter {
     return {
       streamId,
       role: s?.info.role ?? null,
+      inferred: s?.inferred ?? false,
       port: s?.info.port ?? null,
       requestId: s?.info.requestId ?? null,
       direction,
@@ -177,6 +187,8 @@ export class SpdyStreamInterpreter {
       headers === null ? { role: null, streamType: null, port: null, requestId: null } : streamInfoFromHeaders(headers);
     const s: StreamState = {
       info,
+      inferred: false,
+      known: headers !== null,
       errorBytes: [],
       errorSize: 0,
       finished: false,
@@ -209,11 +221,15 @@ export class SpdyStreamInterpreter {
       }
       if (info.role === 'resize') s.resize = new ResizeDecoder({ mode: 'inspect', direction, streamId });
     }
-    out.push({ kind: 'stream-open', ...this.fields(streamId, s, direction, offset) });
+    // Unreadable headers: the role is inferred (and the open reported) with the first data.
+    if (headers !== null) out.push({ kind: 'stream-open', ...this.fields(streamId, s, direction, offset) });
   }
 
   private data(streamId: number, data: Uint8Array, fin: boolean, direction: Direction, offset: number | undefined, out: SpdyStreamEvent[]): void {
-    const s = this.streams.get(streamId);
+    let s = this.streams.get(streamId);
+    if ((s === undefined || !s.known) && data.length > 0 && (s === undefined || s.info.role === null)) {
+      s = this.infer(streamId, s, data, direction, offset, out);
+    }
     if (data.length > 0) {
       out.push({ kind: 'stream-data', data, ...this.fields(streamId, s, direction, offset) });
       if (s?.info.role === 'error' && direction === 'serverToClient') {
@@ -231,6 +247,48 @@ export class SpdyStreamInterpreter {
       }
     }
     if (fin) this.finish(streamId, direction, 'fin', offset, out);
+  }
+
+  /**
+   * Guess the role of a stream whose SYN_STREAM we could not read, from the
+   * direction of its first data and what the bytes look like: client data is
+   * stdin (resize when it is a terminal size), server data is the status
+   * when it is a Status object, else stdout (stderr for a later stream when
+   * stdout is taken). Port-forward streams carrying data are `data`.
+   */
+  private infer(
+    streamId: number,
+    existing: StreamState | undefined,
+    data: Uint8Array,
+    direction: Direction,
+    offset: number | undefined,
+    out: SpdyStreamEvent[],
+  ): StreamState {
+    const head = new TextDecoder().decode(data.subarray(0, 256));
+    let role: StreamRole;
+    if (this.portForward) role = 'data';
+    else if (direction === 'clientToServer') role = /^\s*\{\s*"(width|height)"\s*:/i.test(head) ? 'resize' : 'stdin';
+    else if (/^\s*\{/.test(head) && /"status"\s*:/.test(head)) role = 'error';
+    else {
+      const stdoutTaken = [...this.streams.entries()].some(([id, o]) => id < streamId && o.info.role === 'stdout');
+      role = stdoutTaken ? 'stderr' : 'stdout';
+    }
+    const s: StreamState = existing ?? {
+      info: { role: null, streamType: null, port: null, requestId: null },
+      inferred: false,
+      known: false,
+      errorBytes: [],
+      errorSize: 0,
+      finished: false,
+      resize: null,
+      fin: { clientToServer: false, serverToClient: false },
+    };
+    s.info.role = role;
+    s.inferred = true;
+    if (role === 'resize') s.resize = new ResizeDecoder({ mode: 'inspect', direction, streamId });
+    this.streams.set(streamId, s);
+    out.push({ kind: 'stream-open', ...this.fields(streamId, s, direction, offset) });
+    return s;
   }
 
   private finish(streamId: number, direction: Direction, how: 'fin' | 'reset', offset: number | undefined, out: SpdyStreamEvent[]): void {

@@ -226,3 +226,31 @@ describe('SPDY tunnel in WebSocket messages', () => {
     expect(() => new TunnelDecoder({ direction: 'serverToClient' }).pushFrame(new WebSocketFrameDecoder().push(enc.text('x'))[0] as WebSocketFrame)).toThrow(KubewireError);
   });
 });
+
+describe('SPDY stream roles inferred for a capture joined mid-session', () => {
+  it('guesses stdin, resize, stdout, stderr and the status from direction and bytes, marked as inferred', () => {
+    const it2 = new SpdyStreamInterpreter({ protocol: 'v4.channel.k8s.io', mode: 'inspect' });
+    const frame = (streamId: number, bytes: Uint8Array, fin = false): SpdyFrame => ({ kind: 'data', streamId, fin, flags: fin ? 1 : 0, data: bytes });
+    const evs = [
+      ...it2.push(frame(3, ascii('ls\n')), 'clientToServer'),
+      ...it2.push(frame(7, encodeResize({ width: 90, height: 20 })), 'clientToServer'),
+      ...it2.push(frame(5, ascii('a.txt\n')), 'serverToClient'),
+      ...it2.push(frame(9, ascii('oops\n')), 'serverToClient'),
+      ...it2.push(frame(1, encodeExitCodeStatus(1), true), 'serverToClient'),
+      // A SYN_STREAM whose header block could not be inflated: role from the data too.
+      ...it2.push({ kind: 'syn_stream', streamId: 11, associatedStreamId: 0, priority: 0, slot: 0, fin: false, unidirectional: false, flags: 0, headers: null }, 'clientToServer'),
+      ...it2.push(frame(11, ascii('more')), 'clientToServer'),
+    ];
+    const opened = evs.filter((e) => e.kind === 'stream-open').map((e) => e.kind === 'stream-open' && [e.streamId, e.role, e.inferred]);
+    expect(opened).toEqual([
+      [3, 'stdin', true],
+      [7, 'resize', true],
+      [5, 'stdout', true],
+      [9, 'stderr', true],
+      [1, 'error', true],
+      [11, 'stdin', true],
+    ]);
+    expect(evs.find((e) => e.kind === 'resize')).toMatchObject({ width: 90, height: 20, inferred: true });
+    expect(evs.find((e) => e.kind === 'status')).toMatchObject({ status: { outcome: 'exit', exitCode: 1 } });
+  });
+});
