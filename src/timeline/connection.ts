@@ -20,7 +20,7 @@ import type { DecodeAs, TimelineLimits } from './options.js';
 import type { RequestSummary, SessionSummary } from './summary-types.js';
 import { requestInfo } from './request-info.js';
 import { Session, endpointText } from './session.js';
-import { guessFraming } from './sniff-framing.js';
+import { guessFraming, type FramingGuess, type GuessConstraints } from './sniff-framing.js';
 import { concatChunks } from './bytes.js';
 
 /** Shared across connections of one SessionDecoder. */
@@ -281,14 +281,22 @@ export class ConnectionDecoder {
       }
       return;
     }
-    // not HTTP: a joined session (or something else)
+    // not HTTP: a joined session (or something else). Look at both directions: SPDY control
+    // frames in either one decide; otherwise wait while one of them is still undecided.
+    const guesses: Array<{ d: Direction; g: FramingGuess }> = [];
+    let undecided = false;
     for (const d of ['clientToServer', 'serverToClient'] as const) {
       const s = this.sniff[d];
       if (s.bytes === 0) continue;
-      const buf = concatChunks(s.chunks);
-      const g = guessFraming(buf, final || s.bytes >= SNIFF_LIMIT);
-      if (g === null) return; // wait for more bytes
-      if (g === 'none') continue;
+      const g = guessFraming(concatChunks(s.chunks), final || s.bytes >= SNIFF_LIMIT, undefined, this.constraints(d, s));
+      if (g === null) undecided = true;
+      else if (g !== 'none') guesses.push({ d, g });
+    }
+    const pick = guesses.find((x) => x.g.protocol === 'spdy') ?? (undecided ? undefined : guesses[0]);
+    if (!pick) {
+      if (undecided) return;
+    } else {
+      const { d, g } = pick;
       if ((g.sender === 'client' && d === 'serverToClient') || (g.sender === 'server' && d === 'clientToServer')) {
         this.swap(time, `${g.protocol === 'websocket' ? (g.sender === 'client' ? 'masked' : 'unmasked') + ' WebSocket frames' : 'SPDY stream ids'} show the other side is the client`, out);
       }
@@ -319,6 +327,16 @@ export class ConnectionDecoder {
       this.sniff.serverToClient = newSniff(0);
       out.push({ kind: 'connection-classified', time, connection: this.id, protocol: 'opaque', inferred: true, forced: false });
     }
+  }
+
+  /**
+   * What TCP tells about these bytes: with the SYN seen, who sent them is
+   * known, and bytes from offset 0 are the start of the stream, so a first
+   * frame must start there.
+   */
+  private constraints(d: Direction, s: SniffBuffer): GuessConstraints {
+    if (this.openEv.startedLate) return {};
+    return { sender: d === 'clientToServer' ? 'client' : 'server', maxStart: s.offset === 0 ? 0 : undefined };
   }
 
   private swap(time: number, why: string, out: TimelineEvent[]): void {
@@ -367,7 +385,7 @@ export class ConnectionDecoder {
     const buf = concatChunks(a.chunks);
     // the outer framing (a tunnel is WebSocket outside)
     const want = this.session!.summaryTransport() === 'spdy/3.1' ? 'spdy' : 'websocket';
-    const g = guessFraming(buf, final || a.bytes >= SNIFF_LIMIT, want);
+    const g = guessFraming(buf, final || a.bytes >= SNIFF_LIMIT, want, this.constraints(d, a));
     if (g === null) return;
     delete this.align[d];
     let start = 0;

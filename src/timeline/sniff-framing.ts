@@ -26,103 +26,147 @@ const ENOUGH_FRAMES = 3;
  * null: not decided yet (need more bytes, unless `final`); 'none': neither
  * framing fits.
  */
-export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'websocket'): FramingGuess | 'none' | null {
-  const limit = Math.min(buf.length, MAX_SCAN);
+export interface GuessConstraints {
+  /** Only frame starts up to here (0: the bytes start at the beginning of the stream). */
+  maxStart?: number;
+  /** Who sent the bytes, when known (TCP saw the SYN): WebSocket masking must agree. */
+  sender?: 'client' | 'server';
+}
+
+export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'websocket', constraints: GuessConstraints = {}): FramingGuess | 'none' | null {
+  if (looksLikeTls(buf)) return 'none';
+  // beyond the middle no start can span half the buffer (see `accepted`)
+  const limit = Math.min(Math.ceil(buf.length / 2) + 1, MAX_SCAN, (constraints.maxStart ?? Infinity) + 1);
   let pending = false;
+  let bestSpdy: { k: number; c: Chain } | null = null;
+  let bestWs: { k: number; c: Chain } | null = null;
   for (let k = 0; k < limit; k++) {
-    const spdy = only === 'websocket' ? NO_CHAIN : spdyChain(buf, k);
-    const ws = only === 'spdy' ? NO_CHAIN : wsChain(buf, k);
-    const spdyOk = spdy.ok && accepted(spdy, final);
-    const wsOk = ws.ok && accepted(ws, final);
-    if (spdyOk && (!wsOk || spdy.control > 0 || spdy.frames >= ws.frames)) {
-      return { protocol: 'spdy', start: k, frames: spdy.frames, sender: spdy.sender };
-    }
-    if (wsOk) return { protocol: 'websocket', start: k, frames: ws.frames, sender: ws.sender };
-    // a chain that runs to the end of the buffer but is short may be accepted with more bytes
-    if (spdy.ok || ws.ok) pending = true;
+    const spdy: Chain = only === 'websocket' || bestSpdy ? NO_CHAIN : spdyChain(buf, k);
+    let ws: Chain = only === 'spdy' || bestWs ? NO_CHAIN : wsChain(buf, k);
+    if (constraints.sender && ws.sender && ws.sender !== constraints.sender) ws = NO_CHAIN;
+    if (!bestSpdy && accepted(spdy, final, buf.length)) bestSpdy = { k, c: spdy };
+    else if (!bestSpdy && spdy.ok && spdy.complete > 0 && k * 2 <= buf.length) pending = true;
+    if (!bestWs && accepted(ws, final, buf.length)) bestWs = { k, c: ws };
+    else if (!bestWs && ws.ok && k * 2 <= buf.length) pending = true;
+    // a SPDY control frame is the strongest signature there is: no need to look further
+    if (bestSpdy && (bestSpdy.c.control > 0 || bestWs)) break;
+  }
+  // Both fit somewhere: SPDY control frames (0x80 0x03 …, exact lengths) beat WebSocket's loose
+  // header shape; otherwise the framing that explains more of the bytes.
+  if (bestSpdy && (!bestWs || bestSpdy.c.control > 0 || bestSpdy.c.covered >= bestWs.c.covered)) {
+    return { protocol: 'spdy', start: bestSpdy.k, frames: bestSpdy.c.complete, sender: bestSpdy.c.sender };
+  }
+  if (bestWs) {
+    // a SPDY stream still taking shape could be the better answer: wait for it
+    if (pending && !final && !only && bestWs.c.complete < 2 * ENOUGH_FRAMES) return null;
+    return { protocol: 'websocket', start: bestWs.k, frames: bestWs.c.complete, sender: bestWs.c.sender };
   }
   if (pending && !final && buf.length < MAX_SCAN) return null;
   return buf.length >= MAX_SCAN || final ? 'none' : null;
 }
 
 /**
- * Enough evidence for a frame start: several frames in a row, or two that
- * end exactly at the end of the buffer (or one, with a control frame's
- * strong signature). At the end of input, anything that chains.
+ * Enough evidence for a frame start. Frames must chain from the start to the
+ * end of the buffer, and the complete ones must cover most of it: random
+ * bytes do chain a few "frames", but then one claims a length that swallows
+ * the rest. At the end of input, fewer frames do.
  */
-function accepted(c: Chain, final: boolean): boolean {
-  if (c.frames >= ENOUGH_FRAMES) return true;
-  if (c.exact && (c.frames >= 2 || c.control > 0)) return true;
-  return final && c.frames > 0 && (c.exact || c.control > 0);
+function accepted(c: Chain, final: boolean, length: number): boolean {
+  // a start late in the buffer is too easy for random bytes: frames must span at least half of it
+  if (!c.ok || c.span * 2 < length) return false;
+  const covering = c.covered * 2 >= c.span || c.complete >= 8;
+  if (c.complete >= ENOUGH_FRAMES && covering) return true;
+  if (c.exact && (c.complete >= 2 || (c.complete >= 1 && c.control > 0))) return true;
+  return final && c.complete > 0 && c.control > 0 && covering;
 }
 
 interface Chain {
+  /** Every header from the start on was plausible, up to the end of the buffer. */
   ok: boolean;
-  frames: number;
+  /** Frames wholly inside the buffer. */
+  complete: number;
+  /** Bytes of those frames. */
+  covered: number;
+  /** Bytes from the start to the end of the buffer. */
+  span: number;
+  /** SPDY control frames (the strongest signature); 0 for WebSocket. */
   control: number;
   /** The last frame ends exactly at the end of the buffer. */
   exact: boolean;
   sender: 'client' | 'server' | null;
 }
 
-const NO_CHAIN: Chain = { ok: false, frames: 0, control: 0, exact: false, sender: null };
+/**
+ * A TLS record header (handshake, alert, change cipher spec or application
+ * data, version 3.x): an encrypted connection, nothing to decode.
+ */
+export function looksLikeTls(buf: Uint8Array): boolean {
+  if (buf.length < 3) return false;
+  const t = buf[0]!;
+  return t >= 0x14 && t <= 0x17 && buf[1] === 0x03 && buf[2]! <= 0x04;
+}
+
+const NO_CHAIN: Chain = { ok: false, complete: 0, covered: 0, span: 0, control: 0, exact: false, sender: null };
 
 function spdyChain(buf: Uint8Array, k: number): Chain {
   let i = k;
-  let frames = 0;
+  let complete = 0;
   let control = 0;
   let sender: Chain['sender'] = null;
   while (i + 8 <= buf.length) {
     const len = plausibleFrameLength(buf, i, MAX_SPDY_LENGTH);
-    if (len < 0) return { ok: false, frames, control, exact: false, sender };
+    if (len < 0) return { ...NO_CHAIN };
+    if (i + 8 + len > buf.length) break; // the last frame, cut by the end of the buffer
     if (buf[i]! >= 0x80) {
       control++;
       const type = buf[i + 3]!;
       if (type === 1 && i + 12 <= buf.length) sender ??= (buf[i + 11]! & 1) === 1 ? 'client' : 'server';
       if (type === 2) sender ??= 'server';
     }
-    frames++;
+    complete++;
     i += 8 + len;
   }
-  return { ok: frames > 0, frames, control, exact: i === buf.length, sender };
+  return { ok: i > k || i + 8 > buf.length, complete, covered: i - k, span: buf.length - k, control, exact: i === buf.length, sender };
 }
 
 function wsChain(buf: Uint8Array, k: number): Chain {
   let i = k;
-  let frames = 0;
+  let complete = 0;
   let strong = 0;
   let masked: boolean | null = null;
-  while (i + 2 <= buf.length) {
+  for (;;) {
+    if (i + 2 > buf.length) break;
     const b0 = buf[i]!;
     const b1 = buf[i + 1]!;
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
-    if ((b0 & 0x70) !== 0) break;
-    if (!(opcode <= 2 || (opcode >= 8 && opcode <= 10))) break;
+    if ((b0 & 0x70) !== 0) return { ...NO_CHAIN };
+    if (!(opcode <= 2 || (opcode >= 8 && opcode <= 10))) return { ...NO_CHAIN };
     const m = (b1 & 0x80) !== 0;
-    if (masked !== null && m !== masked) break;
+    if (masked !== null && m !== masked) return { ...NO_CHAIN };
     masked = m;
     let len = b1 & 0x7f;
     let h = 2;
     if (len === 126) {
       if (i + 4 > buf.length) break;
       len = (buf[i + 2]! << 8) | buf[i + 3]!;
-      if (len < 126) break;
+      if (len < 126) return { ...NO_CHAIN };
       h = 4;
     } else if (len === 127) {
       if (i + 10 > buf.length) break;
-      if (buf[i + 2] !== 0 || buf[i + 3] !== 0 || buf[i + 4] !== 0) break;
+      if (buf[i + 2] !== 0 || buf[i + 3] !== 0 || buf[i + 4] !== 0) return { ...NO_CHAIN };
       len = buf[i + 5]! * 2 ** 32 + ((buf[i + 6]! << 24) >>> 0) + (buf[i + 7]! << 16) + (buf[i + 8]! << 8) + buf[i + 9]!;
-      if (len < 65536) break;
+      if (len < 65536) return { ...NO_CHAIN };
       h = 10;
     }
-    if (opcode >= 8 && (!fin || len > 125)) break;
+    if (opcode >= 8 && (!fin || len > 125)) return { ...NO_CHAIN };
     if (m) h += 4;
+    if (i + h + len > buf.length) break; // the last frame, cut by the end of the buffer
     if (opcode !== 0 && fin) strong++;
-    frames++;
+    complete++;
     i += h + len;
   }
   const sender = masked === null ? null : masked ? 'client' : 'server';
-  const ok = frames > 0 && strong > 0 && (i >= buf.length || i + 2 > buf.length);
-  return { ok, frames, control: strong, exact: i === buf.length, sender };
+  // WebSocket headers have no signature as strong as SPDY's control word: `control` stays 0
+  return { ok: complete > 0 && strong > 0, complete, covered: i - k, span: buf.length - k, control: 0, exact: i === buf.length, sender };
 }
