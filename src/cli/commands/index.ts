@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { decodeCommand } from './decode.js';
 import { serveCommand } from './serve.js';
+import { tapCommand } from './tap.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argument type
-export const commands: CommandModule<any, any>[] = [decodeCommand, serveCommand];
+export const commands: CommandModule<any, any>[] = [decodeCommand, serveCommand, tapCommand];
