@@ -80,10 +80,17 @@ function counter(total: number): { add(n: number): void; done: Promise<void> } {
   };
 }
 
+/** CPU milliseconds (user + system) of the last `timed` call: steadier than wall time on a shared machine. */
+let lastCpuMs = 0;
+
 async function timed(fn: () => Promise<void>): Promise<number> {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  lastCpuMs = (c.user + c.system) / 1000;
+  return secs;
 }
 
 async function oursOnce(make: PairMaker, streams: number, total: number): Promise<number> {
@@ -150,52 +157,66 @@ async function rawOnce(total: number): Promise<number> {
  * instead of penalising whichever ran during a busy spell.
  */
 const ROUNDS = 3;
-async function bestOfRounds(configs: Record<string, (total: number) => Promise<number>>): Promise<Record<string, number>> {
-  const best: Record<string, number> = {};
+interface Best {
+  /** Best throughput, MB/s. */
+  mbps: number;
+  /** Least CPU time per GiB moved, ms (both ends run in this process). */
+  cpuPerGiB: number;
+}
+async function bestOfRounds(configs: Record<string, (total: number) => Promise<number>>): Promise<Record<string, Best>> {
+  const best: Record<string, Best> = {};
   for (const [name, run] of Object.entries(configs)) {
     await run(Math.min(TOTAL, 64 * MIB));
-    best[name] = 0;
+    best[name] = { mbps: 0, cpuPerGiB: Infinity };
   }
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, run] of Object.entries(configs)) {
       (globalThis as { gc?: () => void }).gc?.();
-      best[name] = Math.max(best[name]!, (await run(TOTAL)) / 1e6);
+      const mbps = (await run(TOTAL)) / 1e6;
+      const b = best[name]!;
+      b.mbps = Math.max(b.mbps, mbps);
+      b.cpuPerGiB = Math.min(b.cpuPerGiB, (lastCpuMs * 1024 * MIB) / TOTAL);
     }
   }
   return best;
+}
+
+function cpuNote(ours: Best, peer: Best, peerName: string): string {
+  return `CPU ms/GiB: ours ${ours.cpuPerGiB.toFixed(0)}, ${peerName} ${peer.cpuPerGiB.toFixed(0)}`;
 }
 
 const bench: Bench = {
   group: 'mux',
   async run(): Promise<BenchResult[]> {
     const b = await bestOfRounds({
-      m1: (t) => oursOnce(memory, 1, t),
-      t1: (t) => transportOnce(memory, 1, t),
-      m16: (t) => oursOnce(memory, 16, t),
-      t16: (t) => transportOnce(memory, 16, t),
       raw: (t) => rawOnce(t),
       l1: (t) => oursOnce(loopback, 1, t),
-      lt1: (t) => transportOnce(loopback, 1, t),
       l16: (t) => oursOnce(loopback, 16, t),
+      m1: (t) => oursOnce(memory, 1, t),
+      m16: (t) => oursOnce(memory, 16, t),
+      lt1: (t) => transportOnce(loopback, 1, t),
       lt16: (t) => transportOnce(loopback, 16, t),
+      t1: (t) => transportOnce(memory, 1, t),
+      t16: (t) => transportOnce(memory, 16, t),
     });
     const out: BenchResult[] = [];
     const size = `${TOTAL / MIB} MiB, 64 KiB writes`;
-    const peer = { peerName: 'spdy-transport' };
-    out.push(result(`mux in memory, 1 stream (${size})`, 'MB/s', b.m1!, b.t1!, peer));
-    out.push(result(`mux in memory, 16 streams (${size})`, 'MB/s', b.m16!, b.t16!, peer));
-    out.push(result(`mux loopback TCP, 1 stream (${size})`, 'MB/s', b.l1!, b.lt1!, { ...peer, target: '>= 4x' }));
-    out.push(result(`mux loopback TCP, 16 streams (${size})`, 'MB/s', b.l16!, b.lt16!, { ...peer, target: '>= 4x' }));
-    const rawPeer = { peerName: 'raw loopback socket', target: '>= 0.8x' };
-    out.push(result('mux loopback TCP, 1 stream vs raw socket', 'MB/s', b.l1!, b.raw!, rawPeer));
-    out.push(result('mux loopback TCP, 16 streams vs raw socket', 'MB/s', b.l16!, b.raw!, rawPeer));
-    out.push(
-      result('mux loopback TCP, 16 streams vs 1 stream', 'MB/s', b.l16!, b.l1!, {
-        peerName: 'ours, 1 stream',
-        target: '>= 0.9x',
-        notes: `in memory 16/1: ${(b.m16! / b.m1!).toFixed(2)}x`,
-      }),
-    );
+    const st = 'spdy-transport';
+    const vs = (name: string, o: Best, p: Best, peerName: string, target?: string, extra = '') =>
+      out.push(
+        result(name, 'MB/s', o.mbps, p.mbps, {
+          peerName,
+          ...(target ? { target } : {}),
+          notes: cpuNote(o, p, peerName) + extra,
+        }),
+      );
+    vs(`mux in memory, 1 stream (${size})`, b.m1!, b.t1!, st);
+    vs(`mux in memory, 16 streams (${size})`, b.m16!, b.t16!, st);
+    vs(`mux loopback TCP, 1 stream (${size})`, b.l1!, b.lt1!, st, '>= 4x');
+    vs(`mux loopback TCP, 16 streams (${size})`, b.l16!, b.lt16!, st, '>= 4x');
+    vs('mux loopback TCP, 1 stream vs raw socket', b.l1!, b.raw!, 'raw socket', '>= 0.8x');
+    vs('mux loopback TCP, 16 streams vs raw socket', b.l16!, b.raw!, 'raw socket', '>= 0.8x');
+    vs('mux loopback TCP, 16 streams vs 1 stream', b.l16!, b.l1!, '1 stream', '>= 0.9x', `; in memory 16/1: ${(b.m16!.mbps / b.m1!.mbps).toFixed(2)}x`);
     return out;
   },
 };
