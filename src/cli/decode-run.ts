@@ -100,8 +100,13 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     // Frames are only shown by the timeline and the JSON forms.
     frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
   });
+  let firstDiagnostic: string | null = null;
   const deliver = (events: TimelineEvent[]) => {
-    for (let i = 0; i < events.length; i++) output.event(events[i]!);
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      if (ev.kind === 'diagnostic' && firstDiagnostic === null) firstDiagnostic = `${ev.error.code}: ${ev.error.message}`;
+      output.event(ev);
+    }
   };
   const showProgress = args.progress ?? io.stderr.isTTY === true;
   const progress = showProgress ? createProgress(io.stderr, total) : null;
@@ -122,11 +127,14 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   const capture = reader.summary;
   deliver(decoder.finish());
   progress?.done();
-  await output.finish(decoder.summary());
-
   if (capture.failed && capture.packets === 0) {
-    io.stderr.write(`kubewire decode: ${args.input === '-' ? 'standard input' : args.input} is not a readable pcap or pcapng capture\n`);
+    // Nothing was decoded: no output document, only the reason.
+    const first = firstDiagnostic;
+    io.stderr.write(
+      `kubewire decode: ${args.input === '-' ? 'standard input' : args.input} is not a readable pcap or pcapng capture${first ? ` (${first})` : ''}\n`,
+    );
     return EXIT_USAGE;
   }
+  await output.finish(decoder.summary());
   return decoder.diagnosticCount > 0 || capture.diagnostics > 0 ? EXIT_DIAGNOSTICS : EXIT_OK;
 }

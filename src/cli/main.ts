@@ -9,10 +9,11 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { EXIT_USAGE } from './exit-codes.js';
+import { protectStdinArg } from './stdin-arg.js';
 import { packageVersion } from './version.js';
 
 export async function main(argv: string[]): Promise<void> {
-  const parser = yargs(argv)
+  const parser = yargs(protectStdinArg(argv))
     .scriptName('kubewire')
     .usage('$0 <command> [options]')
     .command(commands)
@@ -22,7 +23,7 @@ export async function main(argv: string[]): Promise<void> {
     .version(packageVersion())
     .alias('h', 'help')
     .alias('V', 'version')
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns || 100) : 120)
     .fail((msg, err) => {
       if (err) {
         process.stderr.write(`kubewire: ${err.message}\n`);

@@ -71,8 +71,30 @@ describe.skipIf(missing !== null)('kubewire command line', () => {
   });
 
   it('an empty standard input exits 2', async () => {
-    const r = await runCli(['decode', '-', '--ndjson'], { input: '' });
+    const r = await runCli(['decode', '-', '--summary'], { input: '' });
     expect(r.code).toBe(2);
+    expect(r.stderr).toContain('standard input is not a readable pcap or pcapng capture');
+    expect(r.stdout.length).toBe(0);
+  });
+
+  it('a capture on standard input decodes like the file', async () => {
+    const f = fixtures()[0];
+    if (!f) return void console.warn('no fixtures; run npm run fixtures');
+    const [viaStdin, viaFile] = await Promise.all([
+      runCli(['decode', '-', '--summary', '--json'], { input: readFileSync(f.capture) }),
+      runCli(['decode', f.capture, '--summary', '--json']),
+    ]);
+    expect(viaStdin.code).toBe(viaFile.code);
+    expect(viaStdin.stdout.toString()).toBe(viaFile.stdout.toString());
+  });
+
+  it('a capture cut inside a packet decodes what is there and exits 1', async () => {
+    const f = fixtures().find((x) => x.name === 'k127-exec');
+    if (!f) return void console.warn('fixture k127-exec missing; run npm run fixtures');
+    const bytes = readFileSync(f.capture);
+    const r = await runCli(['decode', '-', '--summary'], { input: bytes.subarray(0, bytes.length - 7) });
+    expect(r.code).toBe(1);
+    expect(r.stdout.toString()).toMatch(/Diagnostics \(\d+\)/);
   });
 
   it('--decode-as with two protocols for every connection is a usage error', async () => {

@@ -4,6 +4,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { runDecode, type DecodeArgs } from '../decode-run.js';
+import { restoreStdinArg } from '../stdin-arg.js';
 
 export const ROLES = ['stdin', 'stdout', 'stderr', 'error', 'resize', 'data'] as const;
 
@@ -73,7 +74,7 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade') as unknown as Argv<DecodeCliArgs>,
   handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
     const args: DecodeArgs = {
-      input: argv.capture,
+      input: restoreStdinArg(argv.capture),
       summary: argv.summary ?? false,
       json: argv.json ?? false,
       ndjson: argv.ndjson ?? false,

@@ -1,0 +1,119 @@
+/** --follow transcripts, --session/--stream/--role filters, colour rules and progress. */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CLI, cliMissing, fixture, runCli } from './helpers.js';
+
+const missing = cliMissing();
+const exec = fixture('k127-exec');
+const ttys = ['k127-exec-tty', 'k133-exec-tty'].map(fixture).filter((f) => f !== undefined);
+const skip = missing ?? (!exec || ttys.length < 2 ? 'fixtures missing; run npm run fixtures' : null);
+if (skip) console.warn(skip);
+
+const SGR = /\x1b\[[0-9;]*m/;
+
+/** Run the CLI with stdout and stderr on a terminal (script(1) gives it a pty). */
+function onTerminal(args: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const cmd = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const e: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm', ...env };
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: e, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', () => resolve(out));
+  });
+}
+
+describe.skipIf(skip !== null)('--follow', () => {
+  it.each(ttys.map((f) => [f!.name, f!] as const))('%s: a TTY session shows exactly what the terminal showed', async (_n, f) => {
+    const r = await runCli(['decode', f.capture, '--follow']);
+    expect(r.code).toBe(0);
+    const stdout = f.truth.sessions[0]!.streams.find((s) => s.role === 'stdout')!.serverToClient;
+    expect(r.stdout.length).toBe(stdout.bytes);
+    expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(stdout.sha256);
+  });
+
+  it('without a TTY, stdin, stdout and stderr interleave in capture order', async () => {
+    const [follow, nd] = await Promise.all([
+      runCli(['decode', exec!.capture, '--follow']),
+      runCli(['decode', exec!.capture, '--ndjson', '--bytes']),
+    ]);
+    const expected = Buffer.concat(
+      nd.stdout
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { kind: string; role?: string; base64?: string })
+        .filter((e) => e.kind === 'stream-data' && ['stdin', 'stdout', 'stderr'].includes(e.role!))
+        .map((e) => Buffer.from(e.base64!, 'base64')),
+    );
+    const streams = exec!.truth.sessions[0]!.streams;
+    const total = streams
+      .filter((s) => ['stdin', 'stdout', 'stderr'].includes(s.role))
+      .reduce((n, s) => n + s.clientToServer.bytes + s.serverToClient.bytes, 0);
+    expect(expected.length).toBe(total);
+    expect(follow.stdout.equals(expected)).toBe(true);
+  });
+});
+
+describe.skipIf(skip !== null)('filters', () => {
+  it('--session keeps only that session', async () => {
+    const none = await runCli(['decode', exec!.capture, '--summary', '--json', '--session', '2']);
+    expect((JSON.parse(none.stdout.toString()) as { sessions: unknown[] }).sessions).toEqual([]);
+    const text = await runCli(['decode', exec!.capture, '--summary', '--session', '2']);
+    expect(text.stdout.toString()).toContain('No session matches the filters.');
+    const one = await runCli(['decode', exec!.capture, '--ndjson', '--session', '1']);
+    const events = one.stdout.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { session?: number; connection: number });
+    expect(events.length).toBeGreaterThan(5);
+    // Connection 1 carries only discovery requests: nothing of it is shown.
+    expect(events.every((e) => e.connection === 2)).toBe(true);
+  });
+
+  it('--role keeps those streams in the summary and the events', async () => {
+    const r = await runCli(['decode', exec!.capture, '--summary', '--json', '--role', 'stdout', '--role', 'stderr']);
+    const doc = JSON.parse(r.stdout.toString()) as { sessions: Array<{ streams: Array<{ role: string }>; exit: unknown }> };
+    expect(doc.sessions[0]!.streams.map((s) => s.role).sort()).toEqual(['stderr', 'stdout']);
+    expect(doc.sessions[0]!.exit).not.toBeNull();
+    const nd = await runCli(['decode', exec!.capture, '--ndjson', '--role', 'stdin']);
+    const roles = new Set(
+      nd.stdout
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { kind: string; role?: string })
+        .filter((e) => e.kind === 'stream-data' || e.kind === 'stream-open')
+        .map((e) => e.role),
+    );
+    expect([...roles]).toEqual(['stdin']);
+  });
+
+  it('--stream keeps one stream id in the timeline', async () => {
+    const r = await runCli(['decode', exec!.capture, '--stream', '3']);
+    const ids = [...r.stdout.toString().matchAll(/\[(\d+)[ \]]/g)].map((m) => Number(m[1]));
+    expect(ids.length).toBeGreaterThan(2);
+    expect(new Set(ids)).toEqual(new Set([3]));
+  });
+});
+
+describe.skipIf(skip !== null || !existsSync('/usr/bin/script'))('colour and progress', () => {
+  it('no colour when stdout is not a terminal', async () => {
+    const r = await runCli(['decode', exec!.capture, '--summary']);
+    expect(r.stdout.toString()).not.toMatch(SGR);
+    expect(r.stderr).toBe('');
+  });
+
+  it('colour on a terminal, none with NO_COLOR', async () => {
+    expect(await onTerminal(['decode', exec!.capture, '--summary'])).toMatch(SGR);
+    const plain = await onTerminal(['decode', exec!.capture, '--summary'], { NO_COLOR: '1' });
+    expect(plain).toContain('Session 1: exec');
+    expect(plain).not.toMatch(SGR);
+  });
+
+  it('--progress reports on stderr only', async () => {
+    const r = await runCli(['decode', exec!.capture, '--summary', '--json', '--progress']);
+    expect(r.stderr).toContain('decoding');
+    expect(() => JSON.parse(r.stdout.toString())).not.toThrow();
+  });
+});
