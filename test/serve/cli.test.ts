@@ -1,0 +1,61 @@
+/** The `kubewire serve` command itself: prints a kubeconfig that kubectl can use, refuses unsafe listening, stops on SIGTERM. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { kubectlBinary, kubectlMissing, runKubectl } from '../helpers/kubectl.js';
+
+const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+
+function kubewire(args: string[]) {
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: join(import.meta.dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+describe('kubewire serve (command line)', () => {
+  it('refuses --listen beyond loopback without --token (exit 2)', async () => {
+    const child = kubewire(['serve', '--listen', '0.0.0.0:0']);
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(child, 'close')) as [number];
+    expect(code).toBe(2);
+    expect(err).toContain('--token is required');
+  });
+
+  const missing = kubectlMissing('1.33');
+  if (missing) console.warn(`skipping: ${missing}`);
+  it.skipIf(!!missing)('prints a kubeconfig kubectl can use, and stops on SIGTERM', async () => {
+    const child = kubewire(['serve', '--listen', '127.0.0.1:0', '--echo']);
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no kubeconfig; stderr: ${err}`)), 20_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('current-context: kubewire\n')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    expect(err).toContain('loopback only');
+    expect(err).toContain('echo');
+    const config = join(mkdtempSync(join(tmpdir(), 'kubewire-cli-')), 'config');
+    writeFileSync(config, out);
+    const r = await runKubectl(kubectlBinary('1.33')!, ['exec', '-i', 'web', '--', 'whatever'], {
+      kubeconfig: config,
+      stdin: 'from the cli\n',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe('from the cli\n');
+    expect(err).toContain('/exec?');
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'close')) as [number];
+    expect(code).toBe(0);
+  });
+});
