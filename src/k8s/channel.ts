@@ -27,6 +27,11 @@ export const CHANNEL = {
 /** First byte of the V5 close signal; the second is the channel closed. */
 export const CLOSE_SIGNAL = 255;
 
+/** `ChannelDecoder.route` results other than a channel number. */
+export const ROUTE_DIAGNOSTIC = -1;
+export const ROUTE_CLOSE = -2;
+export const ROUTE_EMPTY = -3;
+
 export type RemoteCommandRole = 'stdin' | 'stdout' | 'stderr' | 'error' | 'resize';
 
 export const ROLE_BY_CHANNEL: readonly RemoteCommandRole[] = ['stdin', 'stdout', 'stderr', 'error', 'resize'];
@@ -153,6 +158,41 @@ export class ChannelDecoder {
     void text;
     return this.classify(prefix, rest, offset);
   }
+
+  /**
+   * The allocation-free form of `decodeSplit` for binary protocols, for a
+   * server's hot path: returns the channel whose application bytes are
+   * `rest` (≥ 0), or `ROUTE_EMPTY`, `ROUTE_CLOSE` (the closed channel is in
+   * `lastChannel`), `ROUTE_DIAGNOSTIC` (the error is in `lastError`; strict
+   * mode throws instead). Base64 protocols need decoding: use `decodeSplit`.
+   */
+  route(prefix: number, rest: Uint8Array, offset = 0): number {
+    if (prefix < 0) return ROUTE_EMPTY;
+    // The common case, checked with bit tests only: an open, writable, not yet closed channel.
+    if (prefix <= 4 && !this.base64 && ((this.allowed & ~this.closed) >> prefix) & 1) return prefix;
+    const ev = this.base64 ? this.decodeSplit(prefix, rest, false, offset) : this.classify(prefix, rest, offset);
+    switch (ev.kind) {
+      case 'data':
+        return ev.channel;
+      case 'empty':
+        return ROUTE_EMPTY;
+      case 'close':
+        this.lastChannel = ev.channel;
+        return ROUTE_CLOSE;
+      case 'diagnostic':
+        this.lastError = ev.error;
+        return ROUTE_DIAGNOSTIC;
+      default: {
+        const never: never = ev;
+        throw new Error(`unknown channel event ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Channel of the last close signal `route` reported. */
+  lastChannel = -1;
+  /** Error of the last diagnostic `route` reported. */
+  lastError: KubewireError | null = null;
 
   private classify(channel: number, data: Uint8Array, offset: number): ChannelEvent {
     if (channel === CLOSE_SIGNAL && this.closeSignal && !this.base64) return this.decodeClose(data, offset);

@@ -258,3 +258,20 @@ describe('channel session interpreter (both directions)', () => {
     ).toEqual(['s:stdout:0', 'c:resize:26', 'resize:100x30', 'c:stdin:3', 'close:stdin', 's:stdout:3', 's:error:212', 'status:exit:3', 's:error:5', 'K8S_STATUS_NOT_JSON', 'status:failure:null']);
   });
 });
+
+describe('ChannelDecoder.route (allocation-free demultiplexing)', () => {
+  it('returns the channel, or a code with the detail on the decoder', async () => {
+    const { ROUTE_CLOSE, ROUTE_DIAGNOSTIC, ROUTE_EMPTY } = await import('../../src/k8s/index.js');
+    const d = new ChannelDecoder({ protocol: 'v5.channel.k8s.io', direction: 'clientToServer', mode: 'inspect' });
+    expect(d.route(0, ascii('x'))).toBe(0);
+    expect(d.route(4, ascii('{}'))).toBe(4);
+    expect(d.route(-1, new Uint8Array(0))).toBe(ROUTE_EMPTY);
+    expect(d.route(255, hex('00'))).toBe(ROUTE_CLOSE);
+    expect(d.lastChannel).toBe(0);
+    expect(d.route(0, ascii('late'), 9)).toBe(ROUTE_DIAGNOSTIC);
+    expect([d.lastError?.code, d.lastError?.offset]).toEqual(['K8S_DATA_AFTER_CLOSE', 9]);
+    expect(d.route(1, ascii('x'))).toBe(ROUTE_DIAGNOSTIC);
+    expect(d.lastError?.code).toBe('K8S_CHANNEL_UNEXPECTED');
+    expect(() => new ChannelDecoder({ protocol: 'v5.channel.k8s.io', direction: 'clientToServer' }).route(7, ascii('x'))).toThrow(KubewireError);
+  });
+});
