@@ -333,3 +333,56 @@ describe('session model', () => {
     );
   });
 });
+
+describe('session core on hostile input', () => {
+  it('random bytes and mutated frames never throw; a failure is one typed error event', () => {
+    const enc = () => {
+      const c = new SpdySessionCore({ role: 'client' });
+      const id = c.open([['streamtype', 'stdin']]);
+      c.sendData(id, new Uint8Array([1, 2, 3]), true);
+      c.ping();
+      c.goaway();
+      return Buffer.concat(c.takeOutput());
+    };
+    const valid = enc();
+    const input = fc.oneof(
+      fc.uint8Array({ maxLength: 400 }),
+      fc
+        .array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 })
+        .map((flips) => {
+          const b = Uint8Array.from(valid);
+          for (const [i, v] of flips) b[i] = v;
+          return b;
+        }),
+    );
+    fc.assert(
+      fc.property(input, fc.array(fc.nat(400), { maxLength: 8 }), fc.constantFrom<'client' | 'server'>('client', 'server'), (bytes, cuts, role) => {
+        const core = new SpdySessionCore({ role, enforceReceiveWindow: true });
+        const points = [...cuts].map((c) => Math.min(c, bytes.length)).sort((a, b) => a - b);
+        let prev = 0;
+        const events: SessionEvent[] = [];
+        for (const p of [...points, bytes.length]) {
+          events.push(...core.receive(bytes.subarray(prev, p)));
+          prev = p;
+        }
+        const errors = events.filter((e) => e.kind === 'error');
+        expect(errors.length).toBeLessThanOrEqual(1);
+        if (errors.length) {
+          expect(core.failed).toBe(true);
+          const e = errors[0]!;
+          expect(e.kind === 'error' && e.error.layer).toBe('mux');
+          expect(e.kind === 'error' && /^MUX_/.test(e.error.code)).toBe(true);
+          expect(events[events.length - 1]!.kind).toBe('error');
+        }
+        // A session error puts GOAWAY(PROTOCOL_ERROR) last on the wire.
+        const out = Buffer.concat(core.takeOutput());
+        if (errors.length) {
+          const goaway = out.subarray(out.length - 16);
+          expect(goaway.subarray(0, 8).toString('hex')).toBe('8003000700000008');
+          expect(goaway.readUInt32BE(12)).toBe(1);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
