@@ -104,6 +104,42 @@ describe('tap --write recording', () => {
     expect(warnings.trim()).toBe('');
   });
 
+  it('records a tap listening on IPv6 in front of an IPv4 upstream (IPv4-mapped addresses), readable back', async () => {
+    const server = await startSinkServer(() => 50 * KiB);
+    cleanups.push(() => server.close());
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (d: Buffer) => chunks.push(d));
+    const recorder = new PcapngRecorder(out);
+    const live = new EventRecorder();
+    let tap;
+    try {
+      tap = await startTap({
+        listen: { host: '::1', port: 0 },
+        upstream: { protocol: 'http', host: '127.0.0.1', port: server.port },
+        record: recorder.record,
+        consumer: live.consume,
+      });
+    } catch (e) {
+      console.warn(`no IPv6 loopback here (${(e as Error).message}); skipping`);
+      return;
+    }
+    const { connect } = await import('node:net');
+    await runClient(tap.address.port, 3, 40 * KiB, (port) => connect({ port, host: '::1', allowHalfOpen: true }));
+    await tap.close(1000);
+    await recorder.close();
+    const readBack = new EventRecorder(true);
+    const decoder = new CaptureDecoder(readBack.consume);
+    decoder.push(Buffer.concat(chunks));
+    decoder.end();
+    const openEv = readBack.events.find((e) => e.kind === 'open');
+    expect(openEv).toMatchObject({ client: { address: '::1' }, server: { address: '::ffff:7f00:1', port: server.port } });
+    const [a] = [...live.connections().values()];
+    const [b] = [...readBack.connections().values()];
+    expect(b!.hash).toEqual(a!.hash);
+    expect(b!.bytes).toEqual({ clientToServer: 40 * KiB + 4, serverToClient: 50 * KiB });
+  });
+
   it('cuts a recording with a RST and a report when its output falls behind, instead of buffering', () => {
     // An output that never drains.
     const out = new PassThrough({ highWaterMark: 1 });

@@ -71,6 +71,31 @@ describe('tap over TLS', () => {
     expect(snippet).toContain(`certificate-authority-data: ${Buffer.from(tlsCert.cert).toString('base64')}`);
   });
 
+  it('reports a client that does not speak TLS, and goes on serving the next one', async () => {
+    const server = await startSinkServer(() => 1000);
+    cleanups.push(() => server.close());
+    const pair = generateSelfSigned();
+    const reports: KubewireError[] = [];
+    const tap = await startTap({
+      upstream: { protocol: 'http', host: '127.0.0.1', port: server.port },
+      tls: pair,
+      onReport: (e) => reports.push(e),
+    });
+    cleanups.push(() => tap.close(0));
+    const { connect } = await import('node:net');
+    const plain = connect({ port: tap.address.port, host: '127.0.0.1' });
+    plain.on('error', () => {});
+    plain.resume();
+    plain.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => plain.once('close', resolve));
+    expect(reports.map((e) => e.code)).toEqual(['TAP_CLIENT_TLS_FAILED']);
+    expect(tap.stats().accepted).toBe(0);
+    const ok = await runClient(tap.address.port, 1, 1000, (port) =>
+      tlsConnect({ port, host: '127.0.0.1', ca: pair.cert, ...({ allowHalfOpen: true } as object) }),
+    );
+    expect(ok.receivedHash).toBe((await server.results.get(1)!).sentHash);
+  });
+
   async function tlsUpstream(): Promise<{ port: number; ca: string }> {
     const pair = generateSelfSigned();
     const server = createTlsServer({ cert: pair.cert, key: pair.key, allowHalfOpen: true }, (s) => {
