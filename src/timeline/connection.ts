@@ -49,6 +49,17 @@ interface SniffBuffer {
   bytes: number;
   /** Absolute offset of the first buffered byte. */
   offset: number;
+  /** Bytes buffered when frame starts were last looked for (undecided then). */
+  guessedAt: number;
+}
+
+/**
+ * Looking for frame starts costs time in the buffered bytes; while the answer
+ * is "not sure yet", look again only once the buffer doubled (so the total
+ * work stays linear in the bytes buffered).
+ */
+function worthGuessing(s: SniffBuffer, final: boolean): boolean {
+  return final || s.guessedAt === 0 || s.bytes >= s.guessedAt * 2 || s.bytes >= SNIFF_LIMIT;
 }
 
 interface RequestRecord {
@@ -288,7 +299,12 @@ export class ConnectionDecoder {
     for (const d of ['clientToServer', 'serverToClient'] as const) {
       const s = this.sniff[d];
       if (s.bytes === 0) continue;
+      if (!worthGuessing(s, final)) {
+        undecided = true;
+        continue;
+      }
       const g = guessFraming(concatChunks(s.chunks), final || s.bytes >= SNIFF_LIMIT, undefined, this.constraints(d, s));
+      s.guessedAt = s.bytes;
       if (g === null) undecided = true;
       else if (g !== 'none') guesses.push({ d, g });
     }
@@ -382,11 +398,15 @@ export class ConnectionDecoder {
       if (final) delete this.align[d];
       return;
     }
+    if (!worthGuessing(a, final)) return;
     const buf = concatChunks(a.chunks);
     // the outer framing (a tunnel is WebSocket outside)
     const want = this.session!.summaryTransport() === 'spdy/3.1' ? 'spdy' : 'websocket';
     const g = guessFraming(buf, final || a.bytes >= SNIFF_LIMIT, want, this.constraints(d, a));
-    if (g === null) return;
+    if (g === null) {
+      a.guessedAt = a.bytes;
+      return;
+    }
     delete this.align[d];
     let start = 0;
     if (g === 'none') {
@@ -647,7 +667,7 @@ export class ConnectionDecoder {
 }
 
 function newSniff(offset: number): SniffBuffer {
-  return { chunks: [], bytes: 0, offset };
+  return { chunks: [], bytes: 0, offset, guessedAt: 0 };
 }
 
 function head(s: SniffBuffer, n: number): Uint8Array {

@@ -41,8 +41,13 @@ export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'w
   let bestSpdy: { k: number; c: Chain } | null = null;
   let bestWs: { k: number; c: Chain } | null = null;
   for (let k = 0; k < limit; k++) {
-    const spdy: Chain = only === 'websocket' || bestSpdy ? NO_CHAIN : spdyChain(buf, k);
-    let ws: Chain = only === 'spdy' || bestWs ? NO_CHAIN : wsChain(buf, k);
+    // cheap first-byte filters before walking a chain (most positions fail them)
+    const b0 = buf[k]!;
+    const spdyMay = b0 === 0x80 ? buf[k + 1] === 3 : b0 < 0x80 && (buf[k + 4] ?? 0) <= 1;
+    const op = b0 & 0x0f;
+    const wsMay = (b0 & 0x70) === 0 && (op <= 2 || (op >= 8 && op <= 10));
+    const spdy: Chain = only === 'websocket' || bestSpdy || !spdyMay ? NO_CHAIN : spdyChain(buf, k);
+    let ws: Chain = only === 'spdy' || bestWs || !wsMay ? NO_CHAIN : wsChain(buf, k);
     if (constraints.sender && ws.sender && ws.sender !== constraints.sender) ws = NO_CHAIN;
     if (!bestSpdy && accepted(spdy, final, buf.length)) bestSpdy = { k, c: spdy };
     else if (!bestSpdy && spdy.ok && spdy.complete > 0 && k * 2 <= buf.length) pending = true;
@@ -115,7 +120,7 @@ function spdyChain(buf: Uint8Array, k: number): Chain {
   let sender: Chain['sender'] = null;
   while (i + 8 <= buf.length) {
     const len = plausibleFrameLength(buf, i, MAX_SPDY_LENGTH);
-    if (len < 0) return { ...NO_CHAIN };
+    if (len < 0) return NO_CHAIN;
     if (i + 8 + len > buf.length) break; // the last frame, cut by the end of the buffer
     if (buf[i]! >= 0x80) {
       control++;
@@ -140,26 +145,26 @@ function wsChain(buf: Uint8Array, k: number): Chain {
     const b1 = buf[i + 1]!;
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
-    if ((b0 & 0x70) !== 0) return { ...NO_CHAIN };
-    if (!(opcode <= 2 || (opcode >= 8 && opcode <= 10))) return { ...NO_CHAIN };
+    if ((b0 & 0x70) !== 0) return NO_CHAIN;
+    if (!(opcode <= 2 || (opcode >= 8 && opcode <= 10))) return NO_CHAIN;
     const m = (b1 & 0x80) !== 0;
-    if (masked !== null && m !== masked) return { ...NO_CHAIN };
+    if (masked !== null && m !== masked) return NO_CHAIN;
     masked = m;
     let len = b1 & 0x7f;
     let h = 2;
     if (len === 126) {
       if (i + 4 > buf.length) break;
       len = (buf[i + 2]! << 8) | buf[i + 3]!;
-      if (len < 126) return { ...NO_CHAIN };
+      if (len < 126) return NO_CHAIN;
       h = 4;
     } else if (len === 127) {
       if (i + 10 > buf.length) break;
-      if (buf[i + 2] !== 0 || buf[i + 3] !== 0 || buf[i + 4] !== 0) return { ...NO_CHAIN };
+      if (buf[i + 2] !== 0 || buf[i + 3] !== 0 || buf[i + 4] !== 0) return NO_CHAIN;
       len = buf[i + 5]! * 2 ** 32 + ((buf[i + 6]! << 24) >>> 0) + (buf[i + 7]! << 16) + (buf[i + 8]! << 8) + buf[i + 9]!;
-      if (len < 65536) return { ...NO_CHAIN };
+      if (len < 65536) return NO_CHAIN;
       h = 10;
     }
-    if (opcode >= 8 && (!fin || len > 125)) return { ...NO_CHAIN };
+    if (opcode >= 8 && (!fin || len > 125)) return NO_CHAIN;
     if (m) h += 4;
     if (i + h + len > buf.length) break; // the last frame, cut by the end of the buffer
     if (opcode !== 0 && fin) strong++;
