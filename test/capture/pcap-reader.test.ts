@@ -38,6 +38,24 @@ describe('pcap reader', () => {
     expect(ps[0]!.time).toBeCloseTo(10_123_456.789, 3);
   });
 
+  it('reads the Kuznetsov-patched format (24-byte record headers)', () => {
+    const head = pcapFile({ packets: [] });
+    new DataView(head.buffer).setUint32(0, 0xa1b2cd34, true);
+    // ts_sec | ts_usec | caplen | len | ifindex (4) | protocol (2) | pkt_type (1) | pad (1)
+    const rec = new Uint8Array(24 + 3);
+    const v = new DataView(rec.buffer);
+    v.setUint32(0, 7, true);
+    v.setUint32(4, 8, true);
+    v.setUint32(8, 3, true);
+    v.setUint32(12, 3, true);
+    rec.set(ascii('abc'), 24);
+    const rs = all(concat(head, rec, rec));
+    const ps = packets(rs);
+    expect(ps.map((p) => new TextDecoder().decode(p.data))).toEqual(['abc', 'abc']);
+    expect(ps[1]!.time).toBe(7_000_008);
+    expect(ps[1]!.offset).toBe(24 + 27);
+  });
+
   it('strips the FCS announced in the link-type word', () => {
     // bit 26 = FCS present, bits 28–31 = 2 (16-bit words) → 4 bytes
     const file = pcapFile({ linkWordExtra: 0x2400_0000, packets: [{ sec: 0, frac: 0, data: ascii('dataFCS!') }] });

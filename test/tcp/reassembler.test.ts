@@ -278,6 +278,18 @@ describe('TcpReassembler', () => {
     expect(text(collect(events).c2s)).toBe('abcdef');
   });
 
+  it('an idle timeout (capture time) closes quiet connections', () => {
+    const events: ConnectionEvent[] = [];
+    const r = new TcpReassembler({ onEvent: (e) => events.push(e), idleTimeout: 1e6 });
+    r.segment({ ...seg('c', 1, SYN), time: 0 });
+    r.segment({ ...seg('c', 2, 0, 'x'), time: 10 });
+    // 5000 segments of another connection, 10 s later
+    for (let i = 0; i < 5000; i++) r.segment({ ...seg('c', 100 + i, 0, 'y'), srcPort: 1234, time: 10e6 + i });
+    const close = events.find((e) => e.kind === 'close' && e.connection === 1);
+    expect(close).toMatchObject({ reason: 'timeout' });
+    r.end();
+  });
+
   it('strict mode throws the first anomaly', () => {
     expect(() =>
       reassembleTcp([...handshake(), seg('c', C_ISN + 1, 0, 'ab', S_ISN + 1), seg('c', C_ISN + 1, 0, 'xy', S_ISN + 1)], {
