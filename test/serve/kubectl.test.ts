@@ -1,7 +1,8 @@
 /**
  * Real kubectl against `kubewire serve`: exec over SPDY (1.27, and 1.33 with
- * KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) and WebSocket v5 (1.33), TTY with
- * resize, port-forward over SPDY (1.27) and the WebSocket tunnel (1.33).
+ * KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) and WebSocket v5 (1.30, 1.33), TTY
+ * with resize, port-forward over SPDY (1.27, 1.30, 1.33 by env) and the
+ * WebSocket tunnel (1.33).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { echoServer, freePort, roundTrip, runOnPty, waitForOutput } from './help
 
 const clients: Array<{ version: string; env: Record<string, string>; label: string }> = [
   { version: '1.27', env: {}, label: 'kubectl 1.27 (SPDY)' },
+  { version: '1.30', env: {}, label: 'kubectl 1.30 (WebSocket v5)' },
   { version: '1.33', env: {}, label: 'kubectl 1.33 (WebSocket v5)' },
   { version: '1.33', env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }, label: 'kubectl 1.33 (SPDY by env)' },
 ];
@@ -79,6 +81,7 @@ for (const c of clients) {
 
 const forwarders: Array<{ version: string; env: Record<string, string>; label: string }> = [
   { version: '1.27', env: {}, label: 'kubectl 1.27 (SPDY portforward.k8s.io)' },
+  { version: '1.30', env: {}, label: 'kubectl 1.30 (SPDY portforward.k8s.io)' },
   { version: '1.33', env: {}, label: 'kubectl 1.33 (tunnelled SPDY/3.1+portforward.k8s.io)' },
   { version: '1.33', env: { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, label: 'kubectl 1.33 (SPDY by env)' },
 ];
