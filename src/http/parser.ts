@@ -5,9 +5,9 @@
  * Content-Length, chunked or (responses) until close, and protocol switches:
  *
  * - request side: after a request that asks for an upgrade, the parser holds
- *   further bytes until the owner learns the answer: `acceptUpgrade()` hands
- *   the held bytes (views) to the next protocol, `refuseUpgrade()` parses
- *   them as HTTP again.
+ *   further bytes (copies: they outlive the call) until the owner learns the
+ *   answer: `acceptUpgrade()` hands them to the next protocol,
+ *   `refuseUpgrade()` parses them as HTTP again.
  * - response side: a `101` ends HTTP; the `switch` event carries the bytes
  *   after the head (a view into the same chunk).
  *
@@ -351,7 +351,10 @@ export class HttpParser {
           break;
         }
         case State.UpgradePending: {
-          const rest = i === 0 ? chunk : chunk.subarray(i);
+          // Held across calls until the answer arrives, while callers may reuse their chunks
+          // once `push` returns: keep a copy. (The response side hands over views: a 101 and
+          // the first frames after it are in the chunk being pushed.)
+          const rest = chunk.slice(i);
           this.heldBytes += rest.length;
           this.held.push(rest);
           if (this.heldBytes > this.limits.maxHeldBytes) {

@@ -183,3 +183,18 @@ describe('decodeAs', () => {
     ]);
   });
 });
+
+describe('gaps before the upgrade', () => {
+  it('loses the HTTP exchange but finds the session by its frames after the gap', () => {
+    const ev = script(spdyExecTty());
+    // the client's upgrade request is lost entirely
+    const first = ev[1]!;
+    if (first.kind !== 'data') throw new Error('setup');
+    const gapped: ConnectionEvent[] = [ev[0]!, { kind: 'gap', connection: 1, direction: C, offset: 0, size: first.bytes.length, time: first.time }, ...ev.slice(2)];
+    const { decoder, events } = decode(gapped);
+    const s = decoder.summary().sessions[0]!;
+    expect(events.some((e) => e.kind === 'gap')).toBe(true);
+    expect(s.streams.find((x) => x.id === 5)!.serverToClient.bytes).toBe(12);
+    expect(s.exit).toMatchObject({ code: 3 });
+  });
+});
