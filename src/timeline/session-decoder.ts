@@ -5,6 +5,13 @@
  *
  * Never throws on wire input: everything odd becomes a `diagnostic` event,
  * and one broken connection or stream never hides the others.
+ *
+ * Zero-copy: the codecs keep views of pushed bytes while a frame is
+ * incomplete, so the bytes of a `data` event must stay unchanged after
+ * `push` returns (the capture pipeline and the tap hand over fresh buffers).
+ * Bytes that wait for an answer (unclassified connections, a pending upgrade)
+ * are copied. Memory stays bounded: streams are hashed, not kept; buffers
+ * have limits (`TimelineLimits`); closed connections keep only their summary.
  */
 import type { ConnectionEvent } from '../tcp/types.js';
 import type { DiagnosticEvent, TimelineEvent } from './events.js';
