@@ -70,6 +70,11 @@ export class TunnelDecoder {
     return bytes.length === 0 ? [] : this.spdy.push(bytes);
   }
 
+  /** `size` SPDY bytes were lost (a capture gap inside binary payloads): the SPDY decoder resynchronises. */
+  gap(size: number): Array<SpdyDecodeEvent> {
+    return this.spdy.gap(size);
+  }
+
   end(): Array<SpdyDecodeEvent> {
     return this.spdy.end();
   }
