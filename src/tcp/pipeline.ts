@@ -32,6 +32,9 @@ export interface DecodeSummary {
   /** Packets that held a TCP segment. */
   segments: number;
   connections: number;
+  /** Gap events, and the bytes they stand for. */
+  gaps: number;
+  gapBytes: number;
   /** Diagnostic events emitted (capture and TCP). */
   diagnostics: number;
   /** The capture ended with a fatal error (the events before it were all delivered). */
@@ -52,6 +55,8 @@ export class CaptureDecoder {
     packets: 0,
     segments: 0,
     connections: 0,
+    gaps: 0,
+    gapBytes: 0,
     diagnostics: 0,
     failed: false,
   };
@@ -61,7 +66,10 @@ export class CaptureDecoder {
     this.onInterface = options.onInterface;
     this.onEvent = (e) => {
       if (e.kind === 'open') this.summary.connections++;
-      else if (e.kind === 'diagnostic') this.summary.diagnostics++;
+      else if (e.kind === 'gap') {
+        this.summary.gaps++;
+        this.summary.gapBytes += e.size;
+      } else if (e.kind === 'diagnostic') this.summary.diagnostics++;
       onEvent(e);
     };
     this.reader = new CaptureReader(options);

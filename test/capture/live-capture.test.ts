@@ -252,5 +252,8 @@ describe.skipIf(!dumpcap)('dumpcap captures', () => {
     const { events, summary } = await decodeFile(file);
     expect(summary.format).toBe('pcapng');
     expectExact(events, ex, '127.0.0.1');
+    // dumpcap writes nanosecond if_tsresol: times must still be "now".
+    const t = events.find((e) => e.kind === 'open')!.time;
+    expect(Math.abs(t - Date.now() * 1000)).toBeLessThan(120e6);
   });
 });
