@@ -44,6 +44,15 @@ export interface TapRunOptions {
   onListening?: (tap: Tap) => void;
   /** Bytes the decode queue may hold before it drops decoding (as gaps). */
   maxDecodeQueueBytes?: number;
+  /**
+   * Bytes the output has accepted but not yet written (e.g. stdout piped to
+   * a slow reader). Above `maxOutputBacklogBytes`, live events are not
+   * rendered (the decoder and the summary still see everything) until the
+   * backlog drains; the count is reported at exit.
+   */
+  outputBacklog?: () => number;
+  /** Default 16 MiB. */
+  maxOutputBacklogBytes?: number;
 }
 
 export interface TapRunResult {
@@ -54,6 +63,8 @@ export interface TapRunResult {
   /** Problems reported while running (also printed). */
   reports: KubewireError[];
 }
+
+const DEFAULT_MAX_OUTPUT_BACKLOG = 16 * 1024 * 1024;
 
 export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   const reports: KubewireError[] = [];
@@ -73,7 +84,15 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   }
 
   const decoder = new SessionDecoder(opts.decoder);
+  const maxBacklog = opts.maxOutputBacklogBytes ?? DEFAULT_MAX_OUTPUT_BACKLOG;
+  let unrendered = 0;
   const deliver = (events: TimelineEvent[]) => {
+    if (events.length === 0) return;
+    if (opts.outputBacklog && opts.outputBacklog() > maxBacklog) {
+      if (unrendered === 0) say('the output is not keeping up; live events are skipped until it does (the summary stays complete)');
+      unrendered += events.length;
+      return;
+    }
     for (const ev of events) opts.output.event(ev);
   };
   const consumer = (ev: ConnectionEvent) => deliver(decoder.push(ev));
@@ -126,11 +145,13 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   const closing = tap.close(opts.graceMs);
   if (opts.forced) await Promise.race([closing, opts.forced.then(() => tap.close(0))]);
   await closing;
-  deliver(decoder.finish());
+  // The last events are rendered whatever the backlog: exit waits for the output to drain anyway.
+  for (const ev of decoder.finish()) opts.output.event(ev);
   const summary = decoder.summary();
   await opts.output.finish(summary);
   await recorder?.close();
   const stats = tap.stats();
+  if (unrendered > 0) say(`${unrendered} live events were not shown because the output fell behind`);
   if (stats.queue.droppedBytes > 0) {
     say(`decoding fell behind: ${stats.queue.droppedBytes} bytes were forwarded but not decoded (shown as gaps)`);
   }

@@ -175,6 +175,7 @@ export async function runTapCommand(
       stopped,
       forced,
       maxDecodeQueueBytes: args['max-decode-buffer'] * 1024 * 1024,
+      outputBacklog: () => (io.stdout as { writableLength?: number }).writableLength ?? 0,
     });
     return result.exitCode;
   } finally {
