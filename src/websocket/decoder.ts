@@ -347,7 +347,7 @@ export class WebSocketFrameDecoder {
       this.emit(out, payload, prefix);
       return end;
     }
-    this.dest = new Uint8Array(length <= EAGER_ALLOCATION ? length : Math.max(EAGER_ALLOCATION, avail * 2));
+    this.dest = new Uint8Array(length <= EAGER_ALLOCATION ? length : Math.min(length, Math.max(EAGER_ALLOCATION, avail * 2)));
     this.dest.set(chunk.subarray(p0));
     this.filled = avail;
     this.state = State.PAYLOAD;
@@ -424,7 +424,7 @@ export class WebSocketFrameDecoder {
     this.dest.set(n === chunk.length ? chunk : chunk.subarray(0, n), this.filled);
     this.filled += n;
     if (this.filled < this.hLength) return chunk.length;
-    let payload = this.dest;
+    let payload = this.dest.length === this.hLength ? this.dest : this.dest.subarray(0, this.hLength);
     this.dest = EMPTY;
     this.state = State.HEADER;
     // A fresh buffer: always safe to unmask where it lies.

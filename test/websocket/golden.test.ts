@@ -110,3 +110,27 @@ describe('websocket golden vectors', () => {
     expect(m.kind === 'message' && [m.type, new TextDecoder().decode(m.data), m.frames, m.offset]).toEqual(['text', 'Hello', 2, 0]);
   });
 });
+
+describe('large frames split across chunks', () => {
+  it('buffers a multi-MiB masked frame arriving in uneven pieces', () => {
+    for (const size of [(1 << 20) + 1, 3 * (1 << 20) + 5]) {
+      const data = new Uint8Array(size).map((_, i) => (i * 11) & 255);
+      const bytes = new WebSocketFrameEncoder({ role: 'client', maskSource: fixedMaskSource(0x9abcdef0) }).binary(data);
+      for (const cuts of [[100], [bytes.length - 3], [7, 700_000, 2_000_000]]) {
+        const d = new WebSocketFrameDecoder({ direction: 'clientToServer', splitFirstByte: cuts.length === 3 });
+        let prev = 0;
+        const frames: WebSocketFrame[] = [];
+        for (const c of [...cuts.filter((c) => c < bytes.length), bytes.length]) {
+          frames.push(...(d.push(bytes.subarray(prev, c)) as WebSocketFrame[]));
+          prev = c;
+        }
+        expect(frames).toHaveLength(1);
+        const f = frames[0]!;
+        const split = cuts.length === 3;
+        expect(f.payload.length).toBe(size - (split ? 1 : 0));
+        expect(f.prefix).toBe(split ? data[0] : -1);
+        expect(Buffer.from(f.payload).equals(Buffer.from(data.subarray(split ? 1 : 0)))).toBe(true);
+      }
+    }
+  });
+});
