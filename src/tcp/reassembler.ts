@@ -16,8 +16,10 @@ import type { ErrorMode } from '../common/errors.js';
 import { KubewireError } from '../common/errors.js';
 import { copyBytes } from './bytes.js';
 import { Connection, HalfStream, type Piece } from './connection.js';
+import { insertPiece } from './out-of-order.js';
 import { guessClientIsA } from './roles.js';
 import { formatAddress, TCP_FLAG, type IpAddress, type TcpSegment } from './segment.js';
+import { appendTail, tailMismatch } from './tail.js';
 import type { CloseReason, ConnectionEvent } from './types.js';
 
 export interface TcpReassemblerOptions {
@@ -356,27 +358,7 @@ export class TcpReassembler {
     const n = bytes.length;
     h.offset += n;
     h.nextSeq = (h.nextSeq + n) >>> 0;
-    const size = this.tailSize;
-    if (size > 0) {
-      let t = h.tail;
-      if (t === null) t = h.tail = new Uint8Array(size);
-      if (n >= size) {
-        t.set(n === size ? bytes : bytes.subarray(n - size));
-        h.tailPos = 0;
-        h.tailLen = size;
-      } else {
-        // A ring: no shifting of older bytes on every small segment.
-        const pos = h.tailPos;
-        const first = size - pos;
-        if (n <= first) t.set(bytes, pos);
-        else {
-          t.set(bytes.subarray(0, first), pos);
-          t.set(bytes.subarray(first), 0);
-        }
-        h.tailPos = (pos + n) % size;
-        h.tailLen = Math.min(size, h.tailLen + n);
-      }
-    }
+    if (this.tailSize > 0) appendTail(h, bytes, this.tailSize);
   }
 
   private gap(conn: Connection, h: HalfStream, size: number, time: number, packet: number): void {
@@ -488,8 +470,13 @@ export class TcpReassembler {
 
   private buffer(conn: Connection, h: HalfStream, start: number, s: TcpSegment): void {
     const n = s.payload.length;
-    if (n > 0) this.insert(conn, h, start, start + n, s.payload, s.time, s.packet);
-    if (s.missing > 0) this.insert(conn, h, start + n, start + n + s.missing, null, s.time, s.packet);
+    if (n > 0) {
+      const r = insertPiece(h, start, start + n, s.payload, s.time, s.packet);
+      h.buffered += r.added;
+      this.totalBuffered += r.added;
+      if (r.conflictAt >= 0) this.conflict(conn, h, r.conflictAt, s.time, s.packet);
+    }
+    if (s.missing > 0) insertPiece(h, start + n, start + n + s.missing, null, s.time, s.packet);
     if (h.buffered > this.maxPerDir || h.pieces.length > this.maxSegsPerDir) {
       this.limitHit(conn, h, s, `${h.buffered} bytes in ${h.pieces.length} segments buffered behind a hole`);
     }
@@ -523,66 +510,6 @@ export class TcpReassembler {
     return best;
   }
 
-  /** Add [start, end) to the sorted, non-overlapping pieces, keeping existing bytes where they overlap. */
-  private insert(
-    conn: Connection,
-    h: HalfStream,
-    start: number,
-    end: number,
-    bytes: Uint8Array | null,
-    time: number,
-    packet: number,
-  ): void {
-    const pieces = h.pieces;
-    const last = pieces[pieces.length - 1];
-    if (last === undefined || last.end <= start) {
-      this.addPiece(h, pieces.length, start, end, bytes, start, time, packet);
-      return;
-    }
-    let i = 0;
-    while (i < pieces.length && pieces[i]!.end <= start) i++;
-    let cur = start;
-    while (cur < end) {
-      const p = pieces[i];
-      if (p === undefined || p.start >= end) {
-        this.addPiece(h, i, cur, end, bytes, start, time, packet);
-        break;
-      }
-      if (p.start > cur) {
-        this.addPiece(h, i, cur, p.start, bytes, start, time, packet);
-        i++;
-      }
-      if (bytes !== null && p.bytes !== null) {
-        const a = Math.max(cur, p.start);
-        const b = Math.min(end, p.end);
-        if (!sameBytes(bytes, a - start, p.bytes, a - p.start, b - a)) {
-          this.conflict(conn, h, a, time, packet);
-        }
-      }
-      cur = Math.max(cur, p.end);
-      i++;
-    }
-  }
-
-  private addPiece(
-    h: HalfStream,
-    index: number,
-    start: number,
-    end: number,
-    bytes: Uint8Array | null,
-    bytesStart: number,
-    time: number,
-    packet: number,
-  ): void {
-    // A copy: the capture chunk behind `bytes` must not stay alive while we wait.
-    const copy = bytes === null ? null : copyBytes(bytes, start - bytesStart, end - bytesStart);
-    h.pieces.splice(index, 0, { start, end, bytes: copy, time, packet });
-    if (copy !== null) {
-      h.buffered += copy.length;
-      this.totalBuffered += copy.length;
-    }
-  }
-
   // ── overlaps ────────────────────────────────────────────────────────
 
   /** Compare re-sent bytes for [start, start + bytes.length) with what was delivered, as far as the tail reaches. */
@@ -594,17 +521,8 @@ export class TcpReassembler {
     time: number,
     packet: number,
   ): void {
-    const t = h.tail;
-    if (t === null || h.tailLen === 0) return;
-    const size = t.length;
-    const from = Math.max(start, h.offset - h.tailLen);
-    const to = Math.min(start + bytes.length, h.offset);
-    for (let x = from; x < to; x++) {
-      if (t[(h.tailPos - (h.offset - x) + size) % size] !== bytes[x - start]) {
-        this.conflict(conn, h, x, time, packet);
-        return;
-      }
-    }
+    const at = tailMismatch(h, start, bytes);
+    if (at >= 0) this.conflict(conn, h, at, time, packet);
   }
 
   private conflict(conn: Connection, h: HalfStream, offset: number, time: number, packet: number): void {
@@ -647,10 +565,6 @@ function endpointKey(addr: IpAddress, port: number): string | number {
   return typeof addr === 'number' ? addr * 65536 + port : `${addr}.${port}`;
 }
 
-function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
-  return true;
-}
 
 /** Reassemble a list of segments (tests, small inputs): all events, in order. */
 export function reassembleTcp(

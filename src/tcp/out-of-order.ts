@@ -1,0 +1,65 @@
+/**
+ * The out-of-order buffer of a half-stream: pieces sorted by stream offset,
+ * never overlapping. Where a new segment overlaps buffered bytes the buffered
+ * copy wins; a different new copy is a conflict the caller reports.
+ */
+import { copyBytes } from './bytes.js';
+import type { HalfStream } from './connection.js';
+
+export interface InsertResult {
+  /** Bytes newly buffered (copies). */
+  added: number;
+  /** Stream offset of the first conflicting byte, or −1. */
+  conflictAt: number;
+}
+
+/** Buffer [start, end) of a segment; `bytes` null marks bytes known to be missing (snaplen). */
+export function insertPiece(
+  h: HalfStream,
+  start: number,
+  end: number,
+  bytes: Uint8Array | null,
+  time: number,
+  packet: number,
+): InsertResult {
+  const pieces = h.pieces;
+  const result: InsertResult = { added: 0, conflictAt: -1 };
+  const add = (index: number, a: number, b: number) => {
+    // A copy: the capture chunk behind `bytes` must not stay alive (or be reused) while we wait.
+    const copy = bytes === null ? null : copyBytes(bytes, a - start, b - start);
+    pieces.splice(index, 0, { start: a, end: b, bytes: copy, time, packet });
+    if (copy !== null) result.added += copy.length;
+  };
+  const last = pieces[pieces.length - 1];
+  if (last === undefined || last.end <= start) {
+    add(pieces.length, start, end);
+    return result;
+  }
+  let i = 0;
+  while (i < pieces.length && pieces[i]!.end <= start) i++;
+  let cur = start;
+  while (cur < end) {
+    const p = pieces[i];
+    if (p === undefined || p.start >= end) {
+      add(i, cur, end);
+      break;
+    }
+    if (p.start > cur) {
+      add(i, cur, p.start);
+      i++;
+    }
+    if (bytes !== null && p.bytes !== null && result.conflictAt < 0) {
+      const a = Math.max(cur, p.start);
+      const b = Math.min(end, p.end);
+      for (let x = a; x < b; x++) {
+        if (bytes[x - start] !== p.bytes[x - p.start]) {
+          result.conflictAt = x;
+          break;
+        }
+      }
+    }
+    cur = Math.max(cur, p.end);
+    i++;
+  }
+  return result;
+}
