@@ -53,6 +53,8 @@ export interface WebSocketDecoderOptions {
    * leave the rest as `payload`, without a second view: a one-byte channel
    * prefix (Kubernetes channel protocols) demultiplexes for free. Per frame,
    * so use it where frames are messages (x/net peers never fragment).
+   * With `unmask: 'in-place'` the split-off byte is unmasked in `prefix`
+   * only; the chunk keeps it masked.
    */
   splitFirstByte?: boolean;
   /** Absolute offset of the first byte pushed (default 0). */

@@ -216,6 +216,19 @@ describe('SPDY tunnel in WebSocket messages', () => {
     );
   });
 
+  it('gorilla-style fragmentation (a non-final frame with everything, then an empty final continuation) decodes', () => {
+    const spdy = new SpdyFrameEncoder();
+    const bytes = Buffer.concat([
+      spdy.encode({ kind: 'syn_reply', streamId: 1, fin: false, headers: [] }),
+      spdy.encode({ kind: 'data', streamId: 3, fin: false, data: new Uint8Array(5000).fill(9) }),
+    ]);
+    const ws = new WebSocketFrameEncoder();
+    const wire = Buffer.concat([ws.encode({ opcode: 2, payload: bytes, fin: false }), ws.encode({ opcode: 0, payload: new Uint8Array(0), fin: true }), ws.ping()]);
+    const dec = new TunnelDecoder({ direction: 'serverToClient' });
+    const got = new WebSocketFrameDecoder({ direction: 'serverToClient' }).push(wire).flatMap((f) => dec.pushFrame(f as WebSocketFrame));
+    expect(got.map((e) => (e.kind === 'data' ? `data:${e.streamId}:${e.data.length}` : e.kind))).toEqual(['syn_reply', 'data:3:5000']);
+  });
+
   it('a text message in the tunnel is an error; its bytes never reach SPDY', () => {
     const enc = new WebSocketFrameEncoder();
     const ws = new WebSocketFrameDecoder();
