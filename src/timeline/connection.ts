@@ -308,7 +308,12 @@ export class ConnectionDecoder {
       if (g === null) undecided = true;
       else if (g !== 'none') guesses.push({ d, g });
     }
-    const pick = guesses.find((x) => x.g.protocol === 'spdy') ?? (undecided ? undefined : guesses[0]);
+    // Masked frames from the client are WebSocket beyond doubt (SPDY found in the other
+    // direction is then the tunnel's payload); otherwise SPDY's control word decides.
+    const pick =
+      guesses.find((x) => x.g.protocol === 'websocket' && x.g.sender === 'client' && x.g.frames >= 2) ??
+      guesses.find((x) => x.g.protocol === 'spdy') ??
+      (undecided ? undefined : guesses[0]);
     if (!pick) {
       if (undecided) return;
     } else {

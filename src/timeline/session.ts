@@ -839,7 +839,14 @@ export class Session {
   private openStream(id: number, role: StreamRole, inferred: boolean, openedBy: Direction | null, out: TimelineEvent[]): StreamState | null {
     const existing = this.streams.get(id);
     if (existing) {
-      if (openedBy) this.diag(out, openedBy, 'TIMELINE_STREAM_REOPENED', 'stream', `stream ${id} opened again`, id);
+      if (existing.openedBy === null && openedBy !== null) {
+        // first seen by its data (the other direction was still finding its first frame): this is its opening
+        existing.openedBy = openedBy;
+        if (!inferred && role !== 'unknown') {
+          existing.role = role;
+          existing.inferred = false;
+        }
+      } else if (openedBy) this.diag(out, openedBy, 'TIMELINE_STREAM_REOPENED', 'stream', `stream ${id} opened again`, id);
       return existing;
     }
     if (this.streams.size >= this.ctx.limits.maxStreamsPerSession) {

@@ -40,6 +40,8 @@ export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'w
   let pending = false;
   let bestSpdy: { k: number; c: Chain } | null = null;
   let bestWs: { k: number; c: Chain } | null = null;
+  /** Where a WebSocket chain runs to the end without enough frames yet. */
+  let wsPendingAt: number | undefined;
   for (let k = 0; k < limit; k++) {
     // cheap first-byte filters before walking a chain (most positions fail them)
     const b0 = buf[k]!;
@@ -52,12 +54,18 @@ export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'w
     if (!bestSpdy && accepted(spdy, final, buf.length)) bestSpdy = { k, c: spdy };
     else if (!bestSpdy && spdy.ok && spdy.complete > 0 && k * 2 <= buf.length) pending = true;
     if (!bestWs && accepted(ws, final, buf.length)) bestWs = { k, c: ws };
-    else if (!bestWs && ws.ok && k * 2 <= buf.length) pending = true;
-    // a SPDY control frame is the strongest signature there is: no need to look further
-    if (bestSpdy && (bestSpdy.c.control > 0 || bestWs)) break;
+    else if (!bestWs && ws.ok && k * 2 <= buf.length) {
+      pending = true;
+      wsPendingAt ??= k;
+    }
+    // The earliest start explains the most bytes: a WebSocket frame whose payload carries SPDY
+    // (the port-forward tunnel) starts before the SPDY frames inside it.
+    if (bestSpdy || bestWs) break;
   }
-  // Both fit somewhere: SPDY control frames (0x80 0x03 …, exact lengths) beat WebSocket's loose
-  // header shape; otherwise the framing that explains more of the bytes.
+  // Both fit at the same start: SPDY control frames (0x80 0x03 …, exact lengths) beat WebSocket's
+  // loose header shape; otherwise the framing that explains more of the bytes.
+  // SPDY found inside what may be a WebSocket frame that started earlier (the tunnel): wait
+  if (bestSpdy && !bestWs && wsPendingAt !== undefined && wsPendingAt < bestSpdy.k && !final && !only) return null;
   if (bestSpdy && (!bestWs || bestSpdy.c.control > 0 || bestSpdy.c.covered >= bestWs.c.covered)) {
     return { protocol: 'spdy', start: bestSpdy.k, frames: bestSpdy.c.complete, sender: bestSpdy.c.sender };
   }

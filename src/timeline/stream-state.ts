@@ -48,7 +48,8 @@ export class StreamState {
     readonly id: number,
     role: StreamRole,
     inferred: boolean,
-    readonly openedBy: Direction | null,
+    /** Who opened it; null when it was first seen without its opening (a joined capture). */
+    public openedBy: Direction | null,
   ) {
     this.role = role;
     this.inferred = inferred;
