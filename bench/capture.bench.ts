@@ -254,9 +254,10 @@ function walkPcapParser(path: string): Promise<number> {
 
 async function bestSeconds(runs: number, fn: () => Promise<unknown> | unknown): Promise<number> {
   let best = Infinity;
+  // No forced GC between runs: after a full collection V8 shrinks the young
+  // generation, and the allocation-heavy small-packet run measured about 2×
+  // slower until it grew back.
   for (let i = 0; i < runs; i++) {
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc) gc();
     const t0 = process.hrtime.bigint();
     await fn();
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
