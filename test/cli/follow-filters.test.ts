@@ -117,3 +117,30 @@ describe.skipIf(skip !== null || !existsSync('/usr/bin/script'))('colour and pro
     expect(() => JSON.parse(r.stdout.toString())).not.toThrow();
   });
 });
+
+describe.skipIf(skip !== null)('--decode-as on a capture joined mid-session', () => {
+  for (const [name, as] of [
+    ['k127-exec-midsession', '1=v4.channel.k8s.io'],
+    ['k133-exec-ws-midsession', 'v5.channel.k8s.io'],
+  ] as const) {
+    it(`${name} --decode-as ${as}: the forced protocol, every byte`, async () => {
+      const f = fixture(name);
+      if (!f) return void console.warn(`fixture ${name} missing; run npm run fixtures`);
+      const [plain, forced] = await Promise.all([
+        runCli(['decode', f.capture, '--summary', '--json']),
+        runCli(['decode', f.capture, '--summary', '--json', '--decode-as', as]),
+      ]);
+      type Doc = { sessions: Array<{ protocol: string | null; streams: Array<{ role: string; clientToServer: { sha256: string }; serverToClient: { sha256: string } }> }> };
+      const p = JSON.parse(plain.stdout.toString()) as Doc;
+      const d = JSON.parse(forced.stdout.toString()) as Doc;
+      expect(p.sessions[0]!.protocol).toBeNull();
+      expect(d.sessions[0]!.protocol).toBe(f.truth.sessions[0]!.protocol);
+      for (const ts of f.truth.sessions[0]!.streams) {
+        const ours = d.sessions[0]!.streams.find((s) => s.role === ts.role);
+        expect(ours, ts.role).toBeDefined();
+        expect(ours!.clientToServer.sha256).toBe(ts.clientToServer.sha256);
+        expect(ours!.serverToClient.sha256).toBe(ts.serverToClient.sha256);
+      }
+    });
+  }
+});
