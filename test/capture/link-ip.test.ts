@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LINKTYPE, PacketDecoder } from '../../src/capture/index.js';
 import type { KubewireError } from '../../src/common/errors.js';
@@ -180,5 +181,33 @@ describe('IPv6', () => {
     const { seg, diags } = decode(LINKTYPE.RAW, ipv6(v6(1), v6(2), 17, new Uint8Array(8)));
     expect(seg).toBeNull();
     expect(diags).toEqual([]);
+  });
+});
+
+describe('packet decoder robustness', () => {
+  it('never throws on arbitrary frames, whatever the link type; only typed diagnostics come out', () => {
+    const linkTypes = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9999];
+    const d = new PacketDecoder({
+      onDiagnostic: (e) => {
+        expect(e.layer).toBe('capture');
+      },
+      fragments: { maxDatagrams: 4, maxBytes: 4096 },
+    });
+    // Frames that start plausibly (IPv4/IPv6 headers) reach deeper code than pure noise.
+    const frame = fc.oneof(
+      fc.uint8Array({ maxLength: 120 }),
+      fc.tuple(fc.constantFrom(0x45, 0x46, 0x4f, 0x60), fc.uint8Array({ maxLength: 120 })).map(([v, rest]) => concat(new Uint8Array([v]), rest)),
+      fc.uint8Array({ maxLength: 100 }).map((rest) => ethernet(0x86dd, concat(new Uint8Array([0x60]), rest))),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...linkTypes), frame, (lt, f) => {
+        const seg = d.decodeFrame(lt, f);
+        if (seg) {
+          expect(seg.payload.length + seg.missing).toBeGreaterThanOrEqual(0);
+          expect(seg.missing).toBeGreaterThanOrEqual(0);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
