@@ -78,7 +78,7 @@ function expectSummaryMatchesTruth(doc: SummaryDoc, f: Fixture): void {
   });
 }
 
-describe.concurrent.skipIf(missing !== null || all.length === 0)('kubewire decode on the fixtures', () => {
+describe.skipIf(missing !== null || all.length === 0).concurrent('kubewire decode on the fixtures', () => {
   for (const f of all) {
     describe(f.name, () => {
       it('--summary --json equals the ground truth; exit 0 unless diagnostics', async () => {
