@@ -94,6 +94,80 @@ describe.skipIf(pyMissing !== null)('python3-kubernetes (Debian) exec over WebSo
   });
 });
 
+const PY_PORTFORWARD = `
+import json, sys, time
+from kubernetes import client
+from kubernetes.stream import portforward
+cfg = client.Configuration()
+cfg.host = sys.argv[1]
+api = client.CoreV1Api(client.ApiClient(cfg))
+pf = portforward(api.connect_get_namespaced_pod_portforward, 'web', 'default', ports='8080,9090')
+result = {}
+for port, payload in ((8080, b'hello-8080'), (9090, bytes(range(256)) * 40)):
+    s = pf.socket(port)
+    s.setblocking(True)
+    s.sendall(payload)
+    got = b''
+    while len(got) < len(payload):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    result[str(port)] = got == payload
+deadline = time.time() + 10
+while pf.error(9090) is None and time.time() < deadline:
+    time.sleep(0.05)
+result['error9090'] = pf.error(9090)
+result['error8080'] = pf.error(8080)
+for port in (8080, 9090):
+    pf.socket(port).close()
+print(json.dumps(result))
+`;
+
+describe.skipIf(pyMissing !== null)('python3-kubernetes (Debian) native WebSocket port-forward', () => {
+  it('two ports: prefixes checked by the client, data channels echoed exactly, an error channel message delivered', async () => {
+    const received = new Map<number, Buffer>();
+    let problems: string[] = [];
+    server = await startWsServer(supportedFor, (s) => {
+      const ports = s.url.searchParams.getAll('ports').flatMap((v) => v.split(',')).map(Number);
+      const decoder = new PortForwardChannelDecoder({ protocol: s.protocol, direction: 'clientToServer', ports, mode: 'inspect' });
+      ports.forEach((port, i) => {
+        s.send(s.enc.encode(channelFrame(2 * i, encodePortPrefix(port))));
+        s.send(s.enc.encode(channelFrame(2 * i + 1, encodePortPrefix(port))));
+      });
+      let errorSent = false;
+      s.onFrame = (f) => {
+        if (f.kind !== 'binary') return;
+        for (const ev of decoder.decode(f.payload, f.offset)) {
+          if (ev.kind === 'diagnostic') problems.push(ev.error.code);
+          if (ev.kind !== 'data') continue;
+          received.set(ev.channel, Buffer.concat([received.get(ev.channel) ?? Buffer.alloc(0), ev.data]));
+          s.send(s.enc.encode(channelFrame(ev.channel, ev.data.slice())));
+          if (ev.pair === 1 && received.get(2)!.length >= 10240 && !errorSent) {
+            errorSent = true;
+            s.send(s.enc.encode(channelFrame(3, Buffer.from('error forwarding port 9090 to pod web: refused'))));
+          }
+        }
+      };
+    });
+    const url = server.url;
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(PYTHON, ['-c', PY_PORTFORWARD, url], { timeout: 30_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      });
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const session = server.sessions[0]!;
+    expect(session.protocol).toBe('v4.channel.k8s.io');
+    expect(session.problems).toEqual([]);
+    expect(problems).toEqual([]);
+    expect(received.get(0)?.toString()).toBe('hello-8080');
+    expect(received.get(2)?.equals(Buffer.concat(Array.from({ length: 40 }, () => Buffer.from(Array.from({ length: 256 }, (_, i) => i)))))).toBe(true);
+    expect(JSON.parse(result.stdout)).toEqual({ '8080': true, '9090': true, error9090: 'error forwarding port 9090 to pod web: refused', error8080: null });
+    problems = [];
+  });
+});
+
 function kubeConfig(url: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
