@@ -210,6 +210,71 @@ describe('backpressure', () => {
   });
 });
 
+describe('receive policies', () => {
+  function pair(serverOpts: ConstructorParameters<typeof SpdySessionCore>[0]) {
+    const client = new SpdySessionCore({ role: 'client' });
+    const server = new SpdySessionCore(serverOpts);
+    const pump = () => {
+      for (let i = 0; i < 10; i++) {
+        const a = client.takeOutput();
+        const b = server.takeOutput();
+        if (!a.length && !b.length) break;
+        for (const x of a) server.receive(x);
+        for (const x of b) client.receive(x);
+      }
+    };
+    return { client, server, pump };
+  }
+
+  it("'consumed' holds the peer to the window until the application reads", () => {
+    const { client, server, pump } = pair({ role: 'server', windowUpdates: 'consumed' });
+    const id = client.open([]);
+    pump();
+    server.reply(id);
+    pump();
+    expect(client.sendData(id, new Uint8Array(100_000))).toBe(65536);
+    pump();
+    expect(client.sendCapacity(id)).toBe(0);
+    server.consumed(id, 65536);
+    pump();
+    expect(client.sendCapacity(id)).toBe(65536);
+  });
+
+  it("'received' reopens the window as bytes arrive, 'none' never does", () => {
+    const r = pair({ role: 'server', windowUpdates: 'received' });
+    const id = r.client.open([]);
+    r.pump();
+    r.server.reply(id);
+    r.pump();
+    r.client.sendData(id, new Uint8Array(65536));
+    r.pump();
+    expect(r.client.sendCapacity(id)).toBe(65536);
+    const n = pair({ role: 'server', windowUpdates: 'none' });
+    const id2 = n.client.open([]);
+    n.pump();
+    n.server.reply(id2);
+    n.pump();
+    n.client.sendData(id2, new Uint8Array(65536));
+    n.pump();
+    expect(n.client.sendCapacity(id2)).toBe(0);
+  });
+
+  it('an enforcing receiver ends the session when the session window is overrun', () => {
+    // One 100 000-byte frame: more than the 64 KiB session window, less than the 1 MiB stream window.
+    const client = new SpdySessionCore({ role: 'client', respectPeerWindow: false, maxDataFrame: 1 << 20 });
+    const server = new SpdySessionCore({ role: 'server', enforceReceiveWindow: true, initialWindow: 1 << 20 });
+    for (const b of server.takeOutput()) client.receive(b);
+    const id = client.open([]);
+    for (const b of client.takeOutput()) server.receive(b);
+    server.reply(id);
+    for (const b of server.takeOutput()) client.receive(b);
+    client.sendData(id, new Uint8Array(100_000));
+    const ev = client.takeOutput().flatMap((b) => server.receive(b));
+    expect(ev.some((e) => e.kind === 'error' && e.error.code === 'MUX_SESSION_WINDOW_EXCEEDED')).toBe(true);
+    expect(server.failed).toBe(true);
+  });
+});
+
 describe('protocol faults', () => {
   it('garbage from the peer ends the session with a typed error and GOAWAY, never a throw', async () => {
     const core = new SpdySessionCore({ role: 'server' });

@@ -670,22 +670,24 @@ export class SpdySessionCore {
     });
   }
 
+  // Receive windows mirror the peer's view of its send windows: they shrink
+  // as DATA arrives and grow only when a WINDOW_UPDATE actually goes out.
   private creditStream(s: StreamState, n: number): void {
-    s.recvWindow += n;
     if (this.windowUpdates === 'none' || s.remoteClosed) return;
     s.recvUnacked += n;
     if (s.recvUnacked >= this.recvInitialWindow >>> 1) {
       this.control({ kind: 'window_update', streamId: s.id, delta: s.recvUnacked });
+      s.recvWindow += s.recvUnacked;
       s.recvUnacked = 0;
     }
   }
 
   private creditSession(n: number): void {
-    this.recvSessionWindow += n;
     if (this.windowUpdates === 'none') return;
     this.recvSessionUnacked += n;
     if (this.recvSessionUnacked >= this.recvSessionWindowSize >>> 1) {
       this.control({ kind: 'window_update', streamId: 0, delta: this.recvSessionUnacked });
+      this.recvSessionWindow += this.recvSessionUnacked;
       this.recvSessionUnacked = 0;
     }
   }
