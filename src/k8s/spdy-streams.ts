@@ -121,6 +121,8 @@ export class SpdyStreamInterpreter {
   private readonly statusFormat: 'json' | 'text';
   private readonly streams = new Map<number, StreamState>();
   private readonly maxStatusBytes: number;
+  /** Lowest stream id opened by a SYN_STREAM we saw; streams below it began before the capture. */
+  private firstSynId: number | null = null;
 
   constructor(private readonly opts: SpdyStreamInterpreterOptions) {
     this.strict = (opts.mode ?? 'strict') === 'strict';
@@ -131,7 +133,7 @@ export class SpdyStreamInterpreter {
     this.maxStatusBytes = opts.maxStatusBytes ?? 64 * 1024;
   }
 
-  /** Role of a stream seen so far (null: unknown stream or role). */
+  /** Role of an open stream (null: unknown, or already closed both ways or reset). */
   roleOf(streamId: number): StreamRole | null {
     return this.streams.get(streamId)?.info.role ?? null;
   }
@@ -183,6 +185,7 @@ export class SpdyStreamInterpreter {
   }
 
   private open(streamId: number, headers: SpdyHeaders | null, direction: Direction, offset: number | undefined, out: SpdyStreamEvent[]): void {
+    if (this.firstSynId === null || streamId < this.firstSynId) this.firstSynId = streamId;
     const info: StreamHeaderInfo =
       headers === null ? { role: null, streamType: null, port: null, requestId: null } : streamInfoFromHeaders(headers);
     const s: StreamState = {
@@ -227,7 +230,9 @@ export class SpdyStreamInterpreter {
 
   private data(streamId: number, data: Uint8Array, fin: boolean, direction: Direction, offset: number | undefined, out: SpdyStreamEvent[]): void {
     let s = this.streams.get(streamId);
-    if ((s === undefined || !s.known) && data.length > 0 && (s === undefined || s.info.role === null)) {
+    // Streams at or above the first SYN_STREAM seen that are not in the map were closed: no guessing.
+    const forgotten = s === undefined && this.firstSynId !== null && streamId >= this.firstSynId;
+    if (!forgotten && (s === undefined || !s.known) && data.length > 0 && (s === undefined || s.info.role === null)) {
       s = this.infer(streamId, s, data, direction, offset, out);
     }
     if (data.length > 0) {
@@ -300,6 +305,9 @@ export class SpdyStreamInterpreter {
     if (s.info.role === 'error' && !s.finished && (how === 'reset' || direction === 'serverToClient')) {
       this.flushError(streamId, s, 'serverToClient', offset, out);
     }
+    // A stream closed both ways (or reset) is forgotten, so long sessions with
+    // many port-forward connections keep no state for finished ones.
+    if (how === 'reset' || (s.fin.clientToServer && s.fin.serverToClient)) this.streams.delete(streamId);
   }
 
   private flushError(streamId: number, s: StreamState, direction: Direction, offset: number | undefined, out: SpdyStreamEvent[]): void {

@@ -267,3 +267,22 @@ describe('SPDY stream roles inferred for a capture joined mid-session', () => {
     expect(evs.find((e) => e.kind === 'status')).toMatchObject({ status: { outcome: 'exit', exitCode: 1 } });
   });
 });
+
+describe('SPDY stream state is dropped once a stream is closed both ways or reset', () => {
+  it('forgets finished port-forward streams and does not guess a role for their late data', () => {
+    const interp = new SpdyStreamInterpreter({ protocol: 'portforward.k8s.io', mode: 'inspect' });
+    const enc = new SpdyFrameEncoder();
+    const dec = new SpdyFrameDecoder();
+    const feed = (f: SpdyFrameInput, dir: 'clientToServer' | 'serverToClient') => dec.push(enc.encode(f)).flatMap((ev) => interp.push(ev as SpdyFrame, dir));
+    for (let i = 0; i < 200; i++) {
+      const id = 2 * i + 1;
+      feed(syn(id, portForwardStreamHeaders('data', 80, i)), 'clientToServer');
+      feed(data(id, new Uint8Array(0), true), 'clientToServer');
+      expect(interp.roleOf(id)).toBe('data');
+      feed(data(id, new Uint8Array(0), true), 'serverToClient');
+      expect(interp.roleOf(id)).toBeNull();
+    }
+    const late = feed(data(1, ascii('late')), 'serverToClient');
+    expect(late.map((e) => e.kind === 'stream-data' && e.role)).toEqual([null]);
+  });
+});
