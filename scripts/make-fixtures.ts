@@ -496,6 +496,7 @@ const FIXTURE_SPECS: FixtureSpec[] = [
   ttyFixture('k133-exec-tty', 'pcapng', '1.33'),
   attachFixture('k127-attach', 'pcap', '1.27'),
   portForwardFixture('k127-portforward', 'pcap', '1.27'),
+  portForwardFixture('k130-portforward', 'pcapng', '1.30'),
   portForwardFixture('k133-portforward-tunnel', 'pcapng', '1.33'),
   pythonFixture('python-exec', 'pcapng'),
   transferFixture('k127-transfer-2mib', 'pcap', '1.27', 2 * 1024 * 1024),
