@@ -17,8 +17,14 @@ import type { ConnectionEvent, ConnectionGap } from '../tcp/types.js';
 export interface DecodeQueueOptions {
   /** Bytes of data the queue may hold before it drops (as gaps). Default 64 MiB. */
   maxBytes?: number;
-  /** Longest time one drain slice may run before yielding to I/O. Default 8 ms. */
+  /** Time one drain slice may run before yielding to I/O. Default 8 ms. */
   sliceMs?: number;
+  /**
+   * While more than an eighth of `maxBytes` is queued, a slice may run as
+   * long as the I/O since the previous slice took (a fair share: forwarding
+   * keeps at least half the thread), up to this. Default 50 ms.
+   */
+  maxSliceMs?: number;
   /** Called when the consumer throws; forwarding and later events go on. */
   onConsumerError?: (error: unknown, event: ConnectionEvent) => void;
   /** Called once per run of dropped chunks (the first chunk dropped after data was accepted). */
@@ -49,6 +55,7 @@ export interface DecodeQueueStats {
 const EVENT_OVERHEAD_BYTES = 64;
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_SLICE_MS = 8;
+const DEFAULT_MAX_SLICE_MS = 50;
 
 export class DecodeQueue {
   private readonly items: ConnectionEvent[] = [];
@@ -61,6 +68,9 @@ export class DecodeQueue {
   private readonly openGaps = new Map<string, ConnectionGap>();
   private readonly maxBytes: number;
   private readonly sliceMs: number;
+  private readonly maxSliceMs: number;
+  /** When the previous slice ended (for the fair-share budget). */
+  private lastSliceEnd = 0;
   private readonly now: () => number;
   private readonly stats_: DecodeQueueStats = {
     delivered: 0,
@@ -77,6 +87,7 @@ export class DecodeQueue {
   ) {
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
     this.sliceMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    this.maxSliceMs = Math.max(this.sliceMs, opts.maxSliceMs ?? DEFAULT_MAX_SLICE_MS);
     this.now = opts.now ?? (() => performance.now());
     if (!(this.maxBytes > 0)) throw new RangeError('maxBytes must be positive');
   }
@@ -152,8 +163,21 @@ export class DecodeQueue {
     // writes interleave with decoding slices.
     setImmediate(() => {
       this.scheduled = false;
-      this.drain(this.sliceMs);
+      this.drain(this.budget());
     });
+  }
+
+  /**
+   * A short slice while the consumer keeps up. Once it falls behind, as
+   * long as the rest of the loop took since the last slice: forwarding and
+   * decoding then share the thread about evenly, which lets a decoder about
+   * as fast as forwarding keep up instead of dropping; a much slower one
+   * still drops rather than slowing forwarding further.
+   */
+  private budget(): number {
+    if (this.queuedBytes * 8 <= this.maxBytes || this.lastSliceEnd === 0) return this.sliceMs;
+    const io = this.now() - this.lastSliceEnd;
+    return Math.min(this.maxSliceMs, Math.max(this.sliceMs, io));
   }
 
   private drain(budgetMs: number): void {
@@ -185,6 +209,7 @@ export class DecodeQueue {
       }
     } finally {
       this.draining = false;
+      this.lastSliceEnd = this.now();
     }
     if (this.head < this.items.length) this.schedule();
     else this.wakeIdle();

@@ -53,7 +53,7 @@ export interface TapOptions {
    */
   record?: (event: ConnectionEvent) => void;
   /** Bounds of the queue between forwarding and `consumer`. */
-  queue?: Pick<DecodeQueueOptions, 'maxBytes' | 'sliceMs'>;
+  queue?: Pick<DecodeQueueOptions, 'maxBytes' | 'sliceMs' | 'maxSliceMs'>;
   /** Problems worth telling the user (also sent to `consumer` as diagnostics where they concern a connection). */
   onReport?: (error: KubewireError) => void;
   /** Give up connecting upstream after this long. Default 10 s. */
@@ -312,6 +312,11 @@ class TappedConnection {
         up.destroy();
         return;
       }
+      // Forward each write as soon as it arrives: with Nagle on, kubectl's
+      // many tiny writes (every SPDY field is its own write) would wait for
+      // ACKs at the tap and add latency the direct path does not have.
+      up.setNoDelay(true);
+      this.client.setNoDelay(true);
       this.sendOpen(up);
       this.pump(this.client, up, 'clientToServer');
       this.pump(up, this.client, 'serverToClient');

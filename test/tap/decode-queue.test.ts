@@ -93,6 +93,31 @@ describe('DecodeQueue', () => {
     expect(delivered).toBe(100);
   });
 
+  it('once behind, gives the consumer a slice as long as the I/O since the last one (a fair share), up to a cap', async () => {
+    let clock = 0;
+    let delivered = 0;
+    const q = new DecodeQueue(
+      () => {
+        delivered++;
+        clock += 1;
+      },
+      { maxBytes: 100 * 64, sliceMs: 2, maxSliceMs: 50, now: () => clock },
+    );
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 20; i++) q.push(open(i + 1));
+    await tick();
+    // Not behind yet (first slice): the short slice, 16 events between clock reads.
+    expect(delivered).toBe(16);
+    // 40 ms of "I/O", and now well over an eighth of the bound queued.
+    clock += 40;
+    for (let i = 0; i < 80; i++) q.push(open(i + 21));
+    await tick();
+    // A 40 ms slice at 1 ms per event: 48 events (clock read every 16), not 16.
+    expect(delivered).toBe(16 + 48);
+    await q.idle();
+    expect(delivered).toBe(100);
+  });
+
   it('for any sequence of chunk sizes and bound: delivered data plus gaps cover each direction exactly, in order', async () => {
     await fc.assert(
       fc.asyncProperty(
