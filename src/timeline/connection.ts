@@ -328,7 +328,8 @@ export class ConnectionDecoder {
       for (const x of ['clientToServer', 'serverToClient'] as const) this.align[x] = this.sniff[x];
       this.sniff.clientToServer = newSniff(0);
       this.sniff.serverToClient = newSniff(0);
-      for (const x of ['clientToServer', 'serverToClient'] as const) this.tryAlign(x, time, final, out);
+      // twice: the session may find the sides swapped while the first direction replays
+      for (let pass = 0; pass < 2; pass++) for (const x of ['clientToServer', 'serverToClient'] as const) this.tryAlign(x, time, final, out);
       return;
     }
     if (final || c2s.bytes >= SNIFF_LIMIT || s2c.bytes >= SNIFF_LIMIT || (hc === 'no' && hs === 'no' && c2s.bytes > 0 && s2c.bytes > 0 && forced === undefined)) {
@@ -358,6 +359,18 @@ export class ConnectionDecoder {
   private constraints(d: Direction, s: SniffBuffer): GuessConstraints {
     if (this.openEv.startedLate) return {};
     return { sender: d === 'clientToServer' ? 'client' : 'server', maxStart: s.offset === 0 ? 0 : undefined };
+  }
+
+  /** The session found the sides the other way round: map directions the other way from now on. */
+  private swapFromSession(time: number, why: string, out: TimelineEvent[]): void {
+    this.swapped = !this.swapped;
+    [this.client, this.server] = [this.server, this.client];
+    [this.next.clientToServer, this.next.serverToClient] = [this.next.serverToClient, this.next.clientToServer];
+    const a = this.align;
+    this.align = {};
+    if (a.clientToServer) this.align.serverToClient = a.clientToServer;
+    if (a.serverToClient) this.align.clientToServer = a.serverToClient;
+    out.push({ kind: 'connection-swap', time: this.lastTime || time, connection: this.id, client: this.client, server: this.server, why });
   }
 
   private swap(time: number, why: string, out: TimelineEvent[]): void {
@@ -640,7 +653,24 @@ export class ConnectionDecoder {
     const id = this.ctx.nextSession++;
     this.phase = 'session';
     this.session = new Session(
-      { id, connection: this.id, client: this.client, server: this.server, transport, protocol, request, info, offeredProtocols: offered, inferred, retryOf, time, baseOffset, freshHeaders },
+      {
+        id,
+        connection: this.id,
+        client: this.client,
+        server: this.server,
+        transport,
+        protocol,
+        request,
+        info,
+        offeredProtocols: offered,
+        inferred,
+        retryOf,
+        time,
+        baseOffset,
+        freshHeaders,
+        sidesKnown: !this.openEv.startedLate || this.swapped || !inferred,
+        onSwap: (why, swapOut) => this.swapFromSession(time, why, swapOut),
+      },
       this.ctx,
     );
     if (!inferred) out.push({ kind: 'upgrade', time, connection: this.id, session: id, transport, protocol });

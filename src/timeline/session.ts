@@ -46,6 +46,14 @@ export interface SessionSetup {
   baseOffset: Record<Direction, number>;
   /** The bytes start at the beginning of the session, so SPDY header blocks can be inflated. */
   freshHeaders: boolean;
+  /**
+   * Joined without a SYN: content showed the other side is the client. The
+   * owner swaps its direction mapping and endpoints (and says so); the
+   * session has already swapped its own state.
+   */
+  onSwap?: (why: string, out: TimelineEvent[]) => void;
+  /** Client and server are known (TCP saw the SYN, or content already told). */
+  sidesKnown: boolean;
 }
 
 const INITIAL_WINDOW = 65536;
@@ -93,14 +101,17 @@ interface WindowState {
 export class Session {
   readonly id: number;
   /** A codec of this direction failed for good. */
-  readonly dead: Record<Direction, boolean> = { clientToServer: false, serverToClient: false };
+  dead: Record<Direction, boolean> = { clientToServer: false, serverToClient: false };
+  /** Content showed the sides the other way round from the setup's endpoints. */
+  private swappedSides = false;
+  private sidesKnown: boolean;
   private readonly traits: ProtocolTraits;
   private readonly streams = new Map<number, StreamState>();
-  private readonly spdy: Partial<Record<Direction, SpdyFrameDecoder>> = {};
-  private readonly ws: Partial<Record<Direction, WebSocketFrameDecoder>> = {};
+  private spdy: Partial<Record<Direction, SpdyFrameDecoder>> = {};
+  private ws: Partial<Record<Direction, WebSocketFrameDecoder>> = {};
   /** s2c WebSocket: channel of the message a continuation frame belongs to. */
   private lastChannel: Record<Direction, number | null> = { clientToServer: null, serverToClient: null };
-  private readonly windows: Record<Direction, WindowState> = { clientToServer: newWindow(), serverToClient: newWindow() };
+  private windows: Record<Direction, WindowState> = { clientToServer: newWindow(), serverToClient: newWindow() };
   private resizeDecoder: ResizeDecoder;
   /** WebSocket remote command: channel decoding per direction (k8s layer). */
   private readonly chan: Partial<Record<Direction, ChannelDecoder>> = {};
@@ -111,7 +122,7 @@ export class Session {
   private lastOutputTime: number | null = null;
   private lastOutputToExitUs: number | null = null;
   private readonly goaways: SessionSummary['goaway'] = [];
-  private readonly pings = { clientToServer: 0, serverToClient: 0 };
+  private pings = { clientToServer: 0, serverToClient: 0 };
   private stalls = 0;
   private overruns = 0;
   private gaps = 0;
@@ -134,7 +145,7 @@ export class Session {
    * whether they are channel messages or a SPDY tunnel.
    */
   /** Joined tunnel: payloads held per direction until the first whole SPDY frame is found. */
-  private readonly tunnelAlign: Partial<Record<Direction, Uint8Array[]>> = {};
+  private tunnelAlign: Partial<Record<Direction, Uint8Array[]>> = {};
   private tunnelCheck: { frames: Array<{ d: Direction; f: WebSocketFrame }>; bytes: Record<Direction, Uint8Array[]>; count: number; held: number } | null = null;
 
   constructor(
@@ -145,6 +156,7 @@ export class Session {
     this.time = setup.time;
     this.kind = setup.info.kind;
     this.transport = setup.transport;
+    this.sidesKnown = setup.sidesKnown;
     if (setup.inferred && setup.transport === 'websocket' && setup.protocol === null) {
       this.tunnelCheck = { frames: [], bytes: { clientToServer: [], serverToClient: [] }, count: 0, held: 0 };
     }
@@ -306,8 +318,8 @@ export class Session {
       kind: this.kind,
       transport: this.transport,
       protocol: s.protocol,
-      client: endpointText(s.client),
-      server: endpointText(s.server),
+      client: endpointText(this.swappedSides ? s.server : s.client),
+      server: endpointText(this.swappedSides ? s.client : s.server),
       request: s.request ? { ...s.request } : null,
       streams,
       resizes: this.resizes.map((r) => ({ ...r })),
@@ -389,18 +401,26 @@ export class Session {
 
   // --- SPDY ----------------------------------------------------------------
 
-  private onSpdyEvents(d: Direction, events: SpdyDecodeEvent[], out: TimelineEvent[]): void {
+  private onSpdyEvents(dir: Direction, events: SpdyDecodeEvent[], out: TimelineEvent[]): void {
+    let d = dir;
     for (const ev of events) {
       if (ev.kind === 'diagnostic') {
         this.diagnostics++;
         out.push({ kind: 'diagnostic', time: this.time, connection: this.setup.connection, session: this.id, direction: d, streamId: ev.error.streamId ?? null, error: ev.error });
         continue;
       }
-      this.onSpdyFrame(d, ev, out);
+      // a frame may show the sides were the other way round: the rest of the batch follows
+      d = this.onSpdyFrame(d, ev, out);
     }
   }
 
-  private onSpdyFrame(d: Direction, f: SpdyFrame, out: TimelineEvent[]): void {
+  /** Returns the frame's direction, corrected when it showed the sides were swapped. */
+  private onSpdyFrame(dir: Direction, f: SpdyFrame, out: TimelineEvent[]): Direction {
+    let d = dir;
+    if (!this.sidesKnown && this.sideEvidence(d, f, out)) {
+      // this frame and all that follow under the corrected direction
+      d = oppositeDirection(d);
+    }
     const conn = this.setup.connection;
     const base = { time: this.time, connection: conn, session: this.id };
     const streamId = 'streamId' in f ? f.streamId : null;
@@ -453,13 +473,13 @@ export class Session {
           if (port !== null && this.kind === 'unknown') this.kind = 'portforward';
           if (f.fin) this.halfClose(s, d, out);
         }
-        return;
+        return d;
       }
       case 'syn_reply':
       case 'headers': {
         const s = this.streams.get(f.streamId);
         if (s && f.fin) this.halfClose(s, d, out);
-        return;
+        return d;
       }
       case 'data': {
         const s = this.streamFor(f.streamId, d, f.data, out);
@@ -468,7 +488,7 @@ export class Session {
           this.streamData(s, d, f.data, out);
           if (f.fin) this.halfClose(s, d, out);
         }
-        return;
+        return d;
       }
       case 'rst_stream': {
         const s = this.streams.get(f.streamId) ?? this.streamFor(f.streamId, d, null, out);
@@ -478,7 +498,7 @@ export class Session {
           if (s.role === 'error') this.settleExit(out, false);
         }
         out.push({ kind: 'stream-reset', ...base, direction: d, streamId: f.streamId, role: s?.role ?? 'unknown', status: f.status, statusName });
-        return;
+        return d;
       }
       case 'settings': {
         for (const e of f.entries) {
@@ -490,19 +510,19 @@ export class Session {
             for (const [id, v] of w.streams) w.streams.set(id, v + delta);
           }
         }
-        return;
+        return d;
       }
       case 'ping': {
         this.pings[d]++;
         // client ids are odd, server ids even; an id of the other side's parity is an answer
         const reply = (f.id % 2 === 1) === (d === 'serverToClient');
         out.push({ kind: 'ping', ...base, direction: d, id: f.id, reply });
-        return;
+        return d;
       }
       case 'goaway': {
         this.goaways.push({ direction: d, lastGoodStreamId: f.lastGoodStreamId, status: f.status });
         out.push({ kind: 'goaway', ...base, direction: d, lastGoodStreamId: f.lastGoodStreamId, status: f.status, statusName: GOAWAY_NAMES[f.status] ?? `UNKNOWN_${f.status}` });
-        return;
+        return d;
       }
       case 'window_update': {
         const other = oppositeDirection(d);
@@ -522,10 +542,10 @@ export class Session {
             out.push({ kind: 'flow-control', ...base, direction: other, streamId: f.streamId, state: 'resumed', window: now, stalledUs: this.time - ex.since });
           }
         }
-        return;
+        return d;
       }
       case 'unknown':
-        return;
+        return d;
       default: {
         const never: never = f;
         throw new Error(`unhandled SPDY frame ${(never as { kind: string }).kind}`);
@@ -593,6 +613,70 @@ export class Session {
     if (s) return s;
     if (!this.setup.inferred) this.diag(out, d, 'TIMELINE_UNKNOWN_STREAM', 'stream', `frame for stream ${id}, which was never opened`, id);
     return this.openStream(id, this.inferSpdyRole(id, d, firstBytes), true, null, out);
+  }
+
+  /**
+   * Joined without a SYN: does this frame tell who the client is? Clients
+   * open streams with odd ids, servers answer with SYN_REPLY, the status
+   * document comes from the server and terminal sizes from the client.
+   * Returns true when the sides were swapped.
+   */
+  private sideEvidence(d: Direction, f: SpdyFrame, out: TimelineEvent[]): boolean {
+    let sender: 'client' | 'server' | null = null;
+    let why = '';
+    if (f.kind === 'syn_stream') {
+      sender = f.streamId % 2 === 1 ? 'client' : 'server';
+      why = `SYN_STREAM ${f.streamId}`;
+    } else if (f.kind === 'syn_reply') {
+      sender = 'server';
+      why = `SYN_REPLY ${f.streamId}`;
+    } else if (f.kind === 'data' && f.data.length > 0) {
+      if (looksLikeStatus(f.data)) {
+        sender = 'server';
+        why = 'a status document';
+      } else if (looksLikeResize(f.data)) {
+        sender = 'client';
+        why = 'a terminal size';
+      }
+    }
+    if (sender === null) return false;
+    this.sidesKnown = true;
+    const isClient = d === 'clientToServer';
+    if ((sender === 'client') === isClient) return false;
+    this.swapSides();
+    this.setup.onSwap?.(`${why} came from the side taken for the ${isClient ? 'client' : 'server'}`, out);
+    return true;
+  }
+
+  /** Exchange everything kept per direction. */
+  private swapSides(): void {
+    this.swappedSides = !this.swappedSides;
+    const flip = <T>(r: Record<Direction, T>): Record<Direction, T> => ({ clientToServer: r.serverToClient, serverToClient: r.clientToServer });
+    this.spdy = flip(this.spdy as Record<Direction, SpdyFrameDecoder>);
+    this.ws = flip(this.ws as Record<Direction, WebSocketFrameDecoder>);
+    for (const x of [this.spdy, this.ws] as Array<Partial<Record<Direction, unknown>>>) {
+      for (const k of ['clientToServer', 'serverToClient'] as const) if (x[k] === undefined) delete x[k];
+    }
+    this.dead = flip(this.dead);
+    this.windows = flip(this.windows);
+    this.pings = flip(this.pings);
+    this.lastChannel = flip(this.lastChannel);
+    this.tunnelAlign = flip(this.tunnelAlign as Record<Direction, Uint8Array[]>);
+    for (const k of ['clientToServer', 'serverToClient'] as const) if (this.tunnelAlign[k] === undefined) delete this.tunnelAlign[k];
+    for (const g of this.goaways) g.direction = oppositeDirection(g.direction);
+    if (this.wsClose) this.wsClose.direction = oppositeDirection(this.wsClose.direction);
+    this.stdoutId = null;
+    for (const st of this.streams.values()) {
+      st.swapDirections();
+      if (st.inferred) {
+        // roles guessed from which way bytes went: guess again
+        if (st.role === 'stdin' || st.role === 'stdout' || st.role === 'stderr') st.role = 'unknown';
+        const c = st.counters.clientToServer.bytes;
+        const sv = st.counters.serverToClient.bytes;
+        if (st.role === 'unknown' && c > 0 && sv === 0) st.role = 'stdin';
+        else if (st.role === 'unknown' && sv > 0) st.role = this.inferSpdyRole(st.id, 'serverToClient', new Uint8Array([0x20]));
+      }
+    }
   }
 
   /**

@@ -55,6 +55,18 @@ export class StreamState {
     this.inferred = inferred;
   }
 
+  /** The sides were the other way round (a joined capture): exchange per-direction state. */
+  swapDirections(): void {
+    const c = this.counters.clientToServer;
+    this.counters.clientToServer = this.counters.serverToClient;
+    this.counters.serverToClient = c;
+    const h = this.halfClosed.clientToServer;
+    this.halfClosed.clientToServer = this.halfClosed.serverToClient;
+    this.halfClosed.serverToClient = h;
+    if (this.reset) this.reset.direction = this.reset.direction === 'clientToServer' ? 'serverToClient' : 'clientToServer';
+    if (this.openedBy) this.openedBy = this.openedBy === 'clientToServer' ? 'serverToClient' : 'clientToServer';
+  }
+
   summary(): StreamSummary {
     // key order as in the summary contract
     const s = { role: this.role, id: this.id } as StreamSummary;

@@ -32,7 +32,14 @@ function spdyStreams(): Record<'clientToServer' | 'serverToClient', Framed> {
     if (i % 5 === 0) put(C, c.encode({ kind: 'ping', id: 2 * i + 1 }));
     put(S, s.encode({ kind: 'data', streamId: 5, data: line }), [5, line.length]);
     if (i % 5 === 0) put(S, s.encode({ kind: 'ping', id: 2 * i + 1 }));
+    // what tells client from server without a SYN: terminal sizes come from the client, the status from the server
+    if (i % 10 === 9) {
+      const size = enc(`{"Width":${80 + i},"Height":24}\n`);
+      put(C, c.encode({ kind: 'data', streamId: 7, data: size }), [7, size.length]);
+    }
   }
+  const status = enc('{"metadata":{},"status":"Success"}');
+  put(S, s.encode({ kind: 'data', streamId: 1, data: status }), [1, status.length]);
   const join = (o: (typeof out)['clientToServer']): Framed => ({ bytes: Buffer.concat(o.parts), frames: o.frames });
   return { clientToServer: join(out.clientToServer), serverToClient: join(out.serverToClient) };
 }
@@ -56,8 +63,11 @@ function wsStreams(): Record<'clientToServer' | 'serverToClient', Framed> {
   return { clientToServer: join(acc.clientToServer), serverToClient: join(acc.serverToClient) };
 }
 
-function joined(streams: Record<'clientToServer' | 'serverToClient', Framed>, cutC: number, cutS: number): ConnectionEvent[] {
-  const ev: ConnectionEvent[] = [{ kind: 'open', connection: 1, client: { address: '10.0.0.1', port: 40000 }, server: { address: '10.0.0.2', port: 10250 }, time: 0, startedLate: true }];
+/** `flip`: TCP guessed the sides the wrong way round (no SYN; ports say nothing). */
+function joined(streams: Record<'clientToServer' | 'serverToClient', Framed>, cutC: number, cutS: number, flip = false): ConnectionEvent[] {
+  const client = { address: '10.0.0.1', port: 40000 };
+  const server = { address: '10.0.0.2', port: 10250 };
+  const ev: ConnectionEvent[] = [{ kind: 'open', connection: 1, client: flip ? server : client, server: flip ? client : server, time: 0, startedLate: true }];
   let t = 1;
   // interleave in pieces of ~700 bytes, as segments would arrive
   const pos = { clientToServer: cutC, serverToClient: cutS };
@@ -66,7 +76,7 @@ function joined(streams: Record<'clientToServer' | 'serverToClient', Framed>, cu
       const b = streams[d].bytes;
       if (pos[d] >= b.length) continue;
       const end = Math.min(b.length, pos[d] + 700);
-      ev.push({ kind: 'data', connection: 1, direction: d, bytes: b.subarray(pos[d], end), offset: pos[d], time: t++ });
+      ev.push({ kind: 'data', connection: 1, direction: flip ? (d === C ? S : C) : d, bytes: b.subarray(pos[d], end), offset: pos[d], time: t++ });
       pos[d] = end;
     }
   }
@@ -86,12 +96,13 @@ describe('mid-session joins at any offset', () => {
     it(`${name}: every DATA byte after the first whole frame is counted, nothing more`, () => {
       const streams = make();
       fc.assert(
-        fc.property(fc.nat({ max: streams.clientToServer.bytes.length / 2 }), fc.nat({ max: streams.serverToClient.bytes.length / 2 }), (cutC, cutS) => {
-          const { decoder } = decode(joined(streams, cutC, cutS));
+        fc.property(fc.nat({ max: streams.clientToServer.bytes.length / 2 }), fc.nat({ max: streams.serverToClient.bytes.length / 2 }), fc.boolean(), (cutC, cutS, flip) => {
+          const { decoder } = decode(joined(streams, cutC, cutS, flip));
           const sessions = decoder.summary().sessions;
           expect(sessions).toHaveLength(1);
           const s = sessions[0]!;
           expect(s.inferred).toBe(true);
+          expect([s.client, s.server]).toEqual(['10.0.0.1:40000', '10.0.0.2:10250']);
           for (const d of [C, S] as const) {
             const cut = d === C ? cutC : cutS;
             const got = s.streams.find((x) => x.id === ids[d])?.[d].bytes ?? 0;
