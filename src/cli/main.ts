@@ -60,6 +60,12 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
+  // A reader that stops early (`kubewire decode f --ndjson | head`) is not an
+  // error: stop quietly, like the Unix tools do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(hideBin(process.argv)).catch((e: unknown) => {
     process.stderr.write(`kubewire: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(EXIT_USAGE);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, cliMissing, fixtures, runCli } from './helpers.js';
+import { CLI, ROOT, cliMissing, fixtures, runCli } from './helpers.js';
 
 const missing = cliMissing();
 if (missing) console.warn(missing);
@@ -95,6 +95,17 @@ describe.skipIf(missing !== null)('kubewire command line', () => {
     const r = await runCli(['decode', '-', '--summary'], { input: bytes.subarray(0, bytes.length - 7) });
     expect(r.code).toBe(1);
     expect(r.stdout.toString()).toMatch(/Diagnostics \(\d+\)/);
+  });
+
+  it('a reader that stops early (| head -1) ends the decode quietly with 0', async () => {
+    const f = fixtures().find((x) => x.name === 'k127-transfer-2mib') ?? fixtures()[0];
+    if (!f) return void console.warn('no fixtures; run npm run fixtures');
+    const { spawnSync } = await import('node:child_process');
+    const script = `"$0" "$1" decode "$2" --ndjson 2>"$3" | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`;
+    const errFile = join(dir, 'epipe.err');
+    const r = spawnSync('bash', ['-c', script, process.execPath, CLI, f.capture, errFile], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('0');
+    expect(readFileSync(errFile, 'utf8')).toBe('');
   });
 
   it('--decode-as with two protocols for every connection is a usage error', async () => {
