@@ -630,8 +630,10 @@ export class Session {
     } else if (f.kind === 'syn_reply') {
       sender = 'server';
       why = `SYN_REPLY ${f.streamId}`;
-    } else if (f.kind === 'data' && f.data.length > 0) {
-      if (looksLikeStatus(f.data)) {
+    } else if (f.kind === 'data' && f.data.length > 0 && this.kind !== 'portforward' && f.streamId <= 9) {
+      // only where exec puts them (error is stream 1; resize is among the first five): a
+      // port-forwarded stream may carry any JSON either way
+      if (f.streamId === 1 && looksLikeStatus(f.data)) {
         sender = 'server';
         why = 'a status document';
       } else if (looksLikeResize(f.data)) {
