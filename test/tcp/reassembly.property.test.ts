@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { reassembleTcp, type TcpSegment } from '../../src/tcp/index.js';
-import { initialSequenceNumbers, segmentations } from '../../src/testing/index.js';
+import { holesOf, initialSequenceNumbers, segmentations } from '../../src/testing/index.js';
 import { ACK, collect, FIN, seg, SYN } from './helpers.js';
 
 const stream = fc.uint8Array({ minLength: 1, maxLength: 600 });
@@ -49,6 +49,54 @@ describe('TCP reassembly properties', () => {
           const expected = Buffer.from(bytes);
           for (const [a, b] of plan.holes) expected.fill(0, a, b);
           expect(Buffer.from(got.c2s).equals(expected)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('peer ACKs declare holes early; merged, the gaps are still exactly the lost ranges', () => {
+    fc.assert(
+      fc.property(
+        stream.chain((bytes) =>
+          fc.tuple(fc.constant(bytes), segmentations(bytes, { drop: true }), initialSequenceNumbers(), fc.nat({ max: 4 })),
+        ),
+        ([bytes, plan, isn, every]) => {
+          // The receiver got every byte sent (only the capture lost some): after each piece it may
+          // acknowledge the longest prefix made of bytes seen so far and bytes the capture lost.
+          const seen: { offset: number; bytes: Uint8Array }[] = plan.holes.map(([a, b]) => ({ offset: a, bytes: new Uint8Array(b - a) }));
+          const segs: TcpSegment[] = [seg('c', isn - 1, SYN), seg('s', 7, SYN, '', isn)];
+          let acksSent = 0;
+          let maxAck = 0;
+          plan.pieces.forEach((p, i) => {
+            segs.push(seg('c', isn + p.offset, ACK, p.bytes, 8));
+            seen.push(p);
+            if (i % (every + 1) === 0) {
+              const prefix = holesOf(seen, bytes.length)[0]?.[0] ?? bytes.length;
+              segs.push(seg('s', 8, ACK, '', isn + prefix));
+              acksSent++;
+              maxAck = Math.max(maxAck, prefix);
+            }
+          });
+          const fin = seg('c', isn + bytes.length, FIN | ACK, undefined, 8);
+          segs.push(fin);
+          const events = reassembleTcp(segs);
+          // A hole below an ACK came out as a gap before the input ended.
+          if (plan.holes.length > 0 && maxAck > plan.holes[0]![0]) {
+            expect(events.some((e) => e.kind === 'gap' && e.packet !== undefined && e.packet < fin.packet)).toBe(true);
+          }
+          const got = collect(events);
+          const merged: [number, number][] = [];
+          for (const [a, b] of got.gaps.c2s) {
+            const last = merged[merged.length - 1];
+            if (last && last[1] === a) last[1] = b;
+            else merged.push([a, b]);
+          }
+          expect(merged).toEqual(plan.holes);
+          const expected = Buffer.from(bytes);
+          for (const [a, b] of plan.holes) expected.fill(0, a, b);
+          expect(Buffer.from(got.c2s).equals(expected)).toBe(true);
+          if (plan.pieces.length > 0) expect(acksSent).toBeGreaterThan(0);
         },
       ),
       { numRuns: 300 },
