@@ -9,6 +9,7 @@
  */
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { ResizeDecoder } from '../k8s/index.js';
 import { runCommand, runEcho, type RunningCommand } from './process.js';
 import type { ExecOutcome } from './status.js';
 
@@ -151,39 +152,11 @@ export async function runExec(req: ExecRequest, io: ExecIO, behaviour: ExecBehav
   return outcome;
 }
 
-/** Resize messages: JSON objects (`{"Width":W,"Height":H}`), field names matched case-insensitively. */
+/** Resize messages: JSON objects (`{"Width":W,"Height":H}`), in any pieces, field names matched case-insensitively. */
 export function parseResize(from: Readable, apply: (width: number, height: number) => void): void {
-  let pending = '';
-  from.setEncoding('utf8');
-  from.on('data', (text: string) => {
-    pending += text;
-    if (pending.length > 65536) pending = '';
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl).trim();
-      pending = pending.slice(nl + 1);
-      if (line) applyLine(line, apply);
-    }
-    // WebSocket resize messages may come without the newline.
-    const rest = pending.trim();
-    if (rest.startsWith('{') && rest.endsWith('}')) {
-      if (applyLine(rest, apply)) pending = '';
-    }
+  const decoder = new ResizeDecoder({ mode: 'inspect' });
+  from.on('data', (bytes: Buffer) => {
+    for (const ev of decoder.push(bytes)) if (ev.kind === 'resize') apply(ev.width, ev.height);
   });
   from.on('error', () => {});
-}
-
-function applyLine(line: string, apply: (w: number, h: number) => void): boolean {
-  try {
-    const m = JSON.parse(line) as Record<string, unknown>;
-    let w: unknown, h: unknown;
-    for (const [k, v] of Object.entries(m)) {
-      if (k.toLowerCase() === 'width') w = v;
-      if (k.toLowerCase() === 'height') h = v;
-    }
-    if (typeof w === 'number' && typeof h === 'number') apply(w, h);
-    return true;
-  } catch {
-    return false;
-  }
 }

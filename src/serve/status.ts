@@ -1,37 +1,32 @@
 /**
  * How an exec ends, as Kubernetes reports it on the error stream/channel:
  * V4/V5 a JSON `metav1.Status` (success included), V1–V3 plain text on
- * failure only.
+ * failure only. The bytes come from the k8s layer's encoders.
  */
+import {
+  encodeExitCodeStatus,
+  encodeInternalErrorStatus,
+  encodeSuccessStatus,
+  encodeTextError,
+} from '../k8s/index.js';
 
 export type ExecOutcome = { kind: 'exit'; code: number } | { kind: 'failed'; message: string };
 
-export function statusJson(outcome: ExecOutcome): string {
-  if (outcome.kind === 'exit' && outcome.code === 0) return JSON.stringify({ metadata: {}, status: 'Success' });
+/** The error stream's content for an outcome: JSON status (V4/V5), text on failure (V1–V3), or nothing. */
+export function statusPayload(outcome: ExecOutcome, json: boolean): Uint8Array | null {
   if (outcome.kind === 'exit') {
-    return JSON.stringify({
-      metadata: {},
-      status: 'Failure',
-      message: `command terminated with non-zero exit code: exit status ${outcome.code}`,
-      reason: 'NonZeroExitCode',
-      // The cause type is serialised under "reason"; client-go reads the exit code from its message.
-      details: { causes: [{ reason: 'ExitCode', message: String(outcome.code) }] },
-    });
+    if (outcome.code === 0) return json ? encodeSuccessStatus() : null;
+    // The detail after the colon is runtime-specific; ours reads like Go's exec.ExitError.
+    const detail = `exit status ${outcome.code}`;
+    return json
+      ? encodeExitCodeStatus(outcome.code, detail)
+      : encodeTextError(`command terminated with non-zero exit code: ${detail}`);
   }
-  return JSON.stringify({
-    metadata: {},
-    status: 'Failure',
-    message: `Internal error occurred: error executing command in container: ${outcome.message}`,
-    reason: 'InternalError',
-    details: { causes: [{ message: outcome.message }] },
-    code: 500,
-  });
+  const message = `error executing command in container: ${outcome.message}`;
+  return json ? encodeInternalErrorStatus(message) : encodeTextError(message);
 }
 
-/** What the error stream carries for a protocol: JSON (V4/V5), text on failure, or nothing. */
-export function statusPayload(outcome: ExecOutcome, json: boolean): string | null {
-  if (json) return statusJson(outcome);
-  if (outcome.kind === 'exit' && outcome.code === 0) return null;
-  if (outcome.kind === 'exit') return `command terminated with non-zero exit code: exit status ${outcome.code}`;
-  return outcome.message;
+/** The V4/V5 status document for an outcome, as text. */
+export function statusJson(outcome: ExecOutcome): string {
+  return new TextDecoder().decode(statusPayload(outcome, true)!);
 }

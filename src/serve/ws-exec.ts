@@ -87,7 +87,7 @@ export function serveWebSocketExec(
       gone: new Promise<void>((resolve) => conn.on('close', () => resolve())),
       finish: (outcome) => {
         const payload = statusPayload(outcome, info.statusFormat === 'json');
-        if (payload !== null) send(CH_ERROR, Buffer.from(payload));
+        if (payload !== null) send(CH_ERROR, payload);
         log?.(`exec finished: ${outcome.kind === 'exit' ? `exit code ${outcome.code}` : outcome.message}`);
         conn.close();
       },

@@ -14,7 +14,7 @@
  */
 import net from 'node:net';
 import { Duplex } from 'node:stream';
-import { channelFrame } from '../k8s/index.js';
+import { channelFrame, encodePortPrefix, portForwardChannels } from '../k8s/index.js';
 import { SpdySession } from '../spdy/session/index.js';
 import { KUBERNETES_PEER_OPTIONS } from './peer-options.js';
 import { serveSpdyPortForward, type PortForwardOptions } from './spdy-portforward.js';
@@ -37,9 +37,10 @@ export function serveWebSocketPortForward(
     if (--open === 0) conn.close();
   };
   ports.forEach((port, i) => {
-    const prefix = new Uint8Array([port & 0xff, port >>> 8]);
-    send(2 * i, prefix);
-    send(2 * i + 1, prefix);
+    const prefix = encodePortPrefix(port);
+    const ch = portForwardChannels(i);
+    send(ch.data, prefix);
+    send(ch.error, prefix);
     const socket = net.connect(port, host);
     socket.setNoDelay(true);
     sockets[i] = socket;
