@@ -23,7 +23,8 @@ export function arrow(d: Direction | null | undefined): string {
 
 /** `HH:MM:SS.uuuuuu` UTC, as tcpdump prints packet times. */
 export function clock(timeUs: number): string {
-  if (!Number.isFinite(timeUs)) return '--:--:--.------';
+  // Events not tied to a packet (an empty input, a bad file header) have no time.
+  if (!Number.isFinite(timeUs) || timeUs <= 0) return '--:--:--.------';
   const us = Math.floor(timeUs);
   const secs = Math.floor(us / 1e6);
   const frac = String(us - secs * 1e6).padStart(6, '0');
