@@ -20,7 +20,7 @@ import type { DecodeAs, TimelineLimits } from './options.js';
 import type { RequestSummary, SessionSummary } from './summary-types.js';
 import { requestInfo } from './request-info.js';
 import { Session, endpointText } from './session.js';
-import { guessFraming, type FramingGuess, type GuessConstraints } from './sniff-framing.js';
+import { guessFraming, looksLikeTls, type FramingGuess, type GuessConstraints } from './sniff-framing.js';
 import { concatChunks } from './bytes.js';
 
 /** Shared across connections of one SessionDecoder. */
@@ -275,6 +275,10 @@ export class ConnectionDecoder {
     const hcWait = hc === 'maybe' && c2s.bytes > 0;
     const hsWait = hs === 'maybe' && s2c.bytes > 0;
     if ((hcWait || hsWait) && !final) return;
+    if ((c2s.bytes >= 3 && looksLikeTls(head(c2s, 3))) || (s2c.bytes >= 3 && looksLikeTls(head(s2c, 3)))) {
+      // encrypted: nothing to decode, whatever `decodeAs` says
+      return this.becomeOpaque(time, out);
+    }
     if (this.decodeAs !== undefined && !this.openEv.startedLate && c2s.offset === 0 && s2c.offset === 0) {
       // the user said what it is and the capture saw the connection start: decode from the first byte
       let transport = forced;
@@ -344,11 +348,15 @@ export class ConnectionDecoder {
         return;
       }
       if (c2s.bytes + s2c.bytes === 0) return;
-      this.phase = 'opaque';
-      this.sniff.clientToServer = newSniff(0);
-      this.sniff.serverToClient = newSniff(0);
-      out.push({ kind: 'connection-classified', time, connection: this.id, protocol: 'opaque', inferred: true, forced: false });
+      this.becomeOpaque(time, out);
     }
+  }
+
+  private becomeOpaque(time: number, out: TimelineEvent[]): void {
+    this.phase = 'opaque';
+    this.sniff.clientToServer = newSniff(0);
+    this.sniff.serverToClient = newSniff(0);
+    out.push({ kind: 'connection-classified', time, connection: this.id, protocol: 'opaque', inferred: true, forced: false });
   }
 
   /**

@@ -65,13 +65,13 @@ describe('connections and requests', () => {
     expect(decoder.diagnosticCount).toBe(0);
   });
 
-  it('never reads encrypted or random bytes as frames (TLS records, any content)', () => {
+  it('never reads encrypted or random bytes as frames (TLS records, any content, even with decodeAs)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 40, maxLength: 600 }), fc.uint8Array({ minLength: 40, maxLength: 900 }), fc.boolean(), (hello, reply, tls) => {
         const c = tls ? new Uint8Array([0x16, 0x03, 0x01, hello.length >> 8, hello.length & 0xff, ...hello]) : hello;
         const s = tls ? new Uint8Array([0x16, 0x03, 0x03, reply.length >> 8, reply.length & 0xff, ...reply]) : reply;
         // seen from the SYN: bytes at offset 0 must start with a frame, and client frames must be masked
-        const { decoder } = decode(script([{ d: C, bytes: c }, { d: S, bytes: s }]));
+        const { decoder } = decode(script([{ d: C, bytes: c }, { d: S, bytes: s }]), { decodeAs: tls ? 'spdy' : undefined });
         if (tls) {
           expect(decoder.summary().sessions).toEqual([]);
           expect(decoder.diagnosticCount).toBe(0);
