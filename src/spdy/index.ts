@@ -8,3 +8,4 @@ export { SPDY3_DICTIONARY, SPDY3_DICTIONARY_ID } from './dictionary.js';
 export { parseHeaderBlock, HeaderBlockWriter } from './header-block.js';
 export { HeaderInflateContext, HeaderDeflateContext } from './header-compression.js';
 export { encodeDataHeader } from './frames/data.js';
+export * from './session/index.js';
