@@ -432,7 +432,7 @@ export class Session {
         layer: 'spdy',
         type: f.kind,
         streamId,
-        role: streamId !== null && streamId !== 0 ? (this.streams.get(streamId)?.role ?? null) : null,
+        role: streamId !== null && streamId !== 0 ? (this.streams.get(streamId)?.role ?? synStreamRole(f)) : null,
         length: spdyLength(f),
         flags: f.flags,
         fin: 'fin' in f ? f.fin : false,
@@ -1094,6 +1094,13 @@ export class Session {
 
 function newWindow(): WindowState {
   return { initial: INITIAL_WINDOW, session: INITIAL_WINDOW, streams: new Map(), exhausted: new Map() };
+}
+
+/** The role a SYN_STREAM announces (before the stream exists), or null. */
+function synStreamRole(f: SpdyFrame): StreamRole | null {
+  if (f.kind !== 'syn_stream' || !f.headers) return null;
+  for (const [k, v] of f.headers) if (k.toLowerCase() === 'streamtype') return streamTypeRole(v);
+  return null;
 }
 
 function streamTypeRole(v: string): StreamRole {
