@@ -8,6 +8,7 @@ export { decodeLink, isSupportedLinkType, ETHERTYPE_IPV4, ETHERTYPE_IPV6, type L
 export { FragmentReassembler, type FragmentLimits } from './fragments.js';
 export { tsResolution, type TsResolution } from './timestamps.js';
 export {
+  PcapngEventWriter,
   PcapngWriter,
   SyntheticTcpConnection,
   writeSyntheticPcapng,

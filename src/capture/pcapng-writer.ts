@@ -10,7 +10,7 @@
  */
 import type { Direction } from '../common/errors.js';
 import { parseAddress, TCP_FLAG } from '../tcp/segment.js';
-import type { Endpoint, Timestamp } from '../tcp/types.js';
+import type { ConnectionEvent, Endpoint, Timestamp } from '../tcp/types.js';
 import { BLOCK_EPB, BLOCK_IDB, BLOCK_SHB, BYTE_ORDER_MAGIC } from './pcapng.js';
 import { LINKTYPE } from './types.js';
 
@@ -170,6 +170,14 @@ export class SyntheticTcpConnection {
     return out;
   }
 
+  /**
+   * Bytes that were not seen (a gap): the sequence number moves on without a
+   * segment, so readers see a hole that the peer's next ACK covers.
+   */
+  skip(direction: Direction, size: number): void {
+    this.next[direction] = (this.next[direction] + size) >>> 0;
+  }
+
   /** FIN from `first`, FIN from the other side, final ACK. */
   close(time: Timestamp, first: Direction = 'clientToServer'): Uint8Array[] {
     const second: Direction = first === 'clientToServer' ? 'serverToClient' : 'clientToServer';
@@ -264,6 +272,60 @@ function sum16(b: Uint8Array, o: number, n: number, acc: number): number {
 function finish(s: number): number {
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;
+}
+
+/**
+ * Connection events (from the live tap, or from reassembly) to pcapng blocks:
+ * open → handshake, data → segments, gap → a hole in sequence space, close by
+ * FIN or RST → the matching segments. Other closes write nothing.
+ */
+export class PcapngEventWriter {
+  private readonly writer: PcapngWriter;
+  private readonly conns = new Map<number, SyntheticTcpConnection>();
+
+  constructor(private readonly options: PcapngWriterOptions & { mss?: number; checksums?: boolean } = {}) {
+    this.writer = new PcapngWriter(options);
+  }
+
+  /** The section and interface header; write it first. */
+  header(): Uint8Array {
+    return this.writer.header();
+  }
+
+  /** The blocks that record `e` (often none). */
+  event(e: ConnectionEvent): Uint8Array[] {
+    switch (e.kind) {
+      case 'open': {
+        const c = new SyntheticTcpConnection(this.writer, {
+          client: e.client,
+          server: e.server,
+          mss: this.options.mss,
+          checksums: this.options.checksums,
+        });
+        this.conns.set(e.connection, c);
+        return c.open(e.time);
+      }
+      case 'data':
+        return this.conns.get(e.connection)?.data(e.direction, e.bytes, e.time) ?? [];
+      case 'gap':
+        this.conns.get(e.connection)?.skip(e.direction, e.size);
+        return [];
+      case 'close': {
+        const c = this.conns.get(e.connection);
+        this.conns.delete(e.connection);
+        if (!c) return [];
+        if (e.reason === 'fin') return c.close(e.time, e.direction);
+        if (e.reason === 'rst') return c.reset(e.time, e.direction);
+        return [];
+      }
+      case 'diagnostic':
+        return [];
+      default: {
+        const never: never = e;
+        return never;
+      }
+    }
+  }
 }
 
 /** A whole pcapng file for a set of synthetic connections (tests, fixtures). */

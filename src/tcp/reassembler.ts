@@ -447,14 +447,22 @@ export class TcpReassembler {
     if (ackOffset > r.offset && ackOffset - r.offset < MAX_ACK_JUMP) this.flushTo(conn, r, ackOffset, s.time, s.packet);
   }
 
+  /**
+   * A RST ends both directions. Its sequence number is where the sender's
+   * stream stopped: bytes before it that the capture missed become a gap,
+   * buffered bytes beyond it are dropped. Its ACK, if any, still counts for
+   * the other direction. Payload on a RST is ignored.
+   */
   private reset(conn: Connection, h: HalfStream, r: HalfStream, s: TcpSegment): void {
-    // Payload on a RST is ignored; buffered bytes of the sender beyond the RST's sequence number are dropped.
-    if (h.init) {
+    if (h.init && !h.finished) {
       const rstOffset = h.offsetOf(s.seq);
       const keep = h.pieces.filter((p) => p.start < rstOffset);
       for (const p of h.pieces) if (p.start >= rstOffset && p.bytes !== null) this.dropBuffered(h, p);
       h.pieces = keep;
+      const limit = h.finOffset >= 0 ? Math.min(rstOffset, h.finOffset) : rstOffset;
+      if (limit > h.offset && limit - h.offset < MAX_ACK_JUMP) this.flushTo(conn, h, limit, s.time, s.packet);
     }
+    if (s.flags & TCP_FLAG.ACK) this.acked(conn, r, s);
     this.flushAll(conn, h, s.time, s.packet);
     this.flushAll(conn, r, s.time, s.packet);
     this.close(conn, 'rst', h.fromA, s.time, s.packet);

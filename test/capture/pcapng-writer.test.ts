@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCaptureBytes, writeSyntheticPcapng, type SyntheticExchange } from '../../src/capture/index.js';
+import { PcapngEventWriter, readCaptureBytes, writeSyntheticPcapng, type SyntheticExchange } from '../../src/capture/index.js';
+import type { ConnectionEvent } from '../../src/tcp/types.js';
 import { decodeCaptureBytes } from '../../src/tcp/index.js';
 import { byConnection, knownBytes, which } from './live-helpers.js';
 
@@ -78,4 +80,77 @@ describe('pcapng writer', () => {
     });
   });
   if (!tshark) console.warn('tshark not found: skipping the tshark read-back of the pcapng writer');
+});
+
+describe('pcapng event writer', () => {
+  type Step = { c2s: boolean; data: Uint8Array | null; gap: number };
+  const step = fc.record({
+    c2s: fc.boolean(),
+    data: fc.option(fc.uint8Array({ minLength: 1, maxLength: 2500 }), { nil: null }),
+    gap: fc.integer({ min: 1, max: 4000 }),
+  });
+  const conn = fc.record({ steps: fc.array(step, { maxLength: 8 }), end: fc.constantFrom<'fin' | 'rst'>('fin', 'rst'), rstFromClient: fc.boolean() });
+
+  /** Runs of data (concatenated) and gaps (summed), in stream order. */
+  function runs(list: { data: Uint8Array | null; gap: number }[]): string[] {
+    const out: string[] = [];
+    let cur = '';
+    let gap = 0;
+    for (const x of list) {
+      if (x.data) {
+        if (gap) out.push(`gap ${gap}`), (gap = 0);
+        cur += Buffer.from(x.data).toString('hex');
+      } else {
+        if (cur) out.push(cur), (cur = '');
+        gap += x.gap;
+      }
+    }
+    if (cur) out.push(cur);
+    if (gap) out.push(`gap ${gap}`);
+    return out;
+  }
+
+  it('events → pcapng → our reader gives back the same streams, gaps and endings', () => {
+    fc.assert(
+      fc.property(fc.array(conn, { minLength: 1, maxLength: 3 }), (conns) => {
+        const w = new PcapngEventWriter({ mss: 1000 });
+        const blocks = [w.header()];
+        let t = T0;
+        conns.forEach((c, i) => {
+          const id = i + 1;
+          const offsets = { clientToServer: 0, serverToClient: 0 };
+          const events: ConnectionEvent[] = [
+            { kind: 'open', connection: id, client: { address: '10.0.0.1', port: 40000 + i }, server: { address: '10.0.0.2', port: 443 }, time: (t += 10), startedLate: false },
+          ];
+          for (const s of c.steps) {
+            const direction = s.c2s ? 'clientToServer' : 'serverToClient';
+            if (s.data) events.push({ kind: 'data', connection: id, direction, bytes: s.data, offset: offsets[direction], time: (t += 10) });
+            else events.push({ kind: 'gap', connection: id, direction, offset: offsets[direction], size: s.gap, time: (t += 10) });
+            offsets[direction] += s.data ? s.data.length : s.gap;
+          }
+          const closer = c.end === 'rst' && !c.rstFromClient ? 'serverToClient' : 'clientToServer';
+          events.push({ kind: 'close', connection: id, reason: c.end, direction: closer, time: (t += 10) });
+          for (const e of events) blocks.push(...w.event(e));
+        });
+        const file = Buffer.concat(blocks);
+        const back = decodeCaptureBytes(file);
+        expect(back.filter((e) => e.kind === 'diagnostic')).toEqual([]);
+        conns.forEach((c, i) => {
+          const id = i + 1;
+          for (const dir of ['clientToServer', 'serverToClient'] as const) {
+            const sent = runs(c.steps.filter((s) => s.c2s === (dir === 'clientToServer')));
+            const got = runs(
+              back
+                .filter((e) => (e.kind === 'data' || e.kind === 'gap') && e.connection === id && e.direction === dir)
+                .map((e) => (e.kind === 'data' ? { data: e.bytes, gap: 0 } : { data: null, gap: e.kind === 'gap' ? e.size : 0 })),
+            );
+            expect(got).toEqual(sent);
+          }
+          const close = back.find((e) => e.kind === 'close' && e.connection === id);
+          expect(close).toMatchObject({ reason: c.end });
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
 });
