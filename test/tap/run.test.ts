@@ -1,10 +1,14 @@
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, get } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, connect, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runTapCommand, type TapCliArgs } from '../../src/cli/commands/tap.js';
-import type { Tap } from '../../src/tap/index.js';
+import { generateSelfSigned, type Tap } from '../../src/tap/index.js';
 import { runTap } from '../../src/tap/run-tap.js';
 import type { DecodeSummary, TimelineEvent } from '../../src/timeline/index.js';
 
@@ -71,6 +75,49 @@ describe('kubewire tap, in process', () => {
     expect(await done).toBe(0);
     expect(signals.listenerCount('SIGINT')).toBe(0);
     client.destroy();
+  });
+
+  it('--tls-cert/--tls-key: the listener presents the given certificate, and the printed kubeconfig trusts it', async () => {
+    const pair = generateSelfSigned({ commonName: 'given cert' });
+    const dir = mkdtempSync(join(tmpdir(), 'kubewire-tap-tls-'));
+    writeFileSync(join(dir, 'tls.crt'), pair.cert);
+    writeFileSync(join(dir, 'tls.key'), pair.key);
+    const upstream = createHttpServer((req, res) => res.end('through'));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+    const signals = new EventEmitter();
+    const stderr = new PassThrough();
+    const err = collect(stderr);
+    const stdout = new PassThrough();
+    const out = collect(stdout);
+    const args = {
+      listen: '127.0.0.1:0',
+      upstream: `http://127.0.0.1:${(upstream.address() as { port: number }).port}`,
+      'tls-cert': join(dir, 'tls.crt'),
+      'tls-key': join(dir, 'tls.key'),
+      grace: 1,
+      'max-decode-buffer': 64,
+      summary: true,
+      json: true,
+      'show-secrets': false,
+      bytes: false,
+    } as TapCliArgs;
+    const done = runTapCommand(args, { stdout, stderr, signals });
+    const url = await waitFor(() => /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(err())?.[1], 'listening');
+    const ca = Buffer.from(await waitFor(() => /certificate-authority-data: (\S+)/.exec(err())?.[1], 'the snippet'), 'base64').toString();
+    expect(ca).toBe(pair.cert);
+    const body = await new Promise<string>((resolve, reject) => {
+      httpsGet(`${url}/version`, { ca, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    expect(body).toBe('through');
+    signals.emit('SIGTERM');
+    expect(await done).toBe(0);
+    const summary = JSON.parse(out()) as { requests: Array<{ path: string; status: number }> };
+    expect(summary.requests).toMatchObject([{ path: '/version', status: 200 }]);
   });
 
   it('stops rendering live events while the output is behind, keeps the summary complete, and says so', async () => {
