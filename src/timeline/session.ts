@@ -57,6 +57,8 @@ export interface SessionSetup {
 }
 
 const INITIAL_WINDOW = 65536;
+/** Bytes of a port-forward error stream kept for the summary. */
+const PORT_FORWARD_MESSAGE_MAX = 1024;
 /** Data messages / bytes held at most before a joined WebSocket session is taken as channel messages. */
 const TUNNEL_CHECK_MAX_MESSAGES = 64;
 const TUNNEL_CHECK_MAX_BYTES = 64 * 1024;
@@ -313,7 +315,13 @@ export class Session {
 
   summary(): SessionSummary {
     const s = this.setup;
-    const streams = [...this.streams.values()].sort((a, b) => a.id - b.id).map((x) => x.summary());
+    const streams = [...this.streams.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((x) => {
+        const sum = x.summary();
+        if (this.kind === 'portforward' && x.role === 'error' && x.statusLength > 0) sum.message = Buffer.concat(x.statusBytes).toString('utf8');
+        return sum;
+      });
     return {
       kind: this.kind,
       transport: this.transport,
@@ -987,6 +995,11 @@ export class Session {
           s.statusBytes.push(bytes.slice());
           s.statusLength += bytes.length;
           if (this.statusIsJson(s)) this.trySettleJson(s, out);
+        } else if (d === 'serverToClient' && s.statusLength < PORT_FORWARD_MESSAGE_MAX) {
+          // port-forward: the server's reason for failing this request ("error forwarding port …")
+          const keep = bytes.subarray(0, PORT_FORWARD_MESSAGE_MAX - s.statusLength).slice();
+          s.statusBytes.push(keep);
+          s.statusLength += keep.length;
         }
         return;
       case 'resize':

@@ -24,6 +24,8 @@ export interface StreamSummary {
   inferred: boolean;
   /** Which sides sent FIN / the v5 close signal. */
   halfClosed: { clientToServer: boolean; serverToClient: boolean };
+  /** Port-forward error streams: what the server wrote there (first KiB), when anything. */
+  message?: string;
   /** RST_STREAM seen, with who sent it. */
   reset: { direction: 'clientToServer' | 'serverToClient'; status: number; statusName: string } | null;
 }

@@ -110,3 +110,25 @@ describe('event JSON', () => {
     expect(JSON.parse(JSON.stringify(timelineEventToJson(diag)))).toMatchObject({ kind: 'diagnostic', connection: 1, error: { layer: 'http', code: 'HTTP_BAD_CONTENT_LENGTH', direction: C } });
   });
 });
+
+describe('port-forward errors', () => {
+  it('keeps what the server wrote on an error stream', () => {
+    const c = new SpdyFrameEncoder();
+    const s = new SpdyFrameEncoder();
+    const steps: Step[] = [
+      { d: C, bytes: enc('POST /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
+      { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 1, headers: [['streamtype', 'error'], ['port', '9999'], ['requestid', '0']] }) },
+      { d: C, bytes: c.encode({ kind: 'data', streamId: 1, data: new Uint8Array(0), fin: true }) },
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 3, headers: [['streamtype', 'data'], ['port', '9999'], ['requestid', '0']] }) },
+      { d: S, bytes: s.encode({ kind: 'data', streamId: 1, data: enc('error forwarding port 9999 to pod web: connection refused'), fin: true }) },
+      { d: S, bytes: s.encode({ kind: 'rst_stream', streamId: 3, status: 5 }) },
+    ];
+    const sum = decode(script(steps)).decoder.summary().sessions[0]!;
+    expect(sum.kind).toBe('portforward');
+    expect(sum.exit).toBeNull();
+    expect(sum.streams[0]).toMatchObject({ role: 'error', port: 9999, requestId: '0', message: 'error forwarding port 9999 to pod web: connection refused' });
+    expect(sum.streams[1]).toMatchObject({ role: 'data', reset: { direction: S, statusName: 'CANCEL' } });
+    expect(sum.streams[1]!.message).toBeUndefined();
+  });
+});
