@@ -104,7 +104,7 @@ export class DecodeQueue {
         this.drop(event.connection, event.direction, event.offset, event.bytes.length, event.time, event.packet);
         return;
       }
-      this.openGaps.delete(key(event.connection, event.direction));
+      if (this.openGaps.size > 0) this.openGaps.delete(key(event.connection, event.direction));
       this.enqueue(event, cost);
       return;
     }
@@ -191,7 +191,7 @@ export class DecodeQueue {
         this.items[this.head] = undefined as unknown as ConnectionEvent;
         this.head++;
         this.queuedBytes -= event.kind === 'data' ? Math.max(event.bytes.length, EVENT_OVERHEAD_BYTES) : EVENT_OVERHEAD_BYTES;
-        if (event.kind === 'gap') {
+        if (event.kind === 'gap' && this.openGaps.size > 0) {
           const k = key(event.connection, event.direction);
           if (this.openGaps.get(k) === event) this.openGaps.delete(k);
         }
