@@ -9,6 +9,7 @@ export {
   connectionEvents,
   decodeCaptureBytes,
   decodeCaptureToConnections,
+  decoderChunks,
   type DecodeCaptureOptions,
   type DecodeSummary,
 } from './pipeline.js';

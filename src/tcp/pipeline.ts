@@ -143,13 +143,27 @@ export async function decodeCaptureToConnections(
   options: DecodeCaptureOptions = {},
 ): Promise<DecodeSummary> {
   const decoder = new CaptureDecoder(onEvent, options);
-  const chunks = typeof input === 'string' && input !== '-' ? recycledFileChunks(input, decoder, options) : captureChunks(input, options);
-  for await (const chunk of chunks) {
+  for await (const chunk of decoderChunks(input, decoder, options)) {
     decoder.push(chunk);
     if (decoder.done) break;
   }
   decoder.end();
   return decoder.summary;
+}
+
+/**
+ * The input chunks to push into `decoder`: for a file path, read into a few
+ * recycled buffers (memory stays flat however large the file), which is safe
+ * because a CaptureDecoder delivers everything synchronously during `push`
+ * and copies what it keeps; other inputs as `captureChunks` gives them. Push
+ * each chunk before pulling the next.
+ */
+export function decoderChunks(
+  input: CaptureInput,
+  decoder: CaptureDecoder,
+  options: CaptureSourceOptions = {},
+): AsyncGenerator<Uint8Array> {
+  return typeof input === 'string' && input !== '-' ? recycledFileChunks(input, decoder, options) : captureChunks(input, options);
 }
 
 const DEFAULT_CHUNK = 1024 * 1024;

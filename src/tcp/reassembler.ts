@@ -11,6 +11,10 @@
  *   - the buffer limits are hit (the hole before the buffered bytes),
  *   - the connection is reset, or the input ends.
  * A FIN that is not yet reached waits for the hole before it like data does.
+ *
+ * Events carry the time and packet number of the segment their bytes came
+ * in, so bytes released from the buffer carry their own (earlier) times, and
+ * a gap carries the time of the segment that revealed it.
  */
 import type { ErrorMode } from '../common/errors.js';
 import { KubewireError } from '../common/errors.js';
