@@ -62,6 +62,8 @@ export class DecodeQueue {
   private head = 0;
   private queuedBytes = 0;
   private scheduled = false;
+  /** Dropping since the bound was hit, until the queue is down to half of it. */
+  private dropping = false;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
   /** The still-queued gap a further drop on the same connection and direction extends. */
@@ -100,10 +102,16 @@ export class DecodeQueue {
   push(event: ConnectionEvent): void {
     if (event.kind === 'data') {
       const cost = Math.max(event.bytes.length, EVENT_OVERHEAD_BYTES);
-      if (this.queuedBytes + cost > this.maxBytes) {
+      // Once dropping, keep dropping until the consumer has caught up to half
+      // the bound: a few long gaps cost a decoder one resync each, where
+      // data and gaps in alternation would make it resync over and over.
+      const limit = this.dropping ? this.maxBytes / 2 : this.maxBytes;
+      if (this.queuedBytes + cost > limit) {
+        this.dropping = true;
         this.drop(event.connection, event.direction, event.offset, event.bytes.length, event.time, event.packet);
         return;
       }
+      this.dropping = false;
       if (this.openGaps.size > 0) this.openGaps.delete(key(event.connection, event.direction));
       this.enqueue(event, cost);
       return;
