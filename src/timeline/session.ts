@@ -140,6 +140,8 @@ export class Session {
   /** Mid-session WebSocket: base64 channel protocol detected from text frames. */
   private base64: boolean;
   private stdoutId: number | null = null;
+  /** The last stream the client opened (mid-session port-forward evidence). */
+  private lastClientSyn = -1;
   /** May change once, when a joined WebSocket session turns out to carry a SPDY tunnel. */
   private transport: Transport;
   /**
@@ -466,6 +468,7 @@ export class Session {
           role = this.inferSpdyRole(f.streamId, d, null);
           inferred = true;
         }
+        if (d === 'clientToServer') this.lastClientSyn = f.streamId;
         const s = this.openStream(f.streamId, role, inferred, d, out);
         if (s) {
           if (port !== null) s.port = port;
@@ -490,6 +493,14 @@ export class Session {
         return d;
       }
       case 'data': {
+        if (this.setup.inferred && this.kind === 'unknown' && d === 'clientToServer' && f.fin && f.data.length === 0 && f.streamId === this.lastClientSyn) {
+          const st = this.streams.get(f.streamId);
+          if (st && st.counters.clientToServer.bytes === 0) {
+            // client-go's port-forward closes its side of each error stream right after opening it,
+            // before the data stream; exec opens every stream before writing anything
+            this.becomePortForward();
+          }
+        }
         const s = this.streamFor(f.streamId, d, f.data, out);
         this.flowData(d, f.streamId, f.data.length, out);
         if (s) {
@@ -739,6 +750,12 @@ export class Session {
     }
   }
 
+  /** Joined mid-session: the streams turned out to be port-forward pairs. */
+  private becomePortForward(): void {
+    this.kind = 'portforward';
+    for (const x of this.streams.values()) if (x.inferred) x.role = this.inferSpdyRole(x.id, 'clientToServer', null);
+  }
+
   // --- WebSocket -------------------------------------------------------------
 
   private onWsEvents(d: Direction, events: WebSocketFrameEvent[], out: TimelineEvent[]): void {
@@ -974,8 +991,7 @@ export class Session {
     }
     if (this.setup.inferred && this.kind !== 'portforward' && s.counters[oppositeDirection(d)].bytes > 0 && (s.role === 'stdin' || s.role === 'stdout' || s.role === 'stderr')) {
       // data both ways on one stream: only port-forward does that
-      this.kind = 'portforward';
-      for (const x of this.streams.values()) if (x.inferred) x.role = this.inferSpdyRole(x.id, d, null);
+      this.becomePortForward();
     }
     const counter = s.counters[d];
     const offset = counter.bytes;

@@ -132,3 +132,37 @@ describe('port-forward errors', () => {
     expect(sum.streams[1]!.message).toBeUndefined();
   });
 });
+
+describe('joined port-forward', () => {
+  it('knows port-forward by the error stream the client closes right after opening it', () => {
+    const c = new SpdyFrameEncoder();
+    const s = new SpdyFrameEncoder();
+    const cParts: Uint8Array[] = [];
+    const sParts: Uint8Array[] = [];
+    for (let req = 0; req < 3; req++) {
+      const e = 1 + 4 * req;
+      const headers = (t: string): Array<[string, string]> => [['streamtype', t], ['port', '8080'], ['requestid', String(req)]];
+      cParts.push(c.encode({ kind: 'syn_stream', streamId: e, headers: headers('error') }));
+      cParts.push(c.encode({ kind: 'data', streamId: e, data: new Uint8Array(0), fin: true }));
+      cParts.push(c.encode({ kind: 'syn_stream', streamId: e + 2, headers: headers('data') }));
+      sParts.push(s.encode({ kind: 'syn_reply', streamId: e, headers: [] }));
+      sParts.push(s.encode({ kind: 'syn_reply', streamId: e + 2, headers: [] }));
+      sParts.push(s.encode({ kind: 'data', streamId: e + 2, data: enc(`response ${req}`) }));
+      sParts.push(s.encode({ kind: 'data', streamId: e + 2, data: new Uint8Array(0), fin: true }));
+    }
+    // join after the first request: header blocks cannot be inflated from here on
+    const steps: Step[] = [];
+    for (let i = 3; i < cParts.length; i++) steps.push({ d: C, bytes: cParts[i]! });
+    for (let i = 4; i < sParts.length; i++) steps.push({ d: S, bytes: sParts[i]! });
+    const { decoder } = decode(script(steps, { startedLate: true }));
+    const sum = decoder.summary().sessions[0]!;
+    expect(sum).toMatchObject({ kind: 'portforward', inferred: true, transport: 'spdy/3.1' });
+    expect(sum.streams.map((x) => [x.id, x.role])).toEqual([
+      [5, 'error'],
+      [7, 'data'],
+      [9, 'error'],
+      [11, 'data'],
+    ]);
+    expect(sum.streams[3]!.serverToClient.bytes).toBe('response 2'.length);
+  });
+});
