@@ -57,6 +57,20 @@ describe('DecodeQueue', () => {
     expect(seen.at(-1)).toMatchObject({ kind: 'data', offset: 1300 });
   });
 
+  it('once dropping, goes on dropping until the queue is down to half the bound (no data/gap alternation)', async () => {
+    const seen: string[] = [];
+    const q = new DecodeQueue((ev) => seen.push(ev.kind === 'gap' ? `gap ${ev.offset}+${ev.size}` : `${ev.kind} ${ev.kind === 'data' ? ev.offset : ''}`.trim()), {
+      maxBytes: 1000,
+    });
+    q.push(data(1, 'clientToServer', 0, 700)); // 700 queued
+    q.push(data(1, 'clientToServer', 700, 400)); // over 1000: dropped, gap queued (+64)
+    q.push(data(1, 'clientToServer', 1100, 100)); // would fit under 1000, but not under 500: dropped too
+    await q.idle();
+    q.push(data(1, 'clientToServer', 1200, 400)); // queue empty: under half, accepted
+    await q.idle();
+    expect(seen).toEqual(['data 0', 'gap 700+500', 'data 1200']);
+  });
+
   it('keeps going when the consumer throws, and reports each failure', async () => {
     const failures: unknown[] = [];
     let n = 0;
