@@ -109,6 +109,13 @@ describe.skipIf(all.length === 0)('fixtures decode to their ground truth', () =>
         const extra = s.streams.filter((x) => !matched.has(x) && x.clientToServer.bytes + x.serverToClient.bytes > 0);
         expect(extra.map((x) => `${x.id}:${x.role}`), `${where}: streams not in the truth`).toEqual([]);
       });
+      if (truth.name.endsWith('-refused')) {
+        // the refused WebSocket attempt is not a session, but the SPDY retry says it retried it
+        const refused = summary.requests.find((r) => r.upgrade !== null && /websocket/i.test(r.upgrade) && (r.status ?? 0) >= 400);
+        expect(refused, 'the refused upgrade request').toBeDefined();
+        expect(sessions[0]!.retryOf).toBe(refused!.connection);
+        expect(refused!.retriedBy).toBe(sessions[0]!.session);
+      }
       // a complete capture of a well-behaved client decodes without diagnostics
       if (!truth.midSession) expect(diagnostics.map((d) => d.kind === 'diagnostic' && d.error.message), truth.name).toEqual([]);
     });
