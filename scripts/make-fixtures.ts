@@ -45,6 +45,8 @@ interface FixtureSpec {
   run(r: Run): Promise<Result>;
   /** Also write `<name>-midsession`, cut after the upgrade (see cutMidSession). */
   midSession?: 'spdy' | 'websocket';
+  /** Put a front in between that refuses WebSocket upgrades, as an older API server does. */
+  refuseWebSocket?: boolean;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -445,6 +447,58 @@ function pythonFixture(name: string, format: CaptureFormat): FixtureSpec {
   };
 }
 
+// ---------------------------------------------------------------- a front that refuses WebSocket
+
+const WEBSOCKET_REFUSAL_STATUS = JSON.stringify({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message: 'upgrade to websocket is not supported here',
+  reason: 'BadRequest',
+  code: 400,
+});
+
+/**
+ * A TCP front for `kubewire serve` that answers a WebSocket upgrade with 400
+ * and a metav1.Status (what an API server without WebSocket support does), and
+ * passes every other connection through untouched. kubectl 1.30+ then retries
+ * over SPDY on a new connection. Each upgrade has a connection of its own, so
+ * looking at a connection's first request head is enough.
+ */
+async function webSocketRefuser(target: number): Promise<Server> {
+  const server = createServer((client) => {
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0 && head.length < 65536) return;
+      client.off('data', onData);
+      client.pause();
+      const text = head.subarray(0, end < 0 ? head.length : end).toString('latin1');
+      if (/^upgrade:\s*websocket\s*$/im.test(text)) {
+        client.end(
+          `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(WEBSOCKET_REFUSAL_STATUS)}\r\n` +
+            `Connection: close\r\n\r\n${WEBSOCKET_REFUSAL_STATUS}`,
+        );
+        return;
+      }
+      const upstream = connect(target, '127.0.0.1', () => {
+        upstream.write(head);
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    };
+    client.on('data', onData);
+    client.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
+
 // ---------------------------------------------------------------- mid-session cuts
 
 /** Run tshark and return the frame numbers matching a display filter. */
@@ -490,6 +544,10 @@ const FIXTURE_SPECS: FixtureSpec[] = [
   { ...execFixture('k127-exec', 'pcap', '1.27'), midSession: 'spdy' },
   { ...execFixture('k133-exec-ws', 'pcapng', '1.33'), midSession: 'websocket' },
   execFixture('k133-exec-spdy', 'pcap', '1.33', { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }, 'kubectl 1.33 (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)'),
+  {
+    ...execFixture('k133-exec-ws-refused', 'pcapng', '1.33', {}, 'kubectl 1.33 (WebSocket refused with 400, retried over SPDY)'),
+    refuseWebSocket: true,
+  },
   exitFixture('k127-exec-exit3', 'pcapng', '1.27'),
   exitFixture('k133-exec-exit3', 'pcap', '1.33'),
   ttyFixture('k127-exec-tty', 'pcap', '1.27'),
@@ -505,16 +563,18 @@ const FIXTURE_SPECS: FixtureSpec[] = [
 async function makeFixture(spec: FixtureSpec, work: string): Promise<void> {
   const log: string[] = [];
   const serve = await startServe({ ...spec.serve, log: (l) => log.push(l) });
+  const front = spec.refuseWebSocket ? await webSocketRefuser(serve.port) : null;
+  const port = front ? (front.address() as AddressInfo).port : serve.port;
+  const url = serve.url.replace(`:${serve.port}`, `:${port}`);
   const kubeconfig = join(work, `${spec.name}.kubeconfig`);
-  writeFileSync(kubeconfig, serve.kubeconfig);
+  writeFileSync(kubeconfig, serve.kubeconfig.replace(serve.url, url));
   const file = join(FIXTURES, `${spec.name}.${spec.format}`);
   rmSync(file, { force: true });
   let result: Result;
   try {
-    result = await withCapture({ port: serve.port, file, format: spec.format }, () =>
-      spec.run({ serveUrl: serve.url, kubeconfig, log, work }),
-    );
+    result = await withCapture({ port, file, format: spec.format }, () => spec.run({ serveUrl: url, kubeconfig, log, work }));
   } finally {
+    front?.close();
     await serve.close();
   }
   if (spec.format === 'pcapng') sanitizePcapng(file);

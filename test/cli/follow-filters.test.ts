@@ -144,3 +144,23 @@ describe.skipIf(skip !== null)('--decode-as on a capture joined mid-session', ()
     });
   }
 });
+
+describe.skipIf(skip !== null)('a refused WebSocket upgrade and its SPDY retry', () => {
+  it('read as one story: the refusal in requests, the session says it retries it', async () => {
+    const f = fixture('k133-exec-ws-refused');
+    if (!f) return void console.warn('fixture k133-exec-ws-refused missing; run npm run fixtures');
+    const r = await runCli(['decode', f.capture, '--summary', '--json']);
+    expect(r.code).toBe(0);
+    type Doc = {
+      sessions: Array<{ session: number; transport: string; retryOf: number | null }>;
+      requests: Array<{ connection: number; status: number | null; upgrade: string | null; retriedBy: number | null }>;
+    };
+    const doc = JSON.parse(r.stdout.toString()) as Doc;
+    expect(doc.sessions.map((s) => s.transport)).toEqual(['spdy/3.1']);
+    const refused = doc.requests.filter((q) => q.upgrade !== null && q.status !== 101);
+    expect(refused.map((q) => [q.status, q.upgrade?.toLowerCase(), q.retriedBy])).toEqual([[400, 'websocket', 1]]);
+    expect(doc.sessions[0]!.retryOf).toBe(refused[0]!.connection);
+    const text = await runCli(['decode', f.capture, '--summary']);
+    expect(text.stdout.toString()).toMatch(/upgrade websocket refused, retried as session 1/);
+  });
+});
