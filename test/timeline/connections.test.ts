@@ -198,3 +198,32 @@ describe('gaps before the upgrade', () => {
     expect(s.exit).toMatchObject({ code: 3 });
   });
 });
+
+describe('isolation', () => {
+  it('a corrupted connection never changes what another connection decodes to', () => {
+    const clean = script(spdyExecTty(), { connection: 2, client: { address: '127.0.0.1', port: 50002 } });
+    const alone = decode(clean).decoder.summary().sessions;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 6 }), (flips) => {
+        const broken = script(spdyExecTty(), { connection: 1 }).map((e) => (e.kind === 'data' ? { ...e, bytes: e.bytes.slice() } : e));
+        const data = broken.filter((e) => e.kind === 'data');
+        for (const [which, at, x] of flips) {
+          const e = data[which % data.length]!;
+          if (e.kind === 'data' && e.bytes.length > 0) e.bytes[at % e.bytes.length] ^= x;
+        }
+        // interleave the two connections event by event
+        const mixed: ConnectionEvent[] = [];
+        for (let i = 0; i < Math.max(broken.length, clean.length); i++) {
+          if (broken[i]) mixed.push(broken[i]!);
+          if (clean[i]) mixed.push(clean[i]!);
+        }
+        const { decoder, events } = decode(mixed);
+        const internal = events.filter((e) => e.kind === 'diagnostic' && /INTERNAL|CODEC_FAILED/.test(e.error.code));
+        expect(internal).toEqual([]);
+        const other = decoder.summary().sessions.filter((s) => s.connection === 2);
+        expect(other.map((s) => ({ ...s, session: 0 }))).toEqual(alone.map((s) => ({ ...s, session: 0 })));
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
