@@ -130,12 +130,20 @@ export class ConnectionDecoder {
     this.lastTime = ev.time;
     if (this.disabled || this.finished) return;
     const d = this.dir(ev.direction);
-    if (ev.offset > this.next[d]) {
+    let bytes = ev.bytes;
+    let offset = ev.offset;
+    if (offset > this.next[d]) {
       // the reassembler skipped bytes without a gap event: treat it as one
-      this.gapAt(d, this.next[d], ev.offset - this.next[d], ev.time, out);
+      this.gapAt(d, this.next[d], offset - this.next[d], ev.time, out);
+    } else if (offset < this.next[d]) {
+      // bytes seen already (a source that repeats itself): decode each byte once
+      const seen = this.next[d] - offset;
+      if (seen >= bytes.length) return;
+      bytes = bytes.subarray(seen);
+      offset += seen;
     }
-    this.next[d] = ev.offset + ev.bytes.length;
-    this.route(d, ev.bytes, ev.offset, ev.time, out);
+    this.next[d] = offset + bytes.length;
+    this.route(d, bytes, offset, ev.time, out);
   }
 
   gap(ev: ConnectionGap, out: TimelineEvent[]): void {

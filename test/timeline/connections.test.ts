@@ -227,3 +227,17 @@ describe('isolation', () => {
     );
   });
 });
+
+describe('offsets', () => {
+  it('decodes repeated bytes once and treats skipped offsets as a gap', () => {
+    const ev = script(spdyExecTty());
+    const withRepeats: ConnectionEvent[] = [];
+    for (const e of ev) {
+      withRepeats.push(e);
+      if (e.kind === 'data' && e.bytes.length > 4) withRepeats.push({ ...e, bytes: e.bytes.subarray(2), offset: e.offset + 2 });
+    }
+    const a = decode(ev).decoder.summary();
+    const b = decode(withRepeats).decoder.summary();
+    expect(b).toEqual(a);
+  });
+});
