@@ -3,7 +3,7 @@
  * prints a session's events while the session is still going.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -93,6 +93,7 @@ describe.skipIf(skip !== null)('live pipe', () => {
     } finally {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       await serve.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

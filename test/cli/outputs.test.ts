@@ -4,7 +4,7 @@
  * exit code says whether diagnostics were needed.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -144,25 +144,29 @@ describe.skipIf(missing !== null || all.length === 0).concurrent('kubewire decod
 
       it('--extract writes each stream and direction, equal to the truth', async () => {
         const dir = mkdtempSync(join(tmpdir(), 'kubewire-extract-'));
-        const r = await runCli(['decode', f.capture, '--summary', '--extract', dir]);
-        expect(r.code === 0 || r.code === 1).toBe(true);
-        const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
-          files: Array<{ file: string; role: string; direction: string; bytes: number; sha256: string; requestId: string | null }>;
-        };
-        for (const entry of index.files) {
-          const bytes = readFileSync(join(dir, entry.file));
-          expect(bytes.length).toBe(entry.bytes);
-          expect(createHash('sha256').update(bytes).digest('hex')).toBe(entry.sha256);
-        }
-        for (const ts of f.truth.sessions[0]!.streams) {
-          for (const d of ['clientToServer', 'serverToClient'] as const) {
-            if (ts[d].bytes === 0) continue;
-            const hit = index.files.find(
-              (e) => e.role === ts.role && e.direction === d && e.sha256 === ts[d].sha256 && (ts.requestId === undefined || e.requestId === ts.requestId),
-            );
-            expect(hit, `${f.name}: extracted ${ts.role} ${d}`).toBeDefined();
-            expect(hit!.bytes).toBe(ts[d].bytes);
+        try {
+          const r = await runCli(['decode', f.capture, '--summary', '--extract', dir]);
+          expect(r.code === 0 || r.code === 1).toBe(true);
+          const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+            files: Array<{ file: string; role: string; direction: string; bytes: number; sha256: string; requestId: string | null }>;
+          };
+          for (const entry of index.files) {
+            const bytes = readFileSync(join(dir, entry.file));
+            expect(bytes.length).toBe(entry.bytes);
+            expect(createHash('sha256').update(bytes).digest('hex')).toBe(entry.sha256);
           }
+          for (const ts of f.truth.sessions[0]!.streams) {
+            for (const d of ['clientToServer', 'serverToClient'] as const) {
+              if (ts[d].bytes === 0) continue;
+              const hit = index.files.find(
+                (e) => e.role === ts.role && e.direction === d && e.sha256 === ts[d].sha256 && (ts.requestId === undefined || e.requestId === ts.requestId),
+              );
+              expect(hit, `${f.name}: extracted ${ts.role} ${d}`).toBeDefined();
+              expect(hit!.bytes).toBe(ts[d].bytes);
+            }
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
         }
       });
     });

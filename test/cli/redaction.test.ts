@@ -3,7 +3,7 @@
  * sends, the Sec-WebSocket-Key of every WebSocket handshake) never appear in
  * any output form unless --show-secrets.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ async function allOutput(capture: string, form: string[], extra: string[] = []):
   expect(r.code === 0 || r.code === 1, r.stderr).toBe(true);
   let text = r.stdout.toString('latin1') + r.stderr;
   for (const f of readdirSync(dir)) text += readFileSync(join(dir, f)).toString('latin1');
+  rmSync(dir, { recursive: true, force: true });
   return text;
 }
 

@@ -1,8 +1,8 @@
 /** Command line handling of the built CLI: help, version, usage errors and unreadable input exit 2. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, cliMissing, fixtures, runCli } from './helpers.js';
 
 const missing = cliMissing();
@@ -13,6 +13,7 @@ describe.skipIf(missing !== null)('kubewire command line', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kubewire-cli-'));
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('--help lists the commands and exit codes', async () => {
     const r = await runCli(['--help']);
