@@ -152,7 +152,7 @@ export interface SessionStartEvent extends SessionBase {
   tty: boolean;
   /** Joined mid-session: no handshake seen; kind, protocol and roles are guesses. */
   inferred: boolean;
-  /** Session number of an earlier refused attempt this session retries (kubectl's WebSocket→SPDY fallback): the connection number of the refused upgrade. */
+  /** Connection number of the refused WebSocket upgrade this session retries (kubectl's WebSocket→SPDY fallback), or null. */
   retryOf: number | null;
 }
 
@@ -177,7 +177,11 @@ export interface FrameEvent extends SessionBase {
   detail?: Record<string, unknown>;
 }
 
-/** A stream (SPDY SYN_STREAM, or the first message on a WebSocket channel) opened. */
+/**
+ * A stream (SPDY SYN_STREAM, or the first message on a WebSocket channel)
+ * opened. Joined mid-session, also the first frame of a stream whose opening
+ * was not captured (`inferred`; `direction` is then clientToServer).
+ */
 export interface StreamOpenEvent extends SessionBase {
   kind: 'stream-open';
   direction: Direction;
@@ -329,7 +333,7 @@ export interface ConnectionCloseEvent extends Base {
 /** Something odd; never an exception. */
 export interface DiagnosticEvent extends Base {
   kind: 'diagnostic';
-  /** 0 when not tied to a connection. */
+  /** The session it belongs to, null when none (`connection` is 0 when not tied to a connection). */
   session: number | null;
   direction: Direction | null;
   streamId: number | null;
