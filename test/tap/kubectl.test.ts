@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServe, type ServeHandle } from '../../src/serve/index.js';
 import { generateSelfSigned, parseUpstream, type Tap } from '../../src/tap/index.js';
@@ -50,7 +51,7 @@ interface Tapped<T> {
 }
 
 /** Start the tap (TLS listener, recording), run `fn` with a kubeconfig that points at it, stop, decode the recording. */
-async function throughTap<T>(fn: (kubeconfig: string) => Promise<T>): Promise<Tapped<T>> {
+async function throughTap<T>(fn: (kubeconfig: string, tap: Tap, ca: string) => Promise<T>): Promise<Tapped<T>> {
   const dir = mkdtempSync(join(tmpdir(), 'kubewire-tap-kubectl-'));
   const pair = generateSelfSigned();
   const caFile = join(dir, 'ca.pem');
@@ -87,7 +88,7 @@ async function throughTap<T>(fn: (kubeconfig: string) => Promise<T>): Promise<Ta
   const kubeconfig = writeKubeconfig(tap.url, { token: TOKEN, caFile });
   let value: T;
   try {
-    value = await fn(kubeconfig);
+    value = await fn(kubeconfig, tap, pair.cert);
   } finally {
     stop();
   }
@@ -168,6 +169,83 @@ for (const c of execClients) {
     });
   });
 }
+
+/**
+ * A client that upgrades to SPDY exec through the tap (TLS) and then sends
+ * random bytes instead of frames, until the server gives up on it.
+ */
+async function garbageAfterUpgrade(tapPort: number, ca: string, bytes: number): Promise<number> {
+  const socket = tlsConnect({ port: tapPort, host: '127.0.0.1', ca });
+  socket.on('error', () => {});
+  await new Promise((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('close', () => reject(new Error('closed before the handshake')));
+  });
+  socket.write(
+    'POST /api/v1/namespaces/default/pods/web/exec?command=cat&stdin=true&stdout=true HTTP/1.1\r\n' +
+      `Host: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 0\r\nConnection: Upgrade\r\n` +
+      'Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n',
+  );
+  let head = '';
+  await new Promise<void>((resolve, reject) => {
+    socket.on('data', (d: Buffer) => {
+      head += d.toString('latin1');
+      if (head.includes('\r\n\r\n')) resolve();
+    });
+    socket.once('close', () => reject(new Error(`closed before the upgrade answer: ${head}`)));
+  });
+  expect(head).toMatch(/^HTTP\/1\.1 101/);
+  let sent = 0;
+  while (sent < bytes && !socket.destroyed) {
+    const chunk = randomBytes(16 * 1024);
+    sent += chunk.length;
+    if (!socket.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
+    }
+  }
+  socket.end();
+  await new Promise((resolve) => (socket.closed ? resolve(null) : socket.once('close', resolve)));
+  return sent;
+}
+
+const garbageMissing = kubectlMissing('1.33');
+(garbageMissing ? describe.skip : describe)('a garbage session beside a real one, through the tap', () => {
+  it("garbage after one client's upgrade leaves kubectl 1.33's exec and its decoding untouched", async () => {
+    const bin = kubectlBinary('1.33')!;
+    const input = randomBytes(80_000);
+    const args = ['exec', '-i', 'web', '--', 'sh', '-c', 'cat; exit 5'];
+    const direct = await runKubectl(bin, args, { kubeconfig: directConfig, stdin: input });
+    const t = await throughTap(async (kubeconfig, tap, ca) => {
+      const [kubectl] = await Promise.all([
+        runKubectl(bin, args, { kubeconfig, stdin: input }),
+        garbageAfterUpgrade(tap.address.port, ca, 2 * 1024 * 1024),
+        garbageAfterUpgrade(tap.address.port, ca, 2 * 1024 * 1024),
+      ]);
+      return kubectl;
+    });
+    expect(t.value.code).toBe(5);
+    expect(t.value.code).toBe(direct.code);
+    expect(t.value.stdout.equals(direct.stdout)).toBe(true);
+    expect(t.value.stderr.toString()).toBe(direct.stderr.toString());
+    const execs = t.live.sessions.filter((s) => s.kind === 'exec' && s.exit !== null);
+    expect(execs).toHaveLength(1);
+    expect(execs[0]!.exit).toMatchObject({ code: 5 });
+    expect(stream(execs[0]!, 'stdout')[0]!.serverToClient).toEqual({ bytes: input.length, sha256: sha(input) });
+    // The garbage was noticed, not hidden.
+    expect(t.live.diagnostics).toBeGreaterThan(0);
+    expect(t.run.stats!.queue.consumerErrors).toBe(0);
+    expect(t.recorded).toEqual(t.live);
+    expectNoSecret(t);
+  });
+});
 
 const forwarders = [
   { version: '1.27', label: 'kubectl 1.27 (SPDY portforward.k8s.io)', transport: 'spdy/3.1' },
