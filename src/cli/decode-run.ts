@@ -108,8 +108,11 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
       output.event(ev);
     }
   };
-  const showProgress = args.progress ?? io.stderr.isTTY === true;
-  const progress = showProgress ? createProgress(io.stderr, total) : null;
+  // On a terminal, progress shares the screen with the output: only when the
+  // output waits for the end (summary, JSON) or goes elsewhere.
+  const outputIsLive = io.stdout.isTTY === true && (format === 'timeline' || format === 'ndjson' || format === 'follow');
+  const showProgress = args.progress ?? (io.stderr.isTTY === true && !outputIsLive);
+  const progress = showProgress ? createProgress(io.stderr, total, args.progress === true) : null;
 
   const reader = new CaptureDecoder((ev) => deliver(decoder.push(ev)));
   try {

@@ -10,11 +10,13 @@ export interface Progress {
 }
 
 const REDRAW_MS = 200;
+/** Short runs show no progress at all. */
+const FIRST_DRAW_MS = 300;
 
-export function createProgress(stderr: NodeJS.WritableStream, total: number | null): Progress {
+export function createProgress(stderr: NodeJS.WritableStream, total: number | null, immediate = false): Progress {
   const start = Date.now();
   let bytes = 0;
-  let last = 0;
+  let last = immediate ? 0 : start + FIRST_DRAW_MS - REDRAW_MS;
   let drawn = false;
   const draw = () => {
     const secs = Math.max((Date.now() - start) / 1000, 0.001);

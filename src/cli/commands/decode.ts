@@ -62,7 +62,10 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
         describe: 'Do not redact Authorization headers, bearer tokens and Sec-WebSocket-Key',
       })
       .option('bytes', { type: 'boolean', default: false, describe: 'Include stream payloads (base64) in --json/--ndjson events' })
-      .option('progress', { type: 'boolean', describe: 'Progress on stderr (default: when stderr is a terminal)' })
+      .option('progress', {
+        type: 'boolean',
+        describe: 'Progress on stderr (default: when stderr is a terminal and the output is not shown live on it)',
+      })
       .conflicts('ndjson', ['json', 'summary', 'follow'])
       .conflicts('follow', ['json', 'summary'])
       .example('$0 decode exec.pcap', 'Timeline of every session, stream and frame')

@@ -17,6 +17,8 @@ export function createFollowOutput(out: NodeJS.WritableStream, chalk: ChalkInsta
   const w = new BatchedWriter(out);
   const ttySessions = new Set<number>();
   const color = chalk.level > 0;
+  const green = wrapCodes(chalk.green);
+  const red = wrapCodes(chalk.red);
   let sessions = 0;
   return {
     event(ev: TimelineEvent) {
@@ -33,15 +35,22 @@ export function createFollowOutput(out: NodeJS.WritableStream, chalk: ChalkInsta
       if (ev.role === 'stdin' && ttySessions.has(ev.session)) return;
       // Copy: the event's view is only valid until the decoder runs again.
       const bytes = Buffer.from(ev.bytes);
-      if (!color) w.write(bytes);
-      else if (ev.role === 'stdin' || (ev.role === 'data' && ev.direction === 'clientToServer')) w.write(chalk.green(bytes.toString('utf8')));
-      else if (ev.role === 'stderr') w.write(chalk.red(bytes.toString('utf8')));
-      else w.write(bytes);
+      const paint = ev.role === 'stdin' || (ev.role === 'data' && ev.direction === 'clientToServer') ? green : ev.role === 'stderr' ? red : null;
+      // Colour codes around the raw bytes (not decoded text: a UTF-8 sequence may span two events).
+      if (paint && color) w.write(paint[0]);
+      w.write(bytes);
+      if (paint && color) w.write(paint[1]);
     },
     async finish(_summary: DecodeSummary) {
       await w.end();
     },
   };
+}
+
+/** The escape sequences a chalk style puts before and after its text. */
+function wrapCodes(style: (s: string) => string): [string, string] {
+  const [open = '', close = ''] = style('\u0000').split('\u0000');
+  return [open, close];
 }
 
 function banner(text: string, chalk: ChalkInstance): string {
