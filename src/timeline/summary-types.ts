@@ -1,10 +1,17 @@
 /**
- * The summary document (`kubewire decode FILE --summary --json`). The fields
- * of the README contract are stable; the rest are additions.
+ * The summary document (`kubewire decode FILE --summary --json`,
+ * `SessionDecoder.summary()`). The fields of the issue's summary contract
+ * (kind, transport, protocol, client, server, request, streams with role/id/
+ * port/requestId/clientToServer/serverToClient, resizes, exit) are stable and
+ * come first, in that order; the rest are additions, also stable by name.
+ *
+ * Secrets: `request.query` and `offeredProtocols` are redacted unless the
+ * decoder was made with `showSecrets`.
  */
 import type { Hop, SessionEndReason, SessionKind, StreamRole, Transport } from './events.js';
 
 export interface DirectionBytes {
+  /** Application bytes: SPDY DATA payloads; WebSocket channel payloads without the channel byte or port prefix, base64 decoded. */
   bytes: number;
   /** sha256 (hex) of the stream's application bytes in this direction; of '' when none. */
   sha256: string;
@@ -14,8 +21,9 @@ export interface StreamSummary {
   role: StreamRole;
   /** SPDY stream id, or WebSocket channel. */
   id: number;
-  /** Port-forward only. */
+  /** Port-forward only: the remote port (SPDY `port` header, or the WebSocket port prefix / query). */
   port?: number;
+  /** Port-forward over SPDY only: the `requestid` header pairing error and data streams. */
   requestId?: string;
   clientToServer: DirectionBytes;
   serverToClient: DirectionBytes;
@@ -30,8 +38,10 @@ export interface StreamSummary {
   reset: { direction: 'clientToServer' | 'serverToClient'; status: number; statusName: string } | null;
 }
 
+/** From the error stream/channel: a `metav1.Status` (V4, V5) or text (V1–V3); an empty, cleanly closed error stream is Success. */
 export interface ExitSummary {
   status: 'Success' | 'Failure';
+  /** 0 on Success; the `ExitCode` cause on NonZeroExitCode; null when the status carries none. */
   code: number | null;
   reason: string | null;
   message: string | null;
@@ -48,25 +58,34 @@ export interface SessionSummary {
   resizes: Array<{ width: number; height: number }>;
   exit: ExitSummary | null;
   // additions
+  /** 1-based, in order of the upgrades (or joins). */
   session: number;
+  /** The TCP connection (numbering of the capture pipeline or the tap). */
   connection: number;
+  /** Which hop of the exec path, from the request path. */
   hop: Hop;
   namespace: string | null;
   pod: string | null;
   container: string | null;
+  /** argv from the repeated `command` query parameters. */
   command: string[];
+  /** Options from the query, read like the API server does (absent, "0", "false" → false). */
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
   tty: boolean;
+  /** What the client offered (`X-Stream-Protocol-Version` lines, `Sec-WebSocket-Protocol` entries). */
   offeredProtocols: string[];
   /** Joined mid-session: kind, protocol and roles are guesses. */
   inferred: boolean;
   /** Connection number of the refused upgrade this session retried, or null. */
   retryOf: number | null;
+  /** µs since the epoch, from the capture. */
   startTime: number;
   endTime: number | null;
+  /** How it ended: exit status seen, else GOAWAY, WebSocket close, TCP RST/FIN, end of input. */
   end: SessionEndReason | null;
+  /** The client half-closed stdin (SPDY FIN, or the v5 close signal). */
   stdinClosed: boolean;
   goaway: Array<{ direction: 'clientToServer' | 'serverToClient'; lastGoodStreamId: number; status: number }>;
   pings: { clientToServer: number; serverToClient: number };
@@ -80,7 +99,9 @@ export interface SessionSummary {
   websocketClose: { direction: 'clientToServer' | 'serverToClient'; code: number | null; reason: string } | null;
   /** How the TCP connection ended. */
   tcpClose: 'fin' | 'rst' | 'end-of-input' | 'evicted' | 'timeout' | null;
+  /** Capture gaps inside the session. */
   gaps: number;
+  /** Diagnostics about this session. */
   diagnostics: number;
 }
 
@@ -102,7 +123,10 @@ export interface RequestSummary {
 export interface DecodeSummary {
   sessions: SessionSummary[];
   // additions
+  /** Every HTTP request seen (discovery, GET pod, upgrades and refusals), at most 10,000. */
   requests: RequestSummary[];
+  /** TCP connections seen. */
   connections: number;
+  /** Diagnostics in all (what makes the CLI exit with 1). */
   diagnostics: number;
 }
