@@ -1,0 +1,152 @@
+/** The CLI's pure pieces: --decode-as parsing, the output form choice, filters, and a line for every event kind. */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { KubewireError } from '../../src/common/errors.js';
+import { outputFormat, parseDecodeAs, UsageError } from '../../src/cli/decode-run.js';
+import { createOutput, formatTimelineEvent } from '../../src/cli/output/index.js';
+import { createFilter } from '../../src/cli/output/filter.js';
+import { createChalk } from '../../src/cli/output/style.js';
+import type { DecodeSummary, TimelineEvent } from '../../src/timeline/index.js';
+
+const ep = { address: '127.0.0.1', port: 1 };
+const base = { time: 1_700_000_000_000_000, connection: 2 };
+const s = { ...base, session: 1 };
+
+/** One event of every kind (the switch in the timeline renderer must know them all). */
+const SAMPLES: TimelineEvent[] = [
+  { kind: 'connection-open', ...base, client: ep, server: ep, startedLate: false },
+  { kind: 'connection-swap', ...base, client: ep, server: ep, why: 'request line seen from the other side' },
+  { kind: 'connection-classified', ...base, protocol: 'http', inferred: false, forced: false },
+  { kind: 'http-request', ...base, direction: 'clientToServer', index: 0, method: 'POST', target: '/x?a=1', path: '/x', query: 'a=1', version: 'HTTP/1.1', headers: [['Authorization', 'Bearer <redacted>']], upgrade: 'SPDY/3.1', offeredProtocols: ['v4.channel.k8s.io'], bodyLength: 0, offset: 0 },
+  { kind: 'http-response', ...base, direction: 'serverToClient', index: 0, status: 101, reason: 'Switching Protocols', version: 'HTTP/1.1', headers: [], chosenProtocol: 'v4.channel.k8s.io', bodyLength: 0, body: null, offset: 0 },
+  { kind: 'upgrade', ...s, transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io' },
+  { kind: 'upgrade-refused', ...base, index: 0, status: 400, upgrade: 'websocket', path: '/x', message: 'no' },
+  { kind: 'session-start', ...s, sessionKind: 'exec', transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io', hop: 'client-apiserver', namespace: 'ns', pod: 'p', container: 'c', command: ['sh'], stdin: true, stdout: true, stderr: true, tty: false, inferred: false, retryOf: null },
+  { kind: 'frame', ...s, direction: 'clientToServer', layer: 'spdy', type: 'data', streamId: 3, role: 'stdin', length: 5, flags: 1, fin: true, offset: 10 },
+  { kind: 'stream-open', ...s, direction: 'clientToServer', streamId: 3, role: 'stdin', inferred: true, port: null, requestId: null },
+  { kind: 'stream-data', ...s, direction: 'clientToServer', streamId: 3, role: 'stdin', bytes: new Uint8Array([104, 105, 10, 0]), offset: 0 },
+  { kind: 'half-close', ...s, direction: 'clientToServer', streamId: 3, role: 'stdin' },
+  { kind: 'stream-close', ...s, streamId: 3, role: 'stdin' },
+  { kind: 'stream-reset', ...s, direction: 'clientToServer', streamId: 5, role: 'stdout', status: 5, statusName: 'CANCEL' },
+  { kind: 'resize', ...s, direction: 'clientToServer', streamId: 7, width: 80, height: 24 },
+  { kind: 'exit', ...s, status: 'Failure', code: 3, reason: 'NonZeroExitCode', message: 'exit status 3', sinceLastOutputUs: 1200 },
+  { kind: 'goaway', ...s, direction: 'clientToServer', lastGoodStreamId: 0, status: 0, statusName: 'OK' },
+  { kind: 'ping', ...s, direction: 'clientToServer', id: 1, reply: false },
+  { kind: 'window-update', ...s, direction: 'serverToClient', streamId: 0, delta: 1000, window: 65536 },
+  { kind: 'flow-control', ...s, direction: 'serverToClient', streamId: 5, state: 'exhausted', window: 0, stalledUs: null },
+  { kind: 'gap', ...base, session: 1, direction: 'serverToClient', offset: 100, size: 1460 },
+  { kind: 'session-end', ...s, reason: 'goaway' },
+  { kind: 'connection-close', ...base, reason: 'fin', direction: 'clientToServer' },
+  { kind: 'diagnostic', ...base, session: 1, direction: 'serverToClient', streamId: 5, error: new KubewireError('spdy', 'SPDY_TEST', 'stream', 'a test diagnostic') },
+];
+
+describe('--decode-as', () => {
+  it('one protocol for every connection, or CONN=PROTO per connection', () => {
+    expect(parseDecodeAs(undefined)).toBeUndefined();
+    expect(parseDecodeAs(['spdy'])).toBe('spdy');
+    expect(parseDecodeAs(['spdy', 'spdy'])).toBe('spdy');
+    expect(parseDecodeAs(['3=v4.channel.k8s.io', '5=websocket'])).toEqual(new Map([[3, 'v4.channel.k8s.io'], [5, 'websocket']]));
+    expect(parseDecodeAs(['2=SPDY/3.1+portforward.k8s.io'])).toEqual(new Map([[2, 'SPDY/3.1+portforward.k8s.io']]));
+  });
+  it('contradictions are usage errors', () => {
+    expect(() => parseDecodeAs(['spdy', 'websocket'])).toThrow(UsageError);
+    expect(() => parseDecodeAs(['spdy', '3=websocket'])).toThrow(UsageError);
+    expect(() => parseDecodeAs([''])).toThrow(UsageError);
+  });
+});
+
+describe('output form', () => {
+  it('follows the flags', () => {
+    const f = { summary: false, json: false, ndjson: false, follow: false };
+    expect(outputFormat(f)).toBe('timeline');
+    expect(outputFormat({ ...f, summary: true })).toBe('summary');
+    expect(outputFormat({ ...f, summary: true, json: true })).toBe('summary');
+    expect(outputFormat({ ...f, json: true })).toBe('json');
+    expect(outputFormat({ ...f, ndjson: true })).toBe('ndjson');
+    expect(outputFormat({ ...f, follow: true })).toBe('follow');
+  });
+});
+
+describe('timeline lines', () => {
+  it('every event kind has a line naming its connection and time', () => {
+    const chalk = createChalk(false);
+    const kinds = new Set<string>();
+    for (const ev of SAMPLES) {
+      const line = formatTimelineEvent(ev, chalk);
+      kinds.add(ev.kind);
+      expect(line, ev.kind).toMatch(/^\d\d:\d\d:\d\d\.\d{6} #2/);
+      expect(line).not.toContain('\n');
+      expect(line).not.toContain('undefined');
+    }
+    expect(kinds.size).toBe(SAMPLES.length);
+    expect(formatTimelineEvent(SAMPLES[10]!, chalk)).toContain('4 B @0 "hi\\n\\x00"');
+  });
+  it('colour only when asked', () => {
+    expect(formatTimelineEvent(SAMPLES[15]!, createChalk(true))).toMatch(/\x1b\[/);
+    expect(formatTimelineEvent(SAMPLES[15]!, createChalk(false))).not.toMatch(/\x1b\[/);
+  });
+});
+
+describe('filters', () => {
+  it('--stream and --role keep their streams and session-level facts', () => {
+    const f = createFilter({ stream: [5] });
+    const kept = SAMPLES.filter((e) => f.keep(e)).map((e) => e.kind);
+    expect(kept).toContain('stream-reset');
+    expect(kept).toContain('exit');
+    expect(kept).toContain('session-start');
+    expect(kept).not.toContain('stream-data');
+    const r = createFilter({ role: ['stdin'] });
+    const byRole = SAMPLES.filter((e) => r.keep(e)).map((e) => e.kind);
+    expect(byRole).toContain('stream-data');
+    expect(byRole).not.toContain('stream-reset');
+  });
+  it('--session drops other sessions and connections without one', () => {
+    const f = createFilter({ session: [2] });
+    expect(SAMPLES.filter((e) => f.keep(e))).toEqual([]);
+    const g = createFilter({ session: [1] });
+    // Connection-level events before the session's first event are dropped, later ones kept.
+    const kept = SAMPLES.filter((e) => g.keep(e)).map((e) => e.kind);
+    expect(kept).not.toContain('connection-open');
+    expect(kept).toContain('connection-close');
+    expect(kept).toContain('upgrade');
+  });
+});
+
+describe('createOutput', () => {
+  const summary: DecodeSummary = { sessions: [], requests: [], connections: 1, diagnostics: 1 };
+  const sink = () => {
+    const chunks: Buffer[] = [];
+    const stdout = new Writable({
+      write(c: Buffer, _e, cb) {
+        chunks.push(Buffer.from(c));
+        cb();
+      },
+    });
+    return { stdout, text: () => Buffer.concat(chunks).toString() };
+  };
+  it('json is a valid document even with no events', async () => {
+    const o = sink();
+    const out = createOutput({ format: 'json', color: false, showSecrets: false, filters: { session: [9] }, stdout: o.stdout });
+    for (const ev of SAMPLES) out.event(ev);
+    await out.finish(summary);
+    expect(JSON.parse(o.text())).toEqual({ events: [], summary });
+  });
+  it('ndjson writes one parseable line per event, bytes only when asked', async () => {
+    const o = sink();
+    const out = createOutput({ format: 'ndjson', color: false, showSecrets: false, filters: {}, stdout: o.stdout, bytes: true });
+    for (const ev of SAMPLES) out.event(ev);
+    await out.finish(summary);
+    const lines = o.text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.kind)).toEqual(SAMPLES.map((e) => e.kind));
+    const data = lines.find((l) => l.kind === 'stream-data')!;
+    expect(data.base64).toBe(Buffer.from([104, 105, 10, 0]).toString('base64'));
+    expect(data.length).toBe(4);
+    expect((lines.at(-1)!.error as { code: string }).code).toBe('SPDY_TEST');
+  });
+  it('summary --json prints the summary document', async () => {
+    const o = sink();
+    const out = createOutput({ format: 'summary', summaryJson: true, color: false, showSecrets: false, filters: {}, stdout: o.stdout });
+    await out.finish(summary);
+    expect(JSON.parse(o.text())).toEqual(summary);
+  });
+});
