@@ -31,9 +31,10 @@ export interface DecodeIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  stdinIsTTY?: boolean;
 }
 
-const DEFAULT_IO: DecodeIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+const DEFAULT_IO: DecodeIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdinIsTTY: process.stdin.isTTY === true };
 
 export class UsageError extends Error {}
 
@@ -72,6 +73,10 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     return EXIT_USAGE;
   }
   let total: number | null = null;
+  if (args.input === '-' && io.stdinIsTTY) {
+    io.stderr.write('kubewire decode: standard input is a terminal; pipe a capture in (tcpdump -U -w - … | kubewire decode -)\n');
+    return EXIT_USAGE;
+  }
   if (args.input !== '-') {
     try {
       const st = statSync(args.input);

@@ -111,6 +111,11 @@ describe.skipIf(skip !== null || !existsSync('/usr/bin/script'))('colour and pro
     expect(plain).not.toMatch(SGR);
   });
 
+  it('decode - on a terminal asks for a pipe instead of waiting', async () => {
+    const out = await onTerminal(['decode', '-', '--summary']);
+    expect(out).toContain('standard input is a terminal');
+  });
+
   it('--progress reports on stderr only', async () => {
     const r = await runCli(['decode', exec!.capture, '--summary', '--json', '--progress']);
     expect(r.stderr).toContain('decoding');
