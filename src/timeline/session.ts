@@ -13,7 +13,8 @@ import type { DecoderContext } from './connection.js';
 import type { RequestInfo } from './request-info.js';
 import type { SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
-import { guessFraming } from './sniff-framing.js';
+import { FlowControl, type FlowChange } from './flow-control.js';
+import { guessFraming, tunnelVerdict } from './sniff-framing.js';
 import { concatChunks } from './bytes.js';
 import {
   ChannelDecoder,
@@ -56,49 +57,13 @@ export interface SessionSetup {
   sidesKnown: boolean;
 }
 
-const INITIAL_WINDOW = 65536;
 /** Bytes of a port-forward error stream kept for the summary. */
 const PORT_FORWARD_MESSAGE_MAX = 1024;
 /** Data messages / bytes held at most before a joined WebSocket session is taken as channel messages. */
 const TUNNEL_CHECK_MAX_MESSAGES = 64;
 const TUNNEL_CHECK_MAX_BYTES = 64 * 1024;
-/** Messages that all start with a channel byte of their direction before they are believed to be channel messages. */
-const CHANNEL_EVIDENCE = 4;
-
-/**
- * Joined WebSocket session: are the held payloads channel messages or a SPDY
- * byte stream? null = not sure yet.
- */
-function tunnelVerdict(bytes: Record<Direction, Uint8Array[]>, final: boolean): 'tunnel' | 'channels' | null {
-  for (const x of ['clientToServer', 'serverToClient'] as const) {
-    if (bytes[x].length === 0) continue;
-    const g = guessFraming(concatChunks(bytes[x]), final);
-    if (g !== null && g !== 'none' && g.protocol === 'spdy' && g.frames >= 2) return 'tunnel';
-  }
-  // Server messages of the channel protocols start with 1, 2 or 3 (or '1'–'3' in base64); the
-  // server's side of a tunnel starts with a SPDY header byte (0x80, or 0x00 of a stream id) or
-  // anything at all in the middle of a frame. Client bytes prove little: 4-byte SPDY pieces
-  // often start with 0x00, which is also the stdin channel.
-  let channelLike = 0;
-  for (const p of bytes.serverToClient) {
-    if (p.length === 0) continue;
-    const b = p[0]!;
-    if (!((b >= 1 && b <= 3) || (b >= 0x31 && b <= 0x33))) return final ? 'channels' : null;
-    channelLike++;
-  }
-  if (channelLike >= CHANNEL_EVIDENCE || final) return 'channels';
-  return null;
-}
 const RST_NAMES = nameTable(RST_STATUS);
 const GOAWAY_NAMES = nameTable(GOAWAY_STATUS);
-
-interface WindowState {
-  initial: number;
-  session: number;
-  streams: Map<number, number>;
-  /** key: stream id (0 = session) → when it ran out, and whether DATA went past it. */
-  exhausted: Map<number, { since: number; overrun: boolean }>;
-}
 
 export class Session {
   readonly id: number;
@@ -113,7 +78,7 @@ export class Session {
   private ws: Partial<Record<Direction, WebSocketFrameDecoder>> = {};
   /** s2c WebSocket: channel of the message a continuation frame belongs to. */
   private lastChannel: Record<Direction, number | null> = { clientToServer: null, serverToClient: null };
-  private windows: Record<Direction, WindowState> = { clientToServer: newWindow(), serverToClient: newWindow() };
+  private readonly flow = new FlowControl();
   private resizeDecoder: ResizeDecoder;
   /** WebSocket remote command: channel decoding per direction (k8s layer). */
   private readonly chan: Partial<Record<Direction, ChannelDecoder>> = {};
@@ -125,8 +90,6 @@ export class Session {
   private lastOutputToExitUs: number | null = null;
   private readonly goaways: SessionSummary['goaway'] = [];
   private pings = { clientToServer: 0, serverToClient: 0 };
-  private stalls = 0;
-  private overruns = 0;
   private gaps = 0;
   private diagnostics = 0;
   private wsClose: SessionSummary['websocketClose'] = null;
@@ -294,10 +257,7 @@ export class Session {
     }
     this.settleExit(out, true);
     if (this.setup.inferred) this.inferRemainingRoles();
-    for (const [, w] of [['c', this.windows.clientToServer], ['s', this.windows.serverToClient]] as const) {
-      for (const e of w.exhausted.values()) if (!e.overrun) this.stalls++;
-      w.exhausted.clear();
-    }
+    this.flow.finish();
     this.endTime = time;
     this.endReason = this.exit
       ? 'exit'
@@ -355,8 +315,8 @@ export class Session {
       goaway: this.goaways.map((g) => ({ ...g })),
       pings: { ...this.pings },
       lastOutputToExitUs: this.lastOutputToExitUs,
-      flowControlStalls: this.stalls,
-      flowControlOverruns: this.overruns,
+      flowControlStalls: this.flow.stalls,
+      flowControlOverruns: this.flow.overruns,
       websocketClose: this.wsClose ? { ...this.wsClose } : null,
       tcpClose: this.tcpClose,
       gaps: this.gaps,
@@ -520,15 +480,7 @@ export class Session {
         return d;
       }
       case 'settings': {
-        for (const e of f.entries) {
-          if (e.id === SETTINGS_ID.INITIAL_WINDOW_SIZE) {
-            // the sender of SETTINGS receives: it sets the window of the other direction
-            const w = this.windows[oppositeDirection(d)];
-            const delta = e.value - w.initial;
-            w.initial = e.value;
-            for (const [id, v] of w.streams) w.streams.set(id, v + delta);
-          }
-        }
+        for (const e of f.entries) if (e.id === SETTINGS_ID.INITIAL_WINDOW_SIZE) this.flow.initialWindow(d, e.value);
         return d;
       }
       case 'ping': {
@@ -544,23 +496,10 @@ export class Session {
         return d;
       }
       case 'window_update': {
-        const other = oppositeDirection(d);
-        const w = this.windows[other];
-        let now: number;
-        if (f.streamId === 0) now = w.session += f.delta;
-        else {
-          now = (w.streams.get(f.streamId) ?? w.initial) + f.delta;
-          w.streams.set(f.streamId, now);
-        }
-        out.push({ kind: 'window-update', ...base, direction: d, streamId: f.streamId, delta: f.delta, window: now });
-        const ex = w.exhausted.get(f.streamId);
-        if (ex && now > 0) {
-          w.exhausted.delete(f.streamId);
-          if (!ex.overrun) {
-            this.stalls++;
-            out.push({ kind: 'flow-control', ...base, direction: other, streamId: f.streamId, state: 'resumed', window: now, stalledUs: this.time - ex.since });
-          }
-        }
+        const changes: FlowChange[] = [];
+        const window = this.flow.windowUpdate(d, f.streamId, f.delta, this.time, changes);
+        out.push({ kind: 'window-update', ...base, direction: d, streamId: f.streamId, delta: f.delta, window });
+        this.flowEvents(changes, out);
         return d;
       }
       case 'unknown':
@@ -600,30 +539,13 @@ export class Session {
 
   /** DATA from `d` uses up `d`'s send windows. */
   private flowData(d: Direction, streamId: number, n: number, out: TimelineEvent[]): void {
-    const w = this.windows[d];
-    w.session -= n;
-    const sw = (w.streams.get(streamId) ?? w.initial) - n;
-    w.streams.set(streamId, sw);
-    this.checkWindow(d, 0, w.session, n, out);
-    this.checkWindow(d, streamId, sw, n, out);
+    const changes: FlowChange[] = [];
+    this.flow.data(d, streamId, n, this.time, changes);
+    this.flowEvents(changes, out);
   }
 
-  private checkWindow(d: Direction, id: number, now: number, n: number, out: TimelineEvent[]): void {
-    const w = this.windows[d];
-    const ex = w.exhausted.get(id);
-    if (ex) {
-      if (!ex.overrun && n > 0 && now + n <= 0) {
-        ex.overrun = true;
-        this.overruns++;
-        out.push({ kind: 'flow-control', time: this.time, connection: this.setup.connection, session: this.id, direction: d, streamId: id, state: 'overrun', window: now, stalledUs: null });
-      }
-      return;
-    }
-    if (now <= 0 && now + n > 0) {
-      w.exhausted.set(id, { since: this.time, overrun: now < 0 });
-      if (now < 0) this.overruns++;
-      out.push({ kind: 'flow-control', time: this.time, connection: this.setup.connection, session: this.id, direction: d, streamId: id, state: now < 0 ? 'overrun' : 'exhausted', window: now, stalledUs: null });
-    }
+  private flowEvents(changes: FlowChange[], out: TimelineEvent[]): void {
+    for (const c of changes) out.push({ kind: 'flow-control', time: this.time, connection: this.setup.connection, session: this.id, ...c });
   }
 
   /** The stream a DATA/RST refers to; created (role inferred) when its SYN_STREAM was not seen. */
@@ -679,7 +601,7 @@ export class Session {
       for (const k of ['clientToServer', 'serverToClient'] as const) if (x[k] === undefined) delete x[k];
     }
     this.dead = flip(this.dead);
-    this.windows = flip(this.windows);
+    this.flow.swap();
     this.pings = flip(this.pings);
     this.lastChannel = flip(this.lastChannel);
     this.tunnelAlign = flip(this.tunnelAlign as Record<Direction, Uint8Array[]>);
@@ -1121,9 +1043,6 @@ export class Session {
   }
 }
 
-function newWindow(): WindowState {
-  return { initial: INITIAL_WINDOW, session: INITIAL_WINDOW, streams: new Map(), exhausted: new Map() };
-}
 
 /** The role a SYN_STREAM announces (before the stream exists), or null. */
 function synStreamRole(f: SpdyFrame): StreamRole | null {

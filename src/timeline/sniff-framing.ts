@@ -4,7 +4,9 @@
  * inside a frame, so every start offset up to a bound is tried, and a start
  * is taken only when the frames from there chain to the end of the buffer.
  */
+import type { Direction } from '../common/errors.js';
 import { plausibleFrameLength } from '../spdy/resync.js';
+import { concatChunks } from './bytes.js';
 
 export interface FramingGuess {
   protocol: 'spdy' | 'websocket';
@@ -182,4 +184,32 @@ function wsChain(buf: Uint8Array, k: number): Chain {
   const sender = masked === null ? null : masked ? 'client' : 'server';
   // WebSocket headers have no signature as strong as SPDY's control word: `control` stays 0
   return { ok: complete > 0 && strong > 0, complete, covered: i - k, span: buf.length - k, control: 0, exact: i === buf.length, sender };
+}
+
+/** Messages that all start with a channel byte of their direction before they are believed to be channel messages. */
+const CHANNEL_EVIDENCE = 4;
+
+/**
+ * Joined WebSocket session: are the held payloads channel messages or a SPDY
+ * byte stream? null = not sure yet.
+ */
+export function tunnelVerdict(bytes: Record<Direction, Uint8Array[]>, final: boolean): 'tunnel' | 'channels' | null {
+  for (const x of ['clientToServer', 'serverToClient'] as const) {
+    if (bytes[x].length === 0) continue;
+    const g = guessFraming(concatChunks(bytes[x]), final);
+    if (g !== null && g !== 'none' && g.protocol === 'spdy' && g.frames >= 2) return 'tunnel';
+  }
+  // Server messages of the channel protocols start with 1, 2 or 3 (or '1'–'3' in base64); the
+  // server's side of a tunnel starts with a SPDY header byte (0x80, or 0x00 of a stream id) or
+  // anything at all in the middle of a frame. Client bytes prove little: 4-byte SPDY pieces
+  // often start with 0x00, which is also the stdin channel.
+  let channelLike = 0;
+  for (const p of bytes.serverToClient) {
+    if (p.length === 0) continue;
+    const b = p[0]!;
+    if (!((b >= 1 && b <= 3) || (b >= 0x31 && b <= 0x33))) return final ? 'channels' : null;
+    channelLike++;
+  }
+  if (channelLike >= CHANNEL_EVIDENCE || final) return 'channels';
+  return null;
 }
