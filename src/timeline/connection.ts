@@ -602,8 +602,13 @@ export class ConnectionDecoder {
     if (/websocket/i.test(upgrade)) {
       protocol = respHead ? headerValue(respHead.headers, 'sec-websocket-protocol') : null;
       transport = protocol && /^spdy\/3\.1\+/i.test(protocol) ? 'websocket+spdy/3.1' : 'websocket';
+    } else if (upgrade !== '' && !/spdy\/3/i.test(upgrade) && !this.decodeAs) {
+      // another protocol (h2c, …): nothing of ours; the connection is opaque from here on
+      this.req = this.resp = null;
+      this.becomeOpaque(time, out);
+      return;
     } else {
-      if (!/spdy\/3/i.test(upgrade)) this.diag(out, time, 'serverToClient', 'TIMELINE_UNKNOWN_UPGRADE', 'connection', `upgrade to ${JSON.stringify(upgrade)}; decoding as SPDY/3.1`, offset);
+      if (!/spdy\/3/i.test(upgrade)) this.diag(out, time, 'serverToClient', 'TIMELINE_UNKNOWN_UPGRADE', 'connection', `switched protocols without saying to what; decoding as SPDY/3.1`, offset);
       protocol = respHead ? headerValue(respHead.headers, 'x-stream-protocol-version') : null;
       transport = 'spdy/3.1';
     }
