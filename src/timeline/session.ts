@@ -463,6 +463,10 @@ export class Session {
         }
         const s = this.streamFor(f.streamId, d, f.data, out);
         this.flowData(d, f.streamId, f.data.length, out);
+        if (s && s.halfClosed[d] && (f.data.length > 0 || f.fin)) {
+          // SPDY/3.1 §2.3.7: a sender must not send on a stream after its FIN
+          this.diag(out, d, 'TIMELINE_DATA_AFTER_FIN', 'stream', `DATA on stream ${f.streamId} after this side's FIN`, f.streamId, f.offset);
+        }
         if (s) {
           this.streamData(s, d, f.data, out);
           if (f.fin) this.halfClose(s, d, out);

@@ -166,3 +166,19 @@ describe('joined port-forward', () => {
     expect(sum.streams[3]!.serverToClient.bytes).toBe('response 2'.length);
   });
 });
+
+describe('protocol violations', () => {
+  it('flags DATA after a FIN on the same side, and still counts it', () => {
+    const c = new SpdyFrameEncoder();
+    const steps: Step[] = [
+      ...spdyUpgrade('v4.channel.k8s.io', 'command=cat&stdin=true'),
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 3, headers: [['streamtype', 'stdin']] }) },
+      { d: C, bytes: c.encode({ kind: 'data', streamId: 3, data: enc('a'), fin: true }) },
+      { d: C, bytes: c.encode({ kind: 'data', streamId: 3, data: enc('b') }) },
+    ];
+    const { decoder, events } = decode(script(steps));
+    const d = events.find((e) => e.kind === 'diagnostic');
+    expect(d).toMatchObject({ direction: C, streamId: 3, error: { code: 'TIMELINE_DATA_AFTER_FIN' } });
+    expect(decoder.summary().sessions[0]!.streams[0]!.clientToServer.bytes).toBe(2);
+  });
+});
