@@ -113,7 +113,13 @@ describe('filters', () => {
 });
 
 describe('createOutput', () => {
-  const summary: DecodeSummary = { sessions: [], requests: [], connections: 1, diagnostics: 1 };
+  const summary: DecodeSummary = {
+    sessions: [],
+    requests: [],
+    connections: 1,
+    diagnostics: 1,
+    dropped: { connections: 0, sessions: 0, requests: 0 },
+  };
   const sink = () => {
     const chunks: Buffer[] = [];
     const stdout = new Writable({
