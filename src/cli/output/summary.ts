@@ -60,6 +60,12 @@ export function renderSummary(
       } diagnostic${s.diagnostics === 1 ? '' : 's'}`,
     ),
   );
+  const dropped = s.dropped;
+  if (dropped && (dropped.sessions || dropped.requests)) {
+    lines.push(
+      chalk.yellow(`${dropped.sessions} session${dropped.sessions === 1 ? '' : 's'} and ${dropped.requests} request${dropped.requests === 1 ? '' : 's'} of closed connections were not kept (memory bound); the timeline and --ndjson show every event`),
+    );
+  }
   if (diagnosticCount) {
     lines.push(chalk.bold.red(`Diagnostics (${diagnosticCount})`));
     for (const d of diagnostics) {
