@@ -265,6 +265,11 @@ export class ConnectionDecoder {
     this.sniff.serverToClient = newSniff(0);
   }
 
+  /** Requests kept for the summary. */
+  get requestCount(): number {
+    return this.summaries.length;
+  }
+
   /** Whether the summary has anything from this connection. */
   get hasSummary(): boolean {
     return this.session !== null || this.summaries.length > 0;

@@ -26,6 +26,12 @@ export interface TimelineLimits {
   maxPendingUpgradeBytes: number;
   /** Streams tracked per session. Default 65,536. */
   maxStreamsPerSession: number;
+  /**
+   * Closed connections whose sessions and requests the summary keeps (a tap
+   * may run for weeks). Beyond it the oldest are dropped and counted in
+   * `DecodeSummary.dropped`. Default 100,000.
+   */
+  maxClosedConnectionsKept: number;
   /** SPDY codec limits passed down. */
   spdy?: Partial<{
     maxFrameLength: number;
@@ -45,6 +51,7 @@ export const DEFAULT_TIMELINE_LIMITS: TimelineLimits = {
   maxResizeBytes: 4 * 1024,
   maxPendingUpgradeBytes: 1024 * 1024,
   maxStreamsPerSession: 65536,
+  maxClosedConnectionsKept: 100_000,
   maxWebSocketPayload: 64 * 1024 * 1024,
 };
 

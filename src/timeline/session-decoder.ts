@@ -23,8 +23,12 @@ import { KubewireError } from '../common/errors.js';
 export class SessionDecoder {
   private readonly connections = new Map<number, ConnectionDecoder>();
   /** Connections the summary needs (closed ones stay, with their state trimmed); others are dropped once closed. */
-  private readonly all: ConnectionDecoder[] = [];
+  private readonly all = new Set<ConnectionDecoder>();
   private connectionCount = 0;
+  /** Closed connections still in `all`, oldest first (for the memory bound). */
+  private readonly closedKept: ConnectionDecoder[] = [];
+  private closedHead = 0;
+  private readonly dropped = { connections: 0, sessions: 0, requests: 0 };
   private readonly ctx: DecoderContext;
   private diagnostics = 0;
 
@@ -83,17 +87,28 @@ export class SessionDecoder {
       requests.push(...c.requestSummaries());
     }
     sessions.sort((a, b) => a.session - b.session);
-    return { sessions, requests, connections: this.connectionCount, diagnostics: this.diagnostics };
+    return { sessions, requests, connections: this.connectionCount, diagnostics: this.diagnostics, dropped: { ...this.dropped } };
+  }
+
+  /** Keep a closed connection for the summary, dropping the oldest beyond the limit. */
+  private keepClosed(c: ConnectionDecoder): void {
+    this.closedKept.push(c);
+    while (this.closedKept.length - this.closedHead > this.ctx.limits.maxClosedConnectionsKept) {
+      const old = this.closedKept[this.closedHead]!;
+      this.closedKept[this.closedHead++] = undefined as unknown as ConnectionDecoder;
+      this.dropped.connections++;
+      this.dropped.sessions += old.sessionId !== null ? 1 : 0;
+      this.dropped.requests += old.requestCount;
+      this.dropClosed(old);
+    }
+    if (this.closedHead > 1024 && this.closedHead * 2 > this.closedKept.length) {
+      this.closedKept.splice(0, this.closedHead);
+      this.closedHead = 0;
+    }
   }
 
   private dropClosed(c: ConnectionDecoder): void {
-    // usually the most recent one; scanning from the end keeps this cheap
-    for (let i = this.all.length - 1; i >= 0; i--) {
-      if (this.all[i] === c) {
-        this.all.splice(i, 1);
-        return;
-      }
-    }
+    this.all.delete(c);
   }
 
   private dispatch(ev: ConnectionEvent, out: TimelineEvent[]): void {
@@ -102,7 +117,7 @@ export class SessionDecoder {
       if (prev) prev.finish(out);
       const c = new ConnectionDecoder(ev, this.ctx, this.decodeAsFor(ev.connection));
       this.connections.set(ev.connection, c);
-      this.all.push(c);
+      this.all.add(c);
       this.connectionCount++;
       c.open(out);
       return;
@@ -143,6 +158,7 @@ export class SessionDecoder {
         c.close(ev, out);
         this.connections.delete(ev.connection);
         if (!c.hasSummary) this.dropClosed(c);
+        else this.keepClosed(c);
         return;
       default: {
         const never: never = ev;

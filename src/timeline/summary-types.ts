@@ -129,4 +129,6 @@ export interface DecodeSummary {
   connections: number;
   /** Diagnostics in all (what makes the CLI exit with 1). */
   diagnostics: number;
+  /** Closed connections left out of `sessions` and `requests` to bound memory (see `maxClosedConnectionsKept`). */
+  dropped: { connections: number; sessions: number; requests: number };
 }

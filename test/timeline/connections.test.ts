@@ -256,3 +256,26 @@ describe('other upgrades', () => {
     expect(events.filter((e) => e.kind === 'connection-classified').map((e) => e.kind === 'connection-classified' && e.protocol)).toEqual(['http', 'opaque']);
   });
 });
+
+describe('memory bound', () => {
+  it('keeps the newest closed connections in the summary and counts the rest', () => {
+    const events: ConnectionEvent[] = [];
+    for (let i = 1; i <= 5; i++) {
+      events.push(
+        ...script(
+          [
+            { d: C, bytes: enc(`GET /r${i} HTTP/1.1\r\n\r\n`) },
+            { d: S, bytes: enc('HTTP/1.1 204 No Content\r\n\r\n') },
+          ],
+          { connection: i, t0: i * 1_000_000 },
+        ),
+      );
+    }
+    events.push(...script(spdyExecTty(), { connection: 6, t0: 9_000_000 }));
+    const sum = decode(events, { limits: { maxClosedConnectionsKept: 2 } }).decoder.summary();
+    expect(sum.requests.map((r) => r.path)).toEqual(['/r5', '/api/v1/namespaces/default/pods/web/exec']);
+    expect(sum.sessions).toHaveLength(1);
+    expect(sum.dropped).toEqual({ connections: 4, sessions: 0, requests: 4 });
+    expect(sum.connections).toBe(6);
+  });
+});
