@@ -65,9 +65,12 @@ export function requestInfo(path: string, query: string): RequestInfo {
   const container = queryValues(params, 'container')[0];
   if (container !== undefined && info.container === null) info.container = container;
   info.command = queryValues(params, 'command');
-  info.stdin = queryBool(queryValues(params, 'stdin'));
-  info.stdout = queryBool(queryValues(params, 'stdout'));
-  info.stderr = queryBool(queryValues(params, 'stderr'));
+  // The API server asks the kubelet with its own parameter names
+  // (`input`, `output`, `error` = "1"; `tty` keeps its name), so a capture
+  // of that hop carries those instead of the public ones.
+  info.stdin = queryBool([...queryValues(params, 'stdin'), ...queryValues(params, 'input')]);
+  info.stdout = queryBool([...queryValues(params, 'stdout'), ...queryValues(params, 'output')]);
+  info.stderr = queryBool([...queryValues(params, 'stderr'), ...queryValues(params, 'error')]);
   info.tty = queryBool(queryValues(params, 'tty'));
   for (const v of [...queryValues(params, 'ports'), ...queryValues(params, 'port')]) {
     for (const p of v.split(',')) {

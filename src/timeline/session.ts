@@ -275,6 +275,26 @@ export class Session {
     out.push({ kind: 'session-end', time, connection: this.setup.connection, session: this.id, reason: this.endReason });
   }
 
+  /**
+   * stdin/stdout/stderr/tty as requested. The runtime's `/exec/{token}` URL
+   * (and a capture joined after the upgrade) carries no options, so there the
+   * streams the client opened say it: client-go opens a stream per option,
+   * and a resize stream only with a TTY.
+   */
+  private streamFlags(streams: ReadonlyArray<{ role: string }>): Pick<SessionSummary, 'stdin' | 'stdout' | 'stderr' | 'tty'> {
+    const info = this.setup.info;
+    if (this.setup.request && info.hop !== 'kubelet-runtime') {
+      return { stdin: info.stdin, stdout: info.stdout, stderr: info.stderr, tty: info.tty };
+    }
+    const has = (role: string) => streams.some((x) => x.role === role);
+    return {
+      stdin: info.stdin || has('stdin'),
+      stdout: info.stdout || has('stdout'),
+      stderr: info.stderr || has('stderr'),
+      tty: info.tty || has('resize'),
+    };
+  }
+
   summary(): SessionSummary {
     const s = this.setup;
     const streams = [...this.streams.values()]
@@ -301,10 +321,7 @@ export class Session {
       pod: s.info.pod,
       container: s.info.container,
       command: [...s.info.command],
-      stdin: s.info.stdin,
-      stdout: s.info.stdout,
-      stderr: s.info.stderr,
-      tty: s.info.tty,
+      ...this.streamFlags(streams),
       offeredProtocols: [...s.offeredProtocols],
       inferred: s.inferred,
       retryOf: s.retryOf,

@@ -151,7 +151,9 @@ describe('connections and requests', () => {
 describe('request info', () => {
   it('tells the hop from the path', () => {
     expect(requestInfo('/api/v1/namespaces/ns/pods/p/attach', 'container=c&stdin=true&tty=true')).toMatchObject({ hop: 'client-apiserver', kind: 'attach', namespace: 'ns', pod: 'p', container: 'c', tty: true });
-    expect(requestInfo('/exec/ns/p/c', 'command=ls&stdin=1&stdout=1&tty=0')).toMatchObject({ hop: 'apiserver-kubelet', kind: 'exec', namespace: 'ns', pod: 'p', container: 'c', stdin: true, stdout: true, tty: false, command: ['ls'] });
+    expect(requestInfo('/exec/ns/p/c', 'command=ls&input=1&output=1&tty=0')).toMatchObject({ hop: 'apiserver-kubelet', kind: 'exec', namespace: 'ns', pod: 'p', container: 'c', stdin: true, stdout: true, stderr: false, tty: false, command: ['ls'] });
+    // what the API server sends the kubelet for `kubectl exec -it p -- sh`
+    expect(requestInfo('/exec/default/p/main', 'command=sh&error=1&input=1&output=1&tty=1')).toMatchObject({ stdin: true, stdout: true, stderr: true, tty: true, command: ['sh'] });
     expect(requestInfo('/exec/ns/p/uid-1/c', '')).toMatchObject({ hop: 'apiserver-kubelet', container: 'c' });
     expect(requestInfo('/portForward/ns/p', 'port=8080,9090')).toMatchObject({ hop: 'apiserver-kubelet', kind: 'portforward', namespace: 'ns', pod: 'p', ports: [8080, 9090] });
     expect(requestInfo('/exec/AbCd_-12', '')).toMatchObject({ hop: 'kubelet-runtime', kind: 'exec', namespace: null });

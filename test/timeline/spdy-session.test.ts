@@ -137,3 +137,23 @@ describe('SPDY exec session', () => {
     expect(events.some((e) => e.kind === 'diagnostic' && e.error.code === 'TIMELINE_JOINED_MID_FRAME')).toBe(true);
   });
 });
+
+describe('hops of the exec path', () => {
+  const withTarget = (target: string): Step[] =>
+    spdyExecTty().map((step, i) =>
+      i === 0
+        ? { ...step, bytes: enc(new TextDecoder().decode(step.bytes).replace(/^POST \S+/, `POST ${target}`)) }
+        : step,
+    );
+
+  it('names the API server → kubelet hop and reads its option names', () => {
+    const s = decode(script(withTarget('/exec/default/web/app?command=sh&input=1&output=1&tty=1'))).decoder.summary().sessions[0]!;
+    expect(s).toMatchObject({ hop: 'apiserver-kubelet', kind: 'exec', namespace: 'default', pod: 'web', container: 'app', stdin: true, stdout: true, stderr: false, tty: true });
+  });
+
+  it('names the kubelet → runtime hop and takes the options from the streams opened', () => {
+    const s = decode(script(withTarget('/exec/Xq3-token_9'))).decoder.summary().sessions[0]!;
+    expect(s).toMatchObject({ hop: 'kubelet-runtime', kind: 'exec', namespace: null, pod: null, stdin: true, stdout: true, stderr: false, tty: true });
+    expect(s.streams.map((x) => x.role)).toEqual(['error', 'stdin', 'stdout', 'resize']);
+  });
+});
