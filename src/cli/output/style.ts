@@ -4,6 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Direction } from '../../common/errors.js';
+import type { Hop } from '../../timeline/index.js';
 
 export function createChalk(color: boolean): ChalkInstance {
   return new Chalk({ level: color ? 1 : 0 });
@@ -66,3 +67,11 @@ export function formatDuration(us: number): string {
 export function assertNever(x: never): never {
   throw new Error(`unexpected ${JSON.stringify(x)}`);
 }
+
+/** Which connection of kubectl → API server → kubelet → runtime a session is. */
+export const HOP_TEXT: Record<Hop, string> = {
+  'client-apiserver': 'client → API server',
+  'apiserver-kubelet': 'API server → kubelet',
+  'kubelet-runtime': 'kubelet → runtime streaming server',
+  unknown: 'unknown',
+};

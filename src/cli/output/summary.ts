@@ -6,7 +6,7 @@ import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { DecodeSummary, DiagnosticEvent, SessionSummary, TimelineEvent } from '../../timeline/index.js';
 import type { EventFilter } from './filter.js';
-import { arrow, clock, formatBytes, formatDuration } from './style.js';
+import { HOP_TEXT, arrow, clock, formatBytes, formatDuration } from './style.js';
 import type { Output } from './types.js';
 
 /** Diagnostics listed in the text summary; the rest are counted. */
@@ -87,6 +87,7 @@ function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
   const target = sess.pod ? `${sess.namespace ?? '?'}/${sess.pod}${sess.container ? ` container ${sess.container}` : ''}` : null;
   const flags = (['stdin', 'stdout', 'stderr', 'tty'] as const).filter((f) => sess[f]);
   const facts: string[] = [];
+  facts.push(`hop ${HOP_TEXT[sess.hop]}`);
   if (target) facts.push(`pod ${target}`);
   if (sess.command.length) facts.push(`command ${sess.command.join(' ')}`);
   if (flags.length) facts.push(`flags ${flags.join(',')}`);

@@ -5,7 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
 import type { EventFilter } from './filter.js';
-import { arrow, assertNever, clock, formatBytes, formatDuration, preview } from './style.js';
+import { HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, preview } from './style.js';
 import type { Output } from './types.js';
 import { BatchedWriter } from './writer.js';
 
@@ -74,7 +74,7 @@ export function formatTimelineEvent(ev: TimelineEvent, chalk: ChalkInstance): st
       const flags = (['stdin', 'stdout', 'stderr', 'tty'] as const).filter((f) => ev[f]).join(',');
       const target = ev.pod ? ` ${ev.namespace ?? '?'}/${ev.pod}${ev.container ? `/${ev.container}` : ''}` : '';
       const cmd = ev.command.length ? ` -- ${ev.command.join(' ')}` : '';
-      return `${head} ${chalk.bold.green(`session ${ev.session} ${ev.sessionKind}`)}${target}${cmd} [${flags}] ${ev.transport} ${
+      return `${head} ${chalk.bold.green(`session ${ev.session} ${ev.sessionKind}`)} (${HOP_TEXT[ev.hop]})${target}${cmd} [${flags}] ${ev.transport} ${
         ev.protocol ?? 'protocol unknown'
       }${ev.inferred ? chalk.yellow(' (joined mid-session: inferred)') : ''}${ev.retryOf !== null ? ` retry of connection ${ev.retryOf}` : ''}`;
     }
