@@ -4,7 +4,7 @@
  * seen) to B; roles (client/server) are decided when the connection opens.
  */
 import type { Direction } from '../common/errors.js';
-import type { IpAddress } from './segment.js';
+import type { IpAddress, TcpSegment } from './segment.js';
 
 /** Out-of-order bytes waiting for the hole before them, or a known hole (`bytes` null: snaplen cut). */
 export interface Piece {
@@ -41,6 +41,20 @@ export class HalfStream {
   tailPos = 0;
   direction: Direction = 'clientToServer';
   limitReported = false;
+  /**
+   * The peer acknowledged up to this offset, beyond the delivered edge, and
+   * the hole is not declared yet (−1: none pending). See
+   * `TcpReassemblerOptions.ackReorderTolerance`.
+   */
+  ackedHoleEnd = -1;
+  /** `Connection.segments` when the pending acknowledged hole was first seen. */
+  ackedHoleSince = 0;
+  /**
+   * Segments from this side waiting for the other side's bytes they
+   * acknowledge (copies), in arrival order; null when none.
+   */
+  held: Array<{ segment: TcpSegment; need: number; since: number }> | null = null;
+  heldBytes = 0;
 
   constructor(readonly fromA: boolean) {}
 
@@ -65,6 +79,10 @@ export class Connection {
   lastTime: number;
   lastPacket: number;
   conflicts = 0;
+  /** Segments seen on this connection (both directions): the clock of the ACK reorder tolerance. */
+  segments = 0;
+  /** A RST that came before bytes it follows, waiting for them (reorder tolerance). */
+  rst: { segment: TcpSegment; fromA: boolean; since: number } | null = null;
   readonly ab = new HalfStream(true);
   readonly ba = new HalfStream(false);
 

@@ -41,6 +41,14 @@ export interface DecodeSummary {
   failed: boolean;
 }
 
+/**
+ * Segments of a connection an acknowledged hole waits for its bytes in a
+ * capture. Files from `-i any` or merged from several interfaces write an
+ * ACK before the bytes it acknowledges; declaring the hole at the ACK made
+ * such lossless captures decode with gaps and lost bytes.
+ */
+export const CAPTURE_ACK_REORDER_TOLERANCE = 64;
+
 /** A synchronous decoder: push capture bytes, events come out through `onEvent`. */
 export class CaptureDecoder {
   private readonly reader: CaptureReader;
@@ -77,7 +85,11 @@ export class CaptureDecoder {
       fragments: options.fragments,
       onDiagnostic: (error) => this.diagnostic(error),
     });
-    this.tcp = new TcpReassembler({ ...options, onEvent: this.onEvent });
+    this.tcp = new TcpReassembler({
+      ...options,
+      ackReorderTolerance: options.ackReorderTolerance ?? CAPTURE_ACK_REORDER_TOLERANCE,
+      onEvent: this.onEvent,
+    });
   }
 
   get done(): boolean {

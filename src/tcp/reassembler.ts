@@ -47,11 +47,21 @@ export interface TcpReassemblerOptions {
   idleTimeout?: number;
   /** Conflicting overlaps reported per connection before going quiet (default 8). */
   maxConflictReports?: number;
+  /**
+   * How many further segments of the connection a hole the peer has already
+   * acknowledged waits for its bytes before it is declared a gap (default 0:
+   * at once). Captures reorder packets across directions (`-i any` on several
+   * CPUs, merged files): the ACK for bytes can be written before the bytes
+   * themselves, and declaring the hole at the ACK would drop them when they
+   * come. Input end, RST and the buffer limits still declare it at once.
+   */
+  ackReorderTolerance?: number;
 }
 
 /** An ACK that jumps further than this beyond the delivered bytes is not believed. */
 const MAX_ACK_JUMP = 1 << 30;
 const IDLE_SWEEP_INTERVAL = 4096;
+const EMPTY = new Uint8Array(0);
 
 export class TcpReassembler {
   /** Insertion order matters: the eviction sweep walks it oldest first. */
@@ -75,6 +85,7 @@ export class TcpReassembler {
   private readonly tailSize: number;
   private readonly idleTimeout: number;
   private readonly maxConflictReports: number;
+  private readonly ackReorderTolerance: number;
 
   constructor(options: TcpReassemblerOptions) {
     this.emit = options.onEvent;
@@ -87,6 +98,7 @@ export class TcpReassembler {
     this.tailSize = options.overlapCheckBytes ?? 2048;
     this.idleTimeout = options.idleTimeout ?? 0;
     this.maxConflictReports = options.maxConflictReports ?? 8;
+    this.ackReorderTolerance = Math.max(0, options.ackReorderTolerance ?? 0);
   }
 
   /** Connections currently tracked (open). */
@@ -106,7 +118,119 @@ export class TcpReassembler {
     conn.touched = true;
     conn.lastTime = s.time;
     conn.lastPacket = s.packet;
+    conn.segments++;
     const fromA = s.srcPort === conn.aPort && s.src === conn.aAddr;
+    if (this.ackReorderTolerance > 0) {
+      const h = fromA ? conn.ab : conn.ba;
+      if (s.flags & TCP_FLAG.RST) {
+        if (conn.rst === null && this.rstBeyondHole(h, s)) {
+          // the bytes before the RST may still come (reordered capture): the RST waits for them
+          conn.rst = { segment: { ...s, payload: EMPTY }, fromA, since: conn.segments };
+          if (!conn.opened) this.open(conn, h, null); // as declaring the hole at once would have (numbering)
+          this.releaseHeld(conn, false);
+          return;
+        }
+        this.releaseHeld(conn, true);
+      } else if (this.mustWait(h, fromA ? conn.ba : conn.ab, s)) {
+        this.hold(conn, h, s);
+        this.releaseHeld(conn, false);
+        this.rstDue(conn, false);
+        return;
+      }
+      this.process(conn, fromA, s);
+      if (!conn.closed && (conn.ab.held !== null || conn.ba.held !== null)) this.releaseHeld(conn, false);
+      if (!conn.closed && conn.rst !== null) this.rstDue(conn, false);
+      return;
+    }
+    this.process(conn, fromA, s);
+  }
+
+  private rstBeyondHole(h: HalfStream, s: TcpSegment): boolean {
+    if (!h.init || h.finished) return false;
+    let limit = h.offsetOf(s.seq);
+    if (h.finOffset >= 0 && limit > h.finOffset) limit = h.finOffset;
+    return limit > h.offset && limit - h.offset < MAX_ACK_JUMP;
+  }
+
+  /** A waiting RST goes through once the bytes before it came, or the tolerance is used up (`now`: input end). */
+  private rstDue(conn: Connection, now: boolean): void {
+    const w = conn.rst;
+    if (w === null || conn.closed) return;
+    const h = w.fromA ? conn.ab : conn.ba;
+    if (!now && this.rstBeyondHole(h, w.segment) && conn.segments - w.since < this.ackReorderTolerance) return;
+    conn.rst = null;
+    this.releaseHeld(conn, true);
+    if (!conn.closed) this.process(conn, w.fromA, w.segment);
+  }
+
+  // ── causal order across directions (captures that reorder packets) ──
+
+  /**
+   * A segment acknowledges bytes of the other direction not delivered yet:
+   * it was sent after them, so its bytes wait (a SYN_REPLY must not overtake
+   * the SYN_STREAM it answers, a 101 the upgrade request). Each waits only
+   * for its own ACK: the out-of-order buffer orders a direction's bytes
+   * anyway, and a queue per direction would deadlock when both directions
+   * are reordered.
+   */
+  private mustWait(h: HalfStream, r: HalfStream, s: TcpSegment): boolean {
+    if (s.payload.length === 0 || !(s.flags & TCP_FLAG.ACK) || s.flags & TCP_FLAG.SYN || !r.init || r.finished) return false;
+    let need = r.offsetOf(s.ack);
+    if (r.finOffset >= 0 && need > r.finOffset) need = r.finOffset;
+    return need > r.offset && need - r.offset < MAX_ACK_JUMP;
+  }
+
+  private hold(conn: Connection, h: HalfStream, s: TcpSegment): void {
+    const r = h === conn.ab ? conn.ba : conn.ab;
+    let need = r.init ? r.offsetOf(s.ack) : 0;
+    if (!(s.flags & TCP_FLAG.ACK)) need = 0;
+    if (h.held === null) {
+      h.held = [];
+      h.heldBytes = 0;
+    }
+    h.held.push({ segment: { ...s, payload: copyBytes(s.payload) }, need, since: conn.segments });
+    h.heldBytes += s.payload.length;
+    // What it acknowledges is known now: a hole it reveals is pending from here
+    // (a lost segment on both sides must not leave each side waiting for the other).
+    if (s.flags & TCP_FLAG.ACK && !(s.flags & TCP_FLAG.RST)) this.acked(conn, r, s);
+  }
+
+  /**
+   * Replay held segments whose acknowledged bytes have come (or all of them:
+   * `all`, the tolerance used up, or the hold queue over the buffer limits).
+   */
+  private releaseHeld(conn: Connection, all: boolean): void {
+    for (let progress = true; progress && !conn.closed; ) {
+      progress = false;
+      for (const h of [conn.ab, conn.ba]) {
+        const q = h.held;
+        if (q === null) continue;
+        const r = h === conn.ab ? conn.ba : conn.ab;
+        const flush = all || q.length > this.maxSegsPerDir || h.heldBytes > this.maxPerDir;
+        const waiting: typeof q = [];
+        h.held = null;
+        h.heldBytes = 0;
+        for (const e of q) {
+          let need = e.need;
+          if (r.finOffset >= 0 && need > r.finOffset) need = r.finOffset;
+          if (conn.closed) break;
+          if (!flush && !r.finished && need > r.offset && conn.segments - e.since < this.ackReorderTolerance) {
+            waiting.push(e);
+            continue;
+          }
+          progress = true;
+          this.process(conn, h.fromA, e.segment);
+        }
+        if (waiting.length > 0 && !conn.closed) {
+          // segments held meanwhile (by process → none: process never holds) keep their place after these
+          h.held = waiting;
+          for (const e of waiting) h.heldBytes += e.segment.payload.length;
+        }
+      }
+    }
+  }
+
+  private process(conn: Connection, fromA: boolean, s: TcpSegment): void {
     const h = fromA ? conn.ab : conn.ba;
     const r = fromA ? conn.ba : conn.ab;
     const flags = s.flags;
@@ -137,6 +261,8 @@ export class TcpReassembler {
       this.checkFinished(h);
     }
     if (flags & TCP_FLAG.ACK) this.acked(conn, r, s);
+    if (conn.ab.ackedHoleEnd >= 0) this.ackedHoleDue(conn, conn.ab, s.time, s.packet);
+    if (conn.ba.ackedHoleEnd >= 0) this.ackedHoleDue(conn, conn.ba, s.time, s.packet);
     if (conn.ab.finished && conn.ba.finished) this.close(conn, 'fin', conn.finFromA ?? fromA, s.time, s.packet);
     if (this.idleTimeout > 0 && ++this.segmentsSinceSweep >= IDLE_SWEEP_INTERVAL) this.sweepIdle(s.time);
   }
@@ -149,7 +275,16 @@ export class TcpReassembler {
   }
 
   private finishAtEnd(conn: Connection, reason: CloseReason): void {
+    if (conn.rst !== null) {
+      this.rstDue(conn, true);
+      if (conn.closed) return;
+    }
+    if (conn.ab.held !== null || conn.ba.held !== null) {
+      this.releaseHeld(conn, true);
+      if (conn.closed) return;
+    }
     for (const h of [conn.ab, conn.ba]) {
+      this.flushAckedHole(conn, h, conn.lastTime, conn.lastPacket);
       this.flushAll(conn, h, conn.lastTime, conn.lastPacket);
       if (h.finOffset > h.offset) this.gap(conn, h, h.finOffset - h.offset, conn.lastTime, conn.lastPacket);
       this.checkFinished(h);
@@ -277,6 +412,8 @@ export class TcpReassembler {
       h.buffered = 0;
       h.pieces = [];
       h.tail = null;
+      h.held = null;
+      h.heldBytes = 0;
     }
     conn.closed = true;
     this.openCount--;
@@ -448,7 +585,31 @@ export class TcpReassembler {
     if (r.finished) return;
     let ackOffset = r.offsetOf(s.ack);
     if (r.finOffset >= 0 && ackOffset > r.finOffset) ackOffset = r.finOffset;
-    if (ackOffset > r.offset && ackOffset - r.offset < MAX_ACK_JUMP) this.flushTo(conn, r, ackOffset, s.time, s.packet);
+    if (!(ackOffset > r.offset && ackOffset - r.offset < MAX_ACK_JUMP)) return;
+    if (this.ackReorderTolerance === 0) {
+      this.flushTo(conn, r, ackOffset, s.time, s.packet);
+      return;
+    }
+    // Remember the acknowledged hole; the bytes may still come (reordered capture).
+    // The connection has something to say either way: it opens now, as it did
+    // when the hole was declared at once (connection numbers stay in order).
+    if (!conn.opened) this.open(conn, r, null);
+    if (r.ackedHoleEnd < 0) r.ackedHoleSince = conn.segments;
+    if (ackOffset > r.ackedHoleEnd) r.ackedHoleEnd = ackOffset;
+  }
+
+  /** A pending acknowledged hole: forget it once filled, declare it once the tolerance is used up. */
+  private ackedHoleDue(conn: Connection, h: HalfStream, time: number, packet: number): void {
+    if (h.finished || h.ackedHoleEnd <= h.offset) h.ackedHoleEnd = -1;
+    else if (conn.segments - h.ackedHoleSince >= this.ackReorderTolerance) this.flushAckedHole(conn, h, time, packet);
+  }
+
+  private flushAckedHole(conn: Connection, h: HalfStream, time: number, packet: number): void {
+    let end = h.ackedHoleEnd;
+    h.ackedHoleEnd = -1;
+    // an ACK of the FIN counts one beyond the bytes; the FIN may have been seen only since
+    if (h.finOffset >= 0 && end > h.finOffset) end = h.finOffset;
+    if (!h.finished && end > h.offset) this.flushTo(conn, h, end, time, packet);
   }
 
   /**
@@ -467,6 +628,8 @@ export class TcpReassembler {
       if (limit > h.offset && limit - h.offset < MAX_ACK_JUMP) this.flushTo(conn, h, limit, s.time, s.packet);
     }
     if (s.flags & TCP_FLAG.ACK) this.acked(conn, r, s);
+    this.flushAckedHole(conn, h, s.time, s.packet);
+    this.flushAckedHole(conn, r, s.time, s.packet);
     this.flushAll(conn, h, s.time, s.packet);
     this.flushAll(conn, r, s.time, s.packet);
     this.close(conn, 'rst', h.fromA, s.time, s.packet);
