@@ -86,6 +86,8 @@ export class TcpReassembler {
   private readonly idleTimeout: number;
   private readonly maxConflictReports: number;
   private readonly ackReorderTolerance: number;
+  /** Inside releaseHeld (replays must not start another). */
+  private releasing = false;
 
   constructor(options: TcpReassemblerOptions) {
     this.emit = options.onEvent;
@@ -200,6 +202,16 @@ export class TcpReassembler {
    * `all`, the tolerance used up, or the hold queue over the buffer limits).
    */
   private releaseHeld(conn: Connection, all: boolean): void {
+    if (this.releasing) return;
+    this.releasing = true;
+    try {
+      this.releaseHeldNow(conn, all);
+    } finally {
+      this.releasing = false;
+    }
+  }
+
+  private releaseHeldNow(conn: Connection, all: boolean): void {
     for (let progress = true; progress && !conn.closed; ) {
       progress = false;
       for (const h of [conn.ab, conn.ba]) {
@@ -601,7 +613,16 @@ export class TcpReassembler {
   /** A pending acknowledged hole: forget it once filled, declare it once the tolerance is used up. */
   private ackedHoleDue(conn: Connection, h: HalfStream, time: number, packet: number): void {
     if (h.finished || h.ackedHoleEnd <= h.offset) h.ackedHoleEnd = -1;
-    else if (conn.segments - h.ackedHoleSince >= this.ackReorderTolerance) this.flushAckedHole(conn, h, time, packet);
+    else if (conn.segments - h.ackedHoleSince >= this.ackReorderTolerance) {
+      // Held segments may carry the bytes: they go in first. While they are
+      // being replayed, some are out of the queue and not yet in: decide later.
+      if (this.releasing) return;
+      if (h.held !== null) {
+        this.releaseHeld(conn, true);
+        if (conn.closed || h.ackedHoleEnd < 0) return;
+      }
+      this.flushAckedHole(conn, h, time, packet);
+    }
   }
 
   private flushAckedHole(conn: Connection, h: HalfStream, time: number, packet: number): void {

@@ -1,0 +1,95 @@
+/**
+ * Variants that lose bytes: segments dropped (capture loss), packets cut by
+ * a snaplen. Nothing throws, the loss is reported with its place, other
+ * connections in the same capture stay exact, and DATA after a gap is still
+ * decoded where the framing allows it.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeBytes, endsWith, fixtures, sessionsAt, smallFixtures, streamKey, truthProblems } from './harness.js';
+import { render, type Seg } from './model.js';
+import { drop, interleave, renet } from './transforms.js';
+
+const all = fixtures();
+
+/** Indexes of payload segments sent by the server of the upgraded connection (the last connection that carries a 101). */
+function sessionPayloadIndexes(segs: Seg[]): number[] {
+  const i101 = segs.findIndex((s) => Buffer.from(s.payload.subarray(0, 12)).toString('latin1') === 'HTTP/1.1 101');
+  if (i101 < 0) return [];
+  const key = `${segs[i101]!.src}:${segs[i101]!.sport}>${segs[i101]!.dst}:${segs[i101]!.dport}`;
+  const out: number[] = [];
+  segs.forEach((s, i) => {
+    if (i > i101 && s.payload.length > 0 && `${s.src}:${s.sport}>${s.dst}:${s.dport}` === key) out.push(i);
+  });
+  return out;
+}
+
+describe.skipIf(all.length === 0)('lossy variants: reported, contained, resynchronised', () => {
+  it('a lost server segment inside the session: diagnostics, no throw; the clean capture beside it stays exact', () => {
+    const small = smallFixtures().filter((f) => !f.truth.midSession);
+    const clean = small.find((f) => f.name === 'k127-exec')!;
+    for (const f of small) {
+      const idx = sessionPayloadIndexes(f.model.segments);
+      if (idx.length === 0) continue;
+      for (const at of new Set([idx[0]!, idx[Math.floor(idx.length / 2)]!])) {
+        const lossy = drop(f.model.segments, [at]);
+        const mixed = interleave([renet(lossy, 1), renet(clean.model.segments, 2)]);
+        const d = decodeBytes(render(mixed, { format: 'pcap' }), { keepBytes: false });
+        const where = `${f.name} without packet ${at + 1}`;
+        expect(d.threw, where).toBe(null);
+        expect(d.diagnostics.length, where).toBeGreaterThan(0);
+        // the loss is named: a gap with its connection and offset
+        expect(d.diagnostics.some((x) => /GAP/.test(x.code) && /offset \d+/.test(x.message) && x.connection >= 1), where).toBe(true);
+        expect(truthProblems(sessionsAt(d.summary, '10.2.0.1'), clean.truth, `${where}: the clean neighbour`)).toEqual([]);
+      }
+    }
+  });
+
+  it('2 MiB transfer with stdout segments lost: the output after each gap is still decoded, and is the true tail', () => {
+    const f = all.find((x) => x.name === 'k127-transfer-2mib');
+    if (!f) return void console.warn('k127-transfer-2mib fixture missing');
+    const full = decodeBytes(render(f.model.segments, { format: 'pcap' }));
+    const idx = sessionPayloadIndexes(f.model.segments);
+    const lost = [idx[Math.floor(idx.length / 3)]!, idx[Math.floor((2 * idx.length) / 3)]!];
+    const d = decodeBytes(render(drop(f.model.segments, lost), { format: 'pcap' }));
+    expect(d.threw).toBe(null);
+    expect(d.capture.gaps).toBeGreaterThanOrEqual(2);
+    const s = d.summary.sessions[0]!;
+    const stdout = s.streams.find((x) => x.role === 'stdout')!;
+    const truthStdout = f.truth.sessions[0]!.streams.find((x) => x.role === 'stdout')!.serverToClient.bytes;
+    // most of it survives (two segments of a few hundred in all were lost)
+    expect(stdout.serverToClient.bytes).toBeGreaterThan(truthStdout * 0.8);
+    expect(stdout.serverToClient.bytes).toBeLessThan(truthStdout);
+    // what came after the last gap is the true end of the stream
+    const got = d.streams.get(streamKey(s.session, stdout.id, 'serverToClient'))!;
+    const want = full.streams.get(streamKey(full.summary.sessions[0]!.session, stdout.id, 'serverToClient'))!;
+    expect(endsWith(want, got.subarray(got.length - 200_000))).toBe(true);
+    // stdin was not touched
+    const stdin = s.streams.find((x) => x.role === 'stdin')!;
+    expect(stdin.clientToServer).toEqual(f.truth.sessions[0]!.streams.find((x) => x.role === 'stdin')!.clientToServer);
+  });
+
+  it('snaplen-cut packets: no throw, gaps reported, sessions still found', () => {
+    for (const f of all) {
+      for (const snaplen of [96, 300]) {
+        const d = decodeBytes(render(f.model.segments, { format: 'pcapng', link: 'sll2', snaplen }), { keepBytes: false });
+        expect(d.threw, `${f.name} snaplen ${snaplen}`).toBe(null);
+        // Ethernet-less SLL2 framing: 20 link + 20 IP + 20 TCP bytes before the payload
+        if (f.model.segments.some((s) => 60 + s.payload.length > snaplen)) {
+          expect(d.capture.gaps, `${f.name} snaplen ${snaplen}`).toBeGreaterThan(0);
+          expect(d.diagnostics.length).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  it('every other packet lost: no throw, and every decoded byte count within the truth', () => {
+    for (const f of smallFixtures()) {
+      const d = decodeBytes(render(drop(f.model.segments, f.model.segments.map((_, i) => i).filter((i) => i % 2 === 1)), { format: 'pcap' }), {
+        keepBytes: false,
+      });
+      expect(d.threw, f.name).toBe(null);
+      const truthMax = Math.max(...f.truth.sessions.flatMap((s) => s.streams.flatMap((x) => [x.clientToServer.bytes, x.serverToClient.bytes])));
+      for (const s of d.summary.sessions) for (const x of s.streams) expect(Math.max(x.clientToServer.bytes, x.serverToClient.bytes)).toBeLessThanOrEqual(truthMax);
+    }
+  });
+});
