@@ -8,8 +8,9 @@ import { captureChunks } from '../capture/index.js';
 import { CaptureDecoder } from '../tcp/index.js';
 import { SessionDecoder, type DecodeAs, type TimelineEvent } from '../timeline/index.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
-import { colorWanted, createOutput, type OutputFormat } from './output/index.js';
-import { createProgress } from './progress.js';
+import { colorWanted } from './output/color.js';
+import { loadOutput } from './output/load.js';
+import type { OutputFormat } from './output/types.js';
 
 export interface DecodeArgs {
   input: string;
@@ -89,7 +90,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   }
 
   const format = outputFormat(args);
-  const output = createOutput({
+  const output = await loadOutput({
     format,
     summaryJson: args.summary && args.json,
     color: colorWanted(io.stdout, io.env),
@@ -117,7 +118,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   // output waits for the end (summary, JSON) or goes elsewhere.
   const outputIsLive = io.stdout.isTTY === true && (format === 'timeline' || format === 'ndjson' || format === 'follow');
   const showProgress = args.progress ?? (io.stderr.isTTY === true && !outputIsLive);
-  const progress = showProgress ? createProgress(io.stderr, total, args.progress === true) : null;
+  const progress = showProgress ? (await import('./progress.js')).createProgress(io.stderr, total, args.progress === true) : null;
 
   const reader = new CaptureDecoder((ev) => deliver(decoder.push(ev)));
   try {

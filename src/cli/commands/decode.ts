@@ -76,21 +76,25 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .example('$0 decode exec.pcap --role stdout --extract out/', 'Raw stream bytes as files, with out/index.json')
       .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade') as unknown as Argv<DecodeCliArgs>,
   handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
-    const args: DecodeArgs = {
-      input: restoreStdinArg(argv.capture),
-      summary: argv.summary ?? false,
-      json: argv.json ?? false,
-      ndjson: argv.ndjson ?? false,
-      follow: argv.follow ?? false,
-      session: argv.session,
-      stream: argv.stream,
-      role: argv.role,
-      extract: argv.extract,
-      decodeAs: argv['decode-as'],
-      showSecrets: argv['show-secrets'],
-      bytes: argv.bytes,
-      progress: argv.progress,
-    };
-    process.exitCode = await runDecode(args);
+    process.exitCode = await runDecode(decodeArgs(argv));
   },
 };
+
+/** What the handler hands to runDecode, from what yargs parsed. */
+export function decodeArgs(argv: ArgumentsCamelCase<DecodeCliArgs>): DecodeArgs {
+  return {
+    input: restoreStdinArg(argv.capture),
+    summary: argv.summary ?? false,
+    json: argv.json ?? false,
+    ndjson: argv.ndjson ?? false,
+    follow: argv.follow ?? false,
+    session: argv.session,
+    stream: argv.stream,
+    role: argv.role,
+    extract: argv.extract,
+    decodeAs: argv['decode-as'],
+    showSecrets: argv['show-secrets'],
+    bytes: argv.bytes,
+    progress: argv.progress,
+  };
+}

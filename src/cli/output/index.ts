@@ -12,7 +12,8 @@ import { createTimelineOutput } from './timeline.js';
 import type { Output, OutputOptions } from './types.js';
 
 export type { Output, OutputFilters, OutputFormat, OutputOptions } from './types.js';
-export { colorWanted } from './style.js';
+export { colorWanted } from './color.js';
+export { loadOutput } from './load.js';
 export { formatTimelineEvent } from './timeline.js';
 export { renderSummary } from './summary.js';
 export type { ExtractedFile } from './extract.js';

@@ -10,11 +10,7 @@ export function createChalk(color: boolean): ChalkInstance {
   return new Chalk({ level: color ? 1 : 0 });
 }
 
-/** Colour only on a terminal, never with NO_COLOR set to anything non-empty (no-color.org). */
-export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  return stream.isTTY === true;
-}
+export { colorWanted } from './color.js';
 
 export function arrow(d: Direction | null | undefined): string {
   if (d === 'clientToServer') return 'c→s';

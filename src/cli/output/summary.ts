@@ -6,6 +6,7 @@ import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { DecodeSummary, DiagnosticEvent, SessionSummary, TimelineEvent } from '../../timeline/index.js';
 import type { EventFilter } from './filter.js';
+import { createSummaryJsonOutput } from './summary-json.js';
 import { HOP_TEXT, arrow, clock, formatBytes, formatDuration } from './style.js';
 import type { Output } from './types.js';
 
@@ -13,17 +14,18 @@ import type { Output } from './types.js';
 const MAX_DIAGNOSTICS_LISTED = 20;
 
 export function createSummaryOutput(out: NodeJS.WritableStream, chalk: ChalkInstance, filter: EventFilter, json: boolean): Output {
+  if (json) return createSummaryJsonOutput(out, filter);
   const diagnostics: DiagnosticEvent[] = [];
   let diagnosticCount = 0;
   return {
     event(ev: TimelineEvent) {
-      if (ev.kind !== 'diagnostic' || json || !filter.keep(ev)) return;
+      if (ev.kind !== 'diagnostic' || !filter.keep(ev)) return;
       diagnosticCount++;
       if (diagnostics.length < MAX_DIAGNOSTICS_LISTED) diagnostics.push(ev);
     },
     async finish(summary: DecodeSummary) {
       const s = filter.summary(summary);
-      const text = json ? JSON.stringify(s, null, 2) + '\n' : renderSummary(s, chalk, diagnostics, diagnosticCount, filter.active);
+      const text = renderSummary(s, chalk, diagnostics, diagnosticCount, filter.active);
       await new Promise<void>((resolve) => out.write(text, () => resolve()));
     },
   };

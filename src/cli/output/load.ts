@@ -1,0 +1,54 @@
+/**
+ * `loadOutput`: what `createOutput` builds, loading only the renderer the
+ * format needs. The summary contract (`--summary --json`) needs neither chalk
+ * nor cli-table3; each costs milliseconds of start-up that a whole-process
+ * decode pays on every run.
+ */
+import type { ChalkInstance } from 'chalk';
+import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
+import { createFilter } from './filter.js';
+import type { Output, OutputOptions } from './types.js';
+
+export async function loadOutput(opts: OutputOptions): Promise<Output> {
+  const filter = createFilter(opts.filters);
+  const bytes = opts.bytes ?? false;
+  const chalk = async (): Promise<ChalkInstance> => (await import('./style.js')).createChalk(opts.color);
+  let main: Output;
+  if (opts.summaryJson && (opts.format === 'summary' || opts.format === 'json')) {
+    main = (await import('./summary-json.js')).createSummaryJsonOutput(opts.stdout, filter);
+  } else {
+    switch (opts.format) {
+      case 'timeline':
+        main = (await import('./timeline.js')).createTimelineOutput(opts.stdout, await chalk(), filter);
+        break;
+      case 'summary':
+        main = (await import('./summary.js')).createSummaryOutput(opts.stdout, await chalk(), filter, false);
+        break;
+      case 'json':
+        main = (await import('./json.js')).createJsonOutput(opts.stdout, filter, bytes);
+        break;
+      case 'ndjson':
+        main = (await import('./json.js')).createNdjsonOutput(opts.stdout, filter, bytes);
+        break;
+      case 'follow':
+        main = (await import('./follow.js')).createFollowOutput(opts.stdout, await chalk(), filter);
+        break;
+      default: {
+        const never: never = opts.format;
+        throw new Error(`unknown output format ${String(never)}`);
+      }
+    }
+  }
+  if (!opts.extractDir) return main;
+  const extract = (await import('./extract.js')).createExtractOutput(opts.extractDir, filter);
+  return {
+    event(ev: TimelineEvent) {
+      main.event(ev);
+      extract.event(ev);
+    },
+    async finish(summary: DecodeSummary) {
+      await extract.finish(summary);
+      await main.finish(summary);
+    },
+  };
+}
