@@ -33,14 +33,21 @@ export async function* captureChunks(input: CaptureInput, options: CaptureSource
     }
     const size = options.chunkSize ?? DEFAULT_CHUNK;
     const fh = await open(input, 'r');
+    // One read ahead: the next chunk is read (on libuv's thread pool) while
+    // the consumer works on this one, instead of the decoder idling through
+    // every read. Only one read is outstanding, so file order holds.
+    let ahead: Promise<{ bytesRead: number; buffer: Buffer }> | null = fh.read(Buffer.allocUnsafeSlow(size), 0, size, null);
     try {
       for (;;) {
-        const buf = Buffer.allocUnsafeSlow(size);
-        const { bytesRead } = await fh.read(buf, 0, size, null);
+        const { bytesRead, buffer }: { bytesRead: number; buffer: Buffer } = await ahead!;
+        ahead = null;
         if (bytesRead === 0) return;
-        yield bytesRead === size ? buf : buf.subarray(0, bytesRead);
+        ahead = fh.read(Buffer.allocUnsafeSlow(size), 0, size, null);
+        yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
       }
     } finally {
+      // A consumer that stops early leaves a read in flight: let it land before closing.
+      if (ahead) await ahead.catch(() => undefined);
       await fh.close();
     }
   }
