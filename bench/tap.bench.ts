@@ -105,6 +105,8 @@ function client(port, frames) {
   });
 }
 
+// Never outlive the benchmark, however it ends.
+process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
   if (m.exit) return process.exit(0);
   const frames = Math.ceil(m.bytesPerStream / PAYLOAD);
