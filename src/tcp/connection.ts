@@ -53,7 +53,9 @@ export class HalfStream {
    * Segments from this side waiting for the other side's bytes they
    * acknowledge (copies), in arrival order; null when none.
    */
-  held: Array<{ segment: TcpSegment; need: number; since: number }> | null = null;
+  held: Array<{ segment: TcpSegment; since: number; start: boolean }> | null = null;
+  /** A SYN or a byte of this side went through (its stream start is settled). */
+  started = false;
   heldBytes = 0;
 
   constructor(readonly fromA: boolean) {}

@@ -24,6 +24,7 @@ import { insertPiece } from './out-of-order.js';
 import { guessClientIsA } from './roles.js';
 import { formatAddress, TCP_FLAG, type IpAddress, type TcpSegment } from './segment.js';
 import { appendTail, tailMismatch } from './tail.js';
+import { seqBefore } from './sequence.js';
 import type { CloseReason, ConnectionEvent } from './types.js';
 
 export interface TcpReassemblerOptions {
@@ -62,6 +63,8 @@ export interface TcpReassemblerOptions {
 const MAX_ACK_JUMP = 1 << 30;
 const IDLE_SWEEP_INTERVAL = 4096;
 const EMPTY = new Uint8Array(0);
+/** Segments of a connection that bytes from a side with no SYN seen wait for its SYN or for earlier bytes. */
+const START_TOLERANCE = 16;
 
 export class TcpReassembler {
   /** Insertion order matters: the eviction sweep walks it oldest first. */
@@ -133,7 +136,7 @@ export class TcpReassembler {
           return;
         }
         this.releaseHeld(conn, true);
-      } else if (this.mustWait(h, fromA ? conn.ba : conn.ab, s)) {
+      } else if (this.startUnknown(h, s) || this.mustWait(h, fromA ? conn.ba : conn.ab, s)) {
         this.hold(conn, h, s);
         this.releaseHeld(conn, false);
         this.rstDue(conn, false);
@@ -182,15 +185,25 @@ export class TcpReassembler {
     return need > r.offset && need - r.offset < MAX_ACK_JUMP;
   }
 
+  /**
+   * No SYN and no byte yet from this side: where its stream starts is not
+   * known. The first bytes seen may be reordered after later ones (or after
+   * the SYN), and bytes delivered cannot be taken back: they wait a few
+   * segments for the SYN or for earlier bytes.
+   */
+  private startUnknown(h: HalfStream, s: TcpSegment): boolean {
+    // a FIN too: taken for the start, it would end the stream before its bytes
+    return (s.payload.length > 0 || (s.flags & TCP_FLAG.FIN) !== 0) && !(s.flags & TCP_FLAG.SYN) && !h.synSeen && !h.started;
+  }
+
   private hold(conn: Connection, h: HalfStream, s: TcpSegment): void {
     const r = h === conn.ab ? conn.ba : conn.ab;
-    let need = r.init ? r.offsetOf(s.ack) : 0;
-    if (!(s.flags & TCP_FLAG.ACK)) need = 0;
     if (h.held === null) {
       h.held = [];
       h.heldBytes = 0;
     }
-    h.held.push({ segment: { ...s, payload: copyBytes(s.payload) }, need, since: conn.segments });
+    const start = this.startUnknown(h, s);
+    h.held.push({ segment: { ...s, payload: copyBytes(s.payload) }, since: conn.segments, start });
     h.heldBytes += s.payload.length;
     // What it acknowledges is known now: a hole it reveals is pending from here
     // (a lost segment on both sides must not leave each side waiting for the other).
@@ -222,10 +235,27 @@ export class TcpReassembler {
         const waiting: typeof q = [];
         h.held = null;
         h.heldBytes = 0;
+        if (!h.started && !h.synSeen && q[0]!.start && (flush || conn.segments - q[0]!.since >= START_TOLERANCE)) {
+          // No SYN came: the stream starts at the earliest byte held (or where
+          // the peer's ACK put it, when that is earlier: the bytes between are a gap).
+          let first = q[0]!.segment.seq;
+          for (const e of q) if (e.start && seqBefore(e.segment.seq, first)) first = e.segment.seq;
+          if (!h.init || (h.offset === 0 && h.pieces.length === 0 && seqBefore(first, h.nextSeq))) {
+            h.init = true;
+            h.nextSeq = first;
+          }
+          h.started = true;
+        }
         for (const e of q) {
-          let need = e.need;
+          // from the ACK now: the other side's stream start may have been settled since
+          let need = e.segment.flags & TCP_FLAG.ACK && r.init ? r.offsetOf(e.segment.ack) : 0;
+          if (need - r.offset >= MAX_ACK_JUMP) need = 0;
           if (r.finOffset >= 0 && need > r.finOffset) need = r.finOffset;
           if (conn.closed) break;
+          if (e.start && !h.started && !h.synSeen) {
+            waiting.push(e);
+            continue;
+          }
           if (!flush && !r.finished && need > r.offset && conn.segments - e.since < this.ackReorderTolerance) {
             waiting.push(e);
             continue;
@@ -251,6 +281,7 @@ export class TcpReassembler {
       return;
     }
     let seq = s.seq;
+    if (flags & (TCP_FLAG.SYN | TCP_FLAG.FIN) || s.payload.length > 0) h.started = true;
     if (flags & TCP_FLAG.SYN) {
       if (!h.synSeen && (!h.init || (h.offset === 0 && h.pieces.length === 0))) {
         h.synSeen = true;
@@ -259,6 +290,12 @@ export class TcpReassembler {
         h.nextSeq = (seq + 1) >>> 0;
         h.offset = 0;
         if (conn.clientIsA === undefined) conn.clientIsA = flags & TCP_FLAG.ACK ? !fromA : fromA;
+      }
+      if (flags & TCP_FLAG.ACK && !r.synSeen && !r.started && r.offset === 0 && r.pieces.length === 0) {
+        // A SYN-ACK acknowledges the client's SYN: its stream starts there, whatever an
+        // ACK seen earlier (reordered) said.
+        r.init = true;
+        r.nextSeq = s.ack;
       }
       seq = (seq + 1) >>> 0;
     } else if (!h.init) {
