@@ -38,6 +38,19 @@ describe.skipIf(all.length === 0)('lossless variants decode to the ground truth'
     }
   });
 
+  it('pcapng with two sections (the second big-endian, nanosecond stamps, SLL2)', () => {
+    for (const f of all) {
+      const half = Math.floor(f.model.segments.length / 2);
+      const file = Buffer.concat([
+        render(f.model.segments.slice(0, half), { format: 'pcapng', link: 'ethernet' }),
+        render(f.model.segments.slice(half), { format: 'pcapng', bigEndian: true, nanos: true, link: 'sll2' }),
+      ]);
+      const d = decodeBytes(file, { keepBytes: false });
+      expect(truthProblems(d.summary.sessions, f.truth), f.name).toEqual([]);
+      if (!f.truth.midSession) expect(d.diagnostics, f.name).toEqual([]);
+    }
+  });
+
   it('every link layer, over IPv4 and IPv6', () => {
     const links: LinkKind[] = ['ethernet', 'ethernet-vlan', 'sll', 'sll2', 'null', 'loop', 'raw', 'ipv4-ipv6'];
     for (const f of smallFixtures()) {

@@ -4,10 +4,11 @@
  * connections in the same capture stay exact, and DATA after a gap is still
  * decoded where the framing allows it.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBytes, endsWith, fixtures, sessionsAt, smallFixtures, streamKey, truthProblems } from './harness.js';
 import { render, type Seg } from './model.js';
-import { drop, interleave, renet } from './transforms.js';
+import { drop, interleave, renet, rng } from './transforms.js';
 
 const all = fixtures();
 
@@ -66,6 +67,57 @@ describe.skipIf(all.length === 0)('lossy variants: reported, contained, resynchr
     // stdin was not touched
     const stdin = s.streams.find((x) => x.role === 'stdin')!;
     expect(stdin.clientToServer).toEqual(f.truth.sessions[0]!.streams.find((x) => x.role === 'stdin')!.clientToServer);
+  });
+
+  it('2 MiB transfer with stdin segments lost: stdout, the error stream and the exit status stay exact', () => {
+    const f = all.find((x) => x.name === 'k127-transfer-2mib');
+    if (!f) return void console.warn('k127-transfer-2mib fixture missing');
+    const segs = f.model.segments;
+    const i101 = segs.findIndex((s) => Buffer.from(s.payload.subarray(0, 12)).toString('latin1') === 'HTTP/1.1 101');
+    const server = `${segs[i101]!.src}:${segs[i101]!.sport}`;
+    // the client's payload segments after the upgrade: stdin (the server got them all: it echoed them)
+    const stdinSegs = segs.map((s, i) => [s, i] as const).filter(([s, i]) => i > i101 && s.payload.length > 1000 && `${s.dst}:${s.dport}` === server);
+    const lost = [stdinSegs[Math.floor(stdinSegs.length / 4)]![1], stdinSegs[Math.floor(stdinSegs.length / 2)]![1]];
+    const d = decodeBytes(render(drop(segs, lost), { format: 'pcapng' }), { keepBytes: false });
+    expect(d.threw).toBe(null);
+    expect(d.capture.gaps).toBeGreaterThanOrEqual(2);
+    const s = d.summary.sessions[0]!;
+    const t = f.truth.sessions[0]!;
+    for (const role of ['stdout', 'error', 'stderr']) {
+      const ours = s.streams.find((x) => x.role === role)!;
+      const truth = t.streams.find((x) => x.role === role)!;
+      expect(ours.serverToClient, role).toEqual(truth.serverToClient);
+    }
+    expect({ status: s.exit?.status, code: s.exit?.code }).toEqual({ status: t.exit!.status, code: t.exit!.code });
+    const stdin = s.streams.find((x) => x.role === 'stdin')!;
+    expect(stdin.clientToServer.bytes).toBeLessThan(t.streams.find((x) => x.role === 'stdin')!.clientToServer.bytes);
+  });
+
+  it('random loss patterns: no throw, loss reported, the clean capture beside it exact', () => {
+    const small = smallFixtures();
+    const clean = small.find((f) => f.name === 'k133-exec-ws')!;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: small.length - 1 }), fc.integer(), fc.double({ min: 0.02, max: 0.4, noNaN: true }), (fi, seed, p) => {
+        const f = small[fi]!;
+        const r = rng(seed);
+        const lost = f.model.segments.map((_, i) => i).filter(() => r() < p);
+        const lossy = drop(f.model.segments, lost);
+        const d = decodeBytes(render(interleave([renet(lossy, 1), renet(clean.model.segments, 2)]), { format: 'pcapng' }), { keepBytes: false });
+        const where = `${f.name} seed ${seed} p ${p}`;
+        expect(d.threw, where).toBe(null);
+        // a loss between bytes kept in the same direction cannot go unnoticed
+        const segs = f.model.segments;
+        const gone = new Set(lost);
+        const dir = (i: number) => `${segs[i]!.src}:${segs[i]!.sport}>${segs[i]!.dst}:${segs[i]!.dport}`;
+        const kept = (i: number, step: number) => {
+          for (let j = i + step; j >= 0 && j < segs.length; j += step) if (!gone.has(j) && segs[j]!.payload.length > 0 && dir(j) === dir(i)) return true;
+          return false;
+        };
+        if (lost.some((i) => segs[i]!.payload.length > 0 && kept(i, -1) && kept(i, 1))) expect(d.diagnostics.length, where).toBeGreaterThan(0);
+        expect(truthProblems(sessionsAt(d.summary, '10.2.0.1'), clean.truth, `${where}: the clean neighbour`)).toEqual([]);
+      }),
+      { numRuns: 30, seed: 99 },
+    );
   });
 
   it('snaplen-cut packets: no throw, gaps reported, sessions still found', () => {
