@@ -4,13 +4,13 @@
  * bounded time, and a heap capped at 96 MB for the 2 MiB transfer.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtures, truthProblems } from './harness.js';
 import { render } from './model.js';
-import { drop, reorder, toIpv6 } from './transforms.js';
+import { drop, reorder, resegment, toIpv6 } from './transforms.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const all = fixtures();
@@ -64,6 +64,30 @@ describe.skipIf(all.length === 0 || !existsSync(CLI))('the CLI on hostile varian
     const l = run('lossy-timeline.pcap', render(drop(f.model.segments, [Math.floor(f.model.segments.length / 2)]), { format: 'pcap' }), []);
     expect(l.code).toBe(1);
     expect(l.stdout).toMatch(/GAP.*offset \d+/);
+  });
+
+  it('--extract on captures joined mid-frame: every file the tail of the full capture\'s', () => {
+    for (const name of ['k127-exec', 'k133-exec-ws', 'k133-portforward-tunnel']) {
+      const f = all.find((x) => x.name === name);
+      if (!f) continue;
+      const segs = resegment(f.model.segments, 5);
+      const i101 = segs.findIndex((s) => Buffer.from(s.payload.subarray(0, 12)).toString('latin1') === 'HTTP/1.1 101');
+      const extract = (label: string, from: number) => {
+        const out = join(dir, `${name}-${label}`);
+        const r = run(`${name}-${label}.pcap`, render(segs.slice(from), { format: 'pcap' }), ['--extract', out]);
+        expect(noStack(r.stderr), r.stderr).toBe(true);
+        expect([0, 1], `${name} ${label}: ${r.stderr}`).toContain(r.code);
+        const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { files: Array<{ file: string; streamId: number; direction: string; session: number }> };
+        return new Map(index.files.map((x) => [`${x.streamId}/${x.direction}`, readFileSync(join(out, x.file))]));
+      };
+      const full = extract('full', 0);
+      const cut = extract('cut', i101 + 1 + Math.floor((segs.length - i101) / 3));
+      expect(cut.size, name).toBeGreaterThan(0);
+      for (const [k, b] of cut) {
+        const want = full.get(k) ?? Buffer.alloc(0);
+        expect(b.length <= want.length && want.subarray(want.length - b.length).equals(b), `${name} ${k}: ${b.length} of ${want.length}`).toBe(true);
+      }
+    }
   });
 
   it('the 2 MiB transfer, reordered, in a 96 MB heap', () => {
