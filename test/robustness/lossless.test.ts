@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBytes, fixtures, sessionsAt, smallFixtures, truthProblems, type Fixture } from './harness.js';
 import { render, type LinkKind, type RenderOptions, type Seg } from './model.js';
-import { conflict, duplicate, interleave, jitterTimes, overlap, renet, reorder, resegment, toIpv6 } from './transforms.js';
+import { conflict, duplicate, interleave, jitterTimes, overlap, renet, renetWide, reorder, resegment, toIpv6 } from './transforms.js';
 
 const all = fixtures();
 if (all.length === 0) console.warn('no fixtures with ground truth found; run `npm run fixtures`');
@@ -57,6 +57,14 @@ describe.skipIf(all.length === 0)('lossless variants decode to the ground truth'
       for (const v6 of [false, true]) {
         const segs = v6 ? toIpv6(f.model.segments) : f.model.segments;
         for (const link of links) expect(exact(f, segs, { format: 'pcap', link }), `${f.name} ${link} v6=${v6}`).toEqual([]);
+      }
+    }
+  });
+
+  it('IPv4 fragments (in order and last first)', () => {
+    for (const f of all) {
+      for (const fragmentsReversed of [false, true]) {
+        expect(exact(f, f.model.segments, { format: 'pcap', fragment: 1480, fragmentsReversed }), `${f.name} reversed=${fragmentsReversed}`).toEqual([]);
       }
     }
   });
@@ -166,6 +174,23 @@ describe.skipIf(all.length === 0)('lossless variants decode to the ground truth'
         expect(truthProblems(sessionsAt(d.summary, addr), f.truth, `${f.name} copy ${copy}`), addr).toEqual([]);
       });
     }
+  });
+
+  it('1,200 sessions at once (600 SPDY, 600 WebSocket), interleaved packet by packet', () => {
+    const spdy = all.find((f) => f.name === 'k127-exec');
+    const ws = all.find((f) => f.name === 'k133-exec-ws');
+    if (!spdy || !ws) return void console.warn('k127-exec or k133-exec-ws fixture missing');
+    const lists: Seg[][] = [];
+    for (let n = 1; n <= 1200; n++) lists.push(renetWide((n % 2 ? spdy : ws).model.segments, n));
+    const d = decodeBytes(render(interleave(lists, 3), { format: 'pcap' }), { keepBytes: false });
+    expect(d.threw).toBe(null);
+    expect(d.summary.sessions.length).toBe(1200);
+    const bad: string[] = [];
+    for (let n = 1; n <= 1200; n++) {
+      bad.push(...truthProblems(sessionsAt(d.summary, `10.${n >> 8}.${n & 255}.1`), (n % 2 ? spdy : ws).truth, `copy ${n}`));
+    }
+    expect(bad.slice(0, 5)).toEqual([]);
+    expect(d.diagnostics).toEqual([]);
   });
 
   it('read in chunks of any size', () => {

@@ -343,7 +343,31 @@ export function writeCapture(packets: Packet[], o: FileOptions): Uint8Array {
   return out.bytes();
 }
 
+/** An IPv4 packet split into fragments of at most `size` payload bytes (a multiple of 8), last first when `reversed`. */
+export function fragmentIpv4(ip: Uint8Array, size: number, reversed = false): Uint8Array[] {
+  const payload = ip.subarray(20);
+  if (ip[0]! >> 4 !== 4 || payload.length <= size) return [ip];
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < payload.length; o += size) {
+    const part = payload.subarray(o, Math.min(payload.length, o + size));
+    const f = new Uint8Array(20 + part.length);
+    f.set(ip.subarray(0, 20), 0);
+    f.set(part, 20);
+    const v = new DataView(f.buffer);
+    v.setUint16(2, f.length);
+    v.setUint16(6, (o + size < payload.length ? 0x2000 : 0) | (o / 8));
+    v.setUint16(10, 0);
+    v.setUint16(10, checksum([f.subarray(0, 20)]));
+    out.push(f);
+  }
+  return reversed ? out.reverse() : out;
+}
+
 export interface RenderOptions extends Omit<FileOptions, 'linkTypes'> {
+  /** IPv4 packets larger than this many payload bytes go out as fragments (a multiple of 8). */
+  fragment?: number;
+  /** Fragments of each packet in reverse order. */
+  fragmentsReversed?: boolean;
   link?: LinkKind;
   /** pcapng only: spread packets over interfaces with these link layers, round robin. */
   links?: LinkKind[];
@@ -355,11 +379,15 @@ export interface RenderOptions extends Omit<FileOptions, 'linkTypes'> {
 export function render(segments: Seg[], o: RenderOptions): Uint8Array {
   const links = o.links ?? [o.link ?? 'ethernet'];
   const v6 = segments.some((s) => s.src.includes(':'));
-  const packets: Packet[] = segments.map((s, i) => {
+  const packets: Packet[] = segments.flatMap((s, i) => {
     const iface = i % links.length;
-    const frame = linkFrame(links[iface]!, ipPacket(s, i + 1));
-    const data = o.snaplen !== undefined && frame.length > o.snaplen ? frame.subarray(0, o.snaplen) : frame;
-    return { time: s.time, data, origLen: frame.length, iface };
+    const ip = ipPacket(s, i + 1);
+    const ips = o.fragment !== undefined ? fragmentIpv4(ip, o.fragment, o.fragmentsReversed) : [ip];
+    return ips.map((p) => {
+      const frame = linkFrame(links[iface]!, p);
+      const data = o.snaplen !== undefined && frame.length > o.snaplen ? frame.subarray(0, o.snaplen) : frame;
+      return { time: s.time, data, origLen: frame.length, iface };
+    });
   });
   return writeCapture(packets, { ...o, linkTypes: links.map((l) => linkTypeOf(l, v6)) });
 }

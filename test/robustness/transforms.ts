@@ -197,6 +197,12 @@ export function renet(segs: Seg[], net: number): Seg[] {
   return segs.map((s) => ({ ...s, src: map(s.src), dst: map(s.dst) }));
 }
 
+/** Every IPv4 address a.b.c.d becomes 10.(n / 256).(n % 256).d: room for 65,536 copies of a loopback capture. */
+export function renetWide(segs: Seg[], n: number): Seg[] {
+  const map = (a: string) => `10.${n >> 8}.${n & 255}.${a.split('.')[3]}`;
+  return segs.map((s) => ({ ...s, src: map(s.src), dst: map(s.dst) }));
+}
+
 /** Several captures merged by time, each shifted to start at `t0` plus its index × `stagger` µs. */
 export function interleave(lists: Seg[][], stagger = 137): Seg[] {
   const t0 = 1_800_000_000_000_000;
