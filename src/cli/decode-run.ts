@@ -4,9 +4,11 @@
  * the exit code (0 clean, 1 diagnostics, 2 usage or unreadable input).
  */
 import { statSync } from 'node:fs';
-import { captureChunks } from '../capture/index.js';
-import { CaptureDecoder } from '../tcp/index.js';
-import { SessionDecoder, type DecodeAs, type TimelineEvent } from '../timeline/index.js';
+// Modules, not package barrels: start-up loads only what a decode runs.
+import { captureChunks } from '../capture/sources.js';
+import { CaptureDecoder } from '../tcp/pipeline.js';
+import type { DecodeAs, TimelineEvent } from '../timeline/index.js';
+import { SessionDecoder } from '../timeline/session-decoder.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { colorWanted } from './output/color.js';
 import { loadOutput } from './output/load.js';

@@ -3,7 +3,8 @@
  * that decide how the error stream reads, and the content tests behind
  * mid-session role inference (the k8s layer has no notion of guessing).
  */
-import { ROLE_BY_CHANNEL, remoteCommandProtocol } from '../k8s/index.js';
+import { ROLE_BY_CHANNEL } from '../k8s/channel.js';
+import { remoteCommandProtocol } from '../k8s/protocols.js';
 import type { StreamRole } from './events.js';
 
 export const CHANNEL_ROLES: Readonly<Record<number, StreamRole>> = Object.fromEntries(ROLE_BY_CHANNEL.map((r, i) => [i, r]));

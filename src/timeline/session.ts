@@ -5,8 +5,12 @@
  * emits timeline events. Keeps counters and hashes, never stream bytes.
  */
 import { KubewireError, oppositeDirection, type Direction } from '../common/errors.js';
-import { SpdyFrameDecoder, type SpdyDecodeEvent, type SpdyFrame, RST_STATUS, GOAWAY_STATUS, SETTINGS_ID } from '../spdy/index.js';
-import { WebSocketFrameDecoder, type WebSocketFrameEvent, type WebSocketFrame } from '../websocket/index.js';
+// The codec modules themselves, not the package barrels: those load encoders,
+// sessions and handshakes a decode never runs, costing start-up time.
+import { SpdyFrameDecoder, type SpdyDecodeEvent } from '../spdy/decoder.js';
+import { type SpdyFrame, RST_STATUS, GOAWAY_STATUS, SETTINGS_ID } from '../spdy/types.js';
+import { WebSocketFrameDecoder } from '../websocket/decoder.js';
+import type { WebSocketFrameEvent, WebSocketFrame } from '../websocket/types.js';
 import type { Endpoint } from '../tcp/types.js';
 import type { SessionEndReason, StreamRole, TimelineEvent, Transport } from './events.js';
 import type { DecoderContext } from './connection.js';
@@ -16,17 +20,11 @@ import { StreamState } from './stream-state.js';
 import { FlowControl, type FlowChange } from './flow-control.js';
 import { guessFraming, tunnelVerdict } from './sniff-framing.js';
 import { concatChunks } from './bytes.js';
-import {
-  ChannelDecoder,
-  PortForwardChannelDecoder,
-  ResizeDecoder,
-  parseStatus,
-  remoteCommandProtocol,
-  REMOTE_COMMAND_BASE64_V4,
-  REMOTE_COMMAND_V5,
-  type ChannelEvent,
-  type PortForwardChannelEvent,
-} from '../k8s/index.js';
+import { ChannelDecoder, type ChannelEvent } from '../k8s/channel.js';
+import { PortForwardChannelDecoder, type PortForwardChannelEvent } from '../k8s/portforward-ws.js';
+import { ResizeDecoder } from '../k8s/resize.js';
+import { parseStatus } from '../k8s/status.js';
+import { remoteCommandProtocol, REMOTE_COMMAND_BASE64_V4, REMOTE_COMMAND_V5 } from '../k8s/protocols.js';
 import { CHANNEL_ROLES, looksLikeResize, looksLikeStatus, protocolTraits, type ParsedStatus, type ProtocolTraits } from './k8s-adapter.js';
 
 export interface SessionSetup {
