@@ -222,7 +222,10 @@ export class ConnectionDecoder {
     out.push({ kind: 'gap', time, connection: this.id, session: this.sessionId, direction: d, offset, size });
     switch (this.phase) {
       case 'sniff':
-        // what came before the gap cannot be continued; classify what follows
+        // what came before the gap cannot be continued; classify what follows.
+        // Lost bytes are a diagnostic in every phase that decodes (else a
+        // joined capture with a loss decoded "cleanly", exit code 0).
+        this.diag(out, time, d, 'TIMELINE_GAP', 'connection', `${size} bytes lost before the protocol was recognised; classifying what follows`, offset);
         this.sniff[d] = newSniff(offset + size);
         return;
       case 'http':
@@ -234,8 +237,10 @@ export class ConnectionDecoder {
         return;
       case 'session': {
         const a = this.align[d];
-        if (a) this.align[d] = newSniff(offset + size);
-        else this.session!.gap(d, size, time, out);
+        if (a) {
+          this.diag(out, time, d, 'TIMELINE_GAP', 'connection', `${size} bytes lost while looking for the first whole frame`, offset);
+          this.align[d] = newSniff(offset + size);
+        } else this.session!.gap(d, size, time, out);
         return;
       }
       case 'opaque':

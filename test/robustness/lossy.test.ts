@@ -45,6 +45,19 @@ describe.skipIf(all.length === 0)('lossy variants: reported, contained, resynchr
     }
   });
 
+  it('a loss in a capture joined midway is a diagnostic too (before the protocol is recognised)', () => {
+    for (const f of all.filter((x) => x.truth.midSession)) {
+      const segs = f.model.segments;
+      const dir = (i: number) => `${segs[i]!.src}:${segs[i]!.sport}>${segs[i]!.dst}:${segs[i]!.dport}`;
+      // the second payload segment of the direction that sends at least three
+      const at = segs.findIndex((s, i) => s.payload.length > 0 && segs.slice(0, i).some((p, j) => p.payload.length > 0 && dir(j) === dir(i)) && segs.slice(i + 1).some((n, j) => n.payload.length > 0 && dir(i + 1 + j) === dir(i)));
+      expect(at, f.name).toBeGreaterThan(0);
+      const d = decodeBytes(render(drop(segs, [at]), { format: 'pcap' }), { keepBytes: false });
+      expect(d.threw, f.name).toBe(null);
+      expect(d.diagnostics.some((x) => /GAP/.test(x.code) && /offset \d+/.test(x.message)), `${f.name}: ${JSON.stringify(d.diagnostics)}`).toBe(true);
+    }
+  });
+
   it('2 MiB transfer with stdout segments lost: the output after each gap is still decoded, and is the true tail', () => {
     const f = all.find((x) => x.name === 'k127-transfer-2mib');
     if (!f) return void console.warn('k127-transfer-2mib fixture missing');
