@@ -4,6 +4,7 @@
  * "decoded with diagnostics", which is 1).
  */
 import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_USAGE } from './exit-codes.js';
@@ -14,7 +15,7 @@ export async function main(argv: string[]): Promise<void> {
   // start-up is a large share of decoding even a 100 MB capture.
   const fast = fastDecodeArgs(argv);
   if (fast) {
-    const { runDecode } = await import('./decode-run.js');
+    const { runDecode } = await loadDecodeRun();
     process.exitCode = await runDecode(fast);
     return;
   }
@@ -22,6 +23,22 @@ export async function main(argv: string[]): Promise<void> {
   const parser = await buildParser(argv, commands);
   skipHelpCache(parser);
   await parser.parseAsync();
+}
+
+/**
+ * The decoder's ~70 modules. Where Node can `require` ES modules (20.19+,
+ * 22.12+), that loads them synchronously, about 10 ms sooner than `import()`,
+ * whose loader waits on the thread pool for every file; elsewhere `import()`.
+ */
+async function loadDecodeRun(): Promise<typeof import('./decode-run.js')> {
+  if ((process.features as { require_module?: boolean }).require_module === true) {
+    try {
+      return createRequire(import.meta.url)('./decode-run.js') as typeof import('./decode-run.js');
+    } catch {
+      // Fall through to the loader, which reports any real problem itself.
+    }
+  }
+  return import('./decode-run.js');
 }
 
 /** The yargs parser of every command (exported for the test that holds the shortcut to it). */
