@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBytes, endsWith, fixtures, smallFixtures, type Decoded } from './harness.js';
+import { decodeBytes, endsWith, fixtures, smallFixtures, truthProblems, type Decoded } from './harness.js';
 import { render } from './model.js';
 import { resegment } from './transforms.js';
 
@@ -72,6 +72,46 @@ describe.skipIf(all.length === 0)('corrupt files', () => {
         expect(m!.message, where).toMatch(new RegExp(`offset ${at}\\b`));
         expect(m!.message, where).toMatch(/block \d+/);
         expect(prefixProblems(full, d), where).toEqual([]);
+      }
+    }
+  });
+
+  it('pcapng oddities: a trailer length that disagrees, unknown blocks, a packet on an interface never described', () => {
+    for (const f of smallFixtures()) {
+      const file = render(f.model.segments, { format: 'pcapng' });
+      const full = decodeBytes(file);
+      const v = new DataView(file.buffer, file.byteOffset);
+      const blocks: number[] = [];
+      for (let o = 0; o < file.length; o += v.getUint32(o + 4, true)) blocks.push(o);
+      const mid = blocks[Math.floor(blocks.length / 2)]!;
+      const midLen = v.getUint32(mid + 4, true);
+      // trailer disagrees
+      const t = file.slice();
+      new DataView(t.buffer).setUint32(mid + midLen - 4, midLen + 8, true);
+      const dt = decodeBytes(t);
+      expect(dt.threw, f.name).toBe(null);
+      expect(dt.diagnostics.find((x) => /^CAPTURE_/.test(x.code))?.message, f.name).toMatch(new RegExp(`offset ${mid}\\b`));
+      expect(prefixProblems(full, dt), f.name).toEqual([]);
+      // unknown block types (custom and unassigned) between packets are skipped: the decode stays exact
+      const unknown = (type: number) => {
+        const b = new Uint8Array(20);
+        const bv = new DataView(b.buffer);
+        bv.setUint32(0, type, true);
+        bv.setUint32(4, 20, true);
+        bv.setUint32(16, 20, true);
+        return b;
+      };
+      const withUnknown = Buffer.concat([file.subarray(0, mid), unknown(0x0bad), unknown(0x40000bad), file.subarray(mid)]);
+      const du = decodeBytes(withUnknown, { keepBytes: false });
+      expect(truthProblems(du.summary.sessions, f.truth), f.name).toEqual([]);
+      // a packet block on interface 7 (never described): reported, the rest decoded
+      const bad = file.slice();
+      const type = new DataView(bad.buffer).getUint32(mid, true);
+      if (type === 6) {
+        new DataView(bad.buffer).setUint32(mid + 8, 7, true);
+        const di = decodeBytes(bad);
+        expect(di.threw, f.name).toBe(null);
+        expect(di.diagnostics.some((x) => x.code === 'CAPTURE_UNKNOWN_INTERFACE' && new RegExp(`offset ${mid}\\b`).test(x.message)), f.name).toBe(true);
       }
     }
   });
