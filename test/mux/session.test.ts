@@ -186,6 +186,37 @@ describe('backpressure', () => {
     await p.close();
   });
 
+  it('writes that queue up while the window is shut go out later in order, whole', async () => {
+    // Default 64 KiB windows and a reader that pauses: most writes wait in the
+    // stream's buffer and reach the session together (_writev), some cut
+    // across a window boundary.
+    const p = memorySessions({ streamHighWaterMark: 1 << 20 });
+    const got = new Promise<Buffer>((resolve) =>
+      p.server.on('stream', (s: SpdyStream) => {
+        s.respond();
+        s.pause();
+        setTimeout(() => s.resume(), 20);
+        void readAll(s).then(resolve);
+      }),
+    );
+    const st = p.client.request([]);
+    const data = bytes(700_000);
+    const sizes = [1, 7000, 65536, 3, 40000, 100_000, 12345];
+    let pos = 0;
+    let writes = 0;
+    for (let i = 0; pos < data.length; i++) {
+      const n = Math.min(sizes[i % sizes.length]!, data.length - pos);
+      st.write(data.subarray(pos, pos + n));
+      pos += n;
+      writes++;
+    }
+    expect(st.writableLength).toBeGreaterThan(65536);
+    st.end();
+    expect(sha(await got)).toBe(sha(data));
+    expect(writes).toBeGreaterThan(10);
+    await p.close();
+  });
+
   it('a peer that ignores windows gets the transport paused, not unbounded buffers', async () => {
     // The client ignores the server's windows (as spdystream does).
     const p = memorySessions({ respectPeerWindow: false, streamHighWaterMark: 65536 }, { streamHighWaterMark: 65536 });

@@ -170,17 +170,28 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
   }
 
   /** @internal */
-  _write(stream: SpdyStream, chunk: Uint8Array, cb: Callback): void {
+  _write(stream: SpdyStream, pieces: Uint8Array[], cb: Callback): void {
     if (!this.core.canSend(stream.id)) return cb(streamGone(stream));
-    const n = this.core.sendData(stream.id, chunk, false);
-    if (n < chunk.length) {
-      stream.internals.pending = { data: chunk.subarray(n), cb };
+    const rest = this.sendPieces(stream.id, pieces);
+    if (rest) {
+      stream.internals.pending = { pieces: rest, cb };
       this.waitingForWindow.add(stream);
-      if (n > 0) this.scheduleFlush();
-      return;
-    }
-    this.afterFlush.push(cb);
+    } else this.afterFlush.push(cb);
     this.scheduleFlush();
+  }
+
+  /** Send what the windows allow; returns what is left (null when all went out). */
+  private sendPieces(id: number, pieces: Uint8Array[]): Uint8Array[] | null {
+    for (let i = 0; i < pieces.length; i++) {
+      const p = pieces[i]!;
+      const n = this.core.sendData(id, p, false);
+      if (n < p.length) {
+        const rest = pieces.slice(i);
+        rest[0] = p.subarray(n);
+        return rest;
+      }
+    }
+    return null;
   }
 
   /** @internal */
@@ -218,7 +229,8 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     if (this.closed) return;
     const events = this.core.receive(chunk);
     this.dispatch(events);
-    this.scheduleFlush();
+    // Most reads only deliver data: no microtask unless there is something to send.
+    if (this.core.outputBytes > 0) this.scheduleFlush();
   }
 
   private dispatch(events: SessionEvent[]): void {
@@ -328,15 +340,13 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
         p.cb(streamGone(s));
         continue;
       }
-      const n = this.core.sendData(s.id, p.data, false);
-      if (n === p.data.length) {
+      const rest = this.sendPieces(s.id, p.pieces);
+      if (!rest) {
         s.internals.pending = null;
         this.waitingForWindow.delete(s);
         this.afterFlush.push(p.cb);
-      } else {
-        p.data = p.data.subarray(n);
-      }
-      if (n > 0) this.scheduleFlush();
+      } else p.pieces = rest;
+      this.scheduleFlush();
     }
   }
 

@@ -11,8 +11,8 @@ import type { SpdySession } from './node-session.js';
 export interface SpdyStreamInternals {
   /** Bytes pushed to the reader while it was full: credited back on the next _read. */
   owed: number;
-  /** A write waiting for window. */
-  pending: { data: Uint8Array; cb: (err?: Error | null) => void } | null;
+  /** A write waiting for window: what is left of it, in order. */
+  pending: { pieces: Uint8Array[]; cb: (err?: Error | null) => void } | null;
   /** A FIN waiting for that write. */
   finalCb: ((err?: Error | null) => void) | null;
 }
@@ -68,7 +68,15 @@ export class SpdyStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.session._write(this, chunk, cb);
+    this.session._write(this, [chunk], cb);
+  }
+
+  // Chunks that queued up while a write was in flight go out together: one
+  // callback and one flush for all of them instead of one each.
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    const pieces = new Array<Uint8Array>(chunks.length);
+    for (let i = 0; i < chunks.length; i++) pieces[i] = chunks[i]!.chunk;
+    this.session._write(this, pieces, cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
