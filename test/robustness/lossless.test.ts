@@ -193,6 +193,14 @@ describe.skipIf(all.length === 0)('lossless variants decode to the ground truth'
     expect(d.diagnostics).toEqual([]);
   });
 
+  it('port reuse: the same capture twice on the same 4-tuples and sequence numbers', () => {
+    for (const f of smallFixtures().filter((x) => !x.truth.midSession)) {
+      const later = f.model.segments.map((s) => ({ ...s, time: s.time + 10e6 }));
+      const d = decodeBytes(render([...f.model.segments, ...later], { format: 'pcap' }), { keepBytes: false });
+      expect(truthProblems(d.summary.sessions, { ...f.truth, sessions: [...f.truth.sessions, ...f.truth.sessions] }), f.name).toEqual([]);
+    }
+  });
+
   it('read in chunks of any size', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: all.length - 1 }), fc.integer({ min: 1, max: 5000 }), (fi, chunk) => {

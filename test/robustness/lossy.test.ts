@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBytes, endsWith, fixtures, sessionsAt, smallFixtures, streamKey, truthProblems } from './harness.js';
 import { render, type Seg } from './model.js';
-import { drop, interleave, renet, rng } from './transforms.js';
+import { drop, duplicate, interleave, renet, reorder, rng } from './transforms.js';
 
 const all = fixtures();
 
@@ -130,6 +130,22 @@ describe.skipIf(all.length === 0)('lossy variants: reported, contained, resynchr
         expect(truthProblems(sessionsAt(d.summary, '10.2.0.1'), clean.truth, `${where}: the clean neighbour`)).toEqual([]);
       }),
       { numRuns: 30, seed: 99 },
+    );
+  });
+
+  it('loss, reordering and duplicates together: no throw; a reordered clean capture beside it stays exact', () => {
+    const small = smallFixtures();
+    const clean = small.find((f) => f.name === 'k127-exec')!;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: small.length - 1 }), fc.integer(), (fi, seed) => {
+        const f = small[fi]!;
+        const r = rng(seed);
+        const segs = duplicate(reorder(drop(f.model.segments, f.model.segments.map((_, i) => i).filter(() => r() < 0.1)), seed, 8), seed, 0.3);
+        const d = decodeBytes(render(interleave([renet(segs, 1), renet(reorder(clean.model.segments, seed, 8, true), 2)]), { format: 'pcapng' }), { keepBytes: false });
+        expect(d.threw, `${f.name} seed ${seed}`).toBe(null);
+        expect(truthProblems(sessionsAt(d.summary, '10.2.0.1'), clean.truth, `${f.name} seed ${seed}: the clean neighbour`)).toEqual([]);
+      }),
+      { numRuns: 20, seed: 5150 },
     );
   });
 

@@ -1,0 +1,12 @@
+import { fixtures, decodeBytes } from './harness.js';
+import { render } from './model.js';
+import { drop, rng, dirKey } from './transforms.js';
+import { decodeCaptureBytes } from '../../src/tcp/index.js';
+const f = fixtures().find((x) => x.name === process.argv[2])!;
+const r = rng(Number(process.argv[3]));
+const p = Number(process.argv[4]);
+const lost = f.model.segments.map((_, i) => i).filter(() => r() < p);
+console.log('lost', lost);
+f.model.segments.slice(0, 20).forEach((s, i) => console.log(lost.includes(i) ? 'X' : ' ', i, dirKey(s), s.seq, s.ack, s.flags.toString(16), s.payload.length));
+const segs = drop(f.model.segments, lost);
+for (const e of decodeCaptureBytes(render(segs, { format: 'pcapng' })).slice(0, 16)) console.log(e.kind, (e as any).direction, (e as any).offset, (e as any).bytes?.length ?? (e as any).size, (e as any).packet);
