@@ -12,8 +12,11 @@
  * - In memory (a Duplex pair, no sockets): both ends in this process; the
  *   CPU figure is both ends together.
  *
- * Each configuration warms up once, then runs ROUNDS interleaved rounds
- * (ours, raw, peer, ours, …); medians count. Wall-clock throughput on a
+ * Each configuration warms up with one full run, then runs ROUNDS
+ * interleaved rounds (ours, raw, peer, ours, …); medians count. No forced
+ * GC between rounds: a full collection throws away optimised code that
+ * referred to the objects it frees, and each round would then pay for
+ * compiling it again. Wall-clock throughput on a
  * shared machine swings with whatever else runs, so CPU seconds per GiB of
  * each side are printed beside it, with the load average at the time: when
  * the load is above the core count, trust the CPU figures and the ratios of
@@ -92,7 +95,10 @@ function receiver(impl: Impl, sock: Duplex, add: (n: number) => void): () => voi
   }
   if (impl === 'ours') {
     const server = SpdySession.server(sock, OURS);
-    server.on('stream', (s: SpdyStream) => s.on('data', (d: Buffer) => add(d.length)));
+    server.on('stream', (s: SpdyStream) => {
+      s.on('data', (d: Buffer) => add(d.length));
+      s.on('end', () => s.end());
+    });
     server.on('error', () => {});
     return () => server.destroy();
   }
@@ -103,6 +109,7 @@ function receiver(impl: Impl, sock: Duplex, add: (n: number) => void): () => voi
     s.on('error', () => {});
     s.respond(200, {});
     s.on('data', (d: Buffer) => add(d.length));
+    s.on('end', () => s.end());
   });
   return () => sock.destroy();
 }
@@ -115,7 +122,14 @@ function sender(impl: Impl, sock: Duplex): { start(streams: number, total: numbe
     client.on('error', () => {});
     return {
       start: async (n, total) => {
-        await Promise.all(Array.from({ length: n }, () => pump(client.request([]), total / n)));
+        await Promise.all(
+          Array.from({ length: n }, async () => {
+            const st = client.request([]);
+            st.resume();
+            await pump(st, total / n);
+            st.end();
+          }),
+        );
       },
       close: () => client.destroy(),
     };
@@ -133,7 +147,9 @@ function sender(impl: Impl, sock: Duplex): { start(streams: number, total: numbe
             ),
           );
           st.on('error', () => {});
+          st.resume();
           await pump(st, total / n);
+          st.end();
         }),
       );
     },
@@ -144,24 +160,37 @@ function sender(impl: Impl, sock: Duplex): { start(streams: number, total: numbe
 // ---------------------------------------------------------------- child process (one end of a loopback transfer)
 
 type ToChild =
-  | { op: 'listen'; impl: Impl; total: number }
+  | { op: 'listen'; impl: Impl }
   | { op: 'connect'; impl: Impl; port: number }
-  | { op: 'go'; streams: number; total: number }
-  | { op: 'stop' };
+  | { op: 'go'; impl: Impl; streams: number; total: number }
+  | { op: 'stop'; impl: Impl }
+  | { op: 'close'; impl: Impl };
 type FromChild =
   | { op: 'port'; port: number }
   | { op: 'ready' }
   | { op: 'done'; userUs: number; systemUs: number }
   | { op: 'error'; message: string };
 
+/**
+ * One end of the loopback transfers, in a child process. Each implementation
+ * keeps one connection for all its rounds (a session carries many streams in
+ * its life; a fresh process and connection per round would mostly measure
+ * the JIT warming up); every round opens new streams on it.
+ */
 function childMain(): void {
   const send = (m: FromChild) => process.send!(m);
-  let cpu0: NodeJS.CpuUsage | null = null;
-  let close: (() => void) | null = null;
-  let start: ((streams: number, total: number) => Promise<void>) | null = null;
-  let received: { add(n: number): void; done: Promise<void> } | null = null;
-  const cpuDone = () => {
-    const c = process.cpuUsage(cpu0 ?? undefined);
+  const ends = new Map<
+    Impl,
+    {
+      close(): void;
+      start?: (streams: number, total: number) => Promise<void>;
+      got: number;
+      target: number;
+      cpu0?: NodeJS.CpuUsage;
+    }
+  >();
+  const cpuDone = (cpu0: NodeJS.CpuUsage | undefined) => {
+    const c = process.cpuUsage(cpu0);
     send({ op: 'done', userUs: c.user, systemUs: c.system });
   };
   process.on('disconnect', () => process.exit(0));
@@ -171,9 +200,16 @@ function childMain(): void {
         const srv = net.createServer((sock) => {
           srv.close();
           sock.setNoDelay(true);
-          received = counter(m.total);
-          close = receiver(m.impl, sock, (n) => received!.add(n));
-          void received.done.then(cpuDone);
+          const end = { close: () => {}, got: 0, target: Infinity, cpu0: undefined as NodeJS.CpuUsage | undefined };
+          end.close = receiver(m.impl, sock, (n) => {
+            end.got += n;
+            if (end.got >= end.target) {
+              if (end.got !== end.target) send({ op: 'error', message: `received ${end.got} bytes, not ${end.target}` });
+              end.target = Infinity;
+              cpuDone(end.cpu0);
+            }
+          });
+          ends.set(m.impl, end);
           send({ op: 'ready' });
         });
         srv.listen(0, '127.0.0.1', () => send({ op: 'port', port: (srv.address() as net.AddressInfo).port }));
@@ -182,23 +218,29 @@ function childMain(): void {
       case 'connect': {
         const sock = net.connect(m.port, '127.0.0.1', () => {
           sock.setNoDelay(true);
-          ({ start, close } = sender(m.impl, sock));
+          ends.set(m.impl, { ...sender(m.impl, sock), got: 0, target: Infinity });
           send({ op: 'ready' });
         });
         sock.on('error', (e) => send({ op: 'error', message: String(e) }));
         return;
       }
-      case 'go':
-        (globalThis as { gc?: () => void }).gc?.();
-        cpu0 = process.cpuUsage();
-        if (start) start(m.streams, m.total).catch((e: unknown) => send({ op: 'error', message: String(e) }));
+      case 'go': {
+        const end = ends.get(m.impl)!;
+        end.cpu0 = process.cpuUsage();
+        end.got = 0;
+        end.target = m.total;
+        if (end.start) end.start(m.streams, m.total).catch((e: unknown) => send({ op: 'error', message: String(e) }));
+        else send({ op: 'ready' });
         return;
+      }
       case 'stop':
         // The sender's CPU is read once the receiver has everything (window
-        // updates and the socket's tail included), then the connection goes.
-        if (start) cpuDone();
-        close?.();
-        close = start = received = null;
+        // updates and the socket's tail included).
+        cpuDone(ends.get(m.impl)!.cpu0);
+        return;
+      case 'close':
+        ends.get(m.impl)?.close();
+        ends.delete(m.impl);
         return;
     }
   });
@@ -245,26 +287,47 @@ interface Sample {
   recv: number;
 }
 
-async function loopbackOnce(ends: { tx: End; rx: End }, impl: Impl, streams: number, total: number): Promise<Sample> {
-  const { tx, rx } = ends;
-  const port = rx.next('port');
-  rx.send({ op: 'listen', impl, total });
-  const rxReady = rx.next('ready');
-  const txReady = tx.next('ready');
-  tx.send({ op: 'connect', impl, port: (await port).port });
-  await Promise.all([rxReady, txReady]);
-  const rxDone = rx.next('done');
-  const t0 = process.hrtime.bigint();
-  rx.send({ op: 'go', streams, total });
-  tx.send({ op: 'go', streams, total });
-  const r = await rxDone;
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const txDone = tx.next('done');
-  tx.send({ op: 'stop' });
-  const s = await txDone;
-  rx.send({ op: 'stop' });
-  const perGiB = (us: number) => (us / 1e6) * (GIB / total);
-  return { mbps: total / secs / 1e6, send: perGiB(s.userUs + s.systemUs), recv: perGiB(r.userUs + r.systemUs) };
+/** The two child processes and the connections between them, one per implementation. */
+class Loopback {
+  private readonly tx = new End();
+  private readonly rx = new End();
+  private readonly connected = new Set<Impl>();
+
+  async run(impl: Impl, streams: number, total: number): Promise<Sample> {
+    const { tx, rx } = this;
+    if (!this.connected.has(impl)) {
+      const port = rx.next('port');
+      rx.send({ op: 'listen', impl });
+      const rxReady = rx.next('ready');
+      const txReady = tx.next('ready');
+      tx.send({ op: 'connect', impl, port: (await port).port });
+      await Promise.all([rxReady, txReady]);
+      this.connected.add(impl);
+    }
+    // The receiver is armed before the sender starts.
+    const rxArmed = rx.next('ready');
+    rx.send({ op: 'go', impl, streams, total });
+    await rxArmed;
+    const rxDone = rx.next('done');
+    const t0 = process.hrtime.bigint();
+    tx.send({ op: 'go', impl, streams, total });
+    const r = await rxDone;
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const txDone = tx.next('done');
+    tx.send({ op: 'stop', impl });
+    const s = await txDone;
+    const perGiB = (us: number) => (us / 1e6) * (GIB / total);
+    return { mbps: total / secs / 1e6, send: perGiB(s.userUs + s.systemUs), recv: perGiB(r.userUs + r.systemUs) };
+  }
+
+  close(): void {
+    for (const impl of this.connected) {
+      this.tx.send({ op: 'close', impl });
+      this.rx.send({ op: 'close', impl });
+    }
+    this.tx.kill();
+    this.rx.kill();
+  }
 }
 
 // ---------------------------------------------------------------- in memory (both ends in this process)
@@ -274,7 +337,6 @@ async function memoryOnce(impl: 'ours' | 'spdy-transport', streams: number, tota
   const c = counter(total);
   const closeRx = receiver(impl, b, c.add);
   const tx = sender(impl, a);
-  (globalThis as { gc?: () => void }).gc?.();
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await Promise.all([tx.start(streams, total), c.done]);
@@ -305,7 +367,7 @@ async function medianOfRounds(configs: Record<string, (total: number) => Promise
   const only = process.env.KUBEWIRE_BENCH_MUX_ONLY?.split(',');
   if (only) configs = Object.fromEntries(Object.entries(configs).filter(([name]) => only.includes(name)));
   for (const [name, run] of Object.entries(configs)) {
-    await run(Math.min(TOTAL, 64 * MIB));
+    await run(TOTAL);
     samples[name] = [];
   }
   for (let r = 0; r < ROUNDS; r++) {
@@ -331,23 +393,22 @@ const bench: Bench = {
   group: 'mux',
   async run(): Promise<BenchResult[]> {
     const load0 = loadavg()[0]!;
-    const ends = { tx: new End(), rx: new End() };
+    const loop = new Loopback();
     let b: Record<string, Sample>;
     try {
       b = await medianOfRounds({
-        l1: (t) => loopbackOnce(ends, 'ours', 1, t),
-        raw: (t) => loopbackOnce(ends, 'raw', 1, t),
-        lt1: (t) => loopbackOnce(ends, 'spdy-transport', 1, t),
-        l16: (t) => loopbackOnce(ends, 'ours', 16, t),
-        lt16: (t) => loopbackOnce(ends, 'spdy-transport', 16, t),
+        l1: (t) => loop.run('ours', 1, t),
+        raw: (t) => loop.run('raw', 1, t),
+        lt1: (t) => loop.run('spdy-transport', 1, t),
+        l16: (t) => loop.run('ours', 16, t),
+        lt16: (t) => loop.run('spdy-transport', 16, t),
         m1: (t) => memoryOnce('ours', 1, t),
         t1: (t) => memoryOnce('spdy-transport', 1, t),
         m16: (t) => memoryOnce('ours', 16, t),
         t16: (t) => memoryOnce('spdy-transport', 16, t),
       });
     } finally {
-      ends.tx.kill();
-      ends.rx.kill();
+      loop.close();
     }
     const load1 = loadavg()[0]!;
     const cores = cpus().length;
