@@ -9,8 +9,12 @@
  *   spdy-transport (SPDY/3.1 with `autoSpdy31`, its default windows) and
  *   against a raw Node socket moving the same bytes with the same write size
  *   and the same consumer (a 'data' listener that counts): the ceiling.
+ * - Loopback TCP with both ends in this process (one thread does both
+ *   sides' work, so the figure is bound by their summed cost; the CPU figure
+ *   is both ends together): ours, raw socket, spdy-transport, 1 stream.
  * - In memory (a Duplex pair, no sockets): both ends in this process; the
- *   CPU figure is both ends together.
+ *   CPU figure is both ends together. Zero-copy on both sides makes ours a
+ *   matter of milliseconds per round here, so its MB/s swings widely.
  *
  * Each configuration warms up with one full run, then runs ROUNDS
  * interleaved rounds (ours, raw, peer, ours, …); medians count. No forced
@@ -24,10 +28,11 @@
  *
  * KUBEWIRE_BENCH_MUX_MIB sets TOTAL in MiB (default 256);
  * KUBEWIRE_BENCH_MUX_ROUNDS the rounds (default 5); KUBEWIRE_BENCH_MUX_ONLY
- * a comma-separated subset of configurations to run (l1, raw, lt1, l16, lt16,
- * m1, t1, m16, t16), printed as a table of its own; KUBEWIRE_BENCH_MUX_VERBOSE
- * prints every round; KUBEWIRE_BENCH_MUX_CHILD_ARGS adds node flags to the two
- * ends (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile both).
+ * a comma-separated subset of configurations to run (l1, raw, lt1, l16,
+ * lt16, p1, praw, pt1, m1, t1, m16, t16), printed as a table of its own;
+ * KUBEWIRE_BENCH_MUX_VERBOSE prints every round;
+ * KUBEWIRE_BENCH_MUX_CHILD_ARGS adds node flags to the two ends (e.g.
+ * `--cpu-prof --cpu-prof-dir=DIR` to profile both).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -330,7 +335,55 @@ class Loopback {
   }
 }
 
-// ---------------------------------------------------------------- in memory (both ends in this process)
+// ---------------------------------------------------------------- both ends in this process
+
+/**
+ * Loopback TCP with both ends on this one thread (as a test or a proxy that
+ * holds both sides would): the figure is bound by the two ends' summed cost.
+ * One connection per implementation, kept across rounds.
+ */
+class SameProcess {
+  private readonly conns = new Map<Impl, { start(n: number, total: number): Promise<void>; arm(total: number): Promise<void>; close(): void }>();
+
+  async run(impl: Impl, streams: number, total: number): Promise<Sample> {
+    let conn = this.conns.get(impl);
+    if (!conn) {
+      const srv = net.createServer();
+      srv.listen(0, '127.0.0.1');
+      await once(srv, 'listening');
+      const accepted = once(srv, 'connection') as Promise<[net.Socket]>;
+      const a = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+      await once(a, 'connect');
+      const [b] = await accepted;
+      srv.close();
+      a.setNoDelay(true);
+      b.setNoDelay(true);
+      let c = counter(0);
+      const closeRx = receiver(impl, b, (n) => c.add(n));
+      const tx = sender(impl, a);
+      conn = {
+        start: tx.start,
+        arm: (t) => {
+          c = counter(t);
+          return c.done;
+        },
+        close: () => (tx.close(), closeRx()),
+      };
+      this.conns.set(impl, conn);
+    }
+    const done = conn.arm(total);
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await Promise.all([conn.start(streams, total), done]);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cu = process.cpuUsage(c0);
+    return { mbps: total / secs / 1e6, send: ((cu.user + cu.system) / 1e6) * (GIB / total), recv: NaN };
+  }
+
+  close(): void {
+    for (const c of this.conns.values()) c.close();
+  }
+}
 
 async function memoryOnce(impl: 'ours' | 'spdy-transport', streams: number, total: number): Promise<Sample> {
   const [a, b] = memoryPair();
@@ -394,6 +447,7 @@ const bench: Bench = {
   async run(): Promise<BenchResult[]> {
     const load0 = loadavg()[0]!;
     const loop = new Loopback();
+    const same = new SameProcess();
     let b: Record<string, Sample>;
     try {
       b = await medianOfRounds({
@@ -402,6 +456,9 @@ const bench: Bench = {
         lt1: (t) => loop.run('spdy-transport', 1, t),
         l16: (t) => loop.run('ours', 16, t),
         lt16: (t) => loop.run('spdy-transport', 16, t),
+        p1: (t) => same.run('ours', 1, t),
+        praw: (t) => same.run('raw', 1, t),
+        pt1: (t) => same.run('spdy-transport', 1, t),
         m1: (t) => memoryOnce('ours', 1, t),
         t1: (t) => memoryOnce('spdy-transport', 1, t),
         m16: (t) => memoryOnce('ours', 16, t),
@@ -409,6 +466,7 @@ const bench: Bench = {
       });
     } finally {
       loop.close();
+      same.close();
     }
     const load1 = loadavg()[0]!;
     const cores = cpus().length;
@@ -436,6 +494,8 @@ const bench: Bench = {
     vs(`mux loopback TCP, 16 streams, two processes (${size})`, b.l16!, b.lt16!, st, '>= 4x');
     vs('mux loopback TCP, 1 stream vs raw socket', b.l1!, b.raw!, 'raw socket', '>= 0.8x');
     vs('mux loopback TCP, 16 streams vs raw socket', b.l16!, b.raw!, 'raw socket', '>= 0.8x');
+    vs(`mux loopback TCP, 1 stream, both ends in one process (${size})`, b.p1!, b.pt1!, st, '>= 4x');
+    vs('mux loopback TCP, 1 stream, one process, vs raw socket', b.p1!, b.praw!, 'raw socket', '>= 0.8x');
     vs('mux loopback TCP, 16 streams vs 1 stream', b.l16!, b.l1!, '1 stream', '>= 0.9x', `; in memory 16/1: ${(b.m16!.mbps / b.m1!.mbps).toFixed(2)}x`);
     return out;
   },
