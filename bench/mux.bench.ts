@@ -415,7 +415,9 @@ function median(xs: number[]): number {
  * spreads the noise of a shared machine over all of them instead of
  * penalising whichever ran during a busy spell.
  */
-async function medianOfRounds(configs: Record<string, (total: number) => Promise<Sample>>): Promise<Record<string, Sample>> {
+async function medianOfRounds(
+  configs: Record<string, (total: number) => Promise<Sample>>,
+): Promise<{ medians: Record<string, Sample>; samples: Record<string, Sample[]> }> {
   const samples: Record<string, Sample[]> = {};
   const only = process.env.KUBEWIRE_BENCH_MUX_ONLY?.split(',');
   if (only) configs = Object.fromEntries(Object.entries(configs).filter(([name]) => only.includes(name)));
@@ -436,7 +438,17 @@ async function medianOfRounds(configs: Record<string, (total: number) => Promise
   for (const [name, xs] of Object.entries(samples)) {
     out[name] = { mbps: median(xs.map((x) => x.mbps)), send: median(xs.map((x) => x.send)), recv: median(xs.map((x) => x.recv)) };
   }
-  return out;
+  return { medians: out, samples };
+}
+
+/**
+ * Ratio of two configurations round by round (they ran back to back, under
+ * much the same load), as median and range: steadier than the ratio of the
+ * two medians when the machine's load drifts.
+ */
+function pairedRatio(a: Sample[], b: Sample[]): string {
+  const r = a.map((x, i) => x.mbps / b[i]!.mbps);
+  return `per-round ratio median ${median(r).toFixed(2)}x (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
 }
 
 const cpuText = (s: Sample) =>
@@ -449,8 +461,9 @@ const bench: Bench = {
     const loop = new Loopback();
     const same = new SameProcess();
     let b: Record<string, Sample>;
+    let rounds: Record<string, Sample[]>;
     try {
-      b = await medianOfRounds({
+      ({ medians: b, samples: rounds } = await medianOfRounds({
         l1: (t) => loop.run('ours', 1, t),
         raw: (t) => loop.run('raw', 1, t),
         lt1: (t) => loop.run('spdy-transport', 1, t),
@@ -463,7 +476,7 @@ const bench: Bench = {
         t1: (t) => memoryOnce('spdy-transport', 1, t),
         m16: (t) => memoryOnce('ours', 16, t),
         t16: (t) => memoryOnce('spdy-transport', 16, t),
-      });
+      }));
     } finally {
       loop.close();
       same.close();
@@ -480,23 +493,23 @@ const bench: Bench = {
     const out: BenchResult[] = [];
     const size = `${TOTAL / MIB} MiB, 64 KiB writes, median of ${ROUNDS}`;
     const st = 'spdy-transport';
-    const vs = (name: string, o: Sample, p: Sample, peerName: string, target?: string, extra = '') =>
+    const vs = (name: string, o: string, p: string, peerName: string, target?: string, extra = '') =>
       out.push(
-        result(name, 'MB/s', o.mbps, p.mbps, {
+        result(name, 'MB/s', b[o]!.mbps, b[p]!.mbps, {
           peerName,
           ...(target ? { target } : {}),
-          notes: `CPU s/GiB: ours ${cpuText(o)}, ${peerName} ${cpuText(p)}${extra}${loadNote}`,
+          notes: `CPU s/GiB: ours ${cpuText(b[o]!)}, ${peerName} ${cpuText(b[p]!)}; ${pairedRatio(rounds[o]!, rounds[p]!)}${extra}${loadNote}`,
         }),
       );
-    vs(`mux in memory, 1 stream (${size})`, b.m1!, b.t1!, st);
-    vs(`mux in memory, 16 streams (${size})`, b.m16!, b.t16!, st);
-    vs(`mux loopback TCP, 1 stream, two processes (${size})`, b.l1!, b.lt1!, st, '>= 4x');
-    vs(`mux loopback TCP, 16 streams, two processes (${size})`, b.l16!, b.lt16!, st, '>= 4x');
-    vs('mux loopback TCP, 1 stream vs raw socket', b.l1!, b.raw!, 'raw socket', '>= 0.8x');
-    vs('mux loopback TCP, 16 streams vs raw socket', b.l16!, b.raw!, 'raw socket', '>= 0.8x');
-    vs(`mux loopback TCP, 1 stream, both ends in one process (${size})`, b.p1!, b.pt1!, st, '>= 4x');
-    vs('mux loopback TCP, 1 stream, one process, vs raw socket', b.p1!, b.praw!, 'raw socket', '>= 0.8x');
-    vs('mux loopback TCP, 16 streams vs 1 stream', b.l16!, b.l1!, '1 stream', '>= 0.9x', `; in memory 16/1: ${(b.m16!.mbps / b.m1!.mbps).toFixed(2)}x`);
+    vs(`mux in memory, 1 stream (${size})`, 'm1', 't1', st);
+    vs(`mux in memory, 16 streams (${size})`, 'm16', 't16', st);
+    vs(`mux loopback TCP, 1 stream, two processes (${size})`, 'l1', 'lt1', st, '>= 4x');
+    vs(`mux loopback TCP, 16 streams, two processes (${size})`, 'l16', 'lt16', st, '>= 4x');
+    vs('mux loopback TCP, 1 stream vs raw socket', 'l1', 'raw', 'raw socket', '>= 0.8x');
+    vs('mux loopback TCP, 16 streams vs raw socket', 'l16', 'raw', 'raw socket', '>= 0.8x');
+    vs(`mux loopback TCP, 1 stream, both ends in one process (${size})`, 'p1', 'pt1', st, '>= 4x');
+    vs('mux loopback TCP, 1 stream, one process, vs raw socket', 'p1', 'praw', 'raw socket', '>= 0.8x');
+    vs('mux loopback TCP, 16 streams vs 1 stream', 'l16', 'l1', '1 stream', '>= 0.9x', `; in memory 16/1: ${(b.m16!.mbps / b.m1!.mbps).toFixed(2)}x`);
     return out;
   },
 };
