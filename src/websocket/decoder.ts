@@ -81,6 +81,17 @@ const EAGER_ALLOCATION = 1 << 20;
 /** Fresh buffers for small unmasked payloads are cut from slabs of this size. */
 const SLAB_SIZE = 64 * 1024;
 const SLAB_MAX_PIECE = 4096;
+/** Whole frames that must follow each other before a header found after a gap is believed. */
+const RESYNC_CHAIN = 4;
+/** Frames after a resynchronisation during which a bad header means it was false. */
+const RESYNC_PROBATION = 16;
+/** Frames longer than this are not used to resynchronise (Kubernetes peers write at most 32 KiB + 1 per frame). */
+const RESYNC_MAX_FRAME = 1 << 20;
+/** Bytes after a candidate header beyond which it is given up as unconfirmable. */
+const RESYNC_WINDOW = (RESYNC_CHAIN + 1) * RESYNC_MAX_FRAME;
+const CHAIN_NO = 0;
+const CHAIN_MORE = 1;
+const CHAIN_YES = 2;
 
 export class WebSocketFrameDecoder {
   private readonly strict: boolean;
@@ -117,6 +128,18 @@ export class WebSocketFrameDecoder {
   private slab: Uint8Array = EMPTY;
   private slabPos = 0;
 
+  // Bytes held while looking for a frame header after a gap.
+  private resyncBuf: Uint8Array = EMPTY;
+  private resyncLength = 0;
+  private resyncScan = 0;
+  /** Absolute offset of resyncBuf[0]. */
+  private resyncBase = 0;
+  /** Absolute offset where skipping began (-1: nothing skipped yet). */
+  private resyncSkipFrom = -1;
+  private resyncFoundAt = 0;
+  /** Frames left during which a bad header sends us back to resynchronising. */
+  private probation = 0;
+
   constructor(opts: WebSocketDecoderOptions = {}) {
     this.strict = (opts.mode ?? 'strict') === 'strict';
     this.direction = opts.direction;
@@ -150,7 +173,12 @@ export class WebSocketFrameDecoder {
     const out: WebSocketFrameEvent[] = [];
     const base = this.streamOffset;
     this.streamOffset += chunk.length;
-    const len = chunk.length;
+    this.decodeChunk(chunk, base, out);
+    return out;
+  }
+
+  private decodeChunk(chunk: Uint8Array, base: number, out: WebSocketFrameEvent[]): void {
+    let len = chunk.length;
     let pos = 0;
 
     // Finish whatever the previous chunk left open.
@@ -158,7 +186,7 @@ export class WebSocketFrameDecoder {
       case State.HEADER:
         if (this.stashLength > 0) {
           pos = this.resumeHeader(chunk, base, out);
-          if (pos < 0) return out;
+          if (pos < 0) return;
         }
         break;
       case State.PAYLOAD:
@@ -174,7 +202,7 @@ export class WebSocketFrameDecoder {
       case State.RESYNC:
         break;
       case State.FAILED:
-        return out;
+        return;
       default: {
         const never: never = this.state;
         throw new Error(`bad state ${String(never)}`);
@@ -187,15 +215,21 @@ export class WebSocketFrameDecoder {
         if (h === 0) {
           this.stash.set(chunk.subarray(pos, len));
           this.stashLength = len - pos;
-          return out;
+          return;
         }
         pos = this.afterHeader(chunk, pos + h, base + pos, out);
       }
       if (pos < len && this.state === State.RESYNC) {
-        pos = this.resync(chunk, pos, base, out);
+        // A loop, not recursion: one chunk may need many resynchronisations.
+        const found = this.resync(chunk.subarray(pos), base + pos, out, false);
+        if (found === null) return;
+        chunk = found;
+        base = this.resyncFoundAt;
+        len = chunk.length;
+        pos = 0;
         continue;
       }
-      return out;
+      return;
     }
   }
 
@@ -226,6 +260,11 @@ export class WebSocketFrameDecoder {
       return out;
     }
     this.diagnose(out, 'WEBSOCKET_GAP', 'connection', `${size} bytes lost; looking for the next frame header`, at);
+    // Bytes held while looking for a header end where the new loss begins.
+    this.resyncBuf = EMPTY;
+    this.resyncLength = 0;
+    this.resyncScan = 0;
+    this.probation = 0;
     this.state = State.RESYNC;
     return out;
   }
@@ -233,6 +272,11 @@ export class WebSocketFrameDecoder {
   /** End of input: reports a frame cut short. */
   end(): WebSocketFrameEvent[] {
     const out: WebSocketFrameEvent[] = [];
+    if (this.state === State.RESYNC && !this.failure) {
+      // At the end a chain of whole frames that reaches the last byte is proof enough.
+      const found = this.resync(EMPTY, this.streamOffset, out, true);
+      if (found !== null) this.decodeChunk(found, this.resyncFoundAt, out);
+    }
     const partial =
       (this.state === State.HEADER && this.stashLength > 0) || this.state === State.PAYLOAD || this.state === State.SKIP;
     if (partial && !this.failure) {
@@ -311,6 +355,17 @@ export class WebSocketFrameDecoder {
       (len7 < LENGTH16_MARKER || (len7 === LENGTH16_MARKER ? length >= 126 : length >= 0x10000)) &&
       length <= this.maxPayload &&
       (this.requireMask < 0 || (this.hB1 >> 7) === this.requireMask);
+    if (this.probation > 0) {
+      if (!ok) {
+        // Right after a resynchronisation a bad header means the header we
+        // settled on was payload after all: look again rather than follow it.
+        this.probation = 0;
+        this.diagnose(out, 'WEBSOCKET_RESYNC', 'connection', 'the frame found after the gap was not one; looking again', frameOffset);
+        this.state = State.RESYNC;
+        return p0;
+      }
+      this.probation--;
+    }
     if (!ok && !this.validateSlow(out)) {
       if (this.state === State.RESYNC) return p0;
       // Payload too large: skip it without buffering.
@@ -524,32 +579,90 @@ export class WebSocketFrameDecoder {
 
   // --- resynchronisation after a gap ---------------------------------------
 
-  /** Look for a plausible frame header from `pos`; skip what precedes it. */
-  private resync(chunk: Uint8Array, pos: number, base: number, out: WebSocketFrameEvent[]): number {
-    const len = chunk.length;
-    for (let i = pos; i + 2 <= len; i++) {
-      if (this.plausibleAt(chunk, i)) {
-        this.state = State.HEADER;
-        if (i > pos) this.diagnose(out, 'WEBSOCKET_RESYNC', 'connection', `skipped ${i - pos} bytes to a plausible frame header`, base + pos);
-        return i;
-      }
+  /**
+   * After a gap the framing is lost, and a random payload byte looks like a
+   * frame header about once in forty. So a candidate header counts only when
+   * RESYNC_CHAIN whole frames follow each other from it, each header valid
+   * for this direction (or, at the end of input, when whole frames reach the
+   * last byte). Until then the bytes are held (a copy: rare, and bounded by
+   * RESYNC_WINDOW). Returns the bytes from the frame found, whose absolute
+   * offset is left in `resyncFoundAt`, or null when more input is needed.
+   */
+  private resync(bytes: Uint8Array, at: number, out: WebSocketFrameEvent[], atEnd: boolean): Uint8Array | null {
+    if (this.resyncLength === 0) {
+      this.resyncBase = at;
+      this.resyncScan = 0;
     }
-    return len;
+    this.holdForResync(bytes);
+    const buf = this.resyncBuf;
+    const len = this.resyncLength;
+    let i = this.resyncScan;
+    for (; i + 2 <= len; i++) {
+      const v = this.chainAt(buf, i, len, atEnd);
+      if (v === CHAIN_NO) continue;
+      if (v === CHAIN_MORE) {
+        if (len - i >= RESYNC_WINDOW) continue; // cannot be confirmed within the window
+        break;
+      }
+      const skipped = this.resyncBase + i - this.resyncSkipFrom;
+      if (skipped > 0) this.diagnose(out, 'WEBSOCKET_RESYNC', 'connection', `skipped ${skipped} bytes to the next frame header`, this.resyncSkipFrom);
+      this.resyncFoundAt = this.resyncBase + i;
+      const found = buf.subarray(i, len);
+      this.resyncBuf = EMPTY;
+      this.resyncLength = 0;
+      this.resyncScan = 0;
+      this.resyncSkipFrom = -1;
+      this.state = State.HEADER;
+      this.probation = RESYNC_PROBATION;
+      return found;
+    }
+    if (this.resyncSkipFrom < 0) this.resyncSkipFrom = this.resyncBase;
+    if (atEnd) {
+      const skipped = this.resyncBase + len - this.resyncSkipFrom;
+      if (skipped > 0) this.diagnose(out, 'WEBSOCKET_RESYNC', 'connection', `input ended after ${skipped} bytes with no frame header found`, this.resyncSkipFrom);
+      this.resyncBuf = EMPTY;
+      this.resyncLength = 0;
+      this.resyncSkipFrom = -1;
+      return null;
+    }
+    // Forget what has been ruled out, so the held bytes stay bounded.
+    const scanFrom = Math.min(i, Math.max(0, len - 1));
+    if (scanFrom > 0) {
+      buf.copyWithin(0, scanFrom, len);
+      this.resyncLength = len - scanFrom;
+      this.resyncBase += scanFrom;
+    }
+    this.resyncScan = 0;
+    return null;
   }
 
-  private plausibleAt(buf: Uint8Array, i: number): boolean {
+  private holdForResync(bytes: Uint8Array): void {
+    const need = this.resyncLength + bytes.length;
+    if (need > this.resyncBuf.length) {
+      const grown = new Uint8Array(Math.max(need, this.resyncBuf.length * 2, 4096));
+      grown.set(this.resyncBuf.subarray(0, this.resyncLength));
+      this.resyncBuf = grown;
+    }
+    this.resyncBuf.set(bytes, this.resyncLength);
+    this.resyncLength = need;
+  }
+
+  /** Is there a chain of valid whole frames at `i`? CHAIN_NO, CHAIN_MORE (undecided yet) or CHAIN_YES. */
+  private chainAt(buf: Uint8Array, i: number, len: number, atEnd: boolean): number {
     const saved = [this.hB0, this.hB1, this.hLength, this.hHeaderLength, this.hKey] as const;
     try {
-      const h = this.parseHeader(buf, i, buf.length - i);
-      if (h === 0) return false;
-      if (!this.headerLooksValid()) return false;
-      const end = i + h + this.hLength;
-      if (end > buf.length) return true;
-      if (end === buf.length) return true;
-      // Another header must follow the frame.
-      if (buf.length - end < 2) return true;
-      const h2 = this.parseHeader(buf, end, buf.length - end);
-      return h2 === 0 || this.headerLooksValid();
+      let p = i;
+      for (let k = 0; k < RESYNC_CHAIN; k++) {
+        if (atEnd && p === len && k > 0) return CHAIN_YES;
+        const h = this.parseHeader(buf, p, len - p);
+        if (h === 0) return atEnd ? CHAIN_NO : CHAIN_MORE;
+        if (!this.headerLooksValid() || this.hLength > RESYNC_MAX_FRAME) return CHAIN_NO;
+        // A continuation cannot start what we deliver: its message began before the loss.
+        if (k === 0 && (this.hB0 & 0x0f) === 0) return CHAIN_NO;
+        p += h + this.hLength;
+        if (p > len) return atEnd ? CHAIN_NO : CHAIN_MORE;
+      }
+      return CHAIN_YES;
     } finally {
       [this.hB0, this.hB1, this.hLength, this.hHeaderLength, this.hKey] = saved;
     }
