@@ -64,6 +64,7 @@ export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'w
     // (the port-forward tunnel) starts before the SPDY frames inside it.
     if (bestSpdy || bestWs) break;
   }
+  if (bestSpdy) bestSpdy = laterSpdyStart(buf, bestSpdy, limit, final);
   // Both fit at the same start: SPDY control frames (0x80 0x03 …, exact lengths) beat WebSocket's
   // loose header shape; otherwise the framing that explains more of the bytes.
   // SPDY found inside what may be a WebSocket frame that started earlier (the tunnel): wait
@@ -78,6 +79,25 @@ export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'w
   }
   if (pending && !final && buf.length < MAX_SCAN) return null;
   return buf.length >= MAX_SCAN || final ? 'none' : null;
+}
+
+/**
+ * The tail of a cut frame can read as a SPDY DATA header (any non-zero
+ * stream id, flags 0) whose length swallows the real frames after it and
+ * still lands on a later boundary: the earliest accepted start is then
+ * wrong. Real SPDY does not carry SPDY inside a frame, so a start inside the
+ * first frame whose own chain has more whole frames wins.
+ */
+function laterSpdyStart(buf: Uint8Array, best: { k: number; c: Chain }, limit: number, final: boolean): { k: number; c: Chain } {
+  const firstEnd = best.k + 8 + plausibleFrameLength(buf, best.k, MAX_SPDY_LENGTH);
+  let out = best;
+  for (let k = best.k + 1; k < Math.min(firstEnd, limit); k++) {
+    const b0 = buf[k]!;
+    if (!(b0 === 0x80 ? buf[k + 1] === 3 : b0 < 0x80 && (buf[k + 4] ?? 0) <= 1)) continue;
+    const c = spdyChain(buf, k);
+    if (accepted(c, final, buf.length) && c.complete > out.c.complete) out = { k, c };
+  }
+  return out;
 }
 
 /**
