@@ -77,7 +77,11 @@ export function guessFraming(buf: Uint8Array, final: boolean, only?: 'spdy' | 'w
     if (pending && !final && !only && bestWs.c.complete < 2 * ENOUGH_FRAMES) return null;
     return { protocol: 'websocket', start: bestWs.k, frames: bestWs.c.complete, sender: bestWs.c.sender };
   }
-  if (pending && !final && buf.length < MAX_SCAN) return null;
+  // A chain still taking shape waits for more bytes even past MAX_SCAN (that
+  // bounds where a start is looked for, not how long its frames are): bulk
+  // output comes in 32 KiB frames, so three whole frames need about 100 KiB.
+  // The caller bounds the wait (it passes `final` at its sniff limit).
+  if (pending && !final) return null;
   return buf.length >= MAX_SCAN || final ? 'none' : null;
 }
 
