@@ -90,6 +90,15 @@ describe.skipIf(all.length === 0 || !existsSync(CLI))('the CLI on hostile varian
     }
   });
 
+  it('a reordered IPv6 variant on standard input (decode -)', () => {
+    const f = all.find((x) => x.name === 'k133-portforward-tunnel') ?? all[0]!;
+    const bytes = render(toIpv6(reorder(f.model.segments, 8, 5, true)), { format: 'pcapng', link: 'sll2', nanos: true });
+    const r = spawnSync(process.execPath, ['--max-old-space-size=96', CLI, 'decode', '-', '--summary', '--json'], { input: bytes, timeout: 30_000, encoding: 'utf8' });
+    expect(noStack(r.stderr), r.stderr).toBe(true);
+    expect(r.status, r.stderr).toBe(0);
+    expect(truthProblems(JSON.parse(r.stdout).sessions, f.truth)).toEqual([]);
+  });
+
   it('the 2 MiB transfer, reordered, in a 96 MB heap', () => {
     const f = all.find((x) => x.name === 'k127-transfer-2mib');
     if (!f) return void console.warn('k127-transfer-2mib fixture missing');
