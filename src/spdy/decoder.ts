@@ -56,8 +56,12 @@ const SLAB_SIZE = 256 * 1024;
 const SLAB_MAX = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 
-/** Longest DATA frame whose confirmation the resynchronising decoder waits for. */
-const RESYNC_MAX_WAIT = 64 * 1024;
+/** Plausible frames that must follow each other before the framing found after a gap is believed. */
+const RESYNC_CHAIN = 4;
+/** Frames longer than this are not used to resynchronise (Kubernetes peers write DATA of at most 32 KiB). */
+const RESYNC_MAX_FRAME = 1 << 20;
+/** Bytes after an undecided candidate beyond which it is given up. */
+const RESYNC_WINDOW = (RESYNC_CHAIN + 1) * (RESYNC_MAX_FRAME + 8);
 
 function isHeaderCarrying(type: number): boolean {
   return type === FRAME_TYPE.SYN_STREAM || type === FRAME_TYPE.SYN_REPLY || type === FRAME_TYPE.HEADERS;
@@ -148,6 +152,8 @@ export class SpdyFrameDecoder {
     if (this.failure) throw this.failure;
     const out: SpdyDecodeEvent[] = (this.out = []);
     this.guard(() => {
+      // At the end, whole plausible frames that reach the last byte are proof enough.
+      if (this.resyncing) this.resync(true);
       if (this.resyncing) {
         const n = this.resyncSkipped + this.rs.length - this.rs.start;
         if (n > 0) {
@@ -230,7 +236,7 @@ export class SpdyFrameDecoder {
       }
       if (this.resyncing) {
         this.resyncAppend(chunk.subarray(p));
-        this.resync();
+        this.resync(false);
         return;
       }
       if (this.partHeaderLength === 0) {
@@ -432,45 +438,34 @@ export class SpdyFrameDecoder {
   }
 
   /**
-   * Look for the next plausible frame header in the bytes after a gap. A
-   * header is confirmed when the header its length points to is plausible
-   * too. Where that header is not here yet, a control header (0x80 0x03, a
-   * known type, flags and length that fit it) is taken on its own; a DATA
-   * header is weak evidence, so the decoder keeps it pending and waits for
-   * the bytes that confirm it (only for frames up to RESYNC_MAX_WAIT bytes),
-   * while still taking a control header or a confirmed header found further
-   * on. Each byte is examined a bounded number of times.
+   * Look for the framing again in the bytes after a gap. A DATA header only
+   * says "high bit clear, stream id not 0, flags FIN or nothing", which random
+   * payload bytes match about once in 250 positions, and a false one with a
+   * large length would swallow the real frames behind it. So a candidate is
+   * believed only when RESYNC_CHAIN plausible headers follow each other from
+   * it, each frame at most RESYNC_MAX_FRAME long (or, at the end of input,
+   * when plausible frames reach the last byte exactly). A control header
+   * (0x80 0x03, a known type, flags and length that fit it) is a strong
+   * signature and starts a chain like any other. Bytes stay buffered while
+   * the first candidate is undecided, bounded by RESYNC_WINDOW.
    */
-  private resync(): void {
+  private resync(atEnd: boolean): void {
     const r = this.rs;
     const buf = r.buf;
     const end = r.length;
-    const maxLen = this.limits.maxFrameLength;
-    if (r.pending) {
-      const next = r.start + FRAME_HEADER_LENGTH + plausibleFrameLength(buf, r.start, maxLen);
-      if (next + FRAME_HEADER_LENGTH <= end) {
-        if (plausibleFrameLength(buf, next, maxLen) >= 0) return this.resynced(r.start);
-        r.pending = false;
-        r.scan = r.start + 1; // positions passed over while it was pending are looked at again
-      }
-    }
     for (let i = Math.max(r.scan, r.start); i + FRAME_HEADER_LENGTH <= end; i++) {
-      const len = plausibleFrameLength(buf, i, maxLen);
-      if (len < 0) continue;
-      const next = i + FRAME_HEADER_LENGTH + len;
-      if (next + FRAME_HEADER_LENGTH <= end) {
-        if (plausibleFrameLength(buf, next, maxLen) >= 0) return this.resynced(i);
-        continue;
-      }
-      if (buf[i]! >= 0x80) return this.resynced(i);
-      if (!r.pending && len <= RESYNC_MAX_WAIT) {
-        this.dropResync(i - r.start);
-        r.pending = true;
-      }
+      const v = chainAt(buf, i, end, atEnd);
+      if (v === CHAIN_NO) continue;
+      if (v === CHAIN_YES) return this.resynced(i);
+      if (end - i >= RESYNC_WINDOW) continue; // cannot be proven within the window
+      // Undecided: keep the bytes from here and wait for more.
+      this.dropResync(i - r.start);
+      r.scan = i;
+      return;
     }
     r.scan = Math.max(r.start, end - (FRAME_HEADER_LENGTH - 1));
-    // Without a pending candidate, only the last 7 bytes (a possible header start) are kept.
-    if (!r.pending) this.dropResync(r.scan - r.start);
+    // Only the last 7 bytes (a possible header start) are kept.
+    this.dropResync(r.scan - r.start);
   }
 
   /** Append bytes to the resynchronisation buffer. */
@@ -523,10 +518,26 @@ interface ResyncState {
   length: number;
   /** Next position to examine. */
   scan: number;
-  /** A DATA header at `start` waits for the bytes that confirm it. */
-  pending: boolean;
 }
 
 function emptyResync(): ResyncState {
-  return { buf: new Uint8Array(0), start: 0, length: 0, scan: 0, pending: false };
+  return { buf: new Uint8Array(0), start: 0, length: 0, scan: 0 };
+}
+
+const CHAIN_NO = 0;
+const CHAIN_MORE = 1;
+const CHAIN_YES = 2;
+
+/** Plausible headers, one after the other, at `i`? CHAIN_NO, CHAIN_MORE (undecided yet) or CHAIN_YES. */
+function chainAt(buf: Uint8Array, i: number, end: number, atEnd: boolean): number {
+  let p = i;
+  for (let k = 0; k < RESYNC_CHAIN; k++) {
+    if (atEnd && p === end && k > 0) return CHAIN_YES;
+    if (p + FRAME_HEADER_LENGTH > end) return atEnd ? CHAIN_NO : CHAIN_MORE;
+    const len = plausibleFrameLength(buf, p, RESYNC_MAX_FRAME);
+    if (len < 0) return CHAIN_NO;
+    p += FRAME_HEADER_LENGTH + len;
+    if (p > end) return atEnd ? CHAIN_NO : CHAIN_MORE;
+  }
+  return CHAIN_YES;
 }
