@@ -17,8 +17,8 @@
  *   CPU figure is both ends together. Zero-copy on both sides makes ours a
  *   matter of milliseconds per round here, so its MB/s swings widely.
  *
- * Each configuration warms up with one full run, then runs ROUNDS
- * interleaved rounds (ours, raw, peer, ours, …); medians count. No forced
+ * Each configuration warms up with one run of at least 256 MiB, then runs
+ * ROUNDS interleaved rounds (ours, raw, peer, ours, …); medians count. No forced
  * GC between rounds: a full collection throws away optimised code that
  * referred to the objects it frees, and each round would then pay for
  * compiling it again. Wall-clock throughput on a shared machine swings with
@@ -274,22 +274,37 @@ class End {
   send(m: ToChild): void {
     this.child.send(m);
   }
+  /** The child's next message of this kind; a child error, exit or a silent minute fails the bench. */
   next<T extends FromChild['op']>(op: T): Promise<Extract<FromChild, { op: T }>> {
     return new Promise((resolve, reject) => {
+      const stop = () => {
+        clearTimeout(timer);
+        this.child.off('message', on);
+        this.child.off('exit', onExit);
+      };
       const on = (m: FromChild) => {
         if (m.op === 'error') {
-          this.child.off('message', on);
+          stop();
           reject(new Error(`mux bench child: ${m.message}`));
         } else if (m.op === op) {
-          this.child.off('message', on);
+          stop();
           resolve(m as Extract<FromChild, { op: T }>);
         }
       };
+      const onExit = (code: number | null) => {
+        stop();
+        reject(new Error(`mux bench child exited (${code}) while waiting for '${op}'`));
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`mux bench child: no '${op}' within 60 s`));
+      }, 60_000);
       this.child.on('message', on);
+      this.child.on('exit', onExit);
     });
   }
   kill(): void {
-    this.child.disconnect();
+    if (this.child.connected) this.child.disconnect();
   }
 }
 
@@ -431,7 +446,7 @@ async function medianOfRounds(
   const only = process.env.KUBEWIRE_BENCH_MUX_ONLY?.split(',');
   if (only) configs = Object.fromEntries(Object.entries(configs).filter(([name]) => only.includes(name)));
   for (const [name, run] of Object.entries(configs)) {
-    await run(TOTAL);
+    await run(Math.max(TOTAL, 256 * MIB));
     samples[name] = [];
   }
   for (let r = 0; r < ROUNDS; r++) {
