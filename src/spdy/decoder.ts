@@ -50,6 +50,13 @@ export interface SpdyFrameDecoderOptions {
   headerContext?: 'fresh' | 'unknown';
   /** Absolute offset of the first byte pushed (default 0). */
   baseOffset?: number;
+  /**
+   * After a gap, a DATA header whose stream id fails this test is not taken
+   * for the framing. A session knows its streams (Kubernetes clients open
+   * every stream, so ids are odd), and payload bytes that look like a DATA
+   * header rarely name one of them. Default: any id.
+   */
+  resyncStreamId?: (streamId: number) => boolean;
 }
 
 const SLAB_SIZE = 256 * 1024;
@@ -71,6 +78,7 @@ export class SpdyFrameDecoder {
   private readonly strict: boolean;
   private readonly direction: Direction | undefined;
   private readonly limits: SpdyLimits;
+  private readonly resyncStreamId: ((streamId: number) => boolean) | undefined;
   private readonly headerContext: HeaderInflateContext;
   private readonly ctx: FrameDecodeContext;
 
@@ -103,6 +111,7 @@ export class SpdyFrameDecoder {
     this.strict = (opts.mode ?? 'strict') === 'strict';
     this.direction = opts.direction;
     this.limits = resolveLimits(opts.limits);
+    this.resyncStreamId = opts.resyncStreamId;
     this.headerContext = new HeaderInflateContext((opts.headerContext ?? 'fresh') === 'fresh');
     this.cursor = this.received = opts.baseOffset ?? 0;
     this.ctx = {
@@ -454,7 +463,7 @@ export class SpdyFrameDecoder {
     const buf = r.buf;
     const end = r.length;
     for (let i = Math.max(r.scan, r.start); i + FRAME_HEADER_LENGTH <= end; i++) {
-      const v = chainAt(buf, i, end, atEnd);
+      const v = chainAt(buf, i, end, atEnd, this.resyncStreamId);
       if (v === CHAIN_NO) continue;
       if (v === CHAIN_YES) return this.resynced(i);
       if (end - i >= RESYNC_WINDOW) continue; // cannot be proven within the window
@@ -529,13 +538,17 @@ const CHAIN_MORE = 1;
 const CHAIN_YES = 2;
 
 /** Plausible headers, one after the other, at `i`? CHAIN_NO, CHAIN_MORE (undecided yet) or CHAIN_YES. */
-function chainAt(buf: Uint8Array, i: number, end: number, atEnd: boolean): number {
+function chainAt(buf: Uint8Array, i: number, end: number, atEnd: boolean, streamIdOk: ((id: number) => boolean) | undefined): number {
   let p = i;
   for (let k = 0; k < RESYNC_CHAIN; k++) {
     if (atEnd && p === end && k > 0) return CHAIN_YES;
     if (p + FRAME_HEADER_LENGTH > end) return atEnd ? CHAIN_NO : CHAIN_MORE;
     const len = plausibleFrameLength(buf, p, RESYNC_MAX_FRAME);
     if (len < 0) return CHAIN_NO;
+    if (streamIdOk && buf[p]! < 0x80) {
+      const id = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0;
+      if (!streamIdOk(id)) return CHAIN_NO;
+    }
     p += FRAME_HEADER_LENGTH + len;
     if (p > end) return atEnd ? CHAIN_NO : CHAIN_MORE;
   }

@@ -381,6 +381,9 @@ export class Session {
       baseOffset,
       headerContext: this.setup.freshHeaders ? 'fresh' : 'unknown',
       limits: this.ctx.limits.spdy,
+      // Kubernetes clients open every stream, so stream ids are odd; once a
+      // stream is known, prefer the known ones.
+      resyncStreamId: (id) => (this.streams.size > 0 ? this.streams.has(id) : id % 2 === 1),
     });
   }
 
