@@ -316,23 +316,30 @@ interface Sample {
   recv: number;
 }
 
-/** The two child processes and the connections between them, one per implementation. */
+/**
+ * Two child processes per implementation (a sender and a receiver) and one
+ * connection between them, kept for all rounds. Separate processes per
+ * implementation keep each one's optimised code to itself, as separate
+ * programs would: shared stream internals that also ran another
+ * implementation's code were measurably slower (polymorphic).
+ */
 class Loopback {
-  private readonly tx = new End();
-  private readonly rx = new End();
-  private readonly connected = new Set<Impl>();
+  private readonly pairs = new Map<Impl, { tx: End; rx: End }>();
 
   async run(impl: Impl, streams: number, total: number): Promise<Sample> {
-    const { tx, rx } = this;
-    if (!this.connected.has(impl)) {
+    let pair = this.pairs.get(impl);
+    if (!pair) {
+      pair = { tx: new End(), rx: new End() };
+      this.pairs.set(impl, pair);
+      const { tx, rx } = pair;
       const port = rx.next('port');
       rx.send({ op: 'listen', impl });
       const rxReady = rx.next('ready');
       const txReady = tx.next('ready');
       tx.send({ op: 'connect', impl, port: (await port).port });
       await Promise.all([rxReady, txReady]);
-      this.connected.add(impl);
     }
+    const { tx, rx } = pair;
     // The receiver is armed before the sender starts.
     const rxArmed = rx.next('ready');
     rx.send({ op: 'go', impl, streams, total });
@@ -350,12 +357,12 @@ class Loopback {
   }
 
   close(): void {
-    for (const impl of this.connected) {
-      this.tx.send({ op: 'close', impl });
-      this.rx.send({ op: 'close', impl });
+    for (const [impl, { tx, rx }] of this.pairs) {
+      tx.send({ op: 'close', impl });
+      rx.send({ op: 'close', impl });
+      tx.kill();
+      rx.kill();
     }
-    this.tx.kill();
-    this.rx.kill();
   }
 }
 
