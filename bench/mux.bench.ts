@@ -17,10 +17,10 @@
  *   CPU figure is both ends together.
  *
  * Every implementation runs in child processes of its own (a sender and a
- * receiver for loopback, one more for the single-process runs). Zero-copy on both sides makes ours a
+ * receiver for loopback, one for loopback in one process, one in memory). Zero-copy on both sides makes ours a
  *   matter of milliseconds per round here, so its MB/s swings widely.
  *
- * Each configuration warms up with one run of at least 256 MiB, then runs
+ * Each configuration warms up with two runs of at least 256 MiB, then runs
  * ROUNDS interleaved rounds (ours, raw, peer, ours, …); medians count. No forced
  * GC between rounds: a full collection throws away optimised code that
  * referred to the objects it frees, and each round would then pay for
@@ -470,7 +470,8 @@ async function medianOfRounds(
   const only = process.env.KUBEWIRE_BENCH_MUX_ONLY?.split(',');
   if (only) configs = Object.fromEntries(Object.entries(configs).filter(([name]) => only.includes(name)));
   for (const [name, run] of Object.entries(configs)) {
-    await run(Math.max(TOTAL, 256 * MIB));
+    // Two warm-up runs: the first round after one was still visibly slower.
+    for (let w = 0; w < 2; w++) await run(Math.max(TOTAL, 256 * MIB));
     samples[name] = [];
   }
   for (let r = 0; r < ROUNDS; r++) {
@@ -509,10 +510,10 @@ const bench: Bench = {
     const loop = new Loopback();
     // Runs with both ends in one process happen in a child per
     // implementation too, for the same reason as the loopback pairs.
-    const locals = new Map<Impl, End>();
+    const locals = new Map<string, End>();
     const local = async (where: 'loopback' | 'memory', impl: Impl, streams: number, total: number) => {
-      let child = locals.get(impl);
-      if (!child) locals.set(impl, (child = new End()));
+      let child = locals.get(`${where} ${impl}`);
+      if (!child) locals.set(`${where} ${impl}`, (child = new End()));
       const got = child.next('sample');
       child.send({ op: 'local', where, impl, streams, total });
       const x = (await got).sample;
