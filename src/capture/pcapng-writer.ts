@@ -8,6 +8,7 @@
  * Blocks are little-endian. Timestamps are written in microseconds (the
  * default `if_tsresol`).
  */
+import { concatBytes } from '../common/bytes.js';
 import type { Direction } from '../common/errors.js';
 import { parseAddress, TCP_FLAG } from '../tcp/segment.js';
 import type { ConnectionEvent, Endpoint, Timestamp } from '../tcp/types.js';
@@ -353,13 +354,5 @@ export function writeSyntheticPcapng(exchanges: SyntheticExchange[], options: Pc
     if (ex.end === 'rst') blocks.push(...c.reset(last));
     else if (ex.end !== 'none') blocks.push(...c.close(last));
   }
-  let n = 0;
-  for (const b of blocks) n += b.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const b of blocks) {
-    out.set(b, o);
-    o += b.length;
-  }
-  return out;
+  return concatBytes(blocks);
 }

@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './byte-queue.js';
+export * from './bytes.js';

@@ -65,6 +65,8 @@ const EMPTY = new Uint8Array(0);
 
 /** Plausible frames that must follow each other before the framing found after a gap is believed. */
 const RESYNC_CHAIN = 4;
+/** Frames (empty DATA included) a chain may take to reach RESYNC_CHAIN others. */
+const RESYNC_CHAIN_MAX_FRAMES = 32;
 /** Frames longer than this are not used to resynchronise (Kubernetes peers write DATA of at most 32 KiB). */
 const RESYNC_MAX_FRAME = 1 << 20;
 /** Bytes after an undecided candidate beyond which it is given up. */
@@ -540,11 +542,18 @@ const CHAIN_YES = 2;
 /** Plausible headers, one after the other, at `i`? CHAIN_NO, CHAIN_MORE (undecided yet) or CHAIN_YES. */
 function chainAt(buf: Uint8Array, i: number, end: number, atEnd: boolean, streamIdOk: ((id: number) => boolean) | undefined): number {
   let p = i;
-  for (let k = 0; k < RESYNC_CHAIN; k++) {
-    if (atEnd && p === end && k > 0) return CHAIN_YES;
+  // An empty DATA frame is eight bytes a payload can hold: it may sit in a
+  // chain but does not count towards it, and cannot start one.
+  let counted = 0;
+  for (let k = 0; counted < RESYNC_CHAIN; k++) {
+    if (atEnd && p === end && counted > 0) return CHAIN_YES;
+    if (k >= RESYNC_CHAIN_MAX_FRAMES) return CHAIN_NO;
     if (p + FRAME_HEADER_LENGTH > end) return atEnd ? CHAIN_NO : CHAIN_MORE;
     const len = plausibleFrameLength(buf, p, RESYNC_MAX_FRAME);
     if (len < 0) return CHAIN_NO;
+    const emptyData = len === 0 && buf[p]! < 0x80;
+    if (emptyData && k === 0) return CHAIN_NO;
+    if (!emptyData) counted++;
     if (streamIdOk && buf[p]! < 0x80) {
       const id = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0;
       if (!streamIdOk(id)) return CHAIN_NO;

@@ -38,14 +38,4 @@ export function chunkings(bytes: Uint8Array, maxCuts = 64): fc.Arbitrary<Uint8Ar
 }
 
 /** Concatenate chunks into one buffer. */
-export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
+export { concatBytes } from '../common/bytes.js';

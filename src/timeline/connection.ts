@@ -21,7 +21,7 @@ import type { RequestSummary, SessionSummary } from './summary-types.js';
 import { requestInfo } from './request-info.js';
 import { Session, endpointText } from './session.js';
 import { guessFraming, looksLikeTls, type FramingGuess, type GuessConstraints } from './sniff-framing.js';
-import { concatChunks } from './bytes.js';
+import { concatBytes } from '../common/bytes.js';
 
 /** Shared across connections of one SessionDecoder. */
 export interface DecoderContext {
@@ -302,7 +302,7 @@ export class ConnectionDecoder {
       let transport = forced;
       if (!transport) {
         // a channel protocol name leaves the framing open: look at the bytes
-        const g = guessFraming(concatChunks(c2s.bytes > 0 ? c2s.chunks : s2c.chunks), final);
+        const g = guessFraming(concatBytes(c2s.bytes > 0 ? c2s.chunks : s2c.chunks), final);
         if (g === null) return;
         transport = g !== 'none' && g.protocol === 'websocket' ? 'websocket' : 'spdy/3.1';
       }
@@ -310,7 +310,7 @@ export class ConnectionDecoder {
       for (const x of ['clientToServer', 'serverToClient'] as const) {
         const src = this.sniff[x];
         this.sniff[x] = newSniff(0);
-        if (src.bytes > 0) this.session!.bytes(x, concatChunks(src.chunks), time, out);
+        if (src.bytes > 0) this.session!.bytes(x, concatBytes(src.chunks), time, out);
       }
       return;
     }
@@ -325,7 +325,7 @@ export class ConnectionDecoder {
         undecided = true;
         continue;
       }
-      const g = guessFraming(concatChunks(s.chunks), final || s.bytes >= SNIFF_LIMIT, undefined, this.constraints(d, s));
+      const g = guessFraming(concatBytes(s.chunks), final || s.bytes >= SNIFF_LIMIT, undefined, this.constraints(d, s));
       s.guessedAt = s.bytes;
       if (g === null) undecided = true;
       else if (g !== 'none') guesses.push({ d, g });
@@ -361,7 +361,7 @@ export class ConnectionDecoder {
         for (const x of ['clientToServer', 'serverToClient'] as const) {
           const src = this.sniff[x];
           this.sniff[x] = newSniff(0);
-          if (src.bytes > 0) this.session!.bytes(x, concatChunks(src.chunks), time, out);
+          if (src.bytes > 0) this.session!.bytes(x, concatBytes(src.chunks), time, out);
         }
         return;
       }
@@ -443,7 +443,7 @@ export class ConnectionDecoder {
       return;
     }
     if (!worthGuessing(a, final)) return;
-    const buf = concatChunks(a.chunks);
+    const buf = concatBytes(a.chunks);
     // the outer framing (a tunnel is WebSocket outside)
     const want = this.session!.summaryTransport() === 'spdy/3.1' ? 'spdy' : 'websocket';
     const g = guessFraming(buf, final || a.bytes >= SNIFF_LIMIT, want, this.constraints(d, a));
@@ -585,7 +585,7 @@ export class ConnectionDecoder {
       headers: this.headers(h.headers),
       chosenProtocol: chosen === null || this.ctx.showSecrets ? chosen : redactProtocol(chosen),
       bodyLength: r.bodyLength,
-      body: r.bodyLength > 0 && r.bodyLength <= this.ctx.limits.maxHttpBodyKept ? concatChunks(r.body) : null,
+      body: r.bodyLength > 0 && r.bodyLength <= this.ctx.limits.maxHttpBodyKept ? concatBytes(r.body) : null,
       offset: h.offset,
     });
     if (h.status >= 100 && h.status < 200 && h.status !== 101) return; // interim
@@ -593,7 +593,7 @@ export class ConnectionDecoder {
     if (rec?.summary) rec.summary.status = h.status;
     if (h.status === 101) return; // the switch event follows
     if (rec?.head.upgrade) {
-      const message = statusMessage(r.bodyLength <= this.ctx.limits.maxHttpBodyKept ? concatChunks(r.body) : null);
+      const message = statusMessage(r.bodyLength <= this.ctx.limits.maxHttpBodyKept ? concatBytes(r.body) : null);
       out.push({ kind: 'upgrade-refused', time, connection: this.id, index: rec.index, status: h.status, upgrade: rec.head.upgrade, path: rec.head.path, message });
       if (/websocket/i.test(rec.head.upgrade) && rec.summary) {
         this.ctx.refusedUpgrades.push({ connection: this.id, clientAddress: this.client.address, path: rec.head.path, time, request: rec.summary });
@@ -739,7 +739,7 @@ function newSniff(offset: number): SniffBuffer {
 function head(s: SniffBuffer, n: number): Uint8Array {
   const first = s.chunks[0]!;
   if (first.length >= n || s.chunks.length === 1) return first.subarray(0, n);
-  return concatChunks(s.chunks).subarray(0, n);
+  return concatBytes(s.chunks).subarray(0, n);
 }
 
 function offeredProtocols(h: HeaderList): string[] {

@@ -19,7 +19,7 @@ import type { SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
 import { FlowControl, type FlowChange } from './flow-control.js';
 import { guessFraming, tunnelVerdict } from './sniff-framing.js';
-import { concatChunks } from './bytes.js';
+import { concatBytes } from '../common/bytes.js';
 import { ChannelDecoder, type ChannelEvent } from '../k8s/channel.js';
 import { PortForwardChannelDecoder, type PortForwardChannelEvent } from '../k8s/portforward-ws.js';
 import { ResizeDecoder } from '../k8s/resize.js';
@@ -823,7 +823,7 @@ export class Session {
         if (final) delete this.tunnelAlign[d];
         return;
       }
-      const buf = concatChunks(held);
+      const buf = concatBytes(held);
       const g = guessFraming(buf, final || buf.length >= TUNNEL_CHECK_MAX_BYTES, 'spdy');
       if (g === null) return;
       delete this.tunnelAlign[d];

@@ -6,7 +6,7 @@
  */
 import type { Direction } from '../common/errors.js';
 import { plausibleFrameLength } from '../spdy/resync.js';
-import { concatChunks } from './bytes.js';
+import { concatBytes } from '../common/bytes.js';
 
 export interface FramingGuess {
   protocol: 'spdy' | 'websocket';
@@ -220,7 +220,7 @@ const CHANNEL_EVIDENCE = 4;
 export function tunnelVerdict(bytes: Record<Direction, Uint8Array[]>, final: boolean): 'tunnel' | 'channels' | null {
   for (const x of ['clientToServer', 'serverToClient'] as const) {
     if (bytes[x].length === 0) continue;
-    const g = guessFraming(concatChunks(bytes[x]), final);
+    const g = guessFraming(concatBytes(bytes[x]), final);
     if (g !== null && g !== 'none' && g.protocol === 'spdy' && g.frames >= 2) return 'tunnel';
   }
   // Server messages of the channel protocols start with 1, 2 or 3 (or '1'–'3' in base64); the

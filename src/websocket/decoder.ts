@@ -83,6 +83,8 @@ const SLAB_SIZE = 64 * 1024;
 const SLAB_MAX_PIECE = 4096;
 /** Whole frames that must follow each other before a header found after a gap is believed. */
 const RESYNC_CHAIN = 4;
+/** Frames (empty ones included) a chain may take to reach RESYNC_CHAIN non-empty ones. */
+const RESYNC_CHAIN_MAX_FRAMES = 32;
 /** Frames after a resynchronisation during which a bad header means it was false. */
 const RESYNC_PROBATION = 16;
 /** Frames longer than this are not used to resynchronise (Kubernetes peers write at most 32 KiB + 1 per frame). */
@@ -92,6 +94,7 @@ const RESYNC_WINDOW = (RESYNC_CHAIN + 1) * RESYNC_MAX_FRAME;
 const CHAIN_NO = 0;
 const CHAIN_MORE = 1;
 const CHAIN_YES = 2;
+const CLOSE_OPCODE = 0x8;
 
 export class WebSocketFrameDecoder {
   private readonly strict: boolean;
@@ -652,15 +655,24 @@ export class WebSocketFrameDecoder {
     const saved = [this.hB0, this.hB1, this.hLength, this.hHeaderLength, this.hKey] as const;
     try {
       let p = i;
-      for (let k = 0; k < RESYNC_CHAIN; k++) {
-        if (atEnd && p === len && k > 0) return CHAIN_YES;
+      // Empty frames are two bytes any payload can hold, and runs of small
+      // non-final frames are what zero-rich payloads look like: such frames
+      // may sit in a chain but do not count towards it, and cannot start one.
+      let counted = 0;
+      for (let k = 0; counted < RESYNC_CHAIN; k++) {
+        if (atEnd && p === len && counted > 0) return CHAIN_YES;
+        if (k >= RESYNC_CHAIN_MAX_FRAMES) return CHAIN_NO;
         const h = this.parseHeader(buf, p, len - p);
         if (h === 0) return atEnd ? CHAIN_NO : CHAIN_MORE;
         if (!this.headerLooksValid() || this.hLength > RESYNC_MAX_FRAME) return CHAIN_NO;
         // A continuation cannot start what we deliver: its message began before the loss.
-        if (k === 0 && (this.hB0 & 0x0f) === 0) return CHAIN_NO;
+        const strong = this.hLength > 0 && (this.hB0 & FIN_BIT) !== 0;
+        if (k === 0 && ((this.hB0 & 0x0f) === 0 || !strong)) return CHAIN_NO;
+        if (strong) counted++;
         p += h + this.hLength;
         if (p > len) return atEnd ? CHAIN_NO : CHAIN_MORE;
+        // Nothing follows a Close in its direction: only the end of input may.
+        if ((this.hB0 & 0x0f) === CLOSE_OPCODE) return p === len ? (atEnd ? CHAIN_YES : CHAIN_MORE) : CHAIN_NO;
       }
       return CHAIN_YES;
     } finally {

@@ -5,22 +5,12 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { runDecode, type DecodeArgs } from '../decode-run.js';
 import { restoreStdinArg } from '../stdin-arg.js';
+import type { OutputCliArgs } from './output-args.js';
 
 export const ROLES = ['stdin', 'stdout', 'stderr', 'error', 'resize', 'data'] as const;
 
-export interface DecodeCliArgs {
+export interface DecodeCliArgs extends OutputCliArgs {
   capture: string;
-  summary?: boolean;
-  json?: boolean;
-  ndjson?: boolean;
-  follow?: boolean;
-  session?: number[];
-  stream?: number[];
-  role?: string[];
-  extract?: string;
-  'decode-as'?: string[];
-  'show-secrets': boolean;
-  bytes: boolean;
   progress?: boolean;
 }
 

@@ -11,8 +11,9 @@ import { colorWanted, createOutput } from '../output/index.js';
 import { parseListen, parseUpstream, type ListenAddress, type UpstreamAddress } from '../../tap/addresses.js';
 import { runTap, type TapRunOptions } from '../../tap/run-tap.js';
 import { ROLES } from './decode.js';
+import type { OutputCliArgs } from './output-args.js';
 
-export interface TapCliArgs {
+export interface TapCliArgs extends OutputCliArgs {
   listen: string;
   upstream: string;
   tls?: boolean;
@@ -24,18 +25,6 @@ export interface TapCliArgs {
   write?: string;
   grace: number;
   'max-decode-buffer': number;
-  // No yargs defaults on these: a default counts as given for `conflicts`.
-  summary?: boolean;
-  json?: boolean;
-  ndjson?: boolean;
-  follow?: boolean;
-  session?: number[];
-  stream?: number[];
-  role?: string[];
-  extract?: string;
-  'decode-as'?: string[];
-  'show-secrets': boolean;
-  bytes: boolean;
 }
 
 export const tapCommand: CommandModule<object, TapCliArgs> = {
@@ -67,7 +56,7 @@ export const tapCommand: CommandModule<object, TapCliArgs> = {
       .option('max-decode-buffer', {
         type: 'number',
         default: 64,
-        describe: 'MiB the decoder may fall behind before bytes are skipped (shown as gaps; forwarding is never held up)',
+        describe: 'MiB the decoder may fall behind before bytes are skipped (shown as gaps; memory stays bounded)',
       })
       .option('summary', { type: 'boolean', describe: 'One block per session at exit instead of the timeline' })
       .option('json', { type: 'boolean', describe: 'One JSON document at exit (with --summary: the summary contract)' })

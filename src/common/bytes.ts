@@ -1,5 +1,5 @@
 /** One buffer from several; the chunk itself when there is only one (no copy). */
-export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   let n = 0;
   for (const c of chunks) n += c.length;
