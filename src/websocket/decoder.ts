@@ -569,7 +569,8 @@ export class WebSocketFrameDecoder {
 
   /** A fresh buffer for an unmasked copy; small ones share a slab (which stays alive while any of them does). */
   private allocate(n: number): Uint8Array {
-    if (n > SLAB_MAX_PIECE) return new Uint8Array(n);
+    // Not zero-filled: every byte is written right away (copy, then unmask).
+    if (n > SLAB_MAX_PIECE) return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
     if (this.slabPos + n > this.slab.length) {
       this.slab = new Uint8Array(SLAB_SIZE);
       this.slabPos = 0;

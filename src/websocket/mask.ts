@@ -10,8 +10,36 @@
  * call); short ones byte by byte, where the view would cost more than it saves.
  */
 
+import { createRequire } from 'node:module';
+
 /** Below this many bytes the byte loop beats building a word view. */
 const WORD_THRESHOLD = 128;
+/** From this many bytes a native masking routine (when installed) beats the word loop. */
+const NATIVE_THRESHOLD = 512;
+
+/**
+ * `bufferutil`, the native masking helper that `ws` uses too, when it is
+ * installed (an optional dependency): it XORs with SIMD, several times faster
+ * than a JavaScript word loop on long payloads. Without it, the loops below.
+ * `KUBEWIRE_NO_NATIVE_MASK=1` turns it off.
+ */
+type NativeUnmask = (buffer: Buffer, mask: Buffer) => void;
+const nativeUnmask: NativeUnmask | null = loadNativeUnmask();
+
+function loadNativeUnmask(): NativeUnmask | null {
+  if (process.env.KUBEWIRE_NO_NATIVE_MASK) return null;
+  try {
+    const mod = createRequire(import.meta.url)('bufferutil') as { unmask?: NativeUnmask };
+    return typeof mod.unmask === 'function' ? mod.unmask : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when long payloads are masked by the native helper. */
+export const NATIVE_MASKING = nativeUnmask !== null;
+
+const nativeKey = Buffer.alloc(4);
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([0x01020304]).buffer)[0] === 0x04;
 
@@ -35,6 +63,11 @@ export function maskRange(buf: Uint8Array, start: number, end: number, key: numb
   let i = start;
   // Rotate the key so that byte `start` takes key byte `phase`.
   const shift = (phase - start) & 3;
+  if (n >= NATIVE_THRESHOLD && nativeUnmask !== null) {
+    for (let k = 0; k < 4; k++) nativeKey[k] = keyByte(key, start + k + shift);
+    nativeUnmask(Buffer.from(buf.buffer, buf.byteOffset + start, n), nativeKey);
+    return;
+  }
   if (n >= WORD_THRESHOLD && LITTLE_ENDIAN) {
     // Bytes before the first 4-byte aligned address go one by one.
     const misalign = (buf.byteOffset + start) & 3;
