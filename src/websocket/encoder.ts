@@ -7,7 +7,7 @@
 import { randomFillSync } from 'node:crypto';
 import { encodeClosePayload } from './close.js';
 import { FIN_BIT, MASK_BIT, MAX_CONTROL_PAYLOAD, OPCODE, isControlOpcode } from './constants.js';
-import { maskRange } from './mask.js';
+import { maskInto, maskRange } from './mask.js';
 
 /** Returns a masking key: an unsigned 32-bit number, first wire byte most significant. */
 export type MaskSource = () => number;
@@ -38,6 +38,7 @@ export class WebSocketFrameEncoder {
   readonly masking: boolean;
   private readonly maskSource: MaskSource;
   private slab: Uint8Array = new Uint8Array(0);
+  private slabWords: Uint32Array = new Uint32Array(0);
   private slabPos = 0;
 
   constructor(opts: WebSocketEncoderOptions = {}) {
@@ -65,7 +66,9 @@ export class WebSocketFrameEncoder {
     checkFrame(opcode, fin, rsv, length);
     const key = this.masking ? this.maskSource() >>> 0 : 0;
     const h = headerLength(length, this.masking);
-    const out = this.allocate(h + length);
+    // A long masked payload goes into a Buffer the native helper writes
+    // straight into (one pass, no wrappers).
+    const out = key !== 0 && length > SHORT_MASK ? Buffer.allocUnsafe(h + length) : this.allocate(h + length);
     writeHeader(out, opcode, length, fin, rsv, this.masking, key);
     if (payload instanceof Uint8Array) {
       if (key !== 0 && length <= SHORT_MASK) {
@@ -85,6 +88,10 @@ export class WebSocketFrameEncoder {
         for (; i < length; i++) out[h + i] = payload[i]! ^ (key >>> (24 - 8 * (i & 3)));
         return out;
       }
+      if (key !== 0) {
+        maskInto(payload, out, h, key);
+        return out;
+      }
       out.set(payload, h);
     } else if (payload !== undefined) {
       let o = h;
@@ -97,31 +104,45 @@ export class WebSocketFrameEncoder {
     return out;
   }
 
-  /** The commonest client frame: a data frame under 126 bytes, header and masked payload written in one pass. */
+  /**
+   * The commonest client frame: a data frame under 126 bytes, header and
+   * masked payload written in one pass. The piece is placed in the slab so
+   * that its payload (after the 6 header bytes) is word aligned, and the
+   * payload is XORed a 32-bit word at a time into it.
+   */
   private shortMasked(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): Uint8Array {
     const length = payload.length;
     const key = this.maskSource() >>> 0;
-    const out = this.allocate(6 + length);
-    out[0] = (fin ? FIN_BIT : 0) | (rsv << 4) | opcode;
-    out[1] = MASK_BIT | length;
+    const n = 6 + length;
+    let pos = ((this.slabPos + 5) & ~3) - 2; // pos + 6 is a multiple of 4
+    if (pos + n > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_SIZE);
+      this.slabWords = new Uint32Array(this.slab.buffer);
+      pos = 2;
+    }
+    this.slabPos = pos + n;
+    const out = this.slab;
+    out[pos] = (fin ? FIN_BIT : 0) | (rsv << 4) | opcode;
+    out[pos + 1] = MASK_BIT | length;
     const k0 = key >>> 24;
     const k1 = (key >>> 16) & 0xff;
     const k2 = (key >>> 8) & 0xff;
     const k3 = key & 0xff;
-    out[2] = k0;
-    out[3] = k1;
-    out[4] = k2;
-    out[5] = k3;
-    const end4 = length & ~3;
+    out[pos + 2] = k0;
+    out[pos + 3] = k1;
+    out[pos + 4] = k2;
+    out[pos + 5] = k3;
     let i = 0;
-    for (; i < end4; i += 4) {
-      out[6 + i] = payload[i]! ^ k0;
-      out[7 + i] = payload[i + 1]! ^ k1;
-      out[8 + i] = payload[i + 2]! ^ k2;
-      out[9 + i] = payload[i + 3]! ^ k3;
+    if (LITTLE_ENDIAN) {
+      const w = this.slabWords;
+      const kw = k0 | (k1 << 8) | (k2 << 16) | (k3 << 24);
+      const end4 = length & ~3;
+      for (let wi = (pos + 6) >>> 2; i < end4; i += 4, wi++) {
+        w[wi] = (payload[i]! | (payload[i + 1]! << 8) | (payload[i + 2]! << 16) | (payload[i + 3]! << 24)) ^ kw;
+      }
     }
-    for (; i < length; i++) out[6 + i] = payload[i]! ^ (key >>> (24 - 8 * (i & 3)));
-    return out;
+    for (; i < length; i++) out[pos + 6 + i] = payload[i]! ^ (key >>> (24 - 8 * (i & 3)));
+    return out.subarray(pos, pos + n);
   }
 
   /**
@@ -189,9 +210,11 @@ export class WebSocketFrameEncoder {
   }
 
   private allocate(n: number): Uint8Array {
-    if (n > SLAB_MAX_PIECE) return new Uint8Array(n);
+    // Not zero-filled: callers write every byte (header, then payload).
+    if (n > SLAB_MAX_PIECE) return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
     if (this.slabPos + n > this.slab.length) {
       this.slab = new Uint8Array(SLAB_SIZE);
+      this.slabWords = new Uint32Array(this.slab.buffer);
       this.slabPos = 0;
     }
     const piece = this.slab.subarray(this.slabPos, this.slabPos + n);
@@ -201,6 +224,7 @@ export class WebSocketFrameEncoder {
 }
 
 const ENCODER = new TextEncoder();
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([0x01020304]).buffer)[0] === 0x04;
 
 /**
  * Unmasked headers of frames under 126 bytes depend only on the first byte

@@ -24,20 +24,44 @@ const NATIVE_THRESHOLD = 512;
  * `KUBEWIRE_NO_NATIVE_MASK=1` turns it off.
  */
 type NativeUnmask = (buffer: Buffer, mask: Buffer) => void;
-const nativeUnmask: NativeUnmask | null = loadNativeUnmask();
+type NativeMask = (source: Buffer, mask: Buffer, output: Buffer, offset: number, length: number) => void;
+const native = loadNative();
+const nativeUnmask: NativeUnmask | null = native?.unmask ?? null;
+const nativeMask: NativeMask | null = native?.mask ?? null;
 
-function loadNativeUnmask(): NativeUnmask | null {
+function loadNative(): { unmask: NativeUnmask; mask: NativeMask } | null {
   if (process.env.KUBEWIRE_NO_NATIVE_MASK) return null;
   try {
-    const mod = createRequire(import.meta.url)('bufferutil') as { unmask?: NativeUnmask };
-    return typeof mod.unmask === 'function' ? mod.unmask : null;
+    const mod = createRequire(import.meta.url)('bufferutil') as { unmask?: NativeUnmask; mask?: NativeMask };
+    return typeof mod.unmask === 'function' && typeof mod.mask === 'function' ? { unmask: mod.unmask, mask: mod.mask } : null;
   } catch {
     return null;
   }
 }
 
 /** True when long payloads are masked by the native helper. */
-export const NATIVE_MASKING = nativeUnmask !== null;
+export const NATIVE_MASKING = native !== null;
+
+/**
+ * Copy `src` into `dst` at `offset`, masked with `key` from key phase 0: one
+ * native pass for long payloads when the helper is there, else copy then mask.
+ */
+export function maskInto(src: Uint8Array, dst: Uint8Array, offset: number, key: number): void {
+  const n = src.length;
+  if (n >= NATIVE_THRESHOLD && nativeMask !== null && key !== 0) {
+    for (let k = 0; k < 4; k++) nativeKey[k] = keyByte(key, k);
+    nativeMask(
+      Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, n),
+      nativeKey,
+      Buffer.isBuffer(dst) ? dst : Buffer.from(dst.buffer, dst.byteOffset, dst.length),
+      offset,
+      n,
+    );
+    return;
+  }
+  dst.set(src, offset);
+  maskRange(dst, offset, offset + n, key);
+}
 
 const nativeKey = Buffer.alloc(4);
 
