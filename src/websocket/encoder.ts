@@ -142,7 +142,8 @@ export class WebSocketFrameEncoder {
       }
     }
     for (; i < length; i++) out[pos + 6 + i] = payload[i]! ^ (key >>> (24 - 8 * (i & 3)));
-    return out.subarray(pos, pos + n);
+    // A constructed view: `subarray` looks up the species constructor first.
+    return new Uint8Array(out.buffer, pos, n);
   }
 
   /**
