@@ -135,21 +135,32 @@ export interface UpgradeRefusedEvent extends Base {
   message: string | null;
 }
 
-/** A session begins (after an upgrade, or on the first recognised frame of a mid-session join). */
-export interface SessionStartEvent extends SessionBase {
-  kind: 'session-start';
-  sessionKind: SessionKind;
-  transport: Transport;
-  protocol: string | null;
+/** Where an exec, attach or port-forward goes and what it asked for, from its upgrade request. */
+export interface ExecTarget {
+  /** Which hop of the exec path, from the request path. */
   hop: Hop;
   namespace: string | null;
   pod: string | null;
   container: string | null;
+  /** argv from the repeated `command` query parameters. */
   command: string[];
+  /**
+   * Options as the API server reads them (absent, "0", "false" → false), the
+   * kubelet's `input`/`output`/`error` names included; on the runtime hop,
+   * whose URL carries none, from the streams the client opened.
+   */
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
   tty: boolean;
+}
+
+/** A session begins (after an upgrade, or on the first recognised frame of a mid-session join). */
+export interface SessionStartEvent extends SessionBase, ExecTarget {
+  kind: 'session-start';
+  sessionKind: SessionKind;
+  transport: Transport;
+  protocol: string | null;
   /** Joined mid-session: no handshake seen; kind, protocol and roles are guesses. */
   inferred: boolean;
   /** Connection number of the refused WebSocket upgrade this session retries (kubectl's WebSocket→SPDY fallback), or null. */

@@ -3,19 +3,10 @@
  * operation, namespace/pod/container, and the options in the query.
  */
 import { parseQuery, pathSegments, queryValues } from '../http/target.js';
-import type { Hop, SessionKind } from './events.js';
+import type { ExecTarget, SessionKind } from './events.js';
 
-export interface RequestInfo {
+export interface RequestInfo extends ExecTarget {
   kind: SessionKind;
-  hop: Hop;
-  namespace: string | null;
-  pod: string | null;
-  container: string | null;
-  command: string[];
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  tty: boolean;
   /** Port-forward ports from the query (`ports=` at the API server, `port=a,b` at the kubelet); [] when none. */
   ports: number[];
 }

@@ -8,7 +8,7 @@
  * Secrets: `request.query` and `offeredProtocols` are redacted unless the
  * decoder was made with `showSecrets`.
  */
-import type { Hop, SessionEndReason, SessionKind, StreamRole, Transport } from './events.js';
+import type { ExecTarget, SessionEndReason, SessionKind, StreamRole, Transport } from './events.js';
 
 export interface DirectionBytes {
   /** Application bytes: SPDY DATA payloads; WebSocket channel payloads without the channel byte or port prefix, base64 decoded. */
@@ -47,7 +47,7 @@ export interface ExitSummary {
   message: string | null;
 }
 
-export interface SessionSummary {
+export interface SessionSummary extends ExecTarget {
   kind: SessionKind;
   transport: Transport;
   protocol: string | null;
@@ -62,18 +62,7 @@ export interface SessionSummary {
   session: number;
   /** The TCP connection (numbering of the capture pipeline or the tap). */
   connection: number;
-  /** Which hop of the exec path, from the request path. */
-  hop: Hop;
-  namespace: string | null;
-  pod: string | null;
-  container: string | null;
-  /** argv from the repeated `command` query parameters. */
-  command: string[];
-  /** Options from the query, read like the API server does (absent, "0", "false" → false). */
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  tty: boolean;
+  // hop, namespace, pod, container, command, stdin, stdout, stderr, tty: see ExecTarget
   /** What the client offered (`X-Stream-Protocol-Version` lines, `Sec-WebSocket-Protocol` entries). */
   offeredProtocols: string[];
   /** Joined mid-session: kind, protocol and roles are guesses. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { indexedPayloads, payloadIndex } from '../helpers/indexed-payloads.js';
 import { SpdyFrameDecoder, SpdyFrameEncoder, type DataFrame } from '../../src/spdy/index.js';
 
 /**
@@ -8,14 +9,7 @@ import { SpdyFrameDecoder, SpdyFrameEncoder, type DataFrame } from '../../src/sp
  * gap is one that was sent, and only the frames the gap touched (plus the
  * one a resynchronisation may skip) are lost.
  */
-const payloadsArb = fc.array(fc.uint8Array({ minLength: 60, maxLength: 4000 }), { minLength: 12, maxLength: 40 }).map((rs) =>
-  rs.map((r, i) => {
-    const p = new Uint8Array(4 + r.length);
-    new DataView(p.buffer).setUint32(0, i);
-    p.set(r, 4);
-    return p;
-  }),
-);
+const payloadsArb = indexedPayloads(4000);
 
 describe('SPDY resynchronisation after a gap', () => {
   it('delivers only real frames after a gap (but for at most one short impostor), and loses only the frames the gap touched', () => {
@@ -45,7 +39,7 @@ describe('SPDY resynchronisation after a gap', () => {
         let last = -1;
         let impostors = 0;
         for (const f of got) {
-          const i = f.kind === 'data' && f.data.length >= 4 ? new DataView(f.data.buffer, f.data.byteOffset).getUint32(0) : -1;
+          const i = f.kind === 'data' ? payloadIndex(f.data) : -1;
           const real = i > last && i < payloads.length && f.streamId === 1 + 2 * (i % 3) && Buffer.from(f.data).equals(Buffer.from(payloads[i]!));
           if (!real) {
             impostors++;
@@ -55,7 +49,7 @@ describe('SPDY resynchronisation after a gap', () => {
         }
         expect(impostors).toBeLessThanOrEqual(1);
         const firstAfter = ends.findIndex((e, i) => i > 0 && ends[i - 1]! >= cut + loss);
-        const delivered = new Set(got.map((f) => new DataView(f.data.buffer, f.data.byteOffset).getUint32(0)));
+        const delivered = new Set(got.map((f) => payloadIndex(f.data)));
         if (firstAfter >= 0) for (let i = firstAfter + 1; i < payloads.length; i++) expect(delivered.has(i)).toBe(true);
       }),
       { numRuns: 80, seed: 20261127 }, // fixed: resynchronisation is a heuristic; keep CI deterministic

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { indexedPayloads, payloadIndex } from '../helpers/indexed-payloads.js';
 import { WebSocketFrameDecoder, WebSocketFrameEncoder, type WebSocketFrame } from '../../src/websocket/index.js';
 import type { Direction } from '../../src/common/errors.js';
 
@@ -17,15 +18,7 @@ function framesOf(dir: Direction, payloads: Uint8Array[]): { wire: Uint8Array; e
   return { wire: Buffer.concat(parts), ends };
 }
 
-/** Payload i: a 4-byte index then random bytes (which look like headers now and then). */
-const payloadsArb = fc.array(fc.uint8Array({ minLength: 60, maxLength: 3000 }), { minLength: 12, maxLength: 40 }).map((rs) =>
-  rs.map((r, i) => {
-    const p = new Uint8Array(4 + r.length);
-    new DataView(p.buffer).setUint32(0, i);
-    p.set(r, 4);
-    return p;
-  }),
-);
+const payloadsArb = indexedPayloads(3000);
 
 describe('WebSocket resynchronisation after a gap', () => {
   for (const dir of ['clientToServer', 'serverToClient'] as const) {
@@ -51,7 +44,7 @@ describe('WebSocket resynchronisation after a gap', () => {
           let last = -1;
           let impostors = 0;
           for (const f of got) {
-            const i = f.payload.length >= 4 ? new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(0) : -1;
+            const i = payloadIndex(f.payload);
             const real = f.kind === 'binary' && i > last && i < payloads.length && Buffer.from(f.payload).equals(Buffer.from(payloads[i]!));
             if (!real) {
               impostors++;
@@ -63,7 +56,7 @@ describe('WebSocket resynchronisation after a gap', () => {
           // Frames wholly after the gap, beyond the few a resynchronisation may
           // skip while it proves itself, are all there.
           const firstAfter = ends.findIndex((e, i) => i > 0 && ends[i - 1]! >= cut + loss);
-          const delivered = new Set(got.map((f) => new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(0)));
+          const delivered = new Set(got.map((f) => payloadIndex(f.payload)));
           if (firstAfter >= 0) {
             for (let i = firstAfter + 1; i < payloads.length; i++) expect(delivered.has(i)).toBe(true);
           }
