@@ -66,8 +66,12 @@ for (const c of clients) {
     });
 
     it('TTY: a real terminal with the client size, and resize', async () => {
+      // The resize travels on its own stream, so the remote shell waits (up
+      // to 10 s) until it sees the new size rather than racing it on a busy machine.
+      const RESIZE_PROBE =
+        'stty size; echo READY; read x; i=0; while [ "$(stty size)" = "30 100" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size; tty >/dev/null && echo IS-TTY';
       const r = await runOnPty(
-        [bin(), '--kubeconfig', kubeconfig, '--cache-dir', mkdtempSync(join(tmpdir(), 'kubewire-kcache-')), 'exec', '-it', 'web', '--', 'sh', '-c', 'stty size; echo READY; read x; stty size; tty >/dev/null && echo IS-TTY'],
+        [bin(), '--kubeconfig', kubeconfig, '--cache-dir', mkdtempSync(join(tmpdir(), 'kubewire-kcache-')), 'exec', '-it', 'web', '--', 'sh', '-c', RESIZE_PROBE],
         { cols: 100, rows: 30, resizeAfter: 'READY', resizeTo: [120, 40], input: 'go\r', timeout: 20 },
         { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...c.env },
       );
