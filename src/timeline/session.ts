@@ -838,15 +838,20 @@ export class Session {
     if (payload.length > 0) this.onSpdyEvents(d, safe(() => spdy.push(payload), d, this, out), out);
   }
 
+  /** The stream of a WebSocket channel, opened on its first message. */
+  private channelStream(channel: number, role: StreamRole, d: Direction, out: TimelineEvent[]): StreamState | null {
+    return this.streams.get(channel) ?? this.openStream(channel, role, this.setup.inferred, d, out);
+  }
+
   private onChannelEvent(d: Direction, ev: ChannelEvent, out: TimelineEvent[]): void {
     switch (ev.kind) {
       case 'data': {
-        const s = this.streams.get(ev.channel) ?? this.openStream(ev.channel, ev.role, this.setup.inferred, d, out);
+        const s = this.channelStream(ev.channel, ev.role, d, out);
         if (s) this.streamData(s, d, ev.data, out);
         return;
       }
       case 'close': {
-        const s = this.streams.get(ev.channel) ?? this.openStream(ev.channel, ev.role, this.setup.inferred, d, out);
+        const s = this.channelStream(ev.channel, ev.role, d, out);
         if (s) this.halfClose(s, d, out);
         return;
       }
@@ -866,7 +871,7 @@ export class Session {
     switch (ev.kind) {
       case 'port':
       case 'data': {
-        const s = this.streams.get(ev.channel) ?? this.openStream(ev.channel, ev.role, this.setup.inferred, d, out);
+        const s = this.channelStream(ev.channel, ev.role, d, out);
         if (!s) return;
         if (ev.kind === 'port') s.port ??= ev.port;
         else this.streamData(s, d, ev.data, out);
