@@ -43,6 +43,14 @@ import { WsServerConnection } from './ws-conn.js';
 import { serveWebSocketExec } from './ws-exec.js';
 import { serveTunnelledPortForward, serveWebSocketPortForward } from './ws-portforward.js';
 
+/** What an upgrade request's URL names. */
+interface UpgradeTarget {
+  url: URL;
+  namespace: string;
+  pod: string;
+  sub: 'exec' | 'attach' | 'portforward';
+}
+
 export interface ServeOptions {
   /** `host:port`; default 127.0.0.1 and an ephemeral port. */
   listen?: string;
@@ -130,8 +138,8 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     const pod = decodeURIComponent(m[2]!);
     const sub = m[3] as 'exec' | 'attach' | 'portforward';
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
-    if (upgrade.includes('websocket')) return upgradeWebSocket(req, socket, head, url, namespace, pod, sub);
-    if (upgrade.includes('spdy/3.1')) return upgradeSpdy(req, socket, head, url, namespace, pod, sub);
+    if (upgrade.includes('websocket')) return upgradeWebSocket(req, socket, head, { url, namespace, pod, sub });
+    if (upgrade.includes('spdy/3.1')) return upgradeSpdy(req, socket, head, { url, namespace, pod, sub });
     reject(socket, 400, 'Bad Request', [], statusBody(400, 'BadRequest', `unsupported upgrade ${upgrade}`));
   };
 
@@ -139,10 +147,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     req: http.IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    url: URL,
-    namespace: string,
-    pod: string,
-    sub: 'exec' | 'attach' | 'portforward',
+    { url, namespace, pod, sub }: UpgradeTarget,
   ) => {
     const supported = sub === 'portforward' ? [PORT_FORWARD_PROTOCOL] : [...SPDY_REMOTE_COMMAND_SERVER];
     const neg = negotiateSpdy(headerValues(req.headers, 'x-stream-protocol-version'), supported);
@@ -166,10 +171,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     req: http.IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    url: URL,
-    namespace: string,
-    pod: string,
-    sub: 'exec' | 'attach' | 'portforward',
+    { url, namespace, pod, sub }: UpgradeTarget,
   ) => {
     const key = req.headers['sec-websocket-key'];
     if (typeof key !== 'string' || req.headers['sec-websocket-version'] !== '13') {
