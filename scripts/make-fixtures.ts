@@ -105,6 +105,24 @@ async function statusBytes(code: number): Promise<string> {
   return statusJson({ kind: 'exit', code });
 }
 
+/** The truth of a session without a TTY: its streams' bytes and its exit code. */
+async function plainSession(
+  kind: 'exec' | 'attach',
+  log: string[],
+  bytes: { stdin?: Uint8Array | string; stdout?: Uint8Array | string; stderr?: Uint8Array | string },
+  code: number,
+): Promise<SessionTruth> {
+  const neg = negotiated(log, kind);
+  return {
+    kind,
+    ...neg,
+    tty: false,
+    streams: execStreams(neg.transport, { ...bytes, status: await statusBytes(code) }),
+    resizes: [],
+    exit: { status: code === 0 ? 'Success' : 'Failure', code },
+  };
+}
+
 // ---------------------------------------------------------------- exec
 
 const EXEC_STDIN = 'hello from kubewire\nsecond line\n\u00e9t\u00e9 \u2603 utf-8\n';
@@ -119,20 +137,10 @@ function execFixture(name: string, format: CaptureFormat, version: string, env: 
       const res = await runKubectl(kubectl(version), ['exec', '-i', 'p', '--', ...EXEC_COMMAND], { kubeconfig: r.kubeconfig, stdin: EXEC_STDIN, env });
       check('stdout', res.stdout, EXEC_STDIN);
       check('stderr', res.stderr, 'to stderr\n');
-      const neg = negotiated(r.log, 'exec');
       return {
         client: label,
         clientProcess: processTruth(res),
-        sessions: [
-          {
-            kind: 'exec',
-            ...neg,
-            tty: false,
-            streams: execStreams(neg.transport, { stdin: EXEC_STDIN, stdout: EXEC_STDIN, stderr: 'to stderr\n', status: await statusBytes(0) }),
-            resizes: [],
-            exit: { status: 'Success', code: 0 },
-          },
-        ],
+        sessions: [await plainSession('exec', r.log, { stdin: EXEC_STDIN, stdout: EXEC_STDIN, stderr: 'to stderr\n' }, 0)],
       };
     },
   };
@@ -148,20 +156,10 @@ function exitFixture(name: string, format: CaptureFormat, version: string): Fixt
       const res = await runKubectl(kubectl(version), ['exec', 'p', '--', ...command], { kubeconfig: r.kubeconfig });
       check('stdout', res.stdout, 'out\n');
       if (res.code !== 3) throw new Error(`kubectl exited ${res.code}, expected 3`);
-      const neg = negotiated(r.log, 'exec');
       return {
         client: `kubectl ${version}`,
         clientProcess: processTruth(res),
-        sessions: [
-          {
-            kind: 'exec',
-            ...neg,
-            tty: false,
-            streams: execStreams(neg.transport, { stdout: 'out\n', stderr: 'err\n', status: await statusBytes(3) }),
-            resizes: [],
-            exit: { status: 'Failure', code: 3 },
-          },
-        ],
+        sessions: [await plainSession('exec', r.log, { stdout: 'out\n', stderr: 'err\n' }, 3)],
       };
     },
   };
@@ -176,20 +174,10 @@ function transferFixture(name: string, format: CaptureFormat, version: string, s
     async run(r) {
       const res = await runKubectl(kubectl(version), ['exec', '-i', 'p', '--', 'cat'], { kubeconfig: r.kubeconfig, stdin: data, timeoutMs: 60_000 });
       check('stdout', res.stdout, data);
-      const neg = negotiated(r.log, 'exec');
       return {
         client: `kubectl ${version}`,
         clientProcess: processTruth(res),
-        sessions: [
-          {
-            kind: 'exec',
-            ...neg,
-            tty: false,
-            streams: execStreams(neg.transport, { stdin: data, stdout: data, stderr: '', status: await statusBytes(0) }),
-            resizes: [],
-            exit: { status: 'Success', code: 0 },
-          },
-        ],
+        sessions: [await plainSession('exec', r.log, { stdin: data, stdout: data, stderr: '' }, 0)],
       };
     },
   };
@@ -282,20 +270,10 @@ function attachFixture(name: string, format: CaptureFormat, version: string): Fi
     async run(r) {
       const res = await runKubectl(kubectl(version), ['attach', '-i', 'p'], { kubeconfig: r.kubeconfig, stdin });
       check('stdout', res.stdout, stdin);
-      const neg = negotiated(r.log, 'attach');
       return {
         client: `kubectl ${version}`,
         clientProcess: processTruth(res),
-        sessions: [
-          {
-            kind: 'attach',
-            ...neg,
-            tty: false,
-            streams: execStreams(neg.transport, { stdin, stdout: stdin, stderr: 'attach-done\n', status: await statusBytes(0) }),
-            resizes: [],
-            exit: { status: 'Success', code: 0 },
-          },
-        ],
+        sessions: [await plainSession('attach', r.log, { stdin, stdout: stdin, stderr: 'attach-done\n' }, 0)],
       };
     },
   };
@@ -427,21 +405,11 @@ function pythonFixture(name: string, format: CaptureFormat): FixtureSpec {
       const res = JSON.parse(out.trim().split('\n').pop()!) as { stdout: string; stderr: string; returncode: number | null };
       check('stdout', Buffer.from(res.stdout, 'hex'), stdin);
       check('stderr', Buffer.from(res.stderr, 'hex'), 'py-err\n');
-      const neg = negotiated(r.log, 'exec');
       return {
         client: 'python3-kubernetes',
         secret: PYTHON_TOKEN,
         clientProcess: { exitCode: res.returncode, stdoutSha256: sha256(Buffer.from(res.stdout, 'hex')), stderr: 'py-err\n' },
-        sessions: [
-          {
-            kind: 'exec',
-            ...neg,
-            tty: false,
-            streams: execStreams(neg.transport, { stdin, stdout: stdin, stderr: 'py-err\n', status: await statusBytes(0) }),
-            resizes: [],
-            exit: { status: 'Success', code: 0 },
-          },
-        ],
+        sessions: [await plainSession('exec', r.log, { stdin, stdout: stdin, stderr: 'py-err\n' }, 0)],
       };
     },
   };
