@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { CaptureReader } from '../../src/capture/reader.js';
 import { PacketDecoder } from '../../src/capture/packet-decoder.js';
 import { formatAddress } from '../../src/tcp/segment.js';
+import { LINKTYPE } from '../../src/capture/types.js';
 
 export interface Seg {
   src: string;
@@ -72,16 +73,7 @@ export function readModel(path: string): CaptureModel {
 
 // ---------------------------------------------------------------- frames
 
-const LINK = {
-  NULL: 0,
-  ETHERNET: 1,
-  RAW: 101,
-  LOOP: 108,
-  LINUX_SLL: 113,
-  IPV4: 228,
-  IPV6: 229,
-  LINUX_SLL2: 276,
-} as const;
+const LINK = LINKTYPE;
 
 /** How packets are framed below IP. `ethernet-vlan` is Ethernet with an 802.1Q and a QinQ tag. */
 export type LinkKind = 'ethernet' | 'ethernet-vlan' | 'sll' | 'sll2' | 'null' | 'loop' | 'raw' | 'ipv4-ipv6';
