@@ -5,9 +5,8 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { runDecode, type DecodeArgs } from '../decode-run.js';
 import { restoreStdinArg } from '../stdin-arg.js';
-import type { OutputCliArgs } from './output-args.js';
+import { withOutputFilters, type OutputCliArgs } from './output-args.js';
 
-export const ROLES = ['stdin', 'stdout', 'stderr', 'error', 'resize', 'data'] as const;
 
 export interface DecodeCliArgs extends OutputCliArgs {
   capture: string;
@@ -18,7 +17,8 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
   command: 'decode <capture>',
   describe: 'Decode kubectl exec/attach/port-forward sessions in a pcap or pcapng capture ("-" reads stdin)',
   builder: (y: Argv) =>
-    y
+    withOutputFilters(
+      y
       .positional('capture', {
         type: 'string',
         describe: 'pcap or pcapng file, or - for standard input (e.g. tcpdump -U -w -)',
@@ -30,34 +30,12 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .option('follow', {
         type: 'boolean',
         describe: 'Interleaved stdin/stdout/stderr transcript, as a terminal would have shown it',
-      })
-      .option('session', { type: 'number', array: true, describe: 'Only these sessions (numbers as in the output)' })
-      .option('stream', { type: 'number', array: true, describe: 'Only these streams (SPDY stream id or WebSocket channel)' })
-      .option('role', { type: 'string', array: true, choices: ROLES, describe: 'Only streams with these roles' })
-      .option('extract', {
-        type: 'string',
-        describe: 'Write the raw bytes of every stream and direction to files in DIR, with index.json',
-        normalize: true,
-      })
-      .option('decode-as', {
-        type: 'string',
-        array: true,
-        describe:
-          'Force the protocol: spdy, websocket or a channel protocol (v4.channel.k8s.io, portforward.k8s.io, …); ' +
-          'CONN=PROTOCOL for one connection',
-      })
-      .option('show-secrets', {
-        type: 'boolean',
-        default: false,
-        describe: 'Do not redact Authorization headers, bearer tokens and Sec-WebSocket-Key',
-      })
-      .option('bytes', { type: 'boolean', default: false, describe: 'Include stream payloads (base64) in --json/--ndjson events' })
+      }),
+    )
       .option('progress', {
         type: 'boolean',
         describe: 'Progress on stderr (default: when stderr is a terminal and the output is not shown live on it)',
       })
-      .conflicts('ndjson', ['json', 'summary', 'follow'])
-      .conflicts('follow', ['json', 'summary'])
       .example('$0 decode exec.pcap', 'Timeline of every session, stream and frame')
       .example('$0 decode exec.pcap --summary', 'One block per session: streams, bytes, resizes, exit status')
       .example('$0 decode exec.pcap --summary --json | jq .sessions[0].exit', 'The stable summary document')

@@ -10,8 +10,7 @@ import { EXIT_USAGE } from '../exit-codes.js';
 import { colorWanted, createOutput } from '../output/index.js';
 import { parseListen, parseUpstream, type ListenAddress, type UpstreamAddress } from '../../tap/addresses.js';
 import { runTap, type TapRunOptions } from '../../tap/run-tap.js';
-import { ROLES } from './decode.js';
-import type { OutputCliArgs } from './output-args.js';
+import { withOutputFilters, type OutputCliArgs } from './output-args.js';
 
 export interface TapCliArgs extends OutputCliArgs {
   listen: string;
@@ -31,7 +30,8 @@ export const tapCommand: CommandModule<object, TapCliArgs> = {
   command: 'tap',
   describe: 'Forward kubectl to its API server unchanged while decoding every session live',
   builder: (y: Argv) =>
-    y
+    withOutputFilters(
+      y
       .option('upstream', {
         type: 'string',
         demandOption: true,
@@ -62,15 +62,7 @@ export const tapCommand: CommandModule<object, TapCliArgs> = {
       .option('json', { type: 'boolean', describe: 'One JSON document at exit (with --summary: the summary contract)' })
       .option('ndjson', { type: 'boolean', describe: 'One JSON event per line, as it happens' })
       .option('follow', { type: 'boolean', describe: 'Interleaved stdin/stdout/stderr transcript, as it happens' })
-      .option('session', { type: 'number', array: true, describe: 'Only these sessions' })
-      .option('stream', { type: 'number', array: true, describe: 'Only these streams (SPDY stream id or WebSocket channel)' })
-      .option('role', { type: 'string', array: true, choices: ROLES, describe: 'Only streams with these roles' })
-      .option('extract', { type: 'string', normalize: true, describe: 'Write the raw bytes of every stream and direction to files in DIR' })
-      .option('decode-as', { type: 'string', array: true, describe: 'Force the protocol (as for decode); CONN=PROTOCOL for one connection' })
-      .option('show-secrets', { type: 'boolean', default: false, describe: 'Do not redact Authorization headers, bearer tokens and Sec-WebSocket-Key' })
-      .option('bytes', { type: 'boolean', default: false, describe: 'Include stream payloads (base64) in --json/--ndjson events' })
-      .conflicts('ndjson', ['json', 'summary', 'follow'])
-      .conflicts('follow', ['json', 'summary'])
+    )
       .conflicts('insecure', 'upstream-ca')
       .implies('tls-cert', 'tls-key')
       .implies('tls-key', 'tls-cert')
