@@ -1,7 +1,6 @@
 /**
  * `createOutput`: the renderers shared by `kubewire decode` and `kubewire tap`.
  */
-import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
 import { createExtractOutput } from './extract.js';
 import { createFilter } from './filter.js';
 import { createFollowOutput } from './follow.js';
@@ -9,7 +8,7 @@ import { createJsonOutput, createNdjsonOutput } from './json.js';
 import { createChalk } from './style.js';
 import { createSummaryOutput } from './summary.js';
 import { createTimelineOutput } from './timeline.js';
-import type { Output, OutputOptions } from './types.js';
+import { alongside, type Output, type OutputOptions } from './types.js';
 
 export type { Output, OutputFilters, OutputFormat, OutputOptions } from './types.js';
 export { colorWanted } from './color.js';
@@ -50,14 +49,5 @@ export function createOutput(opts: OutputOptions): Output {
   }
   if (!opts.extractDir) return main;
   const extract = createExtractOutput(opts.extractDir, filter);
-  return {
-    event(ev: TimelineEvent) {
-      main.event(ev);
-      extract.event(ev);
-    },
-    async finish(summary: DecodeSummary) {
-      await extract.finish(summary);
-      await main.finish(summary);
-    },
-  };
+  return alongside(main, extract);
 }

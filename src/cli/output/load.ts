@@ -5,9 +5,8 @@
  * decode pays on every run.
  */
 import type { ChalkInstance } from 'chalk';
-import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
 import { createFilter } from './filter.js';
-import type { Output, OutputOptions } from './types.js';
+import { alongside, type Output, type OutputOptions } from './types.js';
 
 export async function loadOutput(opts: OutputOptions): Promise<Output> {
   const filter = createFilter(opts.filters);
@@ -41,14 +40,5 @@ export async function loadOutput(opts: OutputOptions): Promise<Output> {
   }
   if (!opts.extractDir) return main;
   const extract = (await import('./extract.js')).createExtractOutput(opts.extractDir, filter);
-  return {
-    event(ev: TimelineEvent) {
-      main.event(ev);
-      extract.event(ev);
-    },
-    async finish(summary: DecodeSummary) {
-      await extract.finish(summary);
-      await main.finish(summary);
-    },
-  };
+  return alongside(main, extract);
 }

@@ -38,3 +38,17 @@ export interface Output {
   /** End of input: print what waits for the end (summary, JSON document, index.json). */
   finish(summary: DecodeSummary): Promise<void>;
 }
+
+/** Both outputs get every event; `extra` (the extract files) finishes first. */
+export function alongside(main: Output, extra: Output): Output {
+  return {
+    event(ev: TimelineEvent) {
+      main.event(ev);
+      extra.event(ev);
+    },
+    async finish(summary: DecodeSummary) {
+      await extra.finish(summary);
+      await main.finish(summary);
+    },
+  };
+}
