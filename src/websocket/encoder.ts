@@ -107,8 +107,8 @@ export class WebSocketFrameEncoder {
   /**
    * The commonest client frame: a data frame under 126 bytes, header and
    * masked payload written in one pass. The piece is placed in the slab so
-   * that its payload (after the 6 header bytes) is word aligned, and the
-   * payload is XORed a 32-bit word at a time into it.
+   * that its payload (after the 6 header bytes) is word aligned: the payload
+   * is copied in, then XORed a 32-bit word at a time where it lies.
    */
   private shortMasked(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): Uint8Array {
     const length = payload.length;
@@ -132,16 +132,19 @@ export class WebSocketFrameEncoder {
     out[pos + 3] = k1;
     out[pos + 4] = k2;
     out[pos + 5] = k3;
+    // memcpy, then XOR whole words in place: cheaper than assembling each
+    // word from four byte loads.
+    out.set(payload, pos + 6);
     let i = 0;
     if (LITTLE_ENDIAN) {
       const w = this.slabWords;
       const kw = k0 | (k1 << 8) | (k2 << 16) | (k3 << 24);
-      const end4 = length & ~3;
-      for (let wi = (pos + 6) >>> 2; i < end4; i += 4, wi++) {
-        w[wi] = (payload[i]! | (payload[i + 1]! << 8) | (payload[i + 2]! << 16) | (payload[i + 3]! << 24)) ^ kw;
-      }
+      const start = (pos + 6) >>> 2;
+      const end = start + (length >>> 2);
+      for (let wi = start; wi < end; wi++) w[wi]! ^= kw;
+      i = length & ~3;
     }
-    for (; i < length; i++) out[pos + 6 + i] = payload[i]! ^ (key >>> (24 - 8 * (i & 3)));
+    for (; i < length; i++) out[pos + 6 + i]! ^= (key >>> (24 - 8 * (i & 3))) & 0xff;
     // A constructed view: `subarray` looks up the species constructor first.
     return new Uint8Array(out.buffer, pos, n);
   }
