@@ -72,6 +72,19 @@ describe('websocket properties', () => {
     );
   });
 
+  it('keeps every frame a client encoder returned intact while later ones are encoded (frames share slabs, never bytes)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 70000 }), { minLength: 1, maxLength: 40 }), fc.integer(), (lengths, seed) => {
+        const enc = new WebSocketFrameEncoder({ role: 'client' });
+        const payloads = lengths.map((n, i) => Uint8Array.from({ length: n }, (_, j) => (seed + i * 31 + j * 7) & 0xff));
+        const frames = payloads.map((p) => enc.binary(p));
+        const decoded = new WebSocketFrameDecoder({ direction: 'clientToServer' }).push(concatBytes(frames));
+        expect(decoded.map((f) => (f.kind === 'binary' ? toHex(f.payload) : f.kind))).toEqual(payloads.map(toHex));
+      }),
+      { ...RUNS, numRuns: 60 },
+    );
+  });
+
   it('assembles fragmented messages with interleaved control frames, for any chunking', () => {
     fc.assert(
       fc.property(
