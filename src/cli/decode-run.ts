@@ -107,6 +107,8 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     showSecrets: args.showSecrets,
     // Frames are only shown by the timeline and the JSON forms.
     frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
+    // Digests are only shown by the summary and the JSON document.
+    digests: format === 'summary' || format === 'json',
   });
   let firstDiagnostic: string | null = null;
   const deliver = (events: TimelineEvent[]) => {

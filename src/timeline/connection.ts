@@ -28,6 +28,7 @@ export interface DecoderContext {
   limits: TimelineLimits;
   showSecrets: boolean;
   frameEvents: boolean;
+  digests: boolean;
   nextSession: number;
   /** Refused WebSocket upgrades, so that a retry on a new connection can link to them (bounded). */
   refusedUpgrades: Array<{ connection: number; clientAddress: string; path: string; time: number; request: RequestSummary }>;

@@ -66,4 +66,11 @@ export interface SessionDecoderOptions {
    * summary mode may turn it off to go faster.
    */
   frameEvents?: boolean;
+  /**
+   * Keep a running sha256 of every stream and direction for the summary
+   * (default true). Hashing is most of the cost of decoding bulk transfers;
+   * outputs that never show digests (the timeline, NDJSON, the transcript)
+   * turn it off, and the summary then reports `sha256: null`.
+   */
+  digests?: boolean;
 }

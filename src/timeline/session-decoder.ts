@@ -38,6 +38,7 @@ export class SessionDecoder {
       limits,
       showSecrets: opts.showSecrets ?? false,
       frameEvents: opts.frameEvents ?? true,
+      digests: opts.digests ?? true,
       nextSession: 1,
       refusedUpgrades: [],
       requestsKept: 0,

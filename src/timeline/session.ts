@@ -154,7 +154,7 @@ export class Session {
       if (this.kind === 'portforward') {
         setup.info.ports.forEach((port, i) => {
           for (const ch of [2 * i, 2 * i + 1]) {
-            const st = new StreamState(ch, ch % 2 === 0 ? 'data' : 'error', false, null);
+            const st = new StreamState(ch, ch % 2 === 0 ? 'data' : 'error', false, null, this.ctx.digests);
             st.port = port;
             this.streams.set(ch, st);
           }
@@ -916,7 +916,7 @@ export class Session {
       }
       return null;
     }
-    const s = new StreamState(id, role, inferred, openedBy);
+    const s = new StreamState(id, role, inferred, openedBy, this.ctx.digests);
     this.streams.set(id, s);
     out.push({
       kind: 'stream-open',

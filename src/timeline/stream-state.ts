@@ -13,13 +13,16 @@ export class DirectionCounter {
   bytes = 0;
   private hash: Hash | null = null;
 
+  constructor(private readonly digest: boolean) {}
+
   add(b: Uint8Array): void {
     if (b.length === 0) return;
-    (this.hash ??= createHash('sha256')).update(b);
+    if (this.digest) (this.hash ??= createHash('sha256')).update(b);
     this.bytes += b.length;
   }
 
   summary(): DirectionBytes {
+    if (!this.digest) return { bytes: this.bytes, sha256: null };
     return { bytes: this.bytes, sha256: this.hash ? this.hash.copy().digest('hex') : EMPTY_SHA256 };
   }
 }
@@ -29,10 +32,7 @@ export class StreamState {
   inferred: boolean;
   port: number | null = null;
   requestId: string | null = null;
-  readonly counters: Record<Direction, DirectionCounter> = {
-    clientToServer: new DirectionCounter(),
-    serverToClient: new DirectionCounter(),
-  };
+  readonly counters: Record<Direction, DirectionCounter>;
   readonly halfClosed: Record<Direction, boolean> = { clientToServer: false, serverToClient: false };
   reset: { direction: Direction; status: number; statusName: string } | null = null;
   closedEventSent = false;
@@ -50,7 +50,10 @@ export class StreamState {
     inferred: boolean,
     /** Who opened it; null when it was first seen without its opening (a joined capture). */
     public openedBy: Direction | null,
+    /** Keep sha256 digests (see `SessionDecoderOptions.digests`). */
+    digests = true,
   ) {
+    this.counters = { clientToServer: new DirectionCounter(digests), serverToClient: new DirectionCounter(digests) };
     this.role = role;
     this.inferred = inferred;
   }

@@ -13,8 +13,11 @@ import type { ExecTarget, SessionEndReason, SessionKind, StreamRole, Transport }
 export interface DirectionBytes {
   /** Application bytes: SPDY DATA payloads; WebSocket channel payloads without the channel byte or port prefix, base64 decoded. */
   bytes: number;
-  /** sha256 (hex) of the stream's application bytes in this direction; of '' when none. */
-  sha256: string;
+  /**
+   * sha256 (hex) of the stream's application bytes in this direction; of ''
+   * when none. Null only from a decoder made with `digests: false`.
+   */
+  sha256: string | null;
 }
 
 export interface StreamSummary {

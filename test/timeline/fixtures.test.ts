@@ -54,8 +54,8 @@ function truths(): Array<{ file: string; truth: Truth; capture: string }> {
   return out;
 }
 
-async function decodeFile(path: string): Promise<{ summary: DecodeSummary; diagnostics: TimelineEvent[] }> {
-  const dec = new SessionDecoder({ frameEvents: false });
+async function decodeFile(path: string, digests = true): Promise<{ summary: DecodeSummary; diagnostics: TimelineEvent[] }> {
+  const dec = new SessionDecoder({ frameEvents: false, digests });
   const diagnostics: TimelineEvent[] = [];
   await decodeCaptureToConnections(path, (e) => {
     for (const ev of dec.push(e)) if (ev.kind === 'diagnostic') diagnostics.push(ev);
@@ -120,4 +120,19 @@ describe.skipIf(all.length === 0)('fixtures decode to their ground truth', () =>
       if (!truth.midSession) expect(diagnostics.map((d) => d.kind === 'diagnostic' && d.error.message), truth.name).toEqual([]);
     });
   }
+});
+
+describe.skipIf(all.length === 0)('digests: false', () => {
+  it('gives the same sessions and byte counts, with sha256 null, for every fixture', async () => {
+    for (const { truth, capture } of all) {
+      const withDigests = (await decodeFile(capture)).summary;
+      const without = (await decodeFile(capture, false)).summary;
+      const nullDigests = JSON.parse(JSON.stringify(withDigests), (k, v: unknown) => (k === 'sha256' ? null : v)) as DecodeSummary;
+      expect(without, truth.name).toEqual(nullDigests);
+      expect(
+        without.sessions.flatMap((s) => s.streams.flatMap((st) => [st.clientToServer.sha256, st.serverToClient.sha256])).every((h) => h === null),
+        truth.name,
+      ).toBe(true);
+    }
+  });
 });

@@ -150,6 +150,7 @@ export async function runTapCommand(
         decodeAs,
         showSecrets: args['show-secrets'],
         frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
+        digests: format === 'summary' || format === 'json',
       },
       output,
       stderr: io.stderr,

@@ -130,9 +130,9 @@ function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
       String(st.id),
       role,
       bytesCell(st.clientToServer.bytes),
-      st.clientToServer.bytes ? st.clientToServer.sha256.slice(0, 16) : '',
+      st.clientToServer.bytes ? (st.clientToServer.sha256 ?? '').slice(0, 16) : '',
       bytesCell(st.serverToClient.bytes),
-      st.serverToClient.bytes ? st.serverToClient.sha256.slice(0, 16) : '',
+      st.serverToClient.bytes ? (st.serverToClient.sha256 ?? '').slice(0, 16) : '',
       end,
     ]);
   }
