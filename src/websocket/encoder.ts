@@ -39,6 +39,7 @@ const MASKED_SLAB_MAX_PIECE = 64 * 1024;
 export class WebSocketFrameEncoder {
   readonly masking: boolean;
   private readonly maskSource: MaskSource;
+  private slabBuffer = new ArrayBuffer(0);
   private slab: Uint8Array = new Uint8Array(0);
   private slabWords: Uint32Array = new Uint32Array(0);
   private slabPos = 0;
@@ -120,8 +121,9 @@ export class WebSocketFrameEncoder {
     const n = 6 + length;
     let pos = ((this.slabPos + 5) & ~3) - 2; // pos + 6 is a multiple of 4
     if (pos + n > this.slab.length) {
-      this.slab = new Uint8Array(SLAB_SIZE);
-      this.slabWords = new Uint32Array(this.slab.buffer);
+      this.slabBuffer = new ArrayBuffer(SLAB_SIZE);
+      this.slab = new Uint8Array(this.slabBuffer);
+      this.slabWords = new Uint32Array(this.slabBuffer);
       pos = 2;
     }
     this.slabPos = pos + n;
@@ -150,7 +152,7 @@ export class WebSocketFrameEncoder {
     }
     for (; i < length; i++) out[pos + 6 + i]! ^= (key >>> (24 - 8 * (i & 3))) & 0xff;
     // A constructed view: `subarray` looks up the species constructor first.
-    return new Uint8Array(out.buffer, pos, n);
+    return new Uint8Array(this.slabBuffer, pos, n);
   }
 
   /**
@@ -238,8 +240,9 @@ export class WebSocketFrameEncoder {
     // Not zero-filled: callers write every byte (header, then payload).
     if (n > SLAB_MAX_PIECE) return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
     if (this.slabPos + n > this.slab.length) {
-      this.slab = new Uint8Array(SLAB_SIZE);
-      this.slabWords = new Uint32Array(this.slab.buffer);
+      this.slabBuffer = new ArrayBuffer(SLAB_SIZE);
+      this.slab = new Uint8Array(this.slabBuffer);
+      this.slabWords = new Uint32Array(this.slabBuffer);
       this.slabPos = 0;
     }
     const piece = this.slab.subarray(this.slabPos, this.slabPos + n);
