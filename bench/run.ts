@@ -43,7 +43,12 @@ function fmt(n: number | null): string {
 }
 
 function print(results: BenchResult[], group: string): void {
-  const t = new Table({ head: ['benchmark', 'unit', 'kubewire', 'peer', 'ratio', 'target', 'notes'] });
+  // Colour only on a terminal, and never with NO_COLOR (as the CLI).
+  const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const t = new Table({
+    head: ['benchmark', 'unit', 'kubewire', 'peer', 'ratio', 'target', 'notes'],
+    style: color ? {} : { head: [], border: [] },
+  });
   for (const r of results) {
     t.push([
       r.name,
