@@ -13,6 +13,12 @@ import { fastDecodeArgs } from './fast-args.js';
 export async function main(argv: string[]): Promise<void> {
   // yargs, the other commands and the renderers are loaded only when needed:
   // start-up is a large share of decoding even a 100 MB capture.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    // What yargs prints, without loading it (scripts call this often).
+    const { packageVersion } = await import('./version.js');
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   const fast = fastDecodeArgs(argv);
   if (fast) {
     const { runDecode } = await loadDecodeRun();

@@ -36,9 +36,11 @@ describe.skipIf(missing !== null)('kubewire command line', () => {
 
   it('--version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const r = await runCli(['--version']);
-    expect(r.code).toBe(0);
-    expect(r.stdout.toString().trim()).toBe(pkg.version);
+    for (const args of [['--version'], ['-V'], ['decode', '--version']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout.toString(), args.join(' ')).toBe(`${pkg.version}\n`);
+    }
   });
 
   it.each([
