@@ -282,6 +282,8 @@ class TappedConnection {
   private closeSent = false;
   private socketsOpen = 2;
   private finished = false;
+  /** Time of the last event about this connection (open or data). */
+  private lastTime = 0;
   /** 0 until the upstream connection is up (see `takeConnectionNumber`). */
   private id = 0;
 
@@ -347,7 +349,7 @@ class TappedConnection {
       connection: this.id,
       client: endpoint(this.client.remoteAddress, this.client.remotePort),
       server: endpoint(up.remoteAddress, up.remotePort),
-      time: this.tap.now(),
+      time: (this.lastTime = this.tap.now()),
       startedLate: false,
     });
   }
@@ -360,7 +362,7 @@ class TappedConnection {
       this.offsets[direction] = offset + chunk.length;
       if (c2s) counters.bytesClientToServer += chunk.length;
       else counters.bytesServerToClient += chunk.length;
-      this.tap.emit({ kind: 'data', connection: this.id, direction, bytes: chunk, offset, time: this.tap.now() });
+      this.tap.emit({ kind: 'data', connection: this.id, direction, bytes: chunk, offset, time: (this.lastTime = this.tap.now()) });
       if (to.destroyed || to.writableEnded) return;
       const more = to.write(chunk);
       if (to.writableLength > counters.peakWriteBuffered) counters.peakWriteBuffered = to.writableLength;
@@ -424,7 +426,10 @@ class TappedConnection {
   private sendClose(reason: CloseReason, direction?: Direction): void {
     if (!this.openSent || this.closeSent) return;
     this.closeSent = true;
-    const ev: ConnectionEvent = { kind: 'close', connection: this.id, reason, time: this.tap.now() };
+    // A connection cut at shutdown was last seen with its last bytes, which
+    // is also where a recording of it ends (as a capture stopped mid-way).
+    const time = reason === 'end-of-input' ? this.lastTime : this.tap.now();
+    const ev: ConnectionEvent = { kind: 'close', connection: this.id, reason, time };
     if (direction !== undefined) ev.direction = direction;
     this.tap.emit(ev);
   }

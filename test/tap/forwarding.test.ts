@@ -327,6 +327,9 @@ describe('tap forwarding', () => {
     await closed;
     const close = recorder.events.find((e) => e.kind === 'close');
     expect(close).toMatchObject({ connection: 1, reason: 'end-of-input' });
+    // Stamped with the last thing seen on it (where its recording ends), not the cut 300 ms later.
+    const lastSeen = Math.max(...recorder.events.filter((e) => e.kind === 'open' || e.kind === 'data').map((e) => e.time ?? 0));
+    expect(close!.time).toBe(lastSeen);
     expect(recorder.events.filter((e) => e.kind === 'open')).toHaveLength(1);
     client.destroy();
   });
