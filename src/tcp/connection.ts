@@ -47,8 +47,19 @@ export class HalfStream {
    * `TcpReassemblerOptions.ackReorderTolerance`.
    */
   ackedHoleEnd = -1;
-  /** `Connection.segments` when the pending acknowledged hole was first seen. */
+  /**
+   * `segmentsSeen` when the delivered edge was last seen to move with
+   * an acknowledged hole pending: the tolerance counts how long the edge is
+   * stuck, not how long some hole has existed (a reordered stream always has
+   * one, each filled in turn).
+   */
   ackedHoleSince = 0;
+  /** The delivered edge (`offset`) when `ackedHoleSince` was set. */
+  ackedHoleEdge = 0;
+  /** `Connection.segments` at the same moment (bounds the wait of a sender gone quiet). */
+  ackedHoleConnSince = 0;
+  /** Segments seen from this side (the clock of the ACK reorder tolerance). */
+  segmentsSeen = 0;
   /**
    * Segments from this side waiting for the other side's bytes they
    * acknowledge (copies), in arrival order; null when none.

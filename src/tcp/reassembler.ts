@@ -27,6 +27,9 @@ import { appendTail, tailMismatch } from './tail.js';
 import { seqBefore } from './sequence.js';
 import type { CloseReason, ConnectionEvent } from './types.js';
 
+/** How many times the ACK reorder tolerance a hole may wait while its sender sends nothing. */
+const QUIET_SENDER_FACTOR = 64;
+
 export interface TcpReassemblerOptions {
   /** Receives every event, synchronously; data views are valid only during the call. */
   onEvent: (event: ConnectionEvent) => void;
@@ -49,12 +52,14 @@ export interface TcpReassemblerOptions {
   /** Conflicting overlaps reported per connection before going quiet (default 8). */
   maxConflictReports?: number;
   /**
-   * How many further segments of the connection a hole the peer has already
-   * acknowledged waits for its bytes before it is declared a gap (default 0:
-   * at once). Captures reorder packets across directions (`-i any` on several
-   * CPUs, merged files): the ACK for bytes can be written before the bytes
-   * themselves, and declaring the hole at the ACK would drop them when they
-   * come. Input end, RST and the buffer limits still declare it at once.
+   * How many further segments of its sender a hole the peer has already
+   * acknowledged waits for its bytes, without the delivered edge moving,
+   * before it is declared a gap (default 0: at once; a sender that goes quiet
+   * waits 64 times as many segments of the whole connection). Captures
+   * reorder packets across directions (`-i any` on several CPUs, merged
+   * files): the ACK for bytes can be written before the bytes themselves, and
+   * declaring the hole at the ACK would drop them when they come. Input end,
+   * RST and the buffer limits still declare it at once.
    */
   ackReorderTolerance?: number;
 }
@@ -125,6 +130,7 @@ export class TcpReassembler {
     conn.lastPacket = s.packet;
     conn.segments++;
     const fromA = s.srcPort === conn.aPort && s.src === conn.aAddr;
+    (fromA ? conn.ab : conn.ba).segmentsSeen++;
     if (this.ackReorderTolerance > 0) {
       const h = fromA ? conn.ab : conn.ba;
       if (s.flags & TCP_FLAG.RST) {
@@ -643,14 +649,30 @@ export class TcpReassembler {
     // The connection has something to say either way: it opens now, as it did
     // when the hole was declared at once (connection numbers stay in order).
     if (!conn.opened) this.open(conn, r, null);
-    if (r.ackedHoleEnd < 0) r.ackedHoleSince = conn.segments;
+    if (r.ackedHoleEnd < 0) {
+      r.ackedHoleSince = r.segmentsSeen;
+      r.ackedHoleConnSince = conn.segments;
+      r.ackedHoleEdge = r.offset;
+    }
     if (ackOffset > r.ackedHoleEnd) r.ackedHoleEnd = ackOffset;
   }
 
   /** A pending acknowledged hole: forget it once filled, declare it once the tolerance is used up. */
   private ackedHoleDue(conn: Connection, h: HalfStream, time: number, packet: number): void {
     if (h.finished || h.ackedHoleEnd <= h.offset) h.ackedHoleEnd = -1;
-    else if (conn.segments - h.ackedHoleSince >= this.ackReorderTolerance) {
+    else if (h.offset !== h.ackedHoleEdge) {
+      // Bytes are still coming in (a reordered capture): wait afresh from here.
+      h.ackedHoleEdge = h.offset;
+      h.ackedHoleSince = h.segmentsSeen;
+      h.ackedHoleConnSince = conn.segments;
+    } else if (
+      // The sender has moved on by the tolerance without filling the hole: lost.
+      // Counted in the sender's own segments, as a capture reorders a
+      // direction's packets among the other's by any number; a sender that
+      // went quiet is bounded by the whole connection's count.
+      h.segmentsSeen - h.ackedHoleSince >= this.ackReorderTolerance ||
+      conn.segments - h.ackedHoleConnSince >= this.ackReorderTolerance * QUIET_SENDER_FACTOR
+    ) {
       // Held segments may carry the bytes: they go in first. While they are
       // being replayed, some are out of the queue and not yet in: decide later.
       if (this.releasing) return;

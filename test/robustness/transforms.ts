@@ -76,6 +76,36 @@ export function reorder(segs: Seg[], seed: number, window: number, keepHandshake
   return out;
 }
 
+/**
+ * Each direction's packets shuffled among themselves in windows of `window`
+ * of that direction's packets, every packet keeping a slot its direction had:
+ * the other direction's packets (and their ACKs) stay where they were, so an
+ * ACK can come any number of packets before the bytes it acknowledges (a
+ * direction that is quiet while the other sends). SYNs stay in place.
+ */
+export function reorderEachDirection(segs: Seg[], seed: number, window: number): Seg[] {
+  const r = rng(seed);
+  const slots = new Map<string, number[]>();
+  segs.forEach((s, i) => {
+    if (s.flags & SYN) return;
+    const k = dirKey(s);
+    slots.set(k, [...(slots.get(k) ?? []), i]);
+  });
+  const out = [...segs];
+  for (const idx of slots.values()) {
+    const moved = idx.map((i) => segs[i]!);
+    for (let w = 0; w < moved.length; w += window) {
+      const end = Math.min(moved.length, w + window);
+      for (let i = end - 1; i > w; i--) {
+        const j = w + int(r, i - w + 1);
+        [moved[i], moved[j]] = [moved[j]!, moved[i]!];
+      }
+    }
+    idx.forEach((slot, n) => (out[slot] = moved[n]!));
+  }
+  return out;
+}
+
 /** Stable fix-up: packets seen before the last SYN of their connection move right after it. */
 function afterSyns(segs: Seg[]): Seg[] {
   const synsLeft = new Map<string, number>();
