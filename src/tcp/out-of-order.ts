@@ -35,8 +35,16 @@ export function insertPiece(
     add(pieces.length, start, end);
     return result;
   }
-  let i = 0;
-  while (i < pieces.length && pieces[i]!.end <= start) i++;
+  // The first piece that ends after `start` (binary search: tiny reordered
+  // segments can leave tens of thousands of pieces behind one hole).
+  let lo = 0;
+  let hi = pieces.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pieces[mid]!.end <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  let i = lo;
   let cur = start;
   while (cur < end) {
     const p = pieces[i];

@@ -27,6 +27,9 @@ import { appendTail, tailMismatch } from './tail.js';
 import { seqBefore } from './sequence.js';
 import type { CloseReason, ConnectionEvent } from './types.js';
 
+/** What one buffered out-of-order piece costs beyond its bytes (object, array slot), charged against the byte limits. */
+const PIECE_OVERHEAD_BYTES = 64;
+
 /** How many times the ACK reorder tolerance a hole may wait while its sender sends nothing. */
 const QUIET_SENDER_FACTOR = 64;
 
@@ -37,7 +40,11 @@ export interface TcpReassemblerOptions {
   mode?: ErrorMode;
   /** Out-of-order bytes buffered per direction before the hole is declared a gap (default 4 MiB). */
   maxBufferedBytesPerDirection?: number;
-  /** Out-of-order segments buffered per direction (default 4096). */
+  /**
+   * Out-of-order segments buffered per direction (default 65536). Each also
+   * counts `PIECE_OVERHEAD_BYTES` against the byte limits, so that many tiny
+   * segments stay within the same memory as a few large ones.
+   */
   maxBufferedSegmentsPerDirection?: number;
   /** Out-of-order bytes buffered over all connections (default 64 MiB). */
   maxBufferedBytes?: number;
@@ -101,7 +108,7 @@ export class TcpReassembler {
     this.emit = options.onEvent;
     this.strict = options.mode === 'strict';
     this.maxPerDir = options.maxBufferedBytesPerDirection ?? 4 * 1024 * 1024;
-    this.maxSegsPerDir = options.maxBufferedSegmentsPerDirection ?? 4096;
+    this.maxSegsPerDir = options.maxBufferedSegmentsPerDirection ?? 65536;
     this.maxTotal = options.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.maxConns = Math.max(1, options.maxConnections ?? 65536);
     this.maxClosed = options.maxClosedConnections ?? 4096;
@@ -732,7 +739,7 @@ export class TcpReassembler {
       if (r.conflictAt >= 0) this.conflict(conn, h, r.conflictAt, s.time, s.packet);
     }
     if (s.missing > 0) insertPiece(h, start + n, start + n + s.missing, null, s.time, s.packet);
-    if (h.buffered > this.maxPerDir || h.pieces.length > this.maxSegsPerDir) {
+    if (h.buffered + h.pieces.length * PIECE_OVERHEAD_BYTES > this.maxPerDir || h.pieces.length > this.maxSegsPerDir) {
       this.limitHit(conn, h, s, `${h.buffered} bytes in ${h.pieces.length} segments buffered behind a hole`);
     }
     while (this.totalBuffered > this.maxTotal) {

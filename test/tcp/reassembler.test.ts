@@ -229,6 +229,23 @@ describe('TcpReassembler', () => {
     expect(got.c2s.length).toBe(220);
   });
 
+  it('tens of thousands of tiny segments behind a hole wait for it (a re-segmented retransmission), within the byte limits', () => {
+    const stream = new Uint8Array(100_000).map((_, i) => (i * 7 + (i >> 8)) & 255);
+    const segs = [...handshake()];
+    const pieces: TcpSegment[] = [];
+    for (let o = 10; o < stream.length; o += 5) pieces.push(seg('c', C_ISN + 1 + o, 0, stream.subarray(o, o + 5), S_ISN + 1));
+    // Shuffled in windows of 4 so that most do not simply append.
+    for (let w = 0; w + 4 <= pieces.length; w += 4) pieces.splice(w, 4, pieces[w + 2]!, pieces[w]!, pieces[w + 3]!, pieces[w + 1]!);
+    segs.push(...pieces, seg('c', C_ISN + 1, 0, stream.subarray(0, 10), S_ISN + 1));
+    const got = collect(reassembleTcp(segs));
+    expect(got.diagnostics).toEqual([]);
+    expect(got.gaps.c2s).toEqual([]);
+    expect(Buffer.from(got.c2s).equals(Buffer.from(stream))).toBe(true);
+    // The same with a tight byte limit: each piece's overhead counts, so the limit still holds.
+    const tight = collect(reassembleTcp(segs, { maxBufferedBytesPerDirection: 256 * 1024 }));
+    expect(tight.diagnostics).toEqual(['TCP_BUFFER_LIMIT']);
+  });
+
   it('the overall buffer limit flushes the largest buffer, whichever connection it belongs to', () => {
     const other = (x: TcpSegment) => ({ ...x, srcPort: x.srcPort === 50000 ? 50001 : x.srcPort, dstPort: x.dstPort === 50000 ? 50001 : x.dstPort });
     const events: ConnectionEvent[] = [];
