@@ -433,6 +433,19 @@ export class ConnectionDecoder {
     if (protocol && /portforward/i.test(protocol)) info.kind = 'portforward';
     else if (protocol && /channel\.k8s\.io$/i.test(protocol)) info.kind = 'exec';
     this.beginSession(transport, protocol, null, info, [], true, null, time, { clientToServer: this.sniff.clientToServer.offset, serverToClient: this.sniff.serverToClient.offset }, freshHeaders, out);
+    if (this.openEv.startedLate) {
+      // What the session did before the capture began is not in it: its
+      // summary is not the whole story, and exit code 0 would say it was.
+      this.diag(
+        out,
+        time,
+        'clientToServer',
+        'TIMELINE_JOINED_MIDWAY',
+        'session',
+        'the capture began after this session was set up: its request, negotiated protocol and earlier bytes are missing; decoded from the first whole frame, roles inferred',
+        this.sniff.clientToServer.offset,
+      );
+    }
   }
 
   /** Mid-session: skip to the first whole frame of direction `d`, then feed the session. */

@@ -118,6 +118,8 @@ describe.skipIf(all.length === 0)('fixtures decode to their ground truth', () =>
       }
       // a complete capture of a well-behaved client decodes without diagnostics
       if (!truth.midSession) expect(diagnostics.map((d) => d.kind === 'diagnostic' && d.error.message), truth.name).toEqual([]);
+      // a joined one says so (its summary is not the whole session), whatever the transport
+      else expect(diagnostics.map((d) => d.kind === 'diagnostic' && d.error.code), truth.name).toContain('TIMELINE_JOINED_MIDWAY');
     });
   }
 });
