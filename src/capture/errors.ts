@@ -27,6 +27,8 @@ export const CAPTURE_ERROR = {
   MALFORMED_PACKET: 'CAPTURE_MALFORMED_PACKET',
   /** IP fragments that could not be reassembled (limit, truncation, overlap). */
   FRAGMENTS_DROPPED: 'CAPTURE_FRAGMENTS_DROPPED',
+  /** Not one of a link type's packets held TCP over IP: most likely a wrong link type in the file. */
+  NO_TCP: 'CAPTURE_NO_TCP',
 } as const;
 
 export function captureError(code: string, scope: ErrorScope, message: string, location: ErrorLocation): KubewireError {

@@ -7,6 +7,8 @@
 import { open } from 'node:fs/promises';
 import type { ErrorMode, KubewireError } from '../common/errors.js';
 import { PacketDecoder } from '../capture/packet-decoder.js';
+import { CAPTURE_ERROR, captureError } from '../capture/errors.js';
+import { isSupportedLinkType } from '../capture/link.js';
 import type { FragmentLimits } from '../capture/fragments.js';
 import { CaptureReader } from '../capture/reader.js';
 import { captureChunks, type CaptureInput, type CaptureSourceOptions } from '../capture/sources.js';
@@ -49,6 +51,9 @@ export interface DecodeSummary {
  */
 export const CAPTURE_ACK_REORDER_TOLERANCE = 64;
 
+/** Packets of one link type without any TCP from which that is reported (`CAPTURE_NO_TCP`). */
+const NO_TCP_MIN_PACKETS = 16;
+
 /** A synchronous decoder: push capture bytes, events come out through `onEvent`. */
 export class CaptureDecoder {
   private readonly reader: CaptureReader;
@@ -57,6 +62,8 @@ export class CaptureDecoder {
   private readonly onEvent: (e: ConnectionEvent) => void;
   private readonly onInterface: ((iface: CaptureInterface) => void) | undefined;
   private readonly strict: boolean;
+  /** Per link type: packets, and how many held TCP (to notice a mislabelled file). */
+  private readonly perLinkType = new Map<number, { packets: number; segments: number }>();
   readonly summary: DecodeSummary = {
     format: undefined,
     bytes: 0,
@@ -113,6 +120,21 @@ export class CaptureDecoder {
     this.pump();
     this.tcp.end();
     this.summary.format = this.reader.format;
+    for (const [linkType, n] of this.perLinkType) {
+      // A few odd packets (ARP, a stray frame) say nothing; many and not one
+      // TCP segment among them is a file whose link type is wrong (or no
+      // traffic for kubewire at all): either way the user should hear it.
+      if (n.segments === 0 && n.packets >= NO_TCP_MIN_PACKETS && isSupportedLinkType(linkType)) {
+        this.diagnostic(
+          captureError(
+            CAPTURE_ERROR.NO_TCP,
+            'file',
+            `none of the ${n.packets} packets of link type ${linkType} held TCP over IPv4 or IPv6; is the capture's link type right?`,
+            {},
+          ),
+        );
+      }
+    }
   }
 
   private pump(): void {
@@ -124,7 +146,11 @@ export class CaptureDecoder {
       if (r.kind === 'packet') {
         summary.packets++;
         const seg = packets.decode(r);
+        let n = this.perLinkType.get(r.linkType);
+        if (n === undefined) this.perLinkType.set(r.linkType, (n = { packets: 0, segments: 0 }));
+        n.packets++;
         if (seg !== null) {
+          n.segments++;
           summary.segments++;
           tcp.segment(seg);
         }

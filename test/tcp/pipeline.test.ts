@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -99,5 +101,16 @@ describe('capture → connections pipeline', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('a file whose link type is wrong says so (not one packet held TCP), instead of decoding to nothing cleanly', () => {
+    const right = readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'k127-exec.pcap'));
+    const codes = (b: Uint8Array) => decodeCaptureBytes(b).flatMap((e) => (e.kind === 'diagnostic' ? [e.error.code] : []));
+    expect(codes(right)).toEqual([]);
+    const wrong = Buffer.from(right);
+    wrong.writeUInt32LE(113, 20); // Linux cooked capture, over what are Ethernet frames
+    const diagnostics = decodeCaptureBytes(wrong).filter((e) => e.kind === 'diagnostic');
+    expect(diagnostics.map((e) => e.kind === 'diagnostic' && e.error.code)).toEqual(['CAPTURE_NO_TCP']);
+    expect(diagnostics[0]!.kind === 'diagnostic' && diagnostics[0]!.error.message).toMatch(/none of the \d+ packets of link type 113/);
   });
 });
