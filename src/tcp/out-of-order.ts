@@ -4,10 +4,22 @@
  * copy wins; a different new copy is a conflict the caller reports.
  */
 import { copyBytes } from './bytes.js';
-import type { HalfStream } from './connection.js';
+import type { HalfStream, Piece } from './connection.js';
+
+/**
+ * What one buffered piece costs beyond its bytes (object, array slot). It is
+ * charged with the bytes against every buffer limit, so that many tiny
+ * segments are held in no more memory than a few large ones.
+ */
+export const PIECE_OVERHEAD_BYTES = 64;
+
+/** What a piece counts against the buffer limits. */
+export function pieceCost(p: Piece): number {
+  return p.bytes === null ? 0 : p.bytes.length + PIECE_OVERHEAD_BYTES;
+}
 
 export interface InsertResult {
-  /** Bytes newly buffered (copies). */
+  /** Cost newly buffered (`pieceCost` of the pieces added). */
   added: number;
   /** Stream offset of the first conflicting byte, or −1. */
   conflictAt: number;
@@ -28,7 +40,7 @@ export function insertPiece(
     // A copy: the capture chunk behind `bytes` must not stay alive (or be reused) while we wait.
     const copy = bytes === null ? null : copyBytes(bytes, a - start, b - start);
     pieces.splice(index, 0, { start: a, end: b, bytes: copy, time, packet });
-    if (copy !== null) result.added += copy.length;
+    if (copy !== null) result.added += copy.length + PIECE_OVERHEAD_BYTES;
   };
   const last = pieces[pieces.length - 1];
   if (last === undefined || last.end <= start) {

@@ -20,15 +20,12 @@ import type { ErrorMode } from '../common/errors.js';
 import { KubewireError } from '../common/errors.js';
 import { copyBytes } from './bytes.js';
 import { Connection, HalfStream, type Piece } from './connection.js';
-import { insertPiece } from './out-of-order.js';
+import { PIECE_OVERHEAD_BYTES, insertPiece, pieceCost } from './out-of-order.js';
 import { guessClientIsA } from './roles.js';
 import { formatAddress, TCP_FLAG, type IpAddress, type TcpSegment } from './segment.js';
 import { appendTail, tailMismatch } from './tail.js';
 import { seqBefore } from './sequence.js';
 import type { CloseReason, ConnectionEvent } from './types.js';
-
-/** What one buffered out-of-order piece costs beyond its bytes (object, array slot), charged against the byte limits. */
-const PIECE_OVERHEAD_BYTES = 64;
 
 /** How many times the ACK reorder tolerance a hole may wait while its sender sends nothing. */
 const QUIET_SENDER_FACTOR = 64;
@@ -38,15 +35,15 @@ export interface TcpReassemblerOptions {
   onEvent: (event: ConnectionEvent) => void;
   /** inspect (default): anomalies become diagnostic events. strict: they are thrown. */
   mode?: ErrorMode;
-  /** Out-of-order bytes buffered per direction before the hole is declared a gap (default 4 MiB). */
+  /** Out-of-order bytes buffered per direction before the hole is declared a gap (default 4 MiB; 64 more counted per segment). */
   maxBufferedBytesPerDirection?: number;
   /**
    * Out-of-order segments buffered per direction (default 65536). Each also
-   * counts `PIECE_OVERHEAD_BYTES` against the byte limits, so that many tiny
-   * segments stay within the same memory as a few large ones.
+   * counts 64 bytes against the byte limits (`PIECE_OVERHEAD_BYTES`), so
+   * that many tiny segments stay within the memory of a few large ones.
    */
   maxBufferedSegmentsPerDirection?: number;
-  /** Out-of-order bytes buffered over all connections (default 64 MiB). */
+  /** Out-of-order bytes buffered over all connections (default 64 MiB; 64 more counted per segment). */
   maxBufferedBytes?: number;
   /** Open connections tracked at once; beyond, the least recently active is closed as `evicted` (default 65536). */
   maxConnections?: number;
@@ -123,7 +120,7 @@ export class TcpReassembler {
     return this.openCount;
   }
 
-  /** Out-of-order bytes held over all connections. */
+  /** Out-of-order bytes held over all connections, 64 more counted per segment (`PIECE_OVERHEAD_BYTES`). */
   get bufferedBytes(): number {
     return this.totalBuffered;
   }
@@ -137,9 +134,9 @@ export class TcpReassembler {
     conn.lastPacket = s.packet;
     conn.segments++;
     const fromA = s.srcPort === conn.aPort && s.src === conn.aAddr;
-    (fromA ? conn.ab : conn.ba).segmentsSeen++;
+    const h = fromA ? conn.ab : conn.ba;
+    h.segmentsSeen++;
     if (this.ackReorderTolerance > 0) {
-      const h = fromA ? conn.ab : conn.ba;
       if (s.flags & TCP_FLAG.RST) {
         if (conn.rst === null && this.rstBeyondHole(h, s)) {
           // the bytes before the RST may still come (reordered capture): the RST waits for them
@@ -587,8 +584,8 @@ export class TcpReassembler {
     while (i < pieces.length && pieces[i]!.start <= h.offset) {
       const p = pieces[i++]!;
       if (p.bytes !== null) {
-        h.buffered -= p.bytes.length;
-        this.totalBuffered -= p.bytes.length;
+        h.buffered -= pieceCost(p);
+        this.totalBuffered -= pieceCost(p);
       }
       if (p.end <= h.offset) {
         if (p.bytes !== null) this.checkOverlap(conn, h, p.start, p.bytes, p.time, p.packet);
@@ -630,7 +627,7 @@ export class TcpReassembler {
       h.finished = true;
       if (h.pieces.length > 0) {
         // Bytes beyond the FIN cannot belong to this connection.
-        for (const p of h.pieces) if (p.bytes !== null) this.totalBuffered -= p.bytes.length;
+        for (const p of h.pieces) this.totalBuffered -= pieceCost(p);
         h.pieces = [];
         h.buffered = 0;
       }
@@ -723,9 +720,8 @@ export class TcpReassembler {
   }
 
   private dropBuffered(h: HalfStream, p: Piece): void {
-    if (p.bytes === null) return;
-    h.buffered -= p.bytes.length;
-    this.totalBuffered -= p.bytes.length;
+    h.buffered -= pieceCost(p);
+    this.totalBuffered -= pieceCost(p);
   }
 
   // ── out-of-order buffer ─────────────────────────────────────────────
@@ -739,8 +735,8 @@ export class TcpReassembler {
       if (r.conflictAt >= 0) this.conflict(conn, h, r.conflictAt, s.time, s.packet);
     }
     if (s.missing > 0) insertPiece(h, start + n, start + n + s.missing, null, s.time, s.packet);
-    if (h.buffered + h.pieces.length * PIECE_OVERHEAD_BYTES > this.maxPerDir || h.pieces.length > this.maxSegsPerDir) {
-      this.limitHit(conn, h, s, `${h.buffered} bytes in ${h.pieces.length} segments buffered behind a hole`);
+    if (h.buffered > this.maxPerDir || h.pieces.length > this.maxSegsPerDir) {
+      this.limitHit(conn, h, s, `${h.buffered} bytes (${PIECE_OVERHEAD_BYTES} counted per segment) in ${h.pieces.length} segments buffered behind a hole`);
     }
     while (this.totalBuffered > this.maxTotal) {
       const victim = this.largestBuffer();
