@@ -650,7 +650,12 @@ export class Session {
    * request), so a stream's id and what it carries tell its likely role.
    */
   private inferSpdyRole(id: number, d: Direction, bytes: Uint8Array | null): StreamRole {
-    if (this.kind === 'portforward') return ((id - 1) / 2) % 2 === 0 ? 'error' : 'data';
+    if (this.kind === 'portforward') {
+      // The client closes an error stream at once: bytes from it mean data.
+      // Otherwise the pair order; parallel requests can interleave it.
+      if (d === 'clientToServer' && bytes !== null && bytes.length > 0) return 'data';
+      return ((id - 1) / 2) % 2 === 0 ? 'error' : 'data';
+    }
     if (id === 1) return 'error';
     if (bytes && bytes.length > 0) {
       if (d === 'clientToServer') return looksLikeResize(bytes) ? 'resize' : 'stdin';
@@ -697,7 +702,9 @@ export class Session {
   /** Joined mid-session: the streams turned out to be port-forward pairs. */
   private becomePortForward(): void {
     this.kind = 'portforward';
-    for (const x of this.streams.values()) if (x.inferred) x.role = this.inferSpdyRole(x.id, 'clientToServer', null);
+    for (const x of this.streams.values()) {
+      if (x.inferred) x.role = x.counters.clientToServer.bytes > 0 ? 'data' : this.inferSpdyRole(x.id, 'clientToServer', null);
+    }
   }
 
   // --- WebSocket -------------------------------------------------------------
@@ -935,7 +942,7 @@ export class Session {
 
   private streamData(s: StreamState, d: Direction, bytes: Uint8Array, out: TimelineEvent[]): void {
     if (bytes.length === 0) return;
-    if (s.role === 'unknown' && s.inferred) {
+    if (s.inferred && (s.role === 'unknown' || (s.role === 'error' && this.kind === 'portforward' && d === 'clientToServer'))) {
       s.role = this.inferSpdyRole(s.id, d, bytes);
     }
     if (this.setup.inferred && this.kind !== 'portforward' && s.counters[oppositeDirection(d)].bytes > 0 && (s.role === 'stdin' || s.role === 'stdout' || s.role === 'stderr')) {

@@ -138,6 +138,30 @@ describe('SPDY exec session', () => {
   });
 });
 
+describe('SPDY port-forward joined mid-session', () => {
+  it('streams that carry client bytes are data, even where parallel requests broke the error/data pair order', () => {
+    // Two requests opened at once: error streams 1 and 3, then data streams 5 and 7
+    // (the pair order alone would call 5 an error stream). The capture joins after the SYN_STREAMs.
+    const c = new SpdyFrameEncoder();
+    const s = new SpdyFrameEncoder();
+    const steps: Step[] = [];
+    const body = (tag: string, n: number) => enc(`${tag} ${n} `.padEnd(200, '.'));
+    for (let n = 0; n < 4; n++) {
+      for (const id of [5, 7]) {
+        steps.push({ d: C, bytes: c.encode({ kind: 'data', streamId: id, data: body(`request on ${id}`, n) }) });
+        steps.push({ d: S, bytes: s.encode({ kind: 'data', streamId: id, data: body(`response on ${id}`, n) }) });
+      }
+    }
+    const { decoder } = decode(script(steps, { startedLate: true }));
+    const sess = decoder.summary().sessions[0]!;
+    expect(sess.kind).toBe('portforward');
+    const byId = Object.fromEntries(sess.streams.map((x) => [x.id, x]));
+    for (const id of [5, 7]) {
+      expect(byId[id], `stream ${id}`).toMatchObject({ role: 'data', inferred: true, clientToServer: { bytes: 800 }, serverToClient: { bytes: 800 } });
+    }
+  });
+});
+
 describe('hops of the exec path', () => {
   const withTarget = (target: string): Step[] =>
     spdyExecTty().map((step, i) =>
