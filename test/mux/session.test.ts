@@ -1,8 +1,9 @@
 import { once } from 'node:events';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { RST_STATUS } from '../../src/spdy/types.js';
 import { SpdyFrameEncoder } from '../../src/spdy/encoder.js';
-import { SpdySessionCore, type SpdyStream } from '../../src/spdy/session/index.js';
+import { SpdySession, SpdySessionCore, type SpdyStream } from '../../src/spdy/session/index.js';
 import { bytes, memorySessions, readAll, sha, tcpSessions, writeAll, type Pair } from './helpers.js';
 
 function echoServer(p: Pair): void {
@@ -351,4 +352,62 @@ describe('protocol faults', () => {
     const ev = client.takeOutput().flatMap((b) => server.receive(b));
     expect(ev).toContainEqual({ kind: 'reset', streamId: id, status: RST_STATUS.FLOW_CONTROL_ERROR, byPeer: false });
   });
+});
+
+describe('a hostile or departing peer over TCP', () => {
+  /** A server session on a half-open socket (as an HTTP server's upgraded sockets are), and a raw client socket. */
+  async function rawPeer(): Promise<{ client: net.Socket; server: SpdySession; serverSocket: net.Socket; close(): Promise<void> }> {
+    const srv = net.createServer({ allowHalfOpen: true });
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const accepted = once(srv, 'connection') as Promise<[net.Socket]>;
+    const client = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(client, 'connect');
+    const [serverSocket] = await accepted;
+    const server = SpdySession.server(serverSocket);
+    server.on('error', () => {});
+    client.on('error', () => {});
+    return {
+      client,
+      server,
+      serverSocket,
+      async close() {
+        client.destroy();
+        server.destroy();
+        srv.close();
+        await once(srv, 'close');
+      },
+    };
+  }
+
+  it('a peer that shuts down its side (FIN) gets ours shut down too, not a socket left in CLOSE-WAIT', async () => {
+    const p = await rawPeer();
+    const ended = once(p.client, 'end');
+    p.client.resume();
+    p.client.end();
+    await Promise.race([ended, new Promise((_, reject) => setTimeout(() => reject(new Error('server never ended its side')), 2000))]);
+    expect(p.server.isClosed).toBe(true);
+    await p.close();
+  });
+
+  it('a PING flood whose replies go unread gets the transport paused, not unbounded buffers', async () => {
+    const p = await rawPeer();
+    const enc = new SpdyFrameEncoder();
+    const batch = Buffer.concat(Array.from({ length: 8192 }, (_, i) => enc.encode({ kind: 'ping', id: 2 * i + 1 })));
+    const cap = 256 * 1024 * 1024;
+    let sent = 0;
+    // The client never reads. Write until the server stops taking bytes (no
+    // 'drain' for a while) or the cap says it never will.
+    for (;;) {
+      if (!p.client.write(batch)) {
+        const drained = await Promise.race([once(p.client, 'drain').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+        if (!drained) break;
+      }
+      sent += batch.length;
+      if (sent >= cap) break;
+    }
+    expect(sent, 'the server kept reading PINGs whose replies nobody read').toBeLessThan(cap);
+    expect(p.serverSocket.writableLength).toBeLessThanOrEqual(8 * 1024 * 1024);
+    await p.close();
+  }, 30_000);
 });

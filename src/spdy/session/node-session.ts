@@ -60,6 +60,8 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
   private afterFlush: Callback[] = [];
   private drainWaiters: Callback[] = [];
   private needDrain = false;
+  /** Reading is paused until 'drain': our output backs up (e.g. a PING flood whose replies go unread). */
+  private backlogPaused = false;
   private closed = false;
   private transportEnded = false;
   private closeWaiters: Array<() => void> = [];
@@ -75,7 +77,14 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     this.maxStreamBuffer = opts.maxStreamBuffer ?? (opts.initialWindow ?? 65536) + this.hwm + 65536;
     this.transportBacklog = opts.transportBacklog ?? 512 * 1024;
     transport.on('data', (chunk: Buffer) => this.onData(chunk));
-    transport.on('end', () => this.onTransportGone(null));
+    transport.on('end', () => {
+      this.onTransportGone(null);
+      // The peer will send nothing more: the session is over (as Go's
+      // spdystream takes a read EOF). On a half-open socket (an HTTP
+      // server's) our side must end too, or the connection stays in
+      // CLOSE-WAIT for good.
+      if (this.transport.writable) this.transport.end();
+    });
     transport.on('close', () => this.onTransportGone(null));
     transport.on('error', (e: Error) => this.onTransportGone(e));
     transport.on('drain', () => this.onDrain());
@@ -210,7 +219,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
       this.core.consumed(stream.id, owed);
       this.scheduleFlush();
     }
-    if (this.pausedBy.delete(stream) && this.pausedBy.size === 0 && !this.closed) this.transport.resume();
+    if (this.pausedBy.delete(stream)) this.resumeIfFree();
   }
 
   /** @internal */
@@ -350,6 +359,11 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     }
   }
 
+  /** Resume reading unless a stream's buffer or our output backlog still holds it. */
+  private resumeIfFree(): void {
+    if (this.pausedBy.size === 0 && !this.backlogPaused && !this.closed) this.transport.resume();
+  }
+
   private dropStream(s: SpdyStream): void {
     if (this.streams.get(s.id) === s) this.streams.delete(s.id);
     this.waitingForWindow.delete(s);
@@ -358,7 +372,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
       s.internals.pending = null;
       cb(streamGone(s));
     }
-    if (this.pausedBy.delete(s) && this.pausedBy.size === 0 && !this.closed) this.transport.resume();
+    if (this.pausedBy.delete(s)) this.resumeIfFree();
     this.maybeFinish();
   }
 
@@ -391,6 +405,13 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
       // `false` would keep a single 64 KiB frame in flight. Wait for 'drain'
       // only once a real backlog builds up.
       if (!ok && t.writableLength >= this.transportBacklog) this.needDrain = true;
+      // Frames we send in answer to frames we read (PING, RST_STREAM, …) are
+      // not held back by any writer: past a larger backlog, stop reading
+      // until the peer takes what it is sent, so memory stays bounded.
+      if (!ok && t.writableLength >= READ_PAUSE_BACKLOG_FACTOR * this.transportBacklog && !this.backlogPaused) {
+        this.backlogPaused = true;
+        t.pause();
+      }
     }
     if (this.afterFlush.length) {
       const cbs = this.afterFlush;
@@ -402,6 +423,10 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
 
   private onDrain(): void {
     this.needDrain = false;
+    if (this.backlogPaused) {
+      this.backlogPaused = false;
+      this.resumeIfFree();
+    }
     const cbs = this.drainWaiters;
     this.drainWaiters = [];
     for (const cb of cbs) cb();
@@ -444,6 +469,9 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     this.emit('close');
   }
 }
+
+/** Output backlog, in multiples of `transportBacklog`, at which reading pauses. */
+const READ_PAUSE_BACKLOG_FACTOR = 4;
 
 function streamGone(s: SpdyStream): Error {
   return new KubewireError('mux', 'MUX_STREAM_CLOSED', 'stream', 'stream is closed or reset', { streamId: s.id });
