@@ -391,7 +391,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
   }
 
   private flush(): void {
-    const out = this.core.takeOutput();
+    const out = coalesceSmall(this.core.takeOutput());
     const t = this.transport;
     if (out.length && !this.transportEnded && t.writable) {
       let ok = true;
@@ -468,6 +468,38 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     for (const w of waiters) w();
     this.emit('close');
   }
+}
+
+/** Runs of frames under this size are joined into one buffer before they are written. */
+const SMALL_FRAME = 1024;
+
+/**
+ * Frames as few buffers: runs of small ones (control frames, frame headers,
+ * short DATA) joined, large payloads passed through as they are (no copy).
+ * Every buffer queued on a socket costs far more than its bytes, and
+ * thousands of 12-byte PING replies must not cost a kilobyte each.
+ */
+function coalesceSmall(out: Uint8Array[]): Uint8Array[] {
+  if (out.length < 2) return out;
+  let small = 0;
+  for (const b of out) if (b.length < SMALL_FRAME) small++;
+  if (small < 2) return out;
+  const res: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  const endRun = () => {
+    if (run.length === 1) res.push(run[0]!);
+    else if (run.length > 1) res.push(Buffer.concat(run));
+    run = [];
+  };
+  for (const b of out) {
+    if (b.length < SMALL_FRAME) run.push(b);
+    else {
+      endRun();
+      res.push(b);
+    }
+  }
+  endRun();
+  return res;
 }
 
 /** Output backlog, in multiples of `transportBacklog`, at which reading pauses. */
