@@ -60,6 +60,14 @@ const PORT_FORWARD_MESSAGE_MAX = 1024;
 /** Data messages / bytes held at most before a joined WebSocket session is taken as channel messages. */
 const TUNNEL_CHECK_MAX_MESSAGES = 64;
 const TUNNEL_CHECK_MAX_BYTES = 64 * 1024;
+
+/** Tunnelled bytes of a joined session held until a SPDY frame start is found in them. */
+interface TunnelAlign {
+  chunks: Uint8Array[];
+  bytes: number;
+  /** `bytes` when the frame start was last looked for. */
+  guessedAt: number;
+}
 const RST_NAMES = nameTable(RST_STATUS);
 const GOAWAY_NAMES = nameTable(GOAWAY_STATUS);
 
@@ -110,7 +118,7 @@ export class Session {
    * whether they are channel messages or a SPDY tunnel.
    */
   /** Joined tunnel: payloads held per direction until the first whole SPDY frame is found. */
-  private tunnelAlign: Partial<Record<Direction, Uint8Array[]>> = {};
+  private tunnelAlign: Partial<Record<Direction, TunnelAlign>> = {};
   private tunnelCheck: { frames: Array<{ d: Direction; f: WebSocketFrame }>; bytes: Record<Direction, Uint8Array[]>; count: number; held: number } | null = null;
 
   constructor(
@@ -626,7 +634,7 @@ export class Session {
     this.flow.swap();
     this.pings = flip(this.pings);
     this.lastChannel = flip(this.lastChannel);
-    this.tunnelAlign = flip(this.tunnelAlign as Record<Direction, Uint8Array[]>);
+    this.tunnelAlign = flip(this.tunnelAlign as Record<Direction, TunnelAlign>);
     for (const k of ['clientToServer', 'serverToClient'] as const) if (this.tunnelAlign[k] === undefined) delete this.tunnelAlign[k];
     for (const g of this.goaways) g.direction = oppositeDirection(g.direction);
     if (this.wsClose) this.wsClose.direction = oppositeDirection(this.wsClose.direction);
@@ -812,7 +820,7 @@ export class Session {
       for (const x of ['clientToServer', 'serverToClient'] as const) {
         this.spdy[x] = this.newSpdy(x, 0);
         // the tunnelled stream may begin inside a SPDY frame: find the first whole one per direction
-        this.tunnelAlign[x] = [];
+        this.tunnelAlign[x] = { chunks: [], bytes: 0, guessedAt: 0 };
       }
     }
     // replay what was held (the current frame included)
@@ -825,13 +833,21 @@ export class Session {
     const spdy = this.spdy[d]!;
     const held = this.tunnelAlign[d];
     if (held) {
-      if (payload.length > 0) held.push(payload.slice());
-      if (held.length === 0) {
+      if (payload.length > 0) {
+        held.chunks.push(payload.slice());
+        held.bytes += payload.length;
+      }
+      if (held.bytes === 0) {
         if (final) delete this.tunnelAlign[d];
         return;
       }
-      const buf = concatBytes(held);
-      const g = guessFraming(buf, final || buf.length >= TUNNEL_CHECK_MAX_BYTES, 'spdy');
+      // Look again only once the held bytes have doubled: kubectl's tunnel
+      // sends 1-byte messages, and a look at every one was quadratic.
+      const limit = final || held.bytes >= TUNNEL_CHECK_MAX_BYTES;
+      if (!limit && held.bytes < held.guessedAt * 2) return;
+      held.guessedAt = held.bytes;
+      const buf = concatBytes(held.chunks);
+      const g = guessFraming(buf, limit, 'spdy');
       if (g === null) return;
       delete this.tunnelAlign[d];
       const start = g === 'none' ? 0 : g.start;
