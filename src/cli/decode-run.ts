@@ -13,6 +13,7 @@ import { EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { colorWanted } from './output/color.js';
 import { loadOutput } from './output/load.js';
 import type { OutputFormat } from './output/types.js';
+import { printable } from '../common/printable.js';
 
 export interface DecodeArgs {
   input: string;
@@ -142,7 +143,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   progress?.done();
   if (capture.failed && capture.packets === 0) {
     // Nothing was decoded: no output document, only the reason.
-    const first = firstDiagnostic;
+    const first = firstDiagnostic === null ? null : printable(firstDiagnostic);
     io.stderr.write(
       `kubewire decode: ${args.input === '-' ? 'standard input' : args.input} is not a readable pcap or pcapng capture${first ? ` (${first})` : ''}\n`,
     );

@@ -13,6 +13,7 @@ import { kubeconfigSnippet } from './kubeconfig.js';
 import { PcapngRecorder } from './pcapng-recorder.js';
 import { startTap, type Tap, type TapStats } from './proxy.js';
 import { generateSelfSigned } from './self-signed.js';
+import { printable } from '../common/printable.js';
 
 /** What `createOutput` returns; the tap needs only this much of it. */
 export interface TapOutput {
@@ -68,7 +69,8 @@ const DEFAULT_MAX_OUTPUT_BACKLOG = 16 * 1024 * 1024;
 
 export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   const reports: KubewireError[] = [];
-  const say = (line: string) => opts.stderr.write(`kubewire tap: ${line}\n`);
+  // Lines can carry what peers sent (diagnostics): no control characters reach the terminal.
+  const say = (line: string) => opts.stderr.write(`kubewire tap: ${printable(line)}\n`);
   const report = (e: KubewireError) => {
     reports.push(e);
     say(`${e.code}: ${e.message}`);

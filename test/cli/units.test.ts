@@ -3,7 +3,10 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { KubewireError } from '../../src/common/errors.js';
 import { outputFormat, parseDecodeAs, UsageError } from '../../src/cli/decode-run.js';
-import { createOutput, formatTimelineEvent } from '../../src/cli/output/index.js';
+import { createOutput, formatTimelineEvent, renderSummary } from '../../src/cli/output/index.js';
+import { decodeCaptureToConnections } from '../../src/tcp/index.js';
+import { SessionDecoder } from '../../src/timeline/index.js';
+import { join } from 'node:path';
 import { createFilter } from '../../src/cli/output/filter.js';
 import { createChalk } from '../../src/cli/output/style.js';
 import type { DecodeSummary, TimelineEvent } from '../../src/timeline/index.js';
@@ -84,6 +87,40 @@ describe('timeline lines', () => {
   it('colour only when asked', () => {
     expect(formatTimelineEvent(SAMPLES[15]!, createChalk(true))).toMatch(/\x1b\[/);
     expect(formatTimelineEvent(SAMPLES[15]!, createChalk(false))).not.toMatch(/\x1b\[/);
+  });
+});
+
+describe('text from the capture cannot drive the terminal', () => {
+  const HOSTILE = '\x1b]0;owned\x07\x1b[2J\u202e\x9b31m';
+  const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+  /** Every string of `v` with control characters and a bidi override appended. */
+  const poison = <T>(v: T): T => {
+    if (typeof v === 'string') return (v + HOSTILE) as T;
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+    if (Array.isArray(v)) return v.map(poison) as T;
+    const out: Record<string, unknown> = {};
+    const keys = v instanceof Error ? Object.getOwnPropertyNames(v) : Object.keys(v);
+    // `kind` picks the renderer; every other string could have come off the wire
+    for (const k of keys) out[k] = k === 'kind' ? (v as Record<string, unknown>)[k] : poison((v as Record<string, unknown>)[k]);
+    return out as T;
+  };
+
+  it('timeline lines show control characters and bidi overrides as escapes', () => {
+    const chalk = createChalk(false);
+    for (const ev of SAMPLES) {
+      const line = formatTimelineEvent(poison(ev), chalk);
+      expect(line, ev.kind).not.toMatch(UNSAFE);
+    }
+    expect(formatTimelineEvent(poison(SAMPLES[3]!), chalk)).toContain('\\x1b]0;owned\\x07');
+  });
+
+  it('the summary too', async () => {
+    const dec = new SessionDecoder();
+    await decodeCaptureToConnections(join(import.meta.dirname, '..', '..', 'fixtures', 'k133-exec-tty.pcapng'), (e) => dec.push(e));
+    dec.finish();
+    const text = renderSummary(poison(dec.summary()), createChalk(false));
+    expect(text).toContain('\\x1b[2J');
+    expect(text).not.toMatch(UNSAFE);
   });
 });
 

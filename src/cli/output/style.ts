@@ -47,6 +47,8 @@ export function preview(bytes: Uint8Array, max = 48): string {
   return `"${out}"${bytes.length > max ? '…' : ''}`;
 }
 
+export { printable, printableDeep } from '../../common/printable.js';
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;

@@ -7,7 +7,7 @@ import Table from 'cli-table3';
 import type { DecodeSummary, DiagnosticEvent, SessionSummary, TimelineEvent } from '../../timeline/index.js';
 import type { EventFilter } from './filter.js';
 import { createSummaryJsonOutput } from './summary-json.js';
-import { HOP_TEXT, arrow, clock, formatBytes, formatDuration } from './style.js';
+import { HOP_TEXT, arrow, clock, formatBytes, formatDuration, printableDeep } from './style.js';
 import type { Output } from './types.js';
 
 /** Diagnostics listed in the text summary; the rest are counted. */
@@ -32,12 +32,14 @@ export function createSummaryOutput(out: NodeJS.WritableStream, chalk: ChalkInst
 }
 
 export function renderSummary(
-  s: DecodeSummary,
+  summary: DecodeSummary,
   chalk: ChalkInstance,
-  diagnostics: DiagnosticEvent[] = [],
-  diagnosticCount = diagnostics.length,
+  diagnosticEvents: DiagnosticEvent[] = [],
+  diagnosticCount = diagnosticEvents.length,
   filtered = false,
 ): string {
+  const s = printableDeep(summary);
+  const diagnostics = printableDeep(diagnosticEvents);
   const lines: string[] = [];
   if (s.sessions.length === 0) lines.push(chalk.yellow(filtered ? 'No session matches the filters.' : 'No exec, attach or port-forward session found.'));
   for (const sess of s.sessions) lines.push(renderSession(sess, chalk), '');

@@ -5,7 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
 import type { EventFilter } from './filter.js';
-import { HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, preview } from './style.js';
+import { HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, preview, printableDeep } from './style.js';
 import type { Output } from './types.js';
 import { BatchedWriter } from './writer.js';
 
@@ -44,7 +44,8 @@ function stream(streamId: number | null, role: string | null, chalk: ChalkInstan
   return chalk.magenta(`[${streamId}${role ? ' ' + role : ''}]`) + ' ';
 }
 
-export function formatTimelineEvent(ev: TimelineEvent, chalk: ChalkInstance): string {
+export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance): string {
+  const ev = printableDeep(event);
   const head = where(ev, chalk);
   switch (ev.kind) {
     case 'connection-open':
