@@ -50,19 +50,17 @@ export function memorySessions(opts: SpdySessionOptions = {}, serverOpts: SpdySe
   };
 }
 
-export async function tcpSessions(opts: SpdySessionOptions = {}, serverOpts: SpdySessionOptions = opts): Promise<Pair> {
-  const srv = net.createServer();
+/** A connected loopback TCP pair (Nagle off): the client socket and the accepted one; `close` destroys both and stops listening. */
+export async function loopbackSockets(serverOpts: net.ServerOpts = {}): Promise<{ client: net.Socket; server: net.Socket; close(): Promise<void> }> {
+  const srv = net.createServer(serverOpts);
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
-  const port = (srv.address() as net.AddressInfo).port;
   const accepted = once(srv, 'connection') as Promise<[net.Socket]>;
-  const sock = net.connect(port, '127.0.0.1');
-  await once(sock, 'connect');
-  const [ssock] = await accepted;
-  sock.setNoDelay(true);
-  ssock.setNoDelay(true);
-  const client = SpdySession.client(sock, opts);
-  const server = SpdySession.server(ssock, serverOpts);
+  const client = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+  await once(client, 'connect');
+  const [server] = await accepted;
+  client.setNoDelay(true);
+  server.setNoDelay(true);
   return {
     client,
     server,
@@ -71,6 +69,21 @@ export async function tcpSessions(opts: SpdySessionOptions = {}, serverOpts: Spd
       server.destroy();
       srv.close();
       await once(srv, 'close');
+    },
+  };
+}
+
+export async function tcpSessions(opts: SpdySessionOptions = {}, serverOpts: SpdySessionOptions = opts): Promise<Pair> {
+  const sockets = await loopbackSockets();
+  const client = SpdySession.client(sockets.client, opts);
+  const server = SpdySession.server(sockets.server, serverOpts);
+  return {
+    client,
+    server,
+    async close() {
+      client.destroy();
+      server.destroy();
+      await sockets.close();
     },
   };
 }

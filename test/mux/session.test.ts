@@ -1,10 +1,10 @@
 import { once } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { RST_STATUS } from '../../src/spdy/types.js';
 import { SpdyFrameEncoder } from '../../src/spdy/encoder.js';
 import { SpdySession, SpdySessionCore, type SpdyStream } from '../../src/spdy/session/index.js';
-import { bytes, memorySessions, readAll, sha, tcpSessions, writeAll, type Pair } from './helpers.js';
+import { bytes, loopbackSockets, memorySessions, readAll, sha, tcpSessions, writeAll, type Pair } from './helpers.js';
 
 function echoServer(p: Pair): void {
   p.server.on('stream', (s: SpdyStream) => {
@@ -357,28 +357,21 @@ describe('protocol faults', () => {
 describe('a hostile or departing peer over TCP', () => {
   /** A server session on a half-open socket (as an HTTP server's upgraded sockets are), and a raw client socket. */
   async function rawPeer(): Promise<{ client: net.Socket; server: SpdySession; serverSocket: net.Socket; close(): Promise<void> }> {
-    const srv = net.createServer({ allowHalfOpen: true });
-    srv.listen(0, '127.0.0.1');
-    await once(srv, 'listening');
-    const accepted = once(srv, 'connection') as Promise<[net.Socket]>;
-    const client = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
-    await once(client, 'connect');
-    const [serverSocket] = await accepted;
-    const server = SpdySession.server(serverSocket);
+    const sockets = await loopbackSockets({ allowHalfOpen: true });
+    const server = SpdySession.server(sockets.server);
     server.on('error', () => {});
-    client.on('error', () => {});
+    sockets.client.on('error', () => {});
     return {
-      client,
+      client: sockets.client,
       server,
-      serverSocket,
+      serverSocket: sockets.server,
       async close() {
-        client.destroy();
         server.destroy();
-        srv.close();
-        await once(srv, 'close');
+        await sockets.close();
       },
     };
   }
+
 
   it('a peer that shuts down its side (FIN) gets ours shut down too, not a socket left in CLOSE-WAIT', async () => {
     const p = await rawPeer();

@@ -4,12 +4,12 @@
  * side sends and answers the `:method`/`:path`/`:status` header names.
  */
 import { once } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpdySession, type SpdyStream } from '../../src/spdy/session/index.js';
-import { bytes, readAll, sha, writeAll } from './helpers.js';
+import { bytes, loopbackSockets, readAll, sha, writeAll } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -38,21 +38,9 @@ afterEach(() => {
 });
 
 async function socketPair(): Promise<[net.Socket, net.Socket]> {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const accepted = once(srv, 'connection') as Promise<[net.Socket]>;
-  const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
-  await once(c, 'connect');
-  const [s] = await accepted;
-  c.setNoDelay(true);
-  s.setNoDelay(true);
-  cleanups.push(() => {
-    c.destroy();
-    s.destroy();
-    srv.close();
-  });
-  return [c, s];
+  const sockets = await loopbackSockets();
+  cleanups.push(() => void sockets.close());
+  return [sockets.client, sockets.server];
 }
 
 const HTTP_REQUEST: Array<[string, string]> = [
