@@ -38,6 +38,11 @@ export interface Pair {
 
 export function memorySessions(opts: SpdySessionOptions = {}, serverOpts: SpdySessionOptions = opts): Pair {
   const [a, b] = memoryPair();
+  return sessionsOver(a, b, opts, serverOpts, async () => {});
+}
+
+/** Client and server sessions over two connected transports; `close` destroys them, then runs `after`. */
+function sessionsOver(a: Duplex, b: Duplex, opts: SpdySessionOptions, serverOpts: SpdySessionOptions, after: () => Promise<void>): Pair {
   const client = SpdySession.client(a, opts);
   const server = SpdySession.server(b, serverOpts);
   return {
@@ -46,6 +51,7 @@ export function memorySessions(opts: SpdySessionOptions = {}, serverOpts: SpdySe
     async close() {
       client.destroy();
       server.destroy();
+      await after();
     },
   };
 }
@@ -75,15 +81,5 @@ export async function loopbackSockets(serverOpts: net.ServerOpts = {}): Promise<
 
 export async function tcpSessions(opts: SpdySessionOptions = {}, serverOpts: SpdySessionOptions = opts): Promise<Pair> {
   const sockets = await loopbackSockets();
-  const client = SpdySession.client(sockets.client, opts);
-  const server = SpdySession.server(sockets.server, serverOpts);
-  return {
-    client,
-    server,
-    async close() {
-      client.destroy();
-      server.destroy();
-      await sockets.close();
-    },
-  };
+  return sessionsOver(sockets.client, sockets.server, opts, serverOpts, () => sockets.close());
 }
