@@ -389,7 +389,7 @@ class TappedConnection {
       );
       this.tap.report(error);
       this.tap.emit({ kind: 'diagnostic', time: this.tap.now(), error });
-      this.client.destroy();
+      this.refuse(error.message);
       return;
     }
     this.resetBy ??= direction;
@@ -399,6 +399,32 @@ class TappedConnection {
       if (typeof other.resetAndDestroy === 'function' && !(other as TLSSocket).encrypted) other.resetAndDestroy();
       else other.destroy();
     }
+  }
+
+  /**
+   * The upstream cannot be reached: a client that sends an HTTP request gets
+   * a 502 saying why (kubectl prints it), anything else a closed connection. Nothing was forwarded, so nothing is
+   * changed on the way.
+   */
+  private refuse(why: string): void {
+    const client = this.client;
+    if (client.destroyed) return;
+    const timer = setTimeout(() => client.destroy(), REFUSE_WAIT_MS);
+    client.once('data', (chunk: Buffer) => {
+      clearTimeout(timer);
+      client.pause();
+      if (!/^[A-Z]+ \S+ HTTP\/1\.[01]\r?\n/.test(chunk.subarray(0, 2048).toString('latin1').split('\n', 1)[0] + '\n')) {
+        client.destroy();
+        return;
+      }
+      // Plain text: client-go quotes a text body in its error ("an error on the
+      // server (…)"), where a Status it cannot place would read "unknown".
+      const body = `kubewire tap: ${why}\n`;
+      client.end(
+        `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+    client.resume();
   }
 
   private onSocketClose(socket: Socket): void {
@@ -434,6 +460,9 @@ class TappedConnection {
     this.tap.emit(ev);
   }
 }
+
+/** How long a client whose upstream failed may take to send its request before it is cut. */
+const REFUSE_WAIT_MS = 2000;
 
 function endpoint(address: string | undefined, port: number | undefined): Endpoint {
   // Dual-stack listeners report IPv4 peers as IPv4-mapped IPv6; captures and

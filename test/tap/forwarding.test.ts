@@ -247,7 +247,7 @@ describe('tap forwarding', () => {
     expect(close).toMatchObject({ kind: 'close', connection: 1, reason: 'fin', direction: 'clientToServer' });
   });
 
-  it('reports an unreachable upstream and closes the client, then serves the next connection', async () => {
+  it('reports an unreachable upstream; an HTTP client gets a 502 saying why, anything else a close', async () => {
     // A port that was just free: nothing listens there.
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -257,13 +257,22 @@ describe('tap forwarding', () => {
     const reports: KubewireError[] = [];
     const recorder = new EventRecorder(true);
     const tap = await tapTo(deadPort, { onReport: (e) => reports.push(e), consumer: recorder.consume });
-    for (let i = 0; i < 2; i++) {
+    const answers: string[] = [];
+    for (const request of ['GET /api?timeout=32s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', '\x16\x03\x01 not HTTP']) {
       const client = connect({ port: tap.address.port, host: '127.0.0.1' });
       client.on('error', () => {});
-      client.resume();
+      client.write(request);
+      const got: Buffer[] = [];
+      client.on('data', (d: Buffer) => got.push(d));
       await new Promise((resolve) => client.once('close', resolve));
+      answers.push(Buffer.concat(got).toString());
     }
     await tap.close(0);
+    // kubectl quotes a text body: `an error on the server ("kubewire tap: cannot reach upstream …")`
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    expect(answers[0]).toMatch(/\r\nContent-Type: text\/plain/);
+    expect(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4)).toMatch(/^kubewire tap: cannot reach upstream 127\.0\.0\.1:\d+: /);
+    expect(answers[1]).toBe('');
     expect(reports.filter((e) => e.code === 'TAP_UPSTREAM_CONNECT_FAILED')).toHaveLength(2);
     expect(tap.stats().upstreamFailures).toBe(2);
     expect(recorder.events.filter((e) => e.kind === 'open')).toEqual([]);
