@@ -12,6 +12,7 @@
  * bounded) and a partial resize message.
  */
 import { KubewireError } from '../common/errors.js';
+import { concatBytes } from '../common/bytes.js';
 import type { Direction, ErrorMode } from '../common/errors.js';
 import type { SpdyFrame, SpdyHeaders } from '../spdy/types.js';
 import { remoteCommandProtocol } from './protocols.js';
@@ -312,7 +313,7 @@ export class SpdyStreamInterpreter {
 
   private flushError(streamId: number, s: StreamState, direction: Direction, offset: number | undefined, out: SpdyStreamEvent[]): void {
     s.finished = true;
-    const bytes = concat(s.errorBytes, s.errorSize);
+    const bytes = concatBytes(s.errorBytes);
     s.errorBytes = [];
     if (this.portForward) {
       if (bytes.length > 0) {
@@ -333,15 +334,4 @@ export class SpdyStreamInterpreter {
     if (this.strict) throw error;
     out.push({ kind: 'diagnostic', error });
   }
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -7,6 +7,7 @@
  * the assembler untouched (it only watches for data after a close).
  */
 import { KubewireError } from '../common/errors.js';
+import { concatBytes } from '../common/bytes.js';
 import type { Direction, ErrorMode } from '../common/errors.js';
 import { isValidUtf8 } from './close.js';
 import type { WebSocketFrame, WebSocketMessage, WebSocketMessageEvent } from './types.js';
@@ -100,7 +101,7 @@ export class MessageAssembler {
           const type = this.type;
           const frames = this.parts.length;
           if (!this.discarding) {
-            const data = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size);
+            const data = concatBytes(this.parts);
             this.complete(out, type, data, frames, this.firstOffset, this.firstRsv);
           }
           this.reset();
@@ -179,16 +180,6 @@ export class MessageAssembler {
     }
     out.push({ kind: 'diagnostic', error });
   }
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 const EMPTY = new Uint8Array(0);
