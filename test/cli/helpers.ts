@@ -3,12 +3,12 @@
  * the fixtures with their ground truth.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fixtureTruths, type FixtureTruth } from '../helpers/fixture-truths.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-export const FIXTURES = join(ROOT, 'fixtures');
 
 export interface CliResult {
   code: number | null;
@@ -53,55 +53,16 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
   });
 }
 
-export interface TruthDirection {
-  bytes: number;
-  sha256: string;
-}
-
-export interface TruthStream {
-  role: string;
-  channel?: number;
-  port?: number;
-  requestId?: string;
-  clientToServer: TruthDirection;
-  serverToClient: TruthDirection;
-  source?: string;
-}
-
-export interface TruthSession {
-  kind: string;
-  transport: string;
-  protocol: string;
-  tty: boolean;
-  streams: TruthStream[];
-  resizes: Array<{ width: number; height: number }>;
-  exit: { status: string; code: number } | null;
-}
-
-export interface Truth {
-  name: string;
-  format: 'pcap' | 'pcapng';
-  midSession: boolean;
-  secret?: string;
-  sessions: TruthSession[];
-}
+export type { StreamTruth } from '../helpers/fixture-truths.js';
 
 export interface Fixture {
   name: string;
   capture: string;
-  truth: Truth;
+  truth: FixtureTruth;
 }
 
 export function fixtures(): Fixture[] {
-  if (!existsSync(FIXTURES)) return [];
-  const out: Fixture[] = [];
-  for (const f of readdirSync(FIXTURES).sort()) {
-    if (!f.endsWith('.truth.json')) continue;
-    const truth = JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) as Truth;
-    const capture = join(FIXTURES, `${truth.name}.${truth.format}`);
-    if (existsSync(capture)) out.push({ name: truth.name, capture, truth });
-  }
-  return out;
+  return fixtureTruths().map(({ capture, truth }) => ({ name: truth.name, capture, truth }));
 }
 
 export function fixture(name: string): Fixture | undefined {

@@ -9,9 +9,9 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createOutput, loadOutput, type OutputFormat, type OutputOptions } from '../../src/cli/output/index.js';
 import { decodeCaptureBytes } from '../../src/tcp/index.js';
+import { FIXTURES } from '../helpers/fixture-truths.js';
 import { SessionDecoder, type DecodeSummary, type TimelineEvent } from '../../src/timeline/index.js';
 
-const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 
 function decodeFixture(name: string, frameEvents: boolean): { events: TimelineEvent[]; summary: DecodeSummary } {
   const decoder = new SessionDecoder({ frameEvents });

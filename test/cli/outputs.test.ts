@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliMissing, fixtures, runCli, type Fixture, type TruthStream } from './helpers.js';
+import { cliMissing, fixtures, runCli, type Fixture, type StreamTruth } from './helpers.js';
 
 interface Dir {
   bytes: number;
@@ -43,7 +43,7 @@ if (missing) console.warn(missing);
 if (all.length === 0) console.warn('no fixtures with ground truth; run npm run fixtures');
 
 /** Pair each truth stream with one of ours of the same role (and request id), lowest id first. */
-function pair(ours: OurStream[], truth: TruthStream[]): Array<[TruthStream, OurStream | undefined]> {
+function pair(ours: OurStream[], truth: StreamTruth[]): Array<[StreamTruth, OurStream | undefined]> {
   const pool = [...ours].sort((a, b) => a.id - b.id);
   return truth.map((t) => {
     const i = pool.findIndex(

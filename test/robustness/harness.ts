@@ -6,46 +6,16 @@
  * returns the differences as text (so property tests can report them).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Direction } from '../../src/common/errors.js';
 import { CaptureDecoder, type DecodeSummary as CaptureSummary } from '../../src/tcp/index.js';
 import { SessionDecoder, type DecodeSummary, type SessionSummary, type TimelineEvent } from '../../src/timeline/index.js';
 import { readModel, type CaptureModel } from './model.js';
-
-export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
-
-export interface TruthDirection {
-  bytes: number;
-  sha256: string;
-}
-export interface TruthStream {
-  role: string;
-  port?: number;
-  requestId?: string;
-  clientToServer: TruthDirection;
-  serverToClient: TruthDirection;
-}
-export interface TruthSession {
-  kind: string;
-  transport: string;
-  protocol: string | null;
-  tty?: boolean;
-  streams: TruthStream[];
-  resizes?: Array<{ width: number; height: number }>;
-  exit?: { status: string; code: number | null } | null;
-}
-export interface Truth {
-  name: string;
-  format: 'pcap' | 'pcapng';
-  midSession: boolean;
-  sessions: TruthSession[];
-}
+import { fixtureTruths, type FixtureTruth, type StreamTruth } from '../helpers/fixture-truths.js';
 
 export interface Fixture {
   name: string;
   path: string;
-  truth: Truth;
+  truth: FixtureTruth;
   model: CaptureModel;
 }
 
@@ -54,14 +24,7 @@ let cache: Fixture[] | null = null;
 export function fixtures(): Fixture[] {
   if (cache) return cache;
   cache = [];
-  if (!existsSync(FIXTURES)) return cache;
-  for (const f of readdirSync(FIXTURES).sort()) {
-    if (!f.endsWith('.truth.json')) continue;
-    const truth = JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) as Truth;
-    const base = f.slice(0, -'.truth.json'.length);
-    const path = [`${base}.${truth.format}`, `${base}.pcap`, `${base}.pcapng`].map((n) => join(FIXTURES, n)).find((p) => existsSync(p));
-    if (path) cache.push({ name: truth.name, path, truth, model: readModel(path) });
-  }
+  for (const { capture, truth } of fixtureTruths()) cache.push({ name: truth.name, path: capture, truth, model: readModel(capture) });
   return cache;
 }
 
@@ -118,8 +81,8 @@ export function decodeBytes(file: Uint8Array, opts: { chunk?: number; keepBytes?
 /** Our streams matched to the truth's by role, in id order within a role (as test/timeline/fixtures does). */
 export function matchStreams(
   ours: SessionSummary['streams'],
-  truth: TruthStream[],
-): Array<[TruthStream, SessionSummary['streams'][number] | undefined]> {
+  truth: StreamTruth[],
+): Array<[StreamTruth, SessionSummary['streams'][number] | undefined]> {
   const pool = [...ours].sort((a, b) => a.id - b.id);
   return truth.map((t) => {
     const i = pool.findIndex((s) => s.role === t.role && (t.requestId === undefined || s.requestId === undefined || s.requestId === t.requestId));
@@ -128,7 +91,7 @@ export function matchStreams(
 }
 
 /** Differences between decoded sessions and the truth's, as text; [] when exact. */
-export function truthProblems(sessions: SessionSummary[], truth: Truth, label = truth.name): string[] {
+export function truthProblems(sessions: SessionSummary[], truth: FixtureTruth, label = truth.name): string[] {
   const out: string[] = [];
   const got = sessions.map((s) => s.transport).join(',');
   const want = truth.sessions.map((s) => s.transport).join(',');

@@ -5,54 +5,10 @@
  * cut after the upgrade (mid-session joins) still give every DATA byte, with
  * roles inferred.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCaptureToConnections } from '../../src/tcp/index.js';
+import { fixtureTruths, type StreamTruth } from '../helpers/fixture-truths.js';
 import { SessionDecoder, type DecodeSummary, type SessionSummary, type TimelineEvent } from '../../src/timeline/index.js';
-
-const DIR = join(import.meta.dirname, '..', '..', 'fixtures');
-
-interface TruthDirection {
-  bytes: number;
-  sha256: string;
-}
-interface TruthStream {
-  role: string;
-  port?: number;
-  requestId?: string;
-  clientToServer: TruthDirection;
-  serverToClient: TruthDirection;
-}
-interface TruthSession {
-  kind: string;
-  transport: string;
-  protocol: string | null;
-  tty?: boolean;
-  streams: TruthStream[];
-  resizes?: Array<{ width: number; height: number }>;
-  exit?: { status: string; code: number | null } | null;
-  retryOf?: unknown;
-}
-interface Truth {
-  name: string;
-  format: 'pcap' | 'pcapng';
-  midSession: boolean;
-  sessions: TruthSession[];
-}
-
-function truths(): Array<{ file: string; truth: Truth; capture: string }> {
-  if (!existsSync(DIR)) return [];
-  const out = [];
-  for (const f of readdirSync(DIR).sort()) {
-    if (!f.endsWith('.truth.json')) continue;
-    const truth = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Truth;
-    const base = f.slice(0, -'.truth.json'.length);
-    const capture = [`${base}.${truth.format}`, `${base}.pcap`, `${base}.pcapng`].map((n) => join(DIR, n)).find((p) => existsSync(p));
-    if (capture) out.push({ file: f, truth, capture });
-  }
-  return out;
-}
 
 async function decodeFile(path: string, digests = true): Promise<{ summary: DecodeSummary; diagnostics: TimelineEvent[] }> {
   const dec = new SessionDecoder({ frameEvents: false, digests });
@@ -65,7 +21,7 @@ async function decodeFile(path: string, digests = true): Promise<{ summary: Deco
 }
 
 /** Our streams matched to the truth's by role, in id order within a role. */
-function matchStreams(ours: SessionSummary['streams'], truth: TruthStream[]): Array<[TruthStream, SessionSummary['streams'][number] | undefined]> {
+function matchStreams(ours: SessionSummary['streams'], truth: StreamTruth[]): Array<[StreamTruth, SessionSummary['streams'][number] | undefined]> {
   const pool = [...ours].sort((a, b) => a.id - b.id);
   return truth.map((t) => {
     const i = pool.findIndex((s) => s.role === t.role && (t.requestId === undefined || s.requestId === undefined || s.requestId === t.requestId));
@@ -73,7 +29,7 @@ function matchStreams(ours: SessionSummary['streams'], truth: TruthStream[]): Ar
   });
 }
 
-const all = truths();
+const all = fixtureTruths();
 if (all.length === 0) console.warn('no fixtures with ground truth found; run `npm run fixtures`');
 
 describe.skipIf(all.length === 0)('fixtures decode to their ground truth', () => {
