@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { indexedPayloads, payloadIndex } from '../helpers/indexed-payloads.js';
+import { countImpostors, decodeAcrossGap, indexedPayloads, payloadIndex } from '../helpers/indexed-payloads.js';
 import { SpdyFrameDecoder, SpdyFrameEncoder, type DataFrame } from '../../src/spdy/index.js';
 
 /**
@@ -25,28 +25,14 @@ describe('SPDY resynchronisation after a gap', () => {
         const loss = Math.min(lossSize, wire.length - cut);
         // As a session decoder would: it knows which streams are open.
         const dec = new SpdyFrameDecoder({ mode: 'inspect', direction: 'serverToClient', resyncStreamId: (id) => id === 1 || id === 3 || id === 5 });
-        const got: DataFrame[] = [];
-        const take = (evs: ReturnType<SpdyFrameDecoder['push']>) => {
-          for (const e of evs) if (e.kind !== 'diagnostic') got.push(e as DataFrame);
-        };
-        for (let o = 0; o < cut; o += chunk) take(dec.push(wire.subarray(o, Math.min(o + chunk, cut))));
-        take(dec.gap(loss));
-        for (let o = cut + loss; o < wire.length; o += chunk) take(dec.push(wire.subarray(o, Math.min(o + chunk, wire.length))));
-        take(dec.end());
+        const got = decodeAcrossGap(dec, wire, cut, loss, chunk).filter((e) => e.kind !== 'diagnostic') as DataFrame[];
         // Every delivered frame is a sent one, whole and in order, except that
         // the bytes just before the first real frame after the gap may pass
         // for one short frame: at most one.
-        let last = -1;
-        let impostors = 0;
-        for (const f of got) {
-          const i = f.kind === 'data' ? payloadIndex(f.data) : -1;
-          const real = i > last && i < payloads.length && f.streamId === 1 + 2 * (i % 3) && Buffer.from(f.data).equals(Buffer.from(payloads[i]!));
-          if (!real) {
-            impostors++;
-            continue;
-          }
-          last = i;
-        }
+        const impostors = countImpostors(
+          got.map((f) => ({ payload: f.kind === 'data' ? f.data : new Uint8Array(0), sentAs: (i: number) => f.kind === 'data' && f.streamId === 1 + 2 * (i % 3) })),
+          payloads,
+        );
         expect(impostors).toBeLessThanOrEqual(1);
         const firstAfter = ends.findIndex((e, i) => i > 0 && ends[i - 1]! >= cut + loss);
         const delivered = new Set(got.map((f) => payloadIndex(f.data)));

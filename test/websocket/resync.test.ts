@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { indexedPayloads, payloadIndex } from '../helpers/indexed-payloads.js';
+import { countImpostors, decodeAcrossGap, indexedPayloads, payloadIndex } from '../helpers/indexed-payloads.js';
 import { WebSocketFrameDecoder, WebSocketFrameEncoder, type WebSocketFrame } from '../../src/websocket/index.js';
 import type { Direction } from '../../src/common/errors.js';
 
@@ -29,29 +29,15 @@ describe('WebSocket resynchronisation after a gap', () => {
           const cut = Math.floor(where * wire.length);
           const loss = Math.min(lossSize, wire.length - cut);
           const dec = new WebSocketFrameDecoder({ mode: 'inspect', direction: dir });
-          const got: WebSocketFrame[] = [];
-          const take = (evs: ReturnType<WebSocketFrameDecoder['push']>) => {
-            for (const e of evs) if (e.kind !== 'diagnostic') got.push(e);
-          };
-          for (let o = 0; o < cut; o += chunk) take(dec.push(wire.subarray(o, Math.min(o + chunk, cut))));
-          take(dec.gap(loss));
-          for (let o = cut + loss; o < wire.length; o += chunk) take(dec.push(wire.subarray(o, Math.min(o + chunk, wire.length))));
-          take(dec.end());
+          const got = decodeAcrossGap(dec, wire, cut, loss, chunk).filter((e): e is WebSocketFrame => e.kind !== 'diagnostic');
           // Every delivered frame is a sent one, whole and in order, except
           // that the bytes just before the first real frame after the gap may
           // pass for one short frame (they can form a valid header whose
           // length ends exactly where the real frame starts): at most one.
-          let last = -1;
-          let impostors = 0;
-          for (const f of got) {
-            const i = payloadIndex(f.payload);
-            const real = f.kind === 'binary' && i > last && i < payloads.length && Buffer.from(f.payload).equals(Buffer.from(payloads[i]!));
-            if (!real) {
-              impostors++;
-              continue;
-            }
-            last = i;
-          }
+          const impostors = countImpostors(
+            got.map((f) => ({ payload: f.payload, sentAs: () => f.kind === 'binary' })),
+            payloads,
+          );
           expect(impostors).toBeLessThanOrEqual(1);
           // Frames wholly after the gap, beyond the few a resynchronisation may
           // skip while it proves itself, are all there.
