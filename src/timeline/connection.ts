@@ -20,7 +20,7 @@ import type { DecodeAs, TimelineLimits } from './options.js';
 import type { RequestSummary, SessionSummary } from './summary-types.js';
 import { requestInfo } from './request-info.js';
 import { Session, endpointText } from './session.js';
-import { guessFraming, looksLikeTls, type FramingGuess, type GuessConstraints } from './sniff-framing.js';
+import { guessFraming, looksLikeTls, worthGuessing, type FramingGuess, type GuessConstraints, type HeldBytes } from './sniff-framing.js';
 import { concatBytes } from '../common/bytes.js';
 
 /** Shared across connections of one SessionDecoder. */
@@ -45,22 +45,9 @@ const SNIFF_LIMIT = 256 * 1024;
 
 type Phase = 'sniff' | 'http' | 'session' | 'opaque';
 
-interface SniffBuffer {
-  chunks: Uint8Array[];
-  bytes: number;
+interface SniffBuffer extends HeldBytes {
   /** Absolute offset of the first buffered byte. */
   offset: number;
-  /** Bytes buffered when frame starts were last looked for (undecided then). */
-  guessedAt: number;
-}
-
-/**
- * Looking for frame starts costs time in the buffered bytes; while the answer
- * is "not sure yet", look again only once the buffer doubled (so the total
- * work stays linear in the bytes buffered).
- */
-function worthGuessing(s: SniffBuffer, final: boolean): boolean {
-  return final || s.guessedAt === 0 || s.bytes >= s.guessedAt * 2 || s.bytes >= SNIFF_LIMIT;
 }
 
 interface RequestRecord {
@@ -322,7 +309,7 @@ export class ConnectionDecoder {
     for (const d of ['clientToServer', 'serverToClient'] as const) {
       const s = this.sniff[d];
       if (s.bytes === 0) continue;
-      if (!worthGuessing(s, final)) {
+      if (!worthGuessing(s, final, SNIFF_LIMIT)) {
         undecided = true;
         continue;
       }
@@ -456,7 +443,7 @@ export class ConnectionDecoder {
       if (final) delete this.align[d];
       return;
     }
-    if (!worthGuessing(a, final)) return;
+    if (!worthGuessing(a, final, SNIFF_LIMIT)) return;
     const buf = concatBytes(a.chunks);
     // the outer framing (a tunnel is WebSocket outside)
     const want = this.session!.summaryTransport() === 'spdy/3.1' ? 'spdy' : 'websocket';

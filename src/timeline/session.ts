@@ -18,7 +18,7 @@ import type { RequestInfo } from './request-info.js';
 import type { SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
 import { FlowControl, type FlowChange } from './flow-control.js';
-import { guessFraming, tunnelVerdict } from './sniff-framing.js';
+import { guessFraming, tunnelVerdict, worthGuessing, type HeldBytes } from './sniff-framing.js';
 import { concatBytes } from '../common/bytes.js';
 import { ChannelDecoder, type ChannelEvent } from '../k8s/channel.js';
 import { PortForwardChannelDecoder, type PortForwardChannelEvent } from '../k8s/portforward-ws.js';
@@ -61,13 +61,6 @@ const PORT_FORWARD_MESSAGE_MAX = 1024;
 const TUNNEL_CHECK_MAX_MESSAGES = 64;
 const TUNNEL_CHECK_MAX_BYTES = 64 * 1024;
 
-/** Tunnelled bytes of a joined session held until a SPDY frame start is found in them. */
-interface TunnelAlign {
-  chunks: Uint8Array[];
-  bytes: number;
-  /** `bytes` when the frame start was last looked for. */
-  guessedAt: number;
-}
 const RST_NAMES = nameTable(RST_STATUS);
 const GOAWAY_NAMES = nameTable(GOAWAY_STATUS);
 
@@ -118,7 +111,7 @@ export class Session {
    * whether they are channel messages or a SPDY tunnel.
    */
   /** Joined tunnel: payloads held per direction until the first whole SPDY frame is found. */
-  private tunnelAlign: Partial<Record<Direction, TunnelAlign>> = {};
+  private tunnelAlign: Partial<Record<Direction, HeldBytes>> = {};
   private tunnelCheck: { frames: Array<{ d: Direction; f: WebSocketFrame }>; bytes: Record<Direction, Uint8Array[]>; count: number; held: number } | null = null;
 
   constructor(
@@ -634,7 +627,7 @@ export class Session {
     this.flow.swap();
     this.pings = flip(this.pings);
     this.lastChannel = flip(this.lastChannel);
-    this.tunnelAlign = flip(this.tunnelAlign as Record<Direction, TunnelAlign>);
+    this.tunnelAlign = flip(this.tunnelAlign as Record<Direction, HeldBytes>);
     for (const k of ['clientToServer', 'serverToClient'] as const) if (this.tunnelAlign[k] === undefined) delete this.tunnelAlign[k];
     for (const g of this.goaways) g.direction = oppositeDirection(g.direction);
     if (this.wsClose) this.wsClose.direction = oppositeDirection(this.wsClose.direction);
@@ -841,13 +834,11 @@ export class Session {
         if (final) delete this.tunnelAlign[d];
         return;
       }
-      // Look again only once the held bytes have doubled: kubectl's tunnel
-      // sends 1-byte messages, and a look at every one was quadratic.
-      const limit = final || held.bytes >= TUNNEL_CHECK_MAX_BYTES;
-      if (!limit && held.bytes < held.guessedAt * 2) return;
+      // kubectl's tunnel sends 1-byte messages: a look at every one was quadratic.
+      if (!worthGuessing(held, final, TUNNEL_CHECK_MAX_BYTES)) return;
       held.guessedAt = held.bytes;
       const buf = concatBytes(held.chunks);
-      const g = guessFraming(buf, limit, 'spdy');
+      const g = guessFraming(buf, final || held.bytes >= TUNNEL_CHECK_MAX_BYTES, 'spdy');
       if (g === null) return;
       delete this.tunnelAlign[d];
       const start = g === 'none' ? 0 : g.start;

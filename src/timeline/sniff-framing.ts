@@ -237,3 +237,20 @@ export function tunnelVerdict(bytes: Record<Direction, Uint8Array[]>, final: boo
   if (channelLike >= CHANNEL_EVIDENCE || final) return 'channels';
   return null;
 }
+
+/** Bytes held until a frame start is found in them. */
+export interface HeldBytes {
+  chunks: Uint8Array[];
+  bytes: number;
+  /** Bytes held when frame starts were last looked for (undecided then). */
+  guessedAt: number;
+}
+
+/**
+ * Looking for frame starts costs time in the held bytes; while the answer is
+ * "not sure yet", look again only once they doubled (so the total work stays
+ * linear in the bytes held), or at the end, or past `limit`.
+ */
+export function worthGuessing(h: HeldBytes, final: boolean, limit: number): boolean {
+  return final || h.guessedAt === 0 || h.bytes >= h.guessedAt * 2 || h.bytes >= limit;
+}
