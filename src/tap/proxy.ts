@@ -413,7 +413,8 @@ class TappedConnection {
     client.once('data', (chunk: Buffer) => {
       clearTimeout(timer);
       client.pause();
-      if (!/^[A-Z]+ \S+ HTTP\/1\.[01]\r?\n/.test(chunk.subarray(0, 2048).toString('latin1').split('\n', 1)[0] + '\n')) {
+      const requestLine = chunk.subarray(0, 2048).toString('latin1').split('\n', 1)[0]!;
+      if (!/^[A-Z]+ \S+ HTTP\/1\.[01]\r?$/.test(requestLine)) {
         client.destroy();
         return;
       }
