@@ -20,6 +20,10 @@ import type { CloseReason, ConnectionEvent, Endpoint } from '../tcp/types.js';
 import { hostPort, type ListenAddress, type UpstreamAddress, DEFAULT_LISTEN_HOST } from './addresses.js';
 import { systemClock, type Clock } from './clock.js';
 import { consumerFailure, decodeBehind, DecodeQueue, type DecodeQueueOptions, type DecodeQueueStats } from './decode-queue.js';
+import type { ClientCertificate } from '../identity/upstream-credentials.js';
+import { SignedInClient, type SignIn } from './signed-in-client.js';
+import { openThroughProxy } from './proxy-connect.js';
+import { statusResponse } from './status-response.js';
 
 export interface TapTlsListener {
   /** PEM certificate chain the tap presents to clients. */
@@ -44,6 +48,16 @@ export interface TapOptions {
   servername?: string;
   /** Terminate TLS on the listener with this certificate (the decoder needs plaintext). */
   tls?: TapTlsListener;
+  /**
+   * Sign in upstream as a kubeconfig user instead of passing the client's
+   * credentials through: every request must carry the local token, which is
+   * replaced by the user's credentials.
+   */
+  signIn?: SignIn;
+  /** Reach the upstream through this HTTP proxy (CONNECT). */
+  proxyUrl?: URL;
+  /** TLS secrets of both sides, as NSS key log lines (for decrypting captures of either hop). */
+  keylog?: (line: Buffer) => void;
   /** Receives every connection event, in order, off the forwarding path. */
   consumer?: (event: ConnectionEvent) => void;
   /**
@@ -136,6 +150,7 @@ class TapServer implements Tap {
     if (opts.tls) {
       const server = createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true, ALPNProtocols: ALPN });
       server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
+      if (opts.keylog) server.on('keylog', (line: Buffer) => this.keylog(line));
       server.on('tlsClientError', (err) => {
         this.report(new KubewireError('tap', 'TAP_CLIENT_TLS_FAILED', 'connection', `client TLS handshake failed: ${err.message}`));
       });
@@ -243,26 +258,39 @@ class TapServer implements Tap {
     this.counters.accepted++;
     const c = new TappedConnection(this, client);
     this.active.add(c);
-    c.connectUpstream();
+    c.start();
   }
 
   /** @internal */
-  openUpstream(): Socket {
+  keylog(line: Buffer): void {
+    try {
+      this.opts.keylog?.(line);
+    } catch (error) {
+      this.report(new KubewireError('tap', 'TAP_KEYLOG_FAILED', 'connection', `writing TLS secrets failed: ${String(error)}`));
+    }
+  }
+
+  /** @internal */
+  async openUpstream(cert?: ClientCertificate): Promise<Socket> {
     const { upstream } = this.opts;
+    const tunnel = this.opts.proxyUrl ? await openThroughProxy(this.opts.proxyUrl, upstream, this.connectTimeoutMs) : undefined;
     if (upstream.protocol === 'http') {
-      return netConnect({ host: upstream.host, port: upstream.port, allowHalfOpen: true });
+      return tunnel ?? netConnect({ host: upstream.host, port: upstream.port, allowHalfOpen: true });
     }
     const servername = this.opts.servername ?? (isIP(upstream.host) ? undefined : upstream.host);
-    return tlsConnect({
-      host: upstream.host,
-      port: upstream.port,
+    const socket = tlsConnect({
+      ...(tunnel ? { socket: tunnel } : { host: upstream.host, port: upstream.port }),
       servername,
       ca: this.opts.upstreamCa,
       rejectUnauthorized: !this.opts.insecure,
       ALPNProtocols: ALPN,
+      cert: cert?.cert,
+      key: cert?.key,
       // Honoured by tls.connect though missing from its typings.
       ...({ allowHalfOpen: true } as object),
     });
+    if (this.opts.keylog) socket.on('keylog', (line: Buffer) => this.keylog(line));
+    return socket;
   }
 
   /** @internal */
@@ -286,6 +314,9 @@ class TappedConnection {
   private lastTime = 0;
   /** 0 until the upstream connection is up (see `takeConnectionNumber`). */
   private id = 0;
+  /** Signed-in mode: the gate between the client and the upstream. */
+  private signed: SignedInClient | undefined;
+  private dialing: Promise<boolean> | undefined;
 
   get connectionNumber(): number {
     return this.id;
@@ -301,8 +332,45 @@ class TappedConnection {
     client.once('close', () => this.onSocketClose(client));
   }
 
-  connectUpstream(): void {
-    const up = this.tap.openUpstream();
+  /** Passthrough mode: connect at once; signed-in mode: read the client, connect on its first good request. */
+  start(): void {
+    const signIn = this.tap.opts.signIn;
+    if (!signIn) {
+      void this.dial();
+      return;
+    }
+    this.client.setNoDelay(true);
+    this.signed = new SignedInClient(this.client, signIn, {
+      connect: () => (this.dialing ??= this.dial(signIn)),
+      forward: (wire, shown) => this.forwardUp(wire, shown),
+      answer: (status, reason, message) => this.answer(status, reason, message),
+      refused: (message) => this.tap.report(new KubewireError('tap', 'TAP_LOCAL_UNAUTHORIZED', 'connection', message)),
+    });
+    this.signed.start();
+    this.client.once('end', () => {
+      this.firstFin ??= 'clientToServer';
+      // After what is queued towards the upstream has gone.
+      this.signed?.after(() => {
+        if (this.upstream && !this.upstream.destroyed) this.upstream.end();
+        else this.client.end();
+      });
+    });
+  }
+
+  private dial(signIn?: SignIn): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const opened = (async () => this.tap.openUpstream(signIn ? await signIn.credentials.clientCertificate() : undefined))();
+      opened.then(
+        (up) => this.attach(up, resolve),
+        (err: Error) => {
+          this.upstreamFailed(err);
+          resolve(false);
+        },
+      );
+    });
+  }
+
+  private attach(up: Socket, resolve: (ok: boolean) => void): void {
     this.upstream = up;
     const timer = setTimeout(() => {
       up.destroy(new Error(`no connection after ${this.tap.connectTimeoutMs} ms`));
@@ -312,6 +380,7 @@ class TappedConnection {
       this.connected = true;
       if (this.client.destroyed) {
         up.destroy();
+        resolve(false);
         return;
       }
       // Forward each write as soon as it arrives: with Nagle on, kubectl's
@@ -320,18 +389,71 @@ class TappedConnection {
       up.setNoDelay(true);
       this.client.setNoDelay(true);
       this.sendOpen(up);
-      this.pump(this.client, up, 'clientToServer');
+      if (!this.signed) this.pump(this.client, up, 'clientToServer');
       this.pump(up, this.client, 'serverToClient');
+      resolve(true);
     };
-    up.once(this.tap.opts.upstream.protocol === 'https' ? 'secureConnect' : 'connect', onConnect);
+    const tls = this.tap.opts.upstream.protocol === 'https';
+    // A tunnel through a proxy is already connected when TLS starts over it.
+    up.once(tls ? 'secureConnect' : 'connect', onConnect);
+    if (!tls && !up.connecting) queueMicrotask(onConnect);
     up.on('error', (err) => {
       clearTimeout(timer);
+      if (!this.connected) resolve(false);
       this.onSocketError('serverToClient', err);
     });
     up.once('close', () => {
       clearTimeout(timer);
+      if (!this.connected) resolve(false);
       this.onSocketClose(up);
     });
+  }
+
+  /** Signed-in mode: send to the upstream; what decoding sees is `shown`. */
+  private async forwardUp(wire: Uint8Array, shown: Uint8Array): Promise<void> {
+    const up = this.upstream;
+    if (!up || up.destroyed || up.writableEnded) return;
+    const offset = this.offsets.clientToServer;
+    this.offsets.clientToServer = offset + shown.length;
+    this.tap.counters.bytesClientToServer += wire.length;
+    this.tap.emit({ kind: 'data', connection: this.id, direction: 'clientToServer', bytes: shown, offset, time: (this.lastTime = this.tap.now()) });
+    const more = up.write(wire);
+    if (up.writableLength > this.tap.counters.peakWriteBuffered) this.tap.counters.peakWriteBuffered = up.writableLength;
+    if (!more) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          up.off('drain', done);
+          up.off('close', done);
+          resolve();
+        };
+        up.on('drain', done);
+        up.on('close', done);
+      });
+    }
+  }
+
+  /** Answer the client ourselves (nothing of this reaches the upstream) and close. */
+  private answer(status: number, reason: string, message: string): void {
+    if (!this.client.destroyed) this.client.end(statusResponse(status, reason, message));
+    this.upstream?.destroy();
+  }
+
+  private upstreamFailed(err: Error): void {
+    this.tap.counters.upstreamFailures++;
+    const error = new KubewireError(
+      'tap',
+      'TAP_UPSTREAM_CONNECT_FAILED',
+      'connection',
+      `cannot reach upstream ${hostPort(this.tap.opts.upstream.host, this.tap.opts.upstream.port)}: ${err.message}`,
+    );
+    this.tap.report(error);
+    this.tap.emit({ kind: 'diagnostic', time: this.tap.now(), error });
+    // Signed in, the request was read already: answer it. Passing through,
+    // wait for the request first.
+    if (this.signed) this.answer(502, 'BadGateway', `kubewire tap: ${error.message}`);
+    else this.refuse(error.message);
+    // No socket was made: the upstream counts as closed already.
+    if (!this.upstream) this.socketsOpen--;
   }
 
   /** Forced end at shutdown: report, then drop both sockets. */
@@ -358,6 +480,7 @@ class TappedConnection {
     const counters = this.tap.counters;
     const c2s = direction === 'clientToServer';
     from.on('data', (chunk: Buffer) => {
+      if (!c2s) this.signed?.server(chunk);
       const offset = this.offsets[direction];
       this.offsets[direction] = offset + chunk.length;
       if (c2s) counters.bytesClientToServer += chunk.length;
@@ -380,16 +503,7 @@ class TappedConnection {
   private onSocketError(direction: Direction, err: Error & { code?: string }): void {
     const other = direction === 'clientToServer' ? this.upstream : this.client;
     if (!this.connected && direction === 'serverToClient') {
-      this.tap.counters.upstreamFailures++;
-      const error = new KubewireError(
-        'tap',
-        'TAP_UPSTREAM_CONNECT_FAILED',
-        'connection',
-        `cannot reach upstream ${hostPort(this.tap.opts.upstream.host, this.tap.opts.upstream.port)}: ${err.message}`,
-      );
-      this.tap.report(error);
-      this.tap.emit({ kind: 'diagnostic', time: this.tap.now(), error });
-      this.refuse(error.message);
+      this.upstreamFailed(err);
       return;
     }
     this.resetBy ??= direction;
@@ -437,7 +551,8 @@ class TappedConnection {
       if (!this.connected) other.destroy();
       else other.end();
     }
-    if (this.socketsOpen === 0 || (socket === this.upstream && !this.connected)) this.finish();
+    const neverDialed = socket === this.client && !this.upstream && !this.dialing;
+    if (this.socketsOpen === 0 || (socket === this.upstream && !this.connected) || neverDialed) this.finish();
   }
 
   private finish(): void {

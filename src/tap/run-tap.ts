@@ -4,7 +4,7 @@
  * shut down in order — stop accepting, give open sessions a grace period,
  * let the decoder finish, flush every output and the recording.
  */
-import { createWriteStream } from 'node:fs';
+import { appendFileSync, closeSync, createWriteStream, openSync } from 'node:fs';
 import type { KubewireError } from '../common/errors.js';
 import type { ConnectionEvent } from '../tcp/types.js';
 import { SessionDecoder, type DecodeSummary, type SessionDecoderOptions, type TimelineEvent } from '../timeline/index.js';
@@ -12,6 +12,8 @@ import { hostPort, type ListenAddress, type UpstreamAddress } from './addresses.
 import { kubeconfigSnippet } from './kubeconfig.js';
 import { PcapngRecorder } from './pcapng-recorder.js';
 import { startTap, type Tap, type TapStats } from './proxy.js';
+import type { SignIn } from './signed-in-client.js';
+import { localKubeconfigYaml, writeLocalKubeconfig } from '../identity/local-access.js';
 import { generateSelfSigned } from './self-signed.js';
 import { printable } from '../common/printable.js';
 
@@ -23,7 +25,26 @@ export interface TapOutput {
 
 export interface TapRunOptions {
   listen: ListenAddress;
+  /** Where to forward; in signed-in mode, the kubeconfig cluster's server. */
   upstream: UpstreamAddress;
+  /**
+   * Sign in upstream as a kubeconfig user (TLS listener, local token, a
+   * kubeconfig written for the local side) instead of passing credentials through.
+   */
+  signIn?: SignIn & {
+    /** Where to write the local kubeconfig (default: a fresh private temp folder). */
+    kubeconfigOut?: string;
+    /** Kept in the local kubeconfig. */
+    contextName: string;
+    namespace?: string;
+    proxyUrl?: URL;
+  };
+  /** Append the TLS secrets of both sides to this file (NSS key log format). */
+  keylogFile?: string;
+  /** Only problems on stderr (no banner): the wrapper's command owns the terminal. */
+  quiet?: boolean;
+  /** Called with the local kubeconfig's path once it is written. */
+  onKubeconfig?: (path: string) => void;
   /** TLS on the listener: a given certificate and key, or a generated self-signed one. */
   tls?: { cert: string; key: string } | 'self-signed';
   upstreamCa?: string;
@@ -77,7 +98,8 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   };
 
   let tlsPair: { cert: string; key: string } | undefined;
-  if (opts.tls === 'self-signed') {
+  // kubectl sends a bearer token only over TLS: a signed-in tap always has it.
+  if (opts.tls === 'self-signed' || (opts.signIn && !opts.tls)) {
     // The unspecified address (listen on all) names no host a client would dial.
     const unspecified = opts.listen.host === '0.0.0.0' || opts.listen.host === '::';
     tlsPair = generateSelfSigned({ names: unspecified ? [] : [opts.listen.host] });
@@ -116,9 +138,26 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
     recorder = new PcapngRecorder(file, { onReport: report });
   }
 
+  let keylog: ((line: Buffer) => void) | undefined;
+  if (opts.keylogFile) {
+    try {
+      // Created (or kept) readable by the user alone: these are secrets.
+      closeSync(openSync(opts.keylogFile, 'a', 0o600));
+    } catch (e) {
+      say(`cannot write ${opts.keylogFile}: ${(e as Error).message}`);
+      await recorder?.close();
+      return { exitCode: 2, reports };
+    }
+    const file = opts.keylogFile;
+    keylog = (line) => appendFileSync(file, line);
+  }
+
   let tap: Tap;
   try {
     tap = await startTap({
+      signIn: opts.signIn,
+      proxyUrl: opts.signIn?.proxyUrl,
+      keylog,
       listen: opts.listen,
       upstream: opts.upstream,
       upstreamCa: opts.upstreamCa,
@@ -137,13 +176,40 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   }
 
   const upstreamUrl = `${opts.upstream.protocol}://${hostPort(opts.upstream.host, opts.upstream.port)}`;
-  say(`listening on ${tap.url}, forwarding to ${upstreamUrl}${opts.write ? `, recording to ${opts.write}` : ''}`);
-  say('point kubectl at the tap with this kubeconfig (keep your user entry; credentials pass through unchanged):');
-  opts.stderr.write(indent(kubeconfigSnippet({ server: tap.url, caPem: tlsPair?.cert })));
+  const recording = opts.write ? `, recording to ${opts.write}` : '';
+  if (opts.signIn) {
+    const yaml = localKubeconfigYaml({
+      server: tap.url,
+      caPem: tlsPair!.cert,
+      token: opts.signIn.localToken,
+      contextName: opts.signIn.contextName,
+      namespace: opts.signIn.namespace,
+    });
+    let path: string;
+    try {
+      path = writeLocalKubeconfig(yaml, opts.signIn.kubeconfigOut);
+    } catch (e) {
+      say(`cannot write the kubeconfig: ${(e as Error).message}`);
+      await tap.close(0);
+      await recorder?.close();
+      return { exitCode: 2, reports };
+    }
+    const user = opts.signIn.credentials.user.name;
+    if (!opts.quiet) {
+      say(`listening on ${tap.url}, signed in to ${upstreamUrl} as user "${user}" of context "${opts.signIn.contextName}"${recording}`);
+      say(`kubeconfig for this tap (only it can use the tap): ${path}; in the shell that runs kubectl:`);
+      opts.stderr.write(`export KUBECONFIG=${shellQuote(path)}\n`);
+    }
+    opts.onKubeconfig?.(path);
+  } else {
+    say(`listening on ${tap.url}, forwarding to ${upstreamUrl}${recording}`);
+    say('point kubectl at the tap with this kubeconfig (keep your user entry; credentials pass through unchanged):');
+    opts.stderr.write(indent(kubeconfigSnippet({ server: tap.url, caPem: tlsPair?.cert })));
+  }
   opts.onListening?.(tap);
 
   await opts.stopped;
-  say(`stopping: no new connections; open ones have ${(opts.graceMs / 1000).toFixed(1)} s to finish`);
+  if (!opts.quiet) say(`stopping: no new connections; open ones have ${(opts.graceMs / 1000).toFixed(1)} s to finish`);
   const closing = tap.close(opts.graceMs);
   if (opts.forced) await Promise.race([closing, opts.forced.then(() => tap.close(0))]);
   await closing;
@@ -158,6 +224,11 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
     say(`decoding fell behind: ${stats.queue.droppedBytes} bytes were forwarded but not decoded (shown as gaps)`);
   }
   return { exitCode: 0, stats, summary, reports };
+}
+
+/** Quoted for a POSIX shell when it needs to be. */
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function indent(text: string): string {

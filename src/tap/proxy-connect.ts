@@ -1,0 +1,58 @@
+/**
+ * A kubeconfig cluster's `proxy-url`: an HTTP CONNECT tunnel to the API
+ * server through an HTTP (or HTTPS) proxy, as client-go opens it. Userinfo
+ * in the proxy URL becomes `Proxy-Authorization: Basic …`.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { hostPort, type UpstreamAddress } from './addresses.js';
+
+/** Largest proxy answer head we read. */
+const MAX_HEAD = 16 * 1024;
+
+export function openThroughProxy(proxy: URL, target: UpstreamAddress, timeoutMs: number): Promise<Socket> {
+  const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80);
+  const host = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
+  const socket: Socket =
+    proxy.protocol === 'https:' ? tlsConnect({ host, port, servername: host, ALPNProtocols: ['http/1.1'] }) : netConnect({ host, port });
+  const authority = hostPort(target.host, target.port);
+  const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
+  if (proxy.username) {
+    const cred = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    lines.push(`Proxy-Authorization: Basic ${Buffer.from(cred).toString('base64')}`);
+  }
+  return new Promise<Socket>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`proxy ${proxy.host} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    let head = Buffer.alloc(0);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.once('error', (e) => fail(new Error(`proxy ${proxy.host}: ${e.message}`)));
+    socket.once(proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => socket.write(`${lines.join('\r\n')}\r\n\r\n`));
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > MAX_HEAD) fail(new Error(`proxy ${proxy.host} sent an oversized answer`));
+        return;
+      }
+      socket.off('data', onData);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'));
+      if (!status || status[1] !== '200') {
+        const line = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+        fail(new Error(`proxy ${proxy.host} refused CONNECT ${authority}: ${JSON.stringify(line)}`));
+        return;
+      }
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      socket.pause();
+      // Bytes after the proxy's answer already belong to the tunnel.
+      const rest = head.subarray(end + 4);
+      if (rest.length) socket.unshift(rest);
+      resolve(socket);
+    };
+    socket.on('data', onData);
+  });
+}
