@@ -97,10 +97,12 @@ function readDocument(file: string): RawDocument {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // As kubectl's YAML reader: a key given twice takes its last value.
+    doc = parseYaml(text, { json: true });
   } catch (e) {
-    // js-yaml's message carries the line and column.
-    throw new KubeconfigError(file, `does not parse as YAML: ${(e as Error).message.split('\n')[0]}`);
+    const y = e as Error & { reason?: string; mark?: { line: number; column: number } };
+    const at = y.mark ? ` at line ${y.mark.line + 1}, column ${y.mark.column + 1}` : '';
+    throw new KubeconfigError(file, `does not parse as YAML: ${y.reason ?? y.message.split('\n')[0]}${at}`);
   }
   if (doc === undefined || doc === null) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new KubeconfigError(file, 'is not a kubeconfig (expected a mapping at the top)');

@@ -143,7 +143,8 @@ export async function runTapCommand(args: TapCliArgs, io: Io = { stdout: process
     }
     if (!(args.grace >= 0)) throw new Error('--grace must be a number of seconds ≥ 0');
     if (!(args['max-decode-buffer'] > 0)) throw new Error('--max-decode-buffer must be a positive number of MiB');
-    if (!(args['exec-timeout'] > 0)) throw new Error('--exec-timeout must be a positive number of seconds');
+    const execTimeout = args['exec-timeout'] ?? 60;
+    if (!(execTimeout > 0)) throw new Error('--exec-timeout must be a positive number of seconds');
     if (args.upstream) {
       upstream = parseUpstream(args.upstream);
       if (!tls && (args.tls ?? upstream.protocol === 'https')) tls = 'self-signed';
@@ -159,7 +160,7 @@ export async function runTapCommand(args: TapCliArgs, io: Io = { stdout: process
         user: args.user ?? fromCommand.selection.user,
         namespace: args.namespace ?? fromCommand.selection.namespace,
         kubeconfigOut: args['kubeconfig-out'],
-        execTimeoutMs: args['exec-timeout'] * 1000,
+        execTimeoutMs: execTimeout * 1000,
       });
       command.splice(0, command.length, ...fromCommand.command);
       upstream = setup.upstream;
