@@ -3,6 +3,7 @@ export { startServe, parseListen, type ServeOptions, type ServeHandle, type Serv
 export { parseTokenFile, loadClientCa, type TokenFile, type TokenRecord, type Identity } from './identity/index.js';
 export { kubeconfigYaml, type KubeconfigOptions } from './kubeconfig.js';
 export { statusJson, statusPayload, type ExecOutcome } from './status.js';
-export { bearerMatches, isLoopback } from './auth.js';
+export { isLoopback } from './auth.js';
+export { bearerMatches } from './identity/index.js';
 export { apiResponse, handleApiRequest, type FakeApiOptions } from './fake-api.js';
 export type { ExecBehaviour, ExecRequest } from './exec.js';

@@ -306,9 +306,9 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
       userNote: opts.token
         ? undefined
         : clientCa
-          ? 'add client-certificate-data and client-key-data (a certificate signed by the client CA)'
+          ? 'replace {} with client-certificate-data and client-key-data (a certificate signed by the client CA)'
           : auth.tokens
-            ? 'add token: <a token from the token file>'
+            ? 'replace {} with token: <a token of the token file>'
             : undefined,
       caPem: tls?.cert,
     }),

@@ -61,6 +61,11 @@ withPki('kubewire serve --client-ca', () => {
   });
   afterAll(async () => serve?.close());
 
+  it('prints a kubeconfig with no credential, saying what to add', () => {
+    expect(serve.kubeconfig).toContain('{} # replace {} with client-certificate-data and client-key-data');
+    expect(serve.kubeconfig).not.toContain('token:');
+  });
+
   for (const c of [
     { version: '1.27', label: 'kubectl 1.27 (SPDY)', transport: 'SPDY/3.1' },
     { version: '1.33', label: 'kubectl 1.33 (WebSocket)', transport: 'websocket' },
@@ -133,6 +138,7 @@ withPki('kubewire serve --token-file (the command)', () => {
   const tokens = { ann: `ann-${randomBytes(12).toString('hex')}`, ben: `ben-${randomBytes(12).toString('hex')}` };
   let child: ChildProcess;
   let stderr = '';
+  let stdout = '';
   let url = '';
 
   beforeAll(async () => {
@@ -145,18 +151,24 @@ withPki('kubewire serve --token-file (the command)', () => {
         '--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile],
       { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    child.stdout!.resume();
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 20_000);
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        // The last status line: every earlier one has arrived too.
+      // Ready once the last status line and the whole kubeconfig are out.
+      const check = () => {
         const m = /listening on (https:\/\/\S+)[\s\S]*kubeconfig follows/.exec(stderr);
-        if (m && !url) {
+        if (m && stdout.includes('current-context:') && !url) {
           url = m[1]!;
           clearTimeout(timer);
           resolve();
         }
+      };
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        check();
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        check();
       });
     });
   });
@@ -166,8 +178,10 @@ withPki('kubewire serve --token-file (the command)', () => {
     await once(child, 'close');
   });
 
-  it('says at start which credentials it takes', () => {
+  it('says at start which credentials it takes, and prints no token of the file', () => {
     expect(stderr).toContain('authentication required on every request: the tokens of 2 user(s) in');
+    expect(stdout).toContain('{} # replace {} with token: <a token of the token file>');
+    for (const t of Object.values(tokens)) expect(stdout + stderr).not.toContain(t);
   });
 
   for (const version of ['1.27', '1.33']) {

@@ -78,7 +78,7 @@ export const serveCommand: CommandModule<object, ServeCliArgs> = {
       .example('$0 serve --tls --token s3cret --listen 0.0.0.0:8443', 'HTTPS beyond loopback with a bearer token')
       .example(
         '$0 serve --tls-cert server.crt --tls-key server.key --client-ca ca.crt',
-        'client certificates required, as a kind cluster\'s API server (its kubeconfig\'s user works unchanged)',
+        'client certificates signed by ca.crt required (kube-apiserver --client-ca-file); the log names CN and O',
       )
       .example('$0 serve --token-file tokens.csv --client-ca ca.crt', 'a certificate or a token of the file; the log names the user')
       .epilogue(
@@ -88,7 +88,9 @@ export const serveCommand: CommandModule<object, ServeCliArgs> = {
           'Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad command line or unreadable --token-file/--client-ca/--tls-* file.',
       ),
   handler: async (a) => {
-    const tls = a['tls-cert'] ? { cert: readFileSync(a['tls-cert']), key: readFileSync(a['tls-key']!) } : a.tls;
+    const tls = a['tls-cert']
+      ? { cert: readOption('--tls-cert', a['tls-cert']), key: readOption('--tls-key', a['tls-key']!) }
+      : a.tls;
     const err = process.stderr;
     let tokens: TokenRecord[] | undefined;
     if (a['token-file']) {

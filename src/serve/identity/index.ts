@@ -6,5 +6,5 @@
 export { authenticate, describeOutcome, type AuthMethod, type AuthOutcome, type AuthenticatorConfig, type Identity } from './authenticate.js';
 export { checkClientCert, type CertCheck } from './client-cert.js';
 export { parseTokenFile, type TokenFile, type TokenRecord } from './token-file.js';
-export { TokenTable, bearerToken, type TokenUser } from './tokens.js';
+export { TokenTable, bearerMatches, bearerToken, type TokenUser } from './tokens.js';
 export { loadClientCa } from './client-ca.js';

@@ -55,3 +55,10 @@ export function bearerToken(authorization: string | undefined): string | null {
   const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   return m ? m[1]! : null;
 }
+
+/** Whether `authorization` carries the bearer `token` (one-entry table: same constant-time check). */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const given = bearerToken(authorization);
+  const found = new TokenTable([{ token, user: '', uid: '', groups: [] }]).lookup(given ?? '');
+  return found !== null && given !== null;
+}
