@@ -1,17 +1,5 @@
-/** Bearer-token check and the loopback rule of `kubewire serve`. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+/** The loopback rule of `kubewire serve` (credentials are checked in identity/). */
 import { isIP } from 'node:net';
-
-/**
- * Constant-time comparison: both sides are hashed first, so neither the
- * token's length nor a matching prefix shows in the timing.
- */
-export function bearerMatches(authorization: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  const given = createHash('sha256').update(m?.[1] ?? '').digest();
-  const want = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, want) && m !== null;
-}
 
 /** 127.0.0.0/8, ::1 (also as ::ffff:127.x) and `localhost`. */
 export function isLoopback(host: string): boolean {

@@ -3,6 +3,8 @@
 export interface KubeconfigOptions {
   server: string;
   token?: string;
+  /** A YAML comment on an empty user: what the user must add. */
+  userNote?: string;
   /** PEM of the certificate to trust (TLS). */
   caPem?: Buffer;
   namespace?: string;
@@ -11,7 +13,7 @@ export interface KubeconfigOptions {
 export function kubeconfigYaml(opts: KubeconfigOptions): string {
   const cluster = [`    server: ${opts.server}`];
   if (opts.caPem) cluster.push(`    certificate-authority-data: ${opts.caPem.toString('base64')}`);
-  const user = opts.token ? [`    token: ${opts.token}`] : ['    {}'];
+  const user = opts.token ? [`    token: ${opts.token}`] : [`    {}${opts.userNote ? ` # ${opts.userNote}` : ''}`];
   return [
     'apiVersion: v1',
     'kind: Config',

@@ -11,8 +11,9 @@
  * - exec runs the command on this machine (or the echo); attach starts the
  *   attach command (see exec.ts); port-forward connects to TCP ports on this
  *   machine (127.0.0.1 by default).
- * - Listens on loopback unless told otherwise; beyond loopback a bearer
- *   token is mandatory.
+ * - Listens on loopback unless told otherwise; beyond loopback
+ *   authentication is mandatory: bearer tokens and/or client certificates,
+ *   checked as kube-apiserver checks them (identity/).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -31,9 +32,10 @@ import {
 } from '../k8s/index.js';
 import { SpdySession } from '../spdy/session/index.js';
 import { computeAccept, headerValues } from '../websocket/index.js';
-import { bearerMatches, isLoopback } from './auth.js';
+import { isLoopback } from './auth.js';
 import { parseExecRequest, type ExecBehaviour } from './exec.js';
 import { handleApiRequest } from './fake-api.js';
+import { TokenTable, authenticate, describeOutcome, loadClientCa, type AuthenticatorConfig } from './identity/index.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { KUBERNETES_PEER_OPTIONS } from './peer-options.js';
 import { serveSpdyExec } from './spdy-exec.js';
@@ -51,15 +53,34 @@ interface UpgradeTarget {
   sub: 'exec' | 'attach' | 'portforward';
 }
 
+/** One user of a token file (`parseTokenFile` gives these). */
+export interface ServeTokenUser {
+  token: string;
+  user: string;
+  uid?: string;
+  groups?: string[];
+}
+
 export interface ServeOptions {
   /** `host:port`; default 127.0.0.1 and an ephemeral port. */
   listen?: string;
-  /** Bearer token clients must send; required when `listen` is not loopback. */
+  /**
+   * A bearer token clients may send (user `kubewire` in the log). With any of
+   * `token`, `tokens`, `clientCa`, every request must authenticate; one of
+   * them is required when `listen` is not loopback.
+   */
   token?: string;
+  /** Bearer tokens of several users (kube-apiserver's `--token-auth-file`). */
+  tokens?: ReadonlyArray<ServeTokenUser>;
+  /**
+   * PEM bundle of the CA(s) that sign client certificates (kube-apiserver's
+   * `--client-ca-file`): user = Subject CN, groups = Subject O. Implies TLS.
+   */
+  clientCa?: string | Buffer;
   /**
    * TLS: `true` for a generated self-signed certificate, or PEM cert and key.
-   * Default: on (generated) when a token is set, since kubectl sends tokens
-   * only over HTTPS; off otherwise.
+   * Default: on (generated) when any authentication is set, since kubectl
+   * sends credentials only over HTTPS; off otherwise.
    */
   tls?: boolean | { cert: string | Buffer; key: string | Buffer };
   /** Built-in echo instead of running commands. */
@@ -70,7 +91,11 @@ export interface ServeOptions {
   connectHost?: string;
   /** Extra environment for commands run by exec/attach. */
   env?: Record<string, string>;
-  /** One line per request and session; default silent. */
+  /**
+   * One line per request and session, each request with the identity that
+   * sent it (`user=… groups=… auth=x509|token`) or why it was refused;
+   * default silent.
+   */
   log?: (line: string) => void;
 }
 
@@ -98,13 +123,26 @@ export function parseListen(listen: string | undefined): { host: string; port: n
 
 export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> {
   const { host, port } = parseListen(opts.listen);
-  if (!isLoopback(host) && !opts.token) {
-    throw new Error(`refusing to listen on ${host} without a bearer token: it runs commands on this machine (pass --token)`);
+  const clientCa = opts.clientCa === undefined ? null : loadClientCa(opts.clientCa, 'client CA');
+  const tokenUsers = [
+    ...(opts.token ? [{ token: opts.token, user: 'kubewire', uid: '', groups: [] }] : []),
+    ...(opts.tokens ?? []).map((t) => ({ token: t.token, user: t.user, uid: t.uid ?? '', groups: t.groups ?? [] })),
+  ];
+  const auth: AuthenticatorConfig = {
+    clientCerts: clientCa !== null,
+    tokens: tokenUsers.length ? new TokenTable(tokenUsers) : null,
+  };
+  const authenticates = auth.clientCerts || auth.tokens !== null;
+  if (!isLoopback(host) && !authenticates) {
+    throw new Error(
+      `refusing to listen on ${host} without authentication: it runs commands on this machine (pass --token, --token-file or --client-ca)`,
+    );
   }
+  if (clientCa && opts.tls === false) throw new Error('client certificates need TLS (clientCa with tls: false)');
   let tls: TlsMaterial | null = null;
   // kubectl sends credentials only over HTTPS (and a token in clear text
-  // would protect nothing), so a token implies TLS unless told otherwise.
-  const wantTls = opts.tls ?? !!opts.token;
+  // would protect nothing), so authentication implies TLS unless told otherwise.
+  const wantTls = opts.tls ?? authenticates;
   if (wantTls === true) tls = generateSelfSigned(host);
   else if (wantTls) tls = { cert: Buffer.from(wantTls.cert), key: Buffer.from(wantTls.key) };
 
@@ -112,9 +150,16 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   const behaviour: ExecBehaviour = { echo: opts.echo, attachCommand: opts.attachCommand, env: opts.env };
   const sockets = new Set<Duplex>();
 
+  /** Authenticate and log one request; false when it was refused (the caller answers 401). */
+  const admit = (req: http.IncomingMessage, socket: unknown, what: string): boolean => {
+    const outcome = authenticate(auth, socket, req.headers);
+    const who = describeOutcome(outcome);
+    log(`${req.method} ${req.url}${what}${who ? ` ${who}` : ''}`);
+    return outcome.kind !== 'unauthorized';
+  };
+
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    log(`${req.method} ${req.url}`);
-    if (opts.token && !bearerMatches(req.headers.authorization, opts.token)) {
+    if (!admit(req, req.socket, '')) {
       const body = JSON.stringify(unauthorized());
       res.writeHead(401, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
       res.end(body);
@@ -127,8 +172,9 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    log(`${req.method} ${req.url} (upgrade: ${req.headers.upgrade})`);
-    if (opts.token && !bearerMatches(req.headers.authorization, opts.token)) {
+    // As the apiserver, authentication comes before anything else about
+    // the upgrade: an unauthenticated client learns nothing of the protocols.
+    if (!admit(req, socket, ` (upgrade: ${req.headers.upgrade})`)) {
       return reject(socket, 401, 'Unauthorized', [], unauthorized());
     }
     const url = new URL(req.url ?? '/', 'http://local');
@@ -216,7 +262,17 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     }
   };
 
-  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, onRequest) : http.createServer(onRequest);
+  const server = tls
+    ? https.createServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          // Request, never require: see identity/client-cert.ts.
+          ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+        },
+        onRequest,
+      )
+    : http.createServer(onRequest);
   server.on('upgrade', onUpgrade);
   server.on('connection', (s) => {
     sockets.add(s);
@@ -243,8 +299,17 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     kubeconfig: kubeconfigYaml({
       server: url,
       // Without any credentials kubectl prompts for a password on HTTPS; an
-      // unchecked placeholder keeps it quiet.
-      token: opts.token ?? (tls ? 'kubewire-unchecked' : undefined),
+      // unchecked placeholder keeps it quiet. Token-file users and
+      // certificates are the user's to fill in: we print no credential we
+      // were not given on the command line.
+      token: opts.token ?? (tls && !authenticates ? 'kubewire-unchecked' : undefined),
+      userNote: opts.token
+        ? undefined
+        : clientCa
+          ? 'replace {} with client-certificate-data and client-key-data (a certificate signed by the client CA)'
+          : auth.tokens
+            ? 'replace {} with token: <a token of the token file>'
+            : undefined,
       caPem: tls?.cert,
     }),
     close: () =>

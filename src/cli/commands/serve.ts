@@ -5,11 +5,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { isLoopback, parseListen, startServe } from '../../serve/index.js';
+import { isLoopback, loadClientCa, parseListen, parseTokenFile, startServe, type TokenRecord } from '../../serve/index.js';
 
 export interface ServeCliArgs {
   listen: string;
   token?: string;
+  'token-file'?: string;
+  'client-ca'?: string;
   tls?: boolean;
   'tls-cert'?: string;
   'tls-key'?: string;
@@ -28,12 +30,25 @@ export const serveCommand: CommandModule<object, ServeCliArgs> = {
       .option('listen', {
         type: 'string',
         default: '127.0.0.1:8001',
-        describe: 'host:port to listen on; beyond loopback --token is required',
+        describe: 'host:port to listen on; beyond loopback --token, --token-file or --client-ca is required',
       })
-      .option('token', { type: 'string', describe: 'Bearer token clients must present (checked in constant time)' })
+      .option('token', { type: 'string', describe: 'Bearer token clients may present (checked in constant time; user "kubewire" in the log)' })
+      .option('token-file', {
+        type: 'string',
+        normalize: true,
+        describe:
+          'Bearer tokens of several users, kube-apiserver --token-auth-file format: CSV lines token,user,uid,"group1,group2" (groups optional)',
+      })
+      .option('client-ca', {
+        type: 'string',
+        normalize: true,
+        describe:
+          'PEM CA bundle for client certificates, as kube-apiserver --client-ca-file: user = Subject CN, groups = Subject O; implies TLS',
+      })
       .option('tls', {
         type: 'boolean',
-        describe: 'Serve HTTPS with a generated self-signed certificate (default: on with --token, which kubectl sends only over HTTPS)',
+        describe:
+          'Serve HTTPS with a generated self-signed certificate (default: on with --token, --token-file or --client-ca; kubectl sends credentials only over HTTPS)',
       })
       .option('tls-cert', { type: 'string', normalize: true, describe: 'PEM certificate for HTTPS (with --tls-key)' })
       .option('tls-key', { type: 'string', normalize: true, describe: 'PEM private key for HTTPS (with --tls-cert)' })
@@ -48,36 +63,68 @@ export const serveCommand: CommandModule<object, ServeCliArgs> = {
         describe: 'Where port-forward connects: pod port P becomes TCP <connect-host>:P on this machine',
       })
       .option('kubeconfig-out', { type: 'string', normalize: true, describe: 'Also write the kubeconfig to this file' })
-      .option('quiet', { type: 'boolean', default: false, describe: 'Do not log requests' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'Do not log requests (the log names each request\'s user, never a token)' })
       .check((a) => {
         if (!!a['tls-cert'] !== !!a['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+        if (a['client-ca'] && a.tls === false) throw new Error('--client-ca needs TLS: drop --no-tls');
         const { host } = parseListen(a.listen);
-        if (!isLoopback(host) && !a.token) throw new Error(`--listen ${a.listen} is beyond loopback: --token is required`);
+        if (!isLoopback(host) && !a.token && !a['token-file'] && !a['client-ca']) {
+          throw new Error(`--listen ${a.listen} is beyond loopback: --token, --token-file or --client-ca is required`);
+        }
         return true;
       })
       .example('$0 serve', 'HTTP on 127.0.0.1:8001, commands run locally')
       .example('$0 serve --echo --listen 127.0.0.1:0', 'built-in echo, any free port')
-      .example('$0 serve --tls --token s3cret --listen 0.0.0.0:8443', 'HTTPS beyond loopback with a bearer token'),
+      .example('$0 serve --tls --token s3cret --listen 0.0.0.0:8443', 'HTTPS beyond loopback with a bearer token')
+      .example(
+        '$0 serve --tls-cert server.crt --tls-key server.key --client-ca ca.crt',
+        'client certificates signed by ca.crt required (kube-apiserver --client-ca-file); the log names CN and O',
+      )
+      .example('$0 serve --token-file tokens.csv --client-ca ca.crt', 'a certificate or a token of the file; the log names the user')
+      .epilogue(
+        'With --token, --token-file or --client-ca every request must authenticate: a verified client certificate first, ' +
+          'then a bearer token, else 401 Unauthorized (as kube-apiserver without anonymous auth). ' +
+          'A certificate that does not verify is not a TLS error: the request gets the 401.\n' +
+          'Exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad command line or unreadable --token-file/--client-ca/--tls-* file.',
+      ),
   handler: async (a) => {
-    const tls = a['tls-cert'] ? { cert: readFileSync(a['tls-cert']), key: readFileSync(a['tls-key']!) } : a.tls;
-    if (a.token && tls === false) {
-      process.stderr.write('kubewire serve: warning: --token over plain HTTP; kubectl will not send it\n');
+    const tls = a['tls-cert']
+      ? { cert: readOption('--tls-cert', a['tls-cert']), key: readOption('--tls-key', a['tls-key']!) }
+      : a.tls;
+    const err = process.stderr;
+    let tokens: TokenRecord[] | undefined;
+    if (a['token-file']) {
+      const file = parseTokenFile(readOption('--token-file', a['token-file']), `--token-file ${a['token-file']}`);
+      for (const w of file.warnings) err.write(`kubewire serve: warning: ${w}\n`);
+      tokens = file.records;
+    }
+    const clientCa = a['client-ca']
+      ? loadClientCa(readOption('--client-ca', a['client-ca']), `--client-ca ${a['client-ca']}`)
+      : undefined;
+    if ((a.token || tokens) && tls === false) {
+      err.write('kubewire serve: warning: bearer tokens over plain HTTP; kubectl will not send them\n');
     }
     const handle = await startServe({
       listen: a.listen,
       token: a.token,
+      tokens,
+      clientCa,
       tls,
       echo: a.echo,
       attachCommand: a['attach-command']?.split(' ').filter(Boolean),
       connectHost: a['connect-host'],
       log: a.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
-    const err = process.stderr;
     err.write(`kubewire serve: listening on ${handle.url} (${isLoopback(handle.host) ? 'loopback only' : 'BEYOND LOOPBACK'})\n`);
+    const accepted = [
+      ...(clientCa ? [`client certificates signed by ${a['client-ca']}`] : []),
+      ...(a.token ? ['the --token'] : []),
+      ...(tokens ? [`the tokens of ${tokens.length} user(s) in ${a['token-file']}`] : []),
+    ];
     err.write(
-      a.token
-        ? 'kubewire serve: bearer token required on every request\n'
-        : 'kubewire serve: no token required (loopback only)\n',
+      accepted.length
+        ? `kubewire serve: authentication required on every request: ${accepted.join(', ')}\n`
+        : 'kubewire serve: no authentication required (loopback only)\n',
     );
     err.write(
       a.echo
@@ -100,3 +147,12 @@ export const serveCommand: CommandModule<object, ServeCliArgs> = {
     await handle.close();
   },
 };
+
+/** A file named by an option, as text; unreadable → an error naming the option and the file (exit 2). */
+function readOption(option: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`${option} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
