@@ -82,6 +82,9 @@ export class ExecCredentialSource {
         child = spawn(config.command, config.args, {
           env,
           stdio: [interactive ? 'inherit' : 'ignore', 'pipe', this.opts.stderr ?? 'inherit'],
+          // Its own process group, so a hung plugin goes with everything it
+          // started; an interactive one keeps the terminal's group instead.
+          detached: !interactive,
         });
       } catch (e) {
         fail(`could not start: ${(e as Error).message}`);
@@ -92,7 +95,15 @@ export class ExecCredentialSource {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
-        child.kill('SIGKILL');
+        try {
+          if (!interactive && child.pid) process.kill(-child.pid, 'SIGKILL');
+          else child.kill('SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+        // A grandchild may still hold the pipe: stop waiting for it.
+        child.stdout?.destroy();
+        child.unref();
         fail(`did not answer within ${Math.round(timeoutMs / 1000)} s`);
       }, timeoutMs);
       child.stdout!.on('data', (d: Buffer) => {

@@ -143,12 +143,20 @@ function shimDir(): string {
   return shim;
 }
 
+/**
+ * kubewire's own output goes to stderr after kubectl's: checks that compare
+ * kubectl's stderr send it to a file instead, unless told otherwise.
+ */
+function quietByDefault(tapOptions: string[] | undefined): string[] {
+  return tapOptions ?? ['--out', join(mkdtempSync(join(tmpdir(), 'kubewire-out-')), 'summary.txt')];
+}
+
 /** The wrapper: `kubewire tap --kubeconfig K [options] -- kubectl …`. */
 export function wrapperWay(version: string, kubeconfig: string): Way {
   const bin = kubectlBinary(version)!;
   return {
     label: 'kubewire tap -- kubectl',
-    argv: (args, tapOptions = []) => [process.execPath, CLI, 'tap', '--kubeconfig', kubeconfig, ...tapOptions, '--', bin, ...args],
+    argv: (args, tapOptions) => [process.execPath, CLI, 'tap', '--kubeconfig', kubeconfig, ...quietByDefault(tapOptions), '--', bin, ...args],
     env: baseEnv(),
   };
 }
@@ -158,7 +166,7 @@ export function wireWay(version: string, kubeconfig: string): Way {
   const bin = kubectlBinary(version)!;
   return {
     label: 'kubectl wire',
-    argv: (args, tapOptions = []) => [bin, 'wire', ...tapOptions, args[0]!, '--kubeconfig', kubeconfig, ...args.slice(1)],
+    argv: (args, tapOptions) => [bin, 'wire', ...quietByDefault(tapOptions), args[0]!, '--kubeconfig', kubeconfig, ...args.slice(1)],
     env: baseEnv({ KUBEWIRE_KUBECTL: bin }),
   };
 }

@@ -112,7 +112,7 @@ describe('a kubeconfig the tap cannot use: one line, exit 2, nothing listening',
   const fail = join(dir, 'fail.sh');
   writeFileSync(fail, '#!/bin/sh\necho "login required" >&2\nexit 5\n', { mode: 0o755 });
   const cases: Array<{ label: string; text: string; args?: string[]; message: RegExp }> = [
-    { label: 'a file that does not parse', text: 'clusters: [\n', message: /kubeconfig: does not parse as YAML/ },
+    { label: 'a file that does not parse', text: 'clusters: [\n', message: /\.yaml: does not parse as YAML: .* at line 2, column 1/ },
     { label: 'a missing context', text: good('{token: t}'), args: ['--context', 'elsewhere'], message: /context "elsewhere" not found/ },
     { label: 'a missing cluster', text: good('{token: t}'), args: ['--cluster', 'gone'], message: /cluster "gone" not found/ },
     { label: 'a missing user', text: good('{token: t}'), args: ['--user', 'nobody'], message: /user "nobody" not found/ },

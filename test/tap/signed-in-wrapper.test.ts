@@ -41,6 +41,15 @@ for (const version of ['1.27', '1.33']) {
         });
         kubectlChecks(() => way, () => upstream, kind);
 
+        it("without --out, kubewire's summary goes to stderr after kubectl's own lines", async () => {
+          const r = await run(way, ['exec', 'web', '--', 'sh', '-c', 'echo out; exit 7'], { tapOptions: [] });
+          expect(r.code).toBe(7);
+          expect(r.stdout.toString()).toBe('out\n');
+          const err = r.stderr.toString();
+          expect(err).toMatch(/^command terminated with exit code 7\nSession 1: exec /);
+          expect(err).toMatch(/1 session, \d+ connections?, 0 diagnostics\n$/);
+        });
+
         it("the summary the tap printed at the end equals its recording decoded; kubectl's stdout is kubectl's alone", async () => {
           const dir = mkdtempSync(join(tmpdir(), 'kubewire-wrap-rec-'));
           const input = randomBytes(200_000);
