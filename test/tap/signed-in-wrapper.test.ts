@@ -74,3 +74,33 @@ for (const version of ['1.27', '1.33']) {
     }
   }
 }
+
+for (const version of ['1.27', '1.33']) {
+  const missing = kubectlMissing(version) ?? opensslMissing();
+  (missing ? describe.skip : describe)(`kubewire tap -- kubectl ${version}: signals reach the command`, () => {
+    it('Ctrl-C on the terminal reaches the remote shell of a TTY session', async () => {
+      const { onTerminal } = await import('./signed-in-harness.js');
+      const t = await onTerminal(wrapperWay(version, upstream.kubeconfigs.token), [
+        'exec', '-it', 'web', '--', 'sh', '-c', 'trap "echo got-int; exit 9" INT; echo ready; while :; do sleep 0.1; done',
+      ], [{ wait: 'ready' }, { sleep: 0.3 }, { write: '\x03' }, { wait: 'got-int' }]);
+      expect(t.screen).toContain('got-int');
+      expect(t.code).toBe(9);
+    });
+
+    it('SIGTERM sent to kubewire is passed on to kubectl; kubewire exits as kubectl did and still prints the summary', async () => {
+      const { spawnWay } = await import('./signed-in-harness.js');
+      const child = spawnWay(wrapperWay(version, upstream.kubeconfigs.token), ['exec', 'web', '--', 'sh', '-c', 'echo started; sleep 30'], []);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const { waitForText } = await import('./helpers.js');
+      await waitForText(child, 'started', 20_000);
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      // kubectl (Go) dies of SIGTERM: 128 + 15.
+      expect(code).toBe(143);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(stderr).toMatch(/Session 1: exec /);
+    });
+  });
+}
