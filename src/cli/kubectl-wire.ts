@@ -10,10 +10,9 @@
  * `--cluster`, `--user` and `-n` choose the upstream as they would for
  * kubectl. The kubectl that runs is `$KUBEWIRE_KUBECTL`, else `kubectl`.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { TAP_VALUE_OPTIONS } from './commands/tap.js';
 import { main } from './main.js';
+import { isEntryPoint } from './entry-point.js';
 
 const HELP = `Run a kubectl subcommand through kubewire tap, and see its sessions decoded.
 
@@ -57,17 +56,7 @@ export async function kubectlWire(args: string[]): Promise<void> {
   await main(['tap', ...tapOptions, '--', kubectl, ...kubectlArgs]);
 }
 
-function invokedDirectly(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
+if (isEntryPoint(import.meta.url)) {
   kubectlWire(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`kubectl wire: ${(e as Error).message}\n`);
     process.exitCode = 2;

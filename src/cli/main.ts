@@ -3,11 +3,10 @@
  * The `kubewire` executable. Usage errors exit 2 (scripts can tell them from
  * "decoded with diagnostics", which is 1).
  */
-import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_USAGE } from './exit-codes.js';
+import { isEntryPoint } from './entry-point.js';
 import { fastDecodeArgs } from './fast-args.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -89,17 +88,7 @@ function skipHelpCache(parser: unknown): void {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
-function invokedDirectly(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
+if (isEntryPoint(import.meta.url)) {
   // A reader that stops early (`kubewire decode f --ndjson | head`) is not an
   // error: stop quietly, like the Unix tools do.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -139,7 +139,8 @@ export function writeTokenKubeconfig(server: string, caPem: string, token: strin
   return writeConfig(server, caPem, [`    token: ${token}`]);
 }
 
-function writeConfig(server: string, caPem: string, user: string[]): string {
+/** Write a kubeconfig whose user entry is `user` (YAML lines indented under `user:`). Returns its path. */
+export function writeConfig(server: string, caPem: string, user: string[]): string {
   const path = join(mkdtempSync(join(tmpdir(), 'kubewire-kc-')), 'config');
   const text = [
     'apiVersion: v1',

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServe, type ServeHandle } from '../../src/serve/index.js';
 import { kubectlBinary } from '../helpers/kubectl.js';
-import { makePki, writeCertKubeconfig, writeTokenKubeconfig, type Pki } from '../helpers/pki.js';
+import { makePki, writeCertKubeconfig, writeConfig, writeTokenKubeconfig, type Pki } from '../helpers/pki.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -82,36 +82,15 @@ export async function startUpstream(opts: { ttlSeconds?: number } = {}): Promise
 }
 
 function writeExecKubeconfig(server: string, caPem: string, plugin: string, ttl?: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kubewire-kc-exec-'));
-  const path = join(dir, 'config');
-  writeFileSync(
-    path,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: test',
-      '  cluster:',
-      `    server: ${server}`,
-      `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
-      'users:',
-      '- name: plugin-user',
-      '  user:',
-      '    exec:',
-      '      apiVersion: client.authentication.k8s.io/v1',
-      `      command: ${plugin}`,
-      '      interactiveMode: Never',
-      '      env:',
-      '      - name: KUBEWIRE_TEST_TTL',
-      `        value: "${ttl ?? 3600}"`,
-      'contexts:',
-      '- name: plugin',
-      '  context: {cluster: test, user: plugin-user, namespace: default}',
-      'current-context: plugin',
-      '',
-    ].join('\n'),
-  );
-  return path;
+  return writeConfig(server, caPem, [
+    '    exec:',
+    '      apiVersion: client.authentication.k8s.io/v1',
+    `      command: ${plugin}`,
+    '      interactiveMode: Never',
+    '      env:',
+    '      - name: KUBEWIRE_TEST_TTL',
+    `        value: "${ttl ?? 3600}"`,
+  ]);
 }
 
 export function pluginRuns(u: Upstream): number {
