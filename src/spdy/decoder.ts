@@ -186,6 +186,20 @@ export class SpdyFrameDecoder {
     return out;
   }
 
+  /**
+   * The incomplete frame held at this point, if any: where it starts, its
+   * first header bytes (a copy), how many of its bytes arrived and how many
+   * it needs (null while its length is not known). Null when nothing is held,
+   * or while looking for a frame header after a gap. Lets a caller tell what
+   * an end of input cut (a closing GOAWAY, say) before calling `end()`.
+   */
+  pendingFrame(): { offset: number; header: Uint8Array; have: number; need: number | null } | null {
+    if (this.failure || this.resyncing || this.skip > 0 || this.partHeaderLength === 0) return null;
+    const header = this.partHeader.slice(0, this.partHeaderLength);
+    const need = this.partBody ? FRAME_HEADER_LENGTH + this.partBody.length : null;
+    return { offset: this.cursor, header, have: this.partHeaderLength + this.partBodyFilled, need };
+  }
+
   /** Release the zlib context now rather than at garbage collection. */
   close(): void {
     this.headerContext.close();

@@ -309,6 +309,31 @@ export interface FlowControlEvent extends SessionBase {
   stalledUs: number | null;
 }
 
+/**
+ * A frame cut by the connection's own close (RST or FIN) after the session
+ * was over (exit status in, every stream closed, or a WebSocket close seen):
+ * client-go's closing GOAWAY answered by a RST, a close frame cut by the
+ * close. A normal end, not a diagnostic; a frame cut before that stays one.
+ */
+export interface TeardownEvent extends SessionBase {
+  kind: 'teardown';
+  direction: Direction;
+  layer: 'spdy' | 'websocket';
+  /**
+   * What the frame was, as far as its bytes tell: a SPDY frame type
+   * (`goaway`, `rst_stream`, `data`, …; `control` when its type had not
+   * arrived) or a WebSocket opcode name (`close`, `binary`, …).
+   */
+  frame: string;
+  /** Bytes of the frame that arrived. */
+  have: number;
+  /** Its full size (header included); null when its length had not arrived. */
+  need: number | null;
+  cutBy: 'rst' | 'fin';
+  /** Offset of the frame's first byte in its byte stream. */
+  offset: number;
+}
+
 /** Bytes lost in the capture. */
 export interface GapEvent extends Base {
   kind: 'gap';
@@ -373,6 +398,7 @@ export type TimelineEvent =
   | WindowUpdateEvent
   | FlowControlEvent
   | GapEvent
+  | TeardownEvent
   | SessionEndEvent
   | ConnectionCloseEvent
   | DiagnosticEvent;

@@ -18,6 +18,7 @@ import type { RequestInfo } from './request-info.js';
 import type { SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
 import { FlowControl, type FlowChange } from './flow-control.js';
+import { sessionOver, teardownOf, TRUNCATION_CODES, type PendingFrame } from './teardown.js';
 import { guessFraming, tunnelVerdict, worthGuessing, type HeldBytes } from './sniff-framing.js';
 import { concatBytes } from '../common/bytes.js';
 import { ChannelDecoder, type ChannelEvent } from '../k8s/channel.js';
@@ -93,6 +94,7 @@ export class Session {
   private diagnostics = 0;
   private wsClose: SessionSummary['websocketClose'] = null;
   private tcpClose: SessionSummary['tcpClose'] = null;
+  private teardown: SessionSummary['teardown'] = null;
   private endReason: SessionEndReason | null = null;
   private endTime: number | null = null;
   private stdinClosed = false;
@@ -247,10 +249,10 @@ export class Session {
     for (const d of ['clientToServer', 'serverToClient'] as const) if (this.tunnelAlign[d]) this.tunnelBytes(d, new Uint8Array(0), true, out);
     for (const d of ['clientToServer', 'serverToClient'] as const) {
       const ws = this.ws[d];
-      if (ws) this.onWsEvents(d, safe(() => ws.end(), d, this, out), out);
+      if (ws) this.onWsEvents(d, this.unlessTeardown(d, 'websocket', ws.pendingFrame(), tcp, safe(() => ws.end(), d, this, out), out), out);
       const spdy = this.spdy[d];
       if (spdy) {
-        this.onSpdyEvents(d, safe(() => spdy.end(), d, this, out), out);
+        this.onSpdyEvents(d, this.unlessTeardown(d, 'spdy', spdy.pendingFrame(), tcp, safe(() => spdy.end(), d, this, out), out), out);
         spdy.close();
       }
     }
@@ -272,6 +274,19 @@ export class Session {
                 ? tcp
                 : 'end-of-input';
     out.push({ kind: 'session-end', time, connection: this.setup.connection, session: this.id, reason: this.endReason });
+  }
+
+  /**
+   * A frame `pending` at the close, after the session was over, is teardown:
+   * its event replaces the decoder's truncation diagnostic.
+   */
+  private unlessTeardown<E extends { kind: string; error?: KubewireError }>(d: Direction, layer: 'spdy' | 'websocket', pending: PendingFrame | null, tcp: SessionSummary['tcpClose'], events: E[], out: TimelineEvent[]): E[] {
+    const over = sessionOver(this.exit !== null, this.streams.values(), this.wsClose !== null);
+    const ev = teardownOf(layer, pending, over, tcp, { time: this.time, connection: this.setup.connection, session: this.id, direction: d });
+    if (!ev) return events;
+    this.teardown ??= { direction: d, layer, frame: ev.frame, have: ev.have, need: ev.need, cutBy: ev.cutBy };
+    out.push(ev);
+    return events.filter((e) => !(e.kind === 'diagnostic' && e.error && TRUNCATION_CODES.has(e.error.code)));
   }
 
   /**
@@ -335,6 +350,7 @@ export class Session {
       flowControlOverruns: this.flow.overruns,
       websocketClose: this.wsClose ? { ...this.wsClose } : null,
       tcpClose: this.tcpClose,
+      teardown: this.teardown ? { ...this.teardown } : null,
       gaps: this.gaps,
       diagnostics: this.diagnostics,
     };

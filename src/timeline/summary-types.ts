@@ -91,6 +91,8 @@ export interface SessionSummary extends ExecTarget {
   websocketClose: { direction: 'clientToServer' | 'serverToClient'; code: number | null; reason: string } | null;
   /** How the TCP connection ended. */
   tcpClose: 'fin' | 'rst' | 'end-of-input' | 'evicted' | 'timeout' | null;
+  /** A frame cut by the connection's close after the session was over (see the `teardown` event); null when none. Not a diagnostic. */
+  teardown: { direction: 'clientToServer' | 'serverToClient'; layer: 'spdy' | 'websocket'; frame: string; have: number; need: number | null; cutBy: 'rst' | 'fin' } | null;
   /** Capture gaps inside the session. */
   gaps: number;
   /** Diagnostics about this session. */

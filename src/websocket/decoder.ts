@@ -166,6 +166,30 @@ export class WebSocketFrameDecoder {
     return this.state === State.HEADER && this.stashLength === 0;
   }
 
+  /**
+   * The incomplete frame held at this point, if any: where it starts, its
+   * first byte (FIN, RSV, opcode) and what else of its header arrived (a
+   * copy), how many of its bytes arrived and how many it needs (null while
+   * its length is not known). Null when nothing is held, or while looking
+   * for a frame header after a gap. Lets a caller tell what an end of input
+   * cut (a closing close frame, say) before calling `end()`.
+   */
+  pendingFrame(): { offset: number; header: Uint8Array; have: number; need: number | null } | null {
+    if (this.failure) return null;
+    if (this.state === State.HEADER && this.stashLength > 0) {
+      return { offset: this.streamOffset - this.stashLength, header: this.stash.slice(0, this.stashLength), have: this.stashLength, need: null };
+    }
+    if (this.state === State.PAYLOAD) {
+      return {
+        offset: this.hOffset,
+        header: Uint8Array.of(this.hB0, this.hB1),
+        have: this.hHeaderLength + this.filled,
+        need: this.hHeaderLength + this.hLength,
+      };
+    }
+    return null;
+  }
+
   /** Every frame completed by this chunk, in order; `[]` means "need more". */
   push(chunk: Uint8Array): WebSocketFrameEvent[] {
     if (this.failure) {

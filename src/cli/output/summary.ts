@@ -5,6 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { DecodeSummary, DiagnosticEvent, SessionSummary, TimelineEvent } from '../../timeline/index.js';
+import { teardownText } from '../../timeline/teardown.js';
 import type { EventFilter } from './filter.js';
 import { createSummaryJsonOutput } from './summary-json.js';
 import { HOP_TEXT, arrow, clock, formatBytes, formatDuration, printableDeep } from './style.js';
@@ -146,6 +147,7 @@ function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
   if (sess.websocketClose) extra.push(`WebSocket close ${arrow(sess.websocketClose.direction)} ${sess.websocketClose.code ?? '(no code)'} ${sess.websocketClose.reason}`.trim());
   if (sess.flowControlStalls) extra.push(`flow-control stalls ${sess.flowControlStalls}`);
   if (sess.flowControlOverruns) extra.push(`window overruns ${sess.flowControlOverruns}`);
+  if (sess.teardown) extra.push(`${teardownText(sess.teardown)} ${arrow(sess.teardown.direction)}: teardown`);
   if (sess.gaps) extra.push(chalk.red(`gaps ${sess.gaps}`));
   if (sess.diagnostics) extra.push(chalk.red(`diagnostics ${sess.diagnostics}`));
   if (extra.length) lines.push(`  ${extra.join('  ')}`);

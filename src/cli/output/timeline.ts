@@ -4,6 +4,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
+import { teardownText } from '../../timeline/teardown.js';
 import type { EventFilter } from './filter.js';
 import { HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, preview, printableDeep } from './style.js';
 import type { Output } from './types.js';
@@ -119,6 +120,8 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       }`;
     case 'gap':
       return `${head} ${chalk.red(`GAP ${formatBytes(ev.size)} missing`)} at offset ${ev.offset}`;
+    case 'teardown':
+      return `${head} ${teardownText(ev)}: teardown, after the session ended`;
     case 'session-end':
       return `${head} ${chalk.bold(`session ${ev.session} ended`)} (${ev.reason})`;
     case 'connection-close':
