@@ -295,18 +295,32 @@ export interface WindowUpdateEvent extends SessionBase {
 /**
  * SPDY flow control: a sender used up its send window (stream or session).
  * Real Go clients ignore windows, so a stall that never resumes is normal for
- * them; `resumed` events say when a WINDOW_UPDATE reopened it.
+ * them; `resumed` events say when a WINDOW_UPDATE reopened it. Which side
+ * does flow control at all: `not-used`, `violation`, and the summary's
+ * `flowControl`.
  */
 export interface FlowControlEvent extends SessionBase {
   kind: 'flow-control';
   direction: Direction;
   /** 0 = session window. */
   streamId: number;
-  /** exhausted: window used up; resumed: a WINDOW_UPDATE reopened it; overrun: DATA sent past it anyway. */
-  state: 'exhausted' | 'resumed' | 'overrun';
+  /**
+   * exhausted: window used up; resumed: a WINDOW_UPDATE reopened it;
+   * overrun: DATA sent past it anyway; not-used (once per sender, before its
+   * first overrun, `streamId` 0): the sender shows no flow control at all
+   * (no WINDOW_UPDATE, no SETTINGS, never waited at a window), as Kubernetes'
+   * spdystream, so its overruns are how it works, not a broken rule.
+   */
+  state: 'exhausted' | 'resumed' | 'overrun' | 'not-used';
   window: number;
   /** For `resumed`: µs since it was exhausted. */
   stalledUs: number | null;
+  /**
+   * For `overrun`: the sender does flow control (it sent WINDOW_UPDATE or
+   * SETTINGS, or waited at a used-up window before), so going past the
+   * window broke the rule. False for every other state.
+   */
+  violation: boolean;
 }
 
 /**

@@ -6,6 +6,7 @@
  * when a sender goes on past it (`overrun`: Go's spdystream ignores windows).
  */
 import { oppositeDirection, type Direction } from '../common/errors.js';
+import { doesFlowControl, newEvidence, type SenderEvidence } from './flow-evidence.js';
 
 /** SPDY/3.1 initial window, stream and session (spdy31.md). */
 export const INITIAL_WINDOW = 65536;
@@ -14,10 +15,12 @@ export interface FlowChange {
   direction: Direction;
   /** 0 = the session window. */
   streamId: number;
-  state: 'exhausted' | 'resumed' | 'overrun';
+  state: 'exhausted' | 'resumed' | 'overrun' | 'not-used';
   window: number;
   /** For `resumed`: µs since it was exhausted. */
   stalledUs: number | null;
+  /** For `overrun`: the sender does flow control (see flow-evidence.ts), so it broke the rule. */
+  violation: boolean;
 }
 
 interface WindowState {
@@ -34,13 +37,17 @@ function newWindow(): WindowState {
 
 export class FlowControl {
   private windows: Record<Direction, WindowState> = { clientToServer: newWindow(), serverToClient: newWindow() };
+  private notUsedSaid: Record<Direction, boolean> = { clientToServer: false, serverToClient: false };
   /** Windows used up where the sender then waited. */
   stalls = 0;
   /** Windows used up where the sender went on sending. */
   overruns = 0;
+  /** Per sending direction: what its sender showed of flow control. */
+  evidence: Record<Direction, SenderEvidence> = { clientToServer: newEvidence(), serverToClient: newEvidence() };
 
   /** SETTINGS INITIAL_WINDOW_SIZE from `d`: its sender receives, so it sets the other direction's windows. */
   initialWindow(d: Direction, value: number): void {
+    this.evidence[d].settings = true;
     const w = this.windows[oppositeDirection(d)];
     const delta = value - w.initial;
     w.initial = value;
@@ -60,6 +67,7 @@ export class FlowControl {
   /** WINDOW_UPDATE from `d` opens the other direction's window; returns that window. */
   windowUpdate(d: Direction, streamId: number, delta: number, time: number, out: FlowChange[]): number {
     const other = oppositeDirection(d);
+    this.evidence[d].windowUpdates++;
     const w = this.windows[other];
     let now: number;
     if (streamId === 0) now = w.session += delta;
@@ -72,7 +80,9 @@ export class FlowControl {
       w.exhausted.delete(streamId);
       if (!ex.overrun) {
         this.stalls++;
-        out.push({ direction: other, streamId, state: 'resumed', window: now, stalledUs: time - ex.since });
+        this.evidence[other].stalls++;
+        this.evidence[other].waited = true;
+        out.push({ direction: other, streamId, state: 'resumed', window: now, stalledUs: time - ex.since, violation: false });
       }
     }
     return now;
@@ -80,8 +90,13 @@ export class FlowControl {
 
   /** End of the session: a window still used up with a sender that waited is a stall too. */
   finish(): void {
-    for (const w of [this.windows.clientToServer, this.windows.serverToClient]) {
-      for (const e of w.exhausted.values()) if (!e.overrun) this.stalls++;
+    for (const d of ['clientToServer', 'serverToClient'] as const) {
+      const w = this.windows[d];
+      for (const e of w.exhausted.values()) {
+        if (e.overrun) continue;
+        this.stalls++;
+        this.evidence[d].stalls++;
+      }
       w.exhausted.clear();
     }
   }
@@ -89,6 +104,8 @@ export class FlowControl {
   /** The sides were the other way round (a joined capture). */
   swap(): void {
     this.windows = { clientToServer: this.windows.serverToClient, serverToClient: this.windows.clientToServer };
+    this.evidence = { clientToServer: this.evidence.serverToClient, serverToClient: this.evidence.clientToServer };
+    this.notUsedSaid = { clientToServer: this.notUsedSaid.serverToClient, serverToClient: this.notUsedSaid.clientToServer };
   }
 
   private check(d: Direction, id: number, now: number, n: number, time: number, out: FlowChange[]): void {
@@ -97,15 +114,32 @@ export class FlowControl {
     if (ex) {
       if (!ex.overrun && n > 0 && now + n <= 0) {
         ex.overrun = true;
-        this.overruns++;
-        out.push({ direction: d, streamId: id, state: 'overrun', window: now, stalledUs: null });
+        this.overrun(d, id, now, out);
       }
       return;
     }
     if (now <= 0 && now + n > 0) {
+      this.evidence[d].reachedWindow = true;
       w.exhausted.set(id, { since: time, overrun: now < 0 });
-      if (now < 0) this.overruns++;
-      out.push({ direction: d, streamId: id, state: now < 0 ? 'overrun' : 'exhausted', window: now, stalledUs: null });
+      if (now < 0) this.overrun(d, id, now, out);
+      else out.push({ direction: d, streamId: id, state: 'exhausted', window: now, stalledUs: null, violation: false });
     }
+  }
+
+  /**
+   * DATA went past a window. From a sender that shows no flow control at all
+   * that is how it works: said once per sender (`not-used`), never flagged.
+   */
+  private overrun(d: Direction, id: number, now: number, out: FlowChange[]): void {
+    const e = this.evidence[d];
+    this.overruns++;
+    e.overruns++;
+    const violation = doesFlowControl(e);
+    if (violation) e.violations++;
+    else if (!this.notUsedSaid[d]) {
+      this.notUsedSaid[d] = true;
+      out.push({ direction: d, streamId: 0, state: 'not-used', window: now, stalledUs: null, violation: false });
+    }
+    out.push({ direction: d, streamId: id, state: 'overrun', window: now, stalledUs: null, violation });
   }
 }

@@ -18,6 +18,7 @@ import type { RequestInfo } from './request-info.js';
 import type { SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
 import { FlowControl, type FlowChange } from './flow-control.js';
+import { flowControlSummary } from './flow-evidence.js';
 import { sessionOver, teardownOf, TRUNCATION_CODES, type PendingFrame } from './teardown.js';
 import { guessFraming, tunnelVerdict, worthGuessing, type HeldBytes } from './sniff-framing.js';
 import { concatBytes } from '../common/bytes.js';
@@ -348,6 +349,7 @@ export class Session {
       lastOutputToExitUs: this.lastOutputToExitUs,
       flowControlStalls: this.flow.stalls,
       flowControlOverruns: this.flow.overruns,
+      flowControl: this.transport === 'websocket' ? null : flowControlSummary(this.flow.evidence),
       websocketClose: this.wsClose ? { ...this.wsClose } : null,
       tcpClose: this.tcpClose,
       teardown: this.teardown ? { ...this.teardown } : null,

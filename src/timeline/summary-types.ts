@@ -87,6 +87,12 @@ export interface SessionSummary extends ExecTarget {
   flowControlStalls: number;
   /** Send windows used up where the sender kept sending anyway (Go's spdystream ignores flow control). */
   flowControlOverruns: number;
+  /**
+   * SPDY flow control per direction and per endpoint; null for a WebSocket
+   * session (no SPDY). Kubernetes' spdystream honours no window and sends no
+   * WINDOW_UPDATE: its overruns are counted, not `violations`.
+   */
+  flowControl: FlowControlSummary | null;
   /** How the WebSocket was closed, when it was. */
   websocketClose: { direction: 'clientToServer' | 'serverToClient'; code: number | null; reason: string } | null;
   /** How the TCP connection ended. */
@@ -97,6 +103,32 @@ export interface SessionSummary extends ExecTarget {
   gaps: number;
   /** Diagnostics about this session. */
   diagnostics: number;
+}
+
+/** One direction of a SPDY session's flow control. */
+export interface FlowDirectionSummary {
+  /** Does the sender keep to its send windows? `no`: it sent past one; `yes`: it used one up and went no further; `unknown`: it never reached one. */
+  senderRespectsWindows: 'yes' | 'no' | 'unknown';
+  /** WINDOW_UPDATE frames the receiver sent (0 from Kubernetes' spdystream). */
+  receiverWindowUpdates: number;
+  /** Windows used up where the sender waited. */
+  stalls: number;
+  /** Windows the sender went past. */
+  overruns: number;
+  /** Of those, by a sender that does flow control (it sent WINDOW_UPDATE or SETTINGS, or waited at a window before): broken rules. */
+  violations: number;
+}
+
+export interface FlowControlSummary {
+  clientToServer: FlowDirectionSummary;
+  serverToClient: FlowDirectionSummary;
+  /**
+   * Does the endpoint do flow control? `yes`: it sent WINDOW_UPDATE or
+   * SETTINGS, or waited at a window; `no`: it went past a window and showed
+   * none of that (Kubernetes' spdystream); `unknown`: nothing either way.
+   */
+  client: 'yes' | 'no' | 'unknown';
+  server: 'yes' | 'no' | 'unknown';
 }
 
 /** A plain (non-upgrade) request, or a refused upgrade, for the record. */

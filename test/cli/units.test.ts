@@ -36,7 +36,7 @@ const SAMPLES: TimelineEvent[] = [
   { kind: 'goaway', ...s, direction: 'clientToServer', lastGoodStreamId: 0, status: 0, statusName: 'OK' },
   { kind: 'ping', ...s, direction: 'clientToServer', id: 1, reply: false },
   { kind: 'window-update', ...s, direction: 'serverToClient', streamId: 0, delta: 1000, window: 65536 },
-  { kind: 'flow-control', ...s, direction: 'serverToClient', streamId: 5, state: 'exhausted', window: 0, stalledUs: null },
+  { kind: 'flow-control', ...s, direction: 'serverToClient', streamId: 5, state: 'exhausted', window: 0, stalledUs: null, violation: false },
   { kind: 'gap', ...base, session: 1, direction: 'serverToClient', offset: 100, size: 1460 },
   { kind: 'session-end', ...s, reason: 'goaway' },
   { kind: 'connection-close', ...base, reason: 'fin', direction: 'clientToServer' },

@@ -146,12 +146,26 @@ function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
   for (const g of sess.goaway) extra.push(`GOAWAY ${arrow(g.direction)} status ${g.status} last good ${g.lastGoodStreamId}`);
   if (sess.websocketClose) extra.push(`WebSocket close ${arrow(sess.websocketClose.direction)} ${sess.websocketClose.code ?? '(no code)'} ${sess.websocketClose.reason}`.trim());
   if (sess.flowControlStalls) extra.push(`flow-control stalls ${sess.flowControlStalls}`);
-  if (sess.flowControlOverruns) extra.push(`window overruns ${sess.flowControlOverruns}`);
+  extra.push(...flowControlNotes(sess, chalk));
   if (sess.teardown) extra.push(`${teardownText(sess.teardown)} ${arrow(sess.teardown.direction)}: teardown`);
   if (sess.gaps) extra.push(chalk.red(`gaps ${sess.gaps}`));
   if (sess.diagnostics) extra.push(chalk.red(`diagnostics ${sess.diagnostics}`));
   if (extra.length) lines.push(`  ${extra.join('  ')}`);
   return lines.join('\n');
+}
+
+/** Which side does no flow control (said once), and overruns only where they break the rule. */
+function flowControlNotes(sess: SessionSummary, chalk: ChalkInstance): string[] {
+  const fc = sess.flowControl;
+  if (!fc) return sess.flowControlOverruns ? [`window overruns ${sess.flowControlOverruns}`] : [];
+  const notes: string[] = [];
+  const unused = (['client', 'server'] as const).filter((e) => fc[e] === 'no');
+  if (unused.length) notes.push(`flow control not used by the ${unused.join(' or the ')}`);
+  for (const d of ['clientToServer', 'serverToClient'] as const) {
+    const v = fc[d].violations;
+    if (v) notes.push(chalk.red(`flow control broken by the ${d === 'clientToServer' ? 'client' : 'server'}: ${v} window${v === 1 ? '' : 's'} overrun ${arrow(d)}`));
+  }
+  return notes;
 }
 
 function bytesCell(n: number): string {

@@ -16,6 +16,8 @@ export function createTimelineOutput(out: NodeJS.WritableStream, chalk: ChalkIns
   return {
     event(ev) {
       if (!filter.keep(ev)) return;
+      // said once (`not-used`); each overrun of a sender without flow control is no news
+      if (ev.kind === 'flow-control' && ev.state === 'overrun' && !ev.violation) return;
       if (ev.kind === 'diagnostic') diagnostics++;
       w.write(formatTimelineEvent(ev, chalk) + '\n');
     },
@@ -114,10 +116,20 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       return `${head} ${ev.reply ? 'pong' : 'ping'}${ev.id !== null ? ` id ${ev.id}` : ''}`;
     case 'window-update':
       return `${head} ${ev.streamId === 0 ? 'session' : `[${ev.streamId}]`} window +${ev.delta} → ${ev.window}`;
-    case 'flow-control':
-      return `${head} ${chalk.yellow(`flow control ${ev.state}`)} on ${ev.streamId === 0 ? 'session' : `stream ${ev.streamId}`} window ${ev.window}${
-        ev.stalledUs !== null ? ` after ${formatDuration(ev.stalledUs)}` : ''
-      }`;
+    case 'flow-control': {
+      const sender = ev.direction === 'clientToServer' ? 'client' : 'server';
+      const receiver = ev.direction === 'clientToServer' ? 'server' : 'client';
+      const where = ev.streamId === 0 ? 'session' : `stream ${ev.streamId}`;
+      if (ev.state === 'not-used') {
+        return `${head} flow control not used by the ${sender} ${chalk.dim('(no WINDOW_UPDATE or SETTINGS, and its DATA goes past the windows, as Kubernetes\' spdystream does)')}`;
+      }
+      if (ev.state === 'overrun') {
+        return ev.violation
+          ? `${head} ${chalk.red(`flow control broken by the ${sender}`)}: DATA past the ${receiver}'s ${where} window (${ev.window}), though the ${sender} does flow control`
+          : `${head} ${chalk.dim(`DATA past the ${where} window (${ev.window}); the ${sender} does no flow control`)}`;
+      }
+      return `${head} ${chalk.yellow(`flow control ${ev.state}`)} on ${where} window ${ev.window}${ev.stalledUs !== null ? ` after ${formatDuration(ev.stalledUs)}` : ''}`;
+    }
     case 'gap':
       return `${head} ${chalk.red(`GAP ${formatBytes(ev.size)} missing`)} at offset ${ev.offset}`;
     case 'teardown':
