@@ -99,9 +99,20 @@ function laterSpdyStart(buf: Uint8Array, best: { k: number; c: Chain }, limit: n
     const b0 = buf[k]!;
     if (!(b0 === 0x80 ? buf[k + 1] === 3 : b0 < 0x80 && (buf[k + 4] ?? 0) <= 1)) continue;
     const c = spdyChain(buf, k);
-    if (accepted(c, final, buf.length) && c.complete > out.c.complete) out = { k, c };
+    if (!accepted(c, final, buf.length)) continue;
+    // As many frames either way (the false header swallowed exactly the real one, as a Go
+    // server's field-by-field writes make likely): the start whose stream id a Kubernetes
+    // client could have opened wins.
+    if (c.complete > out.c.complete || (c.complete === out.c.complete && kubernetesStreamId(buf, k) && !kubernetesStreamId(buf, out.k))) out = { k, c };
   }
   return out;
+}
+
+/** A DATA frame at `k` on an odd stream id below 2^16 (clients open every stream, ids count up from 1); control frames pass. */
+function kubernetesStreamId(buf: Uint8Array, k: number): boolean {
+  if (buf[k]! >= 0x80) return true;
+  const id = ((buf[k]! << 24) | (buf[k + 1]! << 16) | (buf[k + 2]! << 8) | buf[k + 3]!) >>> 0;
+  return id % 2 === 1 && id < 0x10000;
 }
 
 /**
