@@ -166,7 +166,7 @@ describe.skipIf(all.length === 0)('corrupt files', () => {
         parts.push(file.subarray(o, o + len));
         o += len;
         if (k++ % 3 === 0) {
-          const body = Uint8Array.from({ length: 14 + (rnd() % 90) }, rnd);
+          const body = Uint8Array.from({ length: 15 + (rnd() % 90) }, rnd);
           // half of them claim IPv4, to reach the IP and TCP parsers
           if (k % 2 === 0) body.set([0x08, 0x00, 0x45], 12);
           const rec = new Uint8Array(16 + body.length);
