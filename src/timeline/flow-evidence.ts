@@ -4,7 +4,7 @@
  * runtimes) honours no window and sends no WINDOW_UPDATE, so its DATA goes
  * past the 64 KiB window in every large exec: that is how it works, not a
  * broken rule. An overrun is a broken rule only from a sender that shows it
- * does flow control: it sent WINDOW_UPDATE or SETTINGS, or waited at a used-up
+ * does flow control: it sent WINDOW_UPDATE or SETTINGS INITIAL_WINDOW_SIZE, or waited at a used-up
  * window for a WINDOW_UPDATE before.
  */
 import type { Direction } from '../common/errors.js';

@@ -115,7 +115,7 @@ export interface FlowDirectionSummary {
   stalls: number;
   /** Windows the sender went past. */
   overruns: number;
-  /** Of those, by a sender that does flow control (it sent WINDOW_UPDATE or SETTINGS, or waited at a window before): broken rules. */
+  /** Of those, by a sender that does flow control (it sent WINDOW_UPDATE or SETTINGS INITIAL_WINDOW_SIZE, or waited at a window before): broken rules. */
   violations: number;
 }
 

@@ -70,6 +70,15 @@ describe('flow control: who does it, and who broke it', () => {
     expect(sum.flowControl).toMatchObject({ client: 'yes', clientToServer: { senderRespectsWindows: 'no', overruns: 2, violations: 2 }, serverToClient: { receiverWindowUpdates: 1 } });
   });
 
+  it('a sender that announced a window size in SETTINGS does flow control: its overrun is a violation', () => {
+    const { c, steps } = exec();
+    steps.push({ d: C, bytes: c.encode({ kind: 'settings', entries: [{ id: 7, flags: 0, value: 65536 }] }) });
+    for (let i = 0; i < 5; i++) steps.push({ d: C, bytes: c.encode({ kind: 'data', streamId: 3, data: CHUNK }) });
+    const { decoder, events } = decode(script(steps));
+    expect(flowEvents(events).filter((e) => e.state === 'overrun').every((e) => e.violation)).toBe(true);
+    expect(decoder.summary().sessions[0]!.flowControl).toMatchObject({ client: 'yes', clientToServer: { violations: 2 } });
+  });
+
   it('a sender that once waited at a used-up window and later goes past one broke the rule', () => {
     const { c, s, steps } = exec();
     for (let i = 0; i < 4; i++) steps.push({ d: S, bytes: s.encode({ kind: 'data', streamId: 5, data: CHUNK }) });
