@@ -43,16 +43,8 @@ function unavailable(): string | null {
   for (const tool of ['containerd', 'runc', 'ctr', 'go', 'tcpdump', 'tar']) if (!which(tool)) return `${tool} is not installed (Debian: containerd runc golang-go tcpdump)`;
   if (!existsSync('/bin/busybox')) return '/bin/busybox is not installed (Debian: busybox-static)';
   if (!existsSync(SPDYSTREAM_SRC)) return `Go spdystream is not installed at ${SPDYSTREAM_SRC} (Debian: golang-github-docker-spdystream-dev)`;
-  try {
-    require_('@grpc/grpc-js');
-  } catch {
-    return '@grpc/grpc-js is not installed (npm ci)';
-  }
+  if (!existsSync(join(ROOT, 'node_modules', '@grpc', 'grpc-js')) || !existsSync(join(ROOT, 'node_modules', '@grpc', 'proto-loader'))) return '@grpc/grpc-js and @grpc/proto-loader are not installed (npm ci)';
   return null;
-}
-
-function require_(name: string): void {
-  execFileSync(process.execPath, ['-e', `require.resolve(${JSON.stringify(name)})`], { cwd: ROOT, stdio: 'ignore' });
 }
 
 function digestOf(b: Buffer): string {
