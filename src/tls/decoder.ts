@@ -111,6 +111,8 @@ export class TlsDecoder {
   private described = false;
   private describeWhenReady = false;
   private held: HeldRecord[] = [];
+  /** Client records after its ClientHello that came before the ServerHello did (directions are not ordered between them). */
+  private early: HeldRecord[] = [];
   private heldBytes = 0;
   private clientKeyExchange = false;
   private readonly connection: number | undefined;
@@ -174,7 +176,8 @@ export class TlsDecoder {
       if (this.ch !== null && this.sh === null) {
         this.diag(TLS_ERROR.HANDSHAKE_NOT_CAPTURED, 'the connection ended before the ServerHello: version and cipher suite unknown', 'serverToClient', this.sides.serverToClient.q.offset);
       }
-      this.stop(this.ch === null ? 'handshake-not-captured' : 'no-key');
+      this.early = [];
+      this.stop(this.sh === null ? 'handshake-not-captured' : 'no-key');
     }
     this.flushDescription();
     return this.out;
@@ -229,6 +232,17 @@ export class TlsDecoder {
   private record(d: Direction, header: Uint8Array, body: Uint8Array, offset: number): void {
     const s = this.sides[d];
     const type = header[0]!;
+    // the directions are not ordered between them: hold what cannot be read yet (the server's bytes before the ClientHello, the client's after it before the ServerHello)
+    if (this.status === 'hello' && (d === 'clientToServer' ? this.ch !== null && this.sh === null : this.ch === null)) {
+      this.heldBytes += header.length + body.length;
+      if (this.heldBytes > this.maxHeld) {
+        this.early = [];
+        this.stop('handshake-not-captured');
+        return;
+      }
+      this.early.push({ d, header, body, offset });
+      return;
+    }
     if (!s.protectedFrom) {
       if (type === CT_HANDSHAKE) return this.clearHandshake(d, body, offset);
       if (type === CT_CHANGE_CIPHER_SPEC) return this.changeCipherSpec(d);
@@ -238,6 +252,8 @@ export class TlsDecoder {
       return;
     }
     if (type === CT_CHANGE_CIPHER_SPEC) return; // TLS 1.3 middlebox compatibility (RFC 8446 §5)
+    // TLS 1.3 protects records as application_data (RFC 8446 §5.2): a handshake record is in the clear (the ClientHello after a HelloRetryRequest)
+    if (type === CT_HANDSHAKE && this.sh?.version === TLS13) return this.clearHandshake(d, body, offset);
     if (this.status === 'waiting') {
       this.hold(d, header, body, offset);
       return;
@@ -334,9 +350,11 @@ export class TlsDecoder {
         if (this.ch && !Buffer.from(this.ch.random).equals(Buffer.from(ch.random))) {
           this.diag(TLS_ERROR.BAD_HANDSHAKE, 'a second ClientHello with another random (TLS-record offset)', d, offset);
         }
+        const first = this.ch === null;
         this.ch = ch;
         this.description.serverName = ch.serverName;
         this.description.alpnOffered = ch.alpn;
+        if (first) this.replayEarly();
       } else if (d === 'clientToServer' && m.type === HS_CLIENT_KEY_EXCHANGE) {
         this.clientKeyExchange = true;
       } else if (d === 'serverToClient' && m.type === HS_SERVER_HELLO) {
@@ -356,6 +374,19 @@ export class TlsDecoder {
 
   private serverHello(sh: ServerHelloInfo, offset: number): void {
     this.sh = sh;
+    this.setUp(sh, offset);
+    this.replayEarly();
+  }
+
+  private replayEarly(): void {
+    if (this.early.length === 0) return;
+    const early = this.early;
+    this.early = [];
+    this.heldBytes = 0;
+    for (const r of early) this.record(r.d, r.header, r.body, r.offset);
+  }
+
+  private setUp(sh: ServerHelloInfo, offset: number): void {
     const desc = this.description;
     desc.version = versionName(sh.version);
     desc.cipherSuite = suiteName(sh.cipherSuite);
