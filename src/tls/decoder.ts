@@ -318,7 +318,10 @@ export class TlsDecoder {
 
   private protectedMessage(d: Direction, type: number, body: Uint8Array): void {
     const s = this.sides[d];
-    if (this.sh?.version !== TLS13) return;
+    if (this.sh?.version !== TLS13) {
+      if (type === HS_FINISHED && this.handshakeDone12()) this.flushDescription();
+      return;
+    }
     switch (type) {
       case HS_ENCRYPTED_EXTENSIONS:
         if (d === 'serverToClient') {
@@ -448,9 +451,9 @@ export class TlsDecoder {
     this.status = 'decrypting';
     this.description.decrypted = true;
     this.description.reason = null;
-    // TLS 1.3: the description waits for the server's EncryptedExtensions (the chosen ALPN)
-    if (this.sh!.version === TLS13) this.describeWhenReady = true;
-    else this.flushDescription(true);
+    // said once the handshake has told all (TLS 1.3: the server's EncryptedExtensions, the
+    // chosen ALPN; TLS 1.2: whether it resumed), at the latest with the first plaintext
+    this.describeWhenReady = true;
     return true;
   }
 
@@ -460,6 +463,11 @@ export class TlsDecoder {
     s.protectedFrom = true;
     if (d === 'serverToClient' && !this.clientKeyExchange) this.description.resumed = true;
     if (s.cipher) s.cipher.seq = 0;
+  }
+
+  /** TLS 1.2: the handshake is over once both sides changed cipher spec. */
+  private handshakeDone12(): boolean {
+    return this.sh?.version === TLS12 && this.sides.clientToServer.protectedFrom && this.sides.serverToClient.protectedFrom;
   }
 
   // --- keys that arrive late -----------------------------------------------------------
