@@ -347,6 +347,8 @@ export class TlsDecoder {
       if (d === 'clientToServer' && m.type === HS_CLIENT_HELLO) {
         const ch = parseClientHello(m.body);
         if (!ch) {
+          // bytes that only look like TLS are not a false alarm; a broken second hello is
+          if (this.ch === null) return this.stop('handshake-not-captured');
           this.diag(TLS_ERROR.BAD_HANDSHAKE, 'a ClientHello that cannot be parsed (TLS-record offset)', d, offset);
           continue;
         }
@@ -363,6 +365,7 @@ export class TlsDecoder {
       } else if (d === 'serverToClient' && m.type === HS_SERVER_HELLO) {
         const sh = parseServerHello(m.body);
         if (!sh) {
+          if (this.ch === null) return this.stop('handshake-not-captured');
           this.diag(TLS_ERROR.BAD_HANDSHAKE, 'a ServerHello that cannot be parsed (TLS-record offset)', d, offset);
           continue;
         }

@@ -136,10 +136,15 @@ class Reader {
   }
 }
 
+/** Extensions must fill the rest of the message exactly (random bytes that look like a hello seldom do). */
 function forEachExtension(r: Reader, fn: (type: number, body: Reader) => void): void {
   if (r.i >= r.end) return; // no extensions block at all
   const total = r.u16();
-  const end = Math.min(r.i + total, r.end);
+  if (r.i + total !== r.end) {
+    r.ok = false;
+    return;
+  }
+  const end = r.end;
   while (r.ok && r.i + 4 <= end) {
     const type = r.u16();
     const len = r.u16();
@@ -150,6 +155,7 @@ function forEachExtension(r: Reader, fn: (type: number, body: Reader) => void): 
     fn(type, new Reader(r.b.subarray(r.i, r.i + len)));
     r.i += len;
   }
+  if (r.i !== end) r.ok = false;
 }
 
 function alpnList(e: Reader): string[] {
@@ -172,8 +178,9 @@ export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
   const cipherSuites: number[] = [];
   const sr = new Reader(r.bytes(suitesLen));
   while (sr.i + 2 <= sr.end) cipherSuites.push(sr.u16());
-  r.bytes(r.u8()); // compression methods
-  if (!r.ok) return null;
+  const compression = r.u8();
+  r.bytes(compression);
+  if (!r.ok || compression === 0 || suitesLen % 2 !== 0 || (legacyVersion >> 8) !== 3) return null;
   const info: ClientHelloInfo = { random, legacyVersion, sessionId, cipherSuites, serverName: null, alpn: [], versions: [], extendedMasterSecret: false, sessionTicket: false };
   forEachExtension(r, (type, e) => {
     switch (type) {
@@ -202,7 +209,7 @@ export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
         break;
     }
   });
-  return info;
+  return r.ok ? info : null;
 }
 
 export function parseServerHello(body: Uint8Array): ServerHelloInfo | null {
@@ -212,7 +219,7 @@ export function parseServerHello(body: Uint8Array): ServerHelloInfo | null {
   const sessionId = r.bytes(r.u8()).slice();
   const cipherSuite = r.u16();
   r.u8(); // compression method
-  if (!r.ok) return null;
+  if (!r.ok || (legacyVersion >> 8) !== 3) return null;
   const info: ServerHelloInfo = {
     random,
     version: legacyVersion,
@@ -231,7 +238,7 @@ export function parseServerHello(body: Uint8Array): ServerHelloInfo | null {
     else if (type === EXT_EXTENDED_MASTER_SECRET) info.extendedMasterSecret = true;
     else if (type === EXT_ENCRYPT_THEN_MAC) info.encryptThenMac = true;
   });
-  return info;
+  return r.ok ? info : null;
 }
 
 /** TLS 1.3 EncryptedExtensions: the ALPN the server chose, if any. */
