@@ -36,7 +36,7 @@ interface Timed {
 }
 
 /** Run a whole process under /usr/bin/time for its peak RSS; wall time measured here. */
-function timed(cmd: string, args: string[], keepStdout: boolean): Promise<Timed> {
+export function timed(cmd: string, args: string[], keepStdout: boolean): Promise<Timed> {
   return new Promise((resolveP, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn('/usr/bin/time', ['-f', 'kubewire-bench-maxrss %M cpu %U %S', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -71,7 +71,7 @@ function best(all: Timed[]): Timed {
  * Both commands the same number of times, alternating, so that a burst of
  * load from elsewhere on the machine does not favour either.
  */
-async function bestOfAlternating(
+export async function bestOfAlternating(
   a: { cmd: string; args: string[]; keepStdout: boolean },
   b: { cmd: string; args: string[]; keepStdout: boolean },
   runs: number,
@@ -86,7 +86,7 @@ async function bestOfAlternating(
 }
 
 /** Length of the common prefix of the bytes a decoder gave for a stream and the truth. */
-function rightPrefix(got: Buffer, want: Buffer): number {
+export function rightPrefix(got: Buffer, want: Buffer): number {
   const n = Math.min(got.length, want.length);
   const CHUNK = 65536;
   let i = 0;
@@ -109,11 +109,11 @@ function rightPrefix(got: Buffer, want: Buffer): number {
  * type (control frames), streamid (data frames and control frames that carry
  * one) and data (DATA frames with a payload).
  */
-async function tsharkStreams(tshark: string, file: string): Promise<Map<number, Buffer>> {
+export async function tsharkStreams(tshark: string, file: string, extraArgs: string[] = []): Promise<Map<number, Buffer>> {
   const WITH_STREAM = new Set([1, 2, 3, 8, 9]);
   const child = spawn(
     tshark,
-    ['-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;', '-e', 'spdy.control_bit', '-e', 'spdy.type', '-e', 'spdy.streamid', '-e', 'spdy.length', '-e', 'spdy.data'],
+    ['-r', file, ...extraArgs, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;', '-e', 'spdy.control_bit', '-e', 'spdy.type', '-e', 'spdy.streamid', '-e', 'spdy.length', '-e', 'spdy.data'],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const parts = new Map<number, Buffer[]>();

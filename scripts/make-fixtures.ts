@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServe, statusJson, type ServeOptions } from '../src/serve/index.js';
+import { generateSelfSigned as generateServeCert } from '../src/serve/tls.js';
 import { kubectlBinary, runKubectl, type KubectlResult } from '../test/helpers/kubectl.js';
 import { sanitizePcapng } from './fixtures/pcapng-sanitize.js';
 import { captureUnavailable, findTool, sleep, withCapture, type CaptureFormat } from './fixtures/capture.js';
@@ -47,6 +48,8 @@ interface FixtureSpec {
   midSession?: 'spdy' | 'websocket';
   /** Put a front in between that refuses WebSocket upgrades, as an older API server does. */
   refuseWebSocket?: boolean;
+  /** A subfolder of fixtures/ (TLS fixtures live in fixtures/tls with their key logs, apart from the plaintext ones). */
+  folder?: string;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -415,6 +418,94 @@ function pythonFixture(name: string, format: CaptureFormat): FixtureSpec {
   };
 }
 
+// ---------------------------------------------------------------- TLS, with the clients' own key logs
+
+const TLS_STDIN = 'over TLS, from a real client\n' + deterministicBytes(3000, 0x746c73).toString('hex') + '\n';
+const TLS_COMMAND = ['sh', '-c', `head -c ${Buffer.byteLength(TLS_STDIN)}; echo tls-err >&2`];
+
+/** Where a TLS fixture's key log goes (committed beside its capture: the tests decrypt with it). */
+function keylogPath(name: string): string {
+  return join(FIXTURES, 'tls', `${name}.keylog.txt`);
+}
+
+/** python3-kubernetes exec over HTTPS (WebSocket), secrets logged through SSLKEYLOGFILE. */
+function pythonTlsFixture(name: string): FixtureSpec {
+  const material = generateServeCert('127.0.0.1');
+  return {
+    name,
+    format: 'pcapng',
+    folder: 'tls',
+    serve: { token: PYTHON_TOKEN, tls: material },
+    description: `python3-kubernetes exec over TLS (SSLKEYLOGFILE) -- ${TLS_COMMAND.join(' ')}: stdin echoed`,
+    async run(r) {
+      const stdinFile = join(r.work, `${name}.stdin`);
+      writeFileSync(stdinFile, TLS_STDIN);
+      const caFile = join(r.work, `${name}.ca.pem`);
+      writeFileSync(caFile, material.cert);
+      rmSync(keylogPath(name), { force: true });
+      const out = await runForJson(PYTHON_WITH_KUBERNETES, [join(HERE, 'fixtures', 'python-exec.py'), r.serveUrl, PYTHON_TOKEN, stdinFile, ...TLS_COMMAND], {
+        SSLKEYLOGFILE: keylogPath(name),
+        KUBEWIRE_CA_FILE: caFile,
+      });
+      const res = out as { stdout: string; stderr: string; returncode: number | null };
+      check('stdout', Buffer.from(res.stdout, 'hex'), TLS_STDIN);
+      check('stderr', Buffer.from(res.stderr, 'hex'), 'tls-err\n');
+      return {
+        client: 'python3-kubernetes (SSLKEYLOGFILE)',
+        secret: PYTHON_TOKEN,
+        tlsKeylog: `${name}.keylog.txt`,
+        clientProcess: { exitCode: res.returncode, stdoutSha256: sha256(Buffer.from(res.stdout, 'hex')), stderr: 'tls-err\n' },
+        sessions: [await plainSession('exec', r.log, { stdin: TLS_STDIN, stdout: TLS_STDIN, stderr: 'tls-err\n' }, 0)],
+      };
+    },
+  };
+}
+
+/** @kubernetes/client-node exec over HTTPS (WebSocket; it has no SPDY), secrets logged by `node --tls-keylog`. */
+function clientNodeTlsFixture(name: string): FixtureSpec {
+  return {
+    name,
+    format: 'pcapng',
+    folder: 'tls',
+    serve: { tls: true },
+    description: `@kubernetes/client-node exec over TLS (node --tls-keylog) -- ${TLS_COMMAND.join(' ')}: stdin echoed`,
+    async run(r) {
+      const stdinFile = join(r.work, `${name}.stdin`);
+      writeFileSync(stdinFile, TLS_STDIN);
+      rmSync(keylogPath(name), { force: true });
+      const res = (await runForJson(process.execPath, [`--tls-keylog=${keylogPath(name)}`, '--import', 'tsx', join(HERE, 'fixtures', 'client-node-exec.ts'), r.kubeconfig, stdinFile, ...TLS_COMMAND], {})) as {
+        stdout: string;
+        stderr: string;
+        status: { status?: string } | null;
+      };
+      check('stdout', Buffer.from(res.stdout, 'hex'), TLS_STDIN);
+      check('stderr', Buffer.from(res.stderr, 'hex'), 'tls-err\n');
+      return {
+        client: '@kubernetes/client-node (node --tls-keylog)',
+        tlsKeylog: `${name}.keylog.txt`,
+        clientProcess: { exitCode: res.status?.status === 'Success' ? 0 : null, stdoutSha256: sha256(Buffer.from(res.stdout, 'hex')), stderr: 'tls-err\n' },
+        sessions: [await plainSession('exec', r.log, { stdin: TLS_STDIN, stdout: TLS_STDIN, stderr: 'tls-err\n' }, 0)],
+      };
+    },
+  };
+}
+
+/** Run a helper that prints one JSON line last; its parsed value. */
+function runForJson(cmd: string, args: string[], env: Record<string, string>): Promise<unknown> {
+  return new Promise((resolveP, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    let text = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolveP(JSON.parse(text.trim().split('\n').pop()!));
+      else reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${text}`));
+    });
+  });
+}
+
 // ---------------------------------------------------------------- a front that refuses WebSocket
 
 const WEBSOCKET_REFUSAL_STATUS = JSON.stringify({
@@ -526,6 +617,8 @@ const FIXTURE_SPECS: FixtureSpec[] = [
   portForwardFixture('k133-portforward-tunnel', 'pcapng', '1.33'),
   pythonFixture('python-exec', 'pcapng'),
   transferFixture('k127-transfer-2mib', 'pcap', '1.27', 2 * 1024 * 1024),
+  pythonTlsFixture('python-exec-tls'),
+  clientNodeTlsFixture('client-node-exec-tls'),
 ];
 
 async function makeFixture(spec: FixtureSpec, work: string): Promise<void> {
@@ -536,7 +629,9 @@ async function makeFixture(spec: FixtureSpec, work: string): Promise<void> {
   const url = serve.url.replace(`:${serve.port}`, `:${port}`);
   const kubeconfig = join(work, `${spec.name}.kubeconfig`);
   writeFileSync(kubeconfig, serve.kubeconfig.replace(serve.url, url));
-  const file = join(FIXTURES, `${spec.name}.${spec.format}`);
+  const folder = spec.folder ? join(FIXTURES, spec.folder) : FIXTURES;
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, `${spec.name}.${spec.format}`);
   rmSync(file, { force: true });
   let result: Result;
   try {
@@ -554,7 +649,7 @@ async function makeFixture(spec: FixtureSpec, work: string): Promise<void> {
     midSession: false,
     ...result,
   };
-  writeFileSync(join(FIXTURES, `${spec.name}.truth.json`), JSON.stringify(truth, null, 2) + '\n');
+  writeFileSync(join(folder, `${spec.name}.truth.json`), JSON.stringify(truth, null, 2) + '\n');
   process.stdout.write(`  ${spec.name}.${spec.format}: ${readFileSync(file).length} bytes\n`);
   if (spec.midSession) {
     const cutName = `${spec.name}-midsession`;

@@ -11,13 +11,14 @@ import type { ByteQueue } from '../common/byte-queue.js';
 import { readU16, readU32 } from './bytes.js';
 import { CAPTURE_ERROR, captureError } from './errors.js';
 import { tsResolution, type UnitsToMicros } from './timestamps.js';
-import type { CaptureDiagnostic, CaptureInterface, CapturePacket, CaptureReaderOptions } from './types.js';
+import type { CaptureDiagnostic, CaptureInterface, CapturePacket, CaptureReaderOptions, CaptureSecrets } from './types.js';
 
 export const BLOCK_SHB = 0x0a0d0d0a;
 export const BLOCK_IDB = 0x00000001;
 export const BLOCK_PB_OBSOLETE = 0x00000002;
 export const BLOCK_SPB = 0x00000003;
 export const BLOCK_EPB = 0x00000006;
+export const BLOCK_DSB = 0x0000000a;
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 const OPT_ENDOFOPT = 0;
@@ -58,7 +59,7 @@ export class PcapngParser {
     );
   }
 
-  next(q: ByteQueue, ended: boolean): CapturePacket | CaptureInterface | CaptureDiagnostic | null {
+  next(q: ByteQueue, ended: boolean): CapturePacket | CaptureInterface | CaptureDiagnostic | CaptureSecrets | null {
     for (;;) {
       const available = q.length;
       if (available < 12) {
@@ -126,10 +127,22 @@ export class PcapngParser {
           return this.simplePacket(b, len, blockNo, offset);
         case BLOCK_PB_OBSOLETE:
           return this.obsoletePacket(b, len, blockNo, offset);
+        case BLOCK_DSB:
+          return this.decryptionSecrets(b, len, blockNo, offset);
         default:
-          continue; // statistics, name resolution, secrets, custom: nothing to decode here
+          continue; // statistics, name resolution, custom: nothing to decode here
       }
     }
+  }
+
+  /** type u32 | total length u32 | secrets type u32 | secrets length u32 | secrets (padded) | options | total length u32 */
+  private decryptionSecrets(b: Uint8Array, len: number, block: number, offset: number): CaptureSecrets | CaptureDiagnostic {
+    const secretsType = len >= 20 ? readU32(b, 8, this.le) : 0;
+    const secretsLength = len >= 20 ? readU32(b, 12, this.le) : 0;
+    if (len < 20 || 16 + secretsLength > len - 4) {
+      return this.malformed(`decryption secrets block of ${len} bytes cannot hold its ${secretsLength} bytes of secrets`, block, offset);
+    }
+    return { kind: 'secrets', secretsType, data: b.slice(16, 16 + secretsLength), offset, block };
   }
 
   private truncatedBlock(q: ByteQueue, have: number, need: number) {

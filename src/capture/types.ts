@@ -73,7 +73,21 @@ export interface CaptureDiagnostic {
   fatal: boolean;
 }
 
-export type CaptureRecord = CapturePacket | CaptureInterface | CaptureDiagnostic;
+/** A pcapng Decryption Secrets Block: key material for the packets that follow (e.g. a TLS key log). */
+export interface CaptureSecrets {
+  kind: 'secrets';
+  /** Secrets type: 0x544c534b ("TLSK") is an NSS key log. */
+  secretsType: number;
+  /** The secrets (a copy). Key material: never print it. */
+  data: Uint8Array;
+  offset: number;
+  block?: number;
+}
+
+/** DSB secrets type of a TLS key log (NSS format). */
+export const SECRETS_TLS_KEY_LOG = 0x544c534b;
+
+export type CaptureRecord = CapturePacket | CaptureInterface | CaptureDiagnostic | CaptureSecrets;
 
 export interface CaptureReaderOptions {
   /** strict: throw the first error; inspect (default): report it as a diagnostic record. */

@@ -9,6 +9,7 @@ import { captureChunks } from '../capture/sources.js';
 import { CaptureDecoder } from '../tcp/pipeline.js';
 import type { DecodeAs, TimelineEvent } from '../timeline/index.js';
 import { SessionDecoder } from '../timeline/session-decoder.js';
+import { SECRETS_TLS_KEY_LOG } from '../capture/types.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { colorWanted } from './output/color.js';
 import { loadOutput } from './output/load.js';
@@ -29,6 +30,8 @@ export interface DecodeArgs {
   showSecrets: boolean;
   bytes: boolean;
   progress?: boolean;
+  /** NSS key log files for TLS (`--tls-keylog`, repeatable). */
+  tlsKeylog?: string[];
 }
 
 export interface DecodeIo {
@@ -92,6 +95,18 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     }
   }
 
+  // TLS secrets: key log files, and pcapng Decryption Secrets Blocks as they are read
+  let keyFiles: import('./tls-keylog-files.js').KeyLogFiles | null = null;
+  let keys: import('../tls/keylog.js').TlsKeyLog;
+  try {
+    if (args.tlsKeylog && args.tlsKeylog.length > 0) {
+      keyFiles = (await import('./tls-keylog-files.js')).openKeyLogFiles(args.tlsKeylog, args.input === '-');
+      keys = keyFiles.keys;
+    } else keys = new (await import('../tls/keylog.js')).TlsKeyLog();
+  } catch (e) {
+    io.stderr.write(`kubewire decode: --tls-keylog: ${(e as Error).message}\n`);
+    return EXIT_USAGE;
+  }
   const format = outputFormat(args);
   const output = await loadOutput({
     format,
@@ -110,6 +125,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
     // Digests are only shown by the summary and the JSON document.
     digests: format === 'summary' || format === 'json',
+    tlsKeys: keys,
   });
   let firstDiagnostic: string | null = null;
   const deliver = (events: TimelineEvent[]) => {
@@ -125,7 +141,11 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   const showProgress = args.progress ?? (io.stderr.isTTY === true && !outputIsLive);
   const progress = showProgress ? (await import('./progress.js')).createProgress(io.stderr, total, args.progress === true) : null;
 
-  const reader = new CaptureDecoder((ev) => deliver(decoder.push(ev)));
+  const reader = new CaptureDecoder((ev) => deliver(decoder.push(ev)), {
+    onSecrets: (s) => {
+      if (s.secretsType === SECRETS_TLS_KEY_LOG) keys.addSecretsBlock(s.data);
+    },
+  });
   try {
     for await (const chunk of captureChunks(args.input)) {
       reader.push(chunk);
@@ -135,12 +155,17 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     reader.end();
   } catch (e) {
     progress?.done();
+    keyFiles?.close();
     io.stderr.write(`kubewire decode: cannot read ${args.input === '-' ? 'standard input' : args.input}: ${(e as Error).message}\n`);
     return EXIT_USAGE;
   }
   const capture = reader.summary;
   deliver(decoder.finish());
   progress?.done();
+  keyFiles?.close();
+  if (keys.stats.malformed > 0) {
+    io.stderr.write(`kubewire decode: warning: ${keys.stats.malformed} malformed TLS key log line${keys.stats.malformed === 1 ? '' : 's'} skipped\n`);
+  }
   if (capture.failed && capture.packets === 0) {
     // Nothing was decoded: no output document, only the reason.
     const first = firstDiagnostic === null ? null : printable(firstDiagnostic);

@@ -12,7 +12,7 @@ import { isSupportedLinkType } from '../capture/link.js';
 import type { FragmentLimits } from '../capture/fragments.js';
 import { CaptureReader } from '../capture/reader.js';
 import { captureChunks, type CaptureInput, type CaptureSourceOptions } from '../capture/sources.js';
-import type { CaptureFormat, CaptureInterface, CaptureReaderOptions } from '../capture/types.js';
+import type { CaptureFormat, CaptureInterface, CaptureReaderOptions, CaptureSecrets } from '../capture/types.js';
 import { TcpReassembler, type TcpReassemblerOptions } from './reassembler.js';
 import type { ConnectionEvent } from './types.js';
 
@@ -24,6 +24,8 @@ export interface DecodeCaptureOptions
   fragments?: FragmentLimits;
   /** pcapng interface descriptions, as they are read. */
   onInterface?: (iface: CaptureInterface) => void;
+  /** pcapng Decryption Secrets Blocks, as they are read (before the packets they are for). */
+  onSecrets?: (secrets: CaptureSecrets) => void;
 }
 
 export interface DecodeSummary {
@@ -61,6 +63,7 @@ export class CaptureDecoder {
   private readonly tcp: TcpReassembler;
   private readonly onEvent: (e: ConnectionEvent) => void;
   private readonly onInterface: ((iface: CaptureInterface) => void) | undefined;
+  private readonly onSecrets: ((secrets: CaptureSecrets) => void) | undefined;
   private readonly strict: boolean;
   /** Per link type: packets, and how many held TCP (to notice a mislabelled file). */
   private readonly perLinkType = new Map<number, { packets: number; segments: number }>();
@@ -79,6 +82,7 @@ export class CaptureDecoder {
   constructor(onEvent: (e: ConnectionEvent) => void, options: DecodeCaptureOptions = {}) {
     this.strict = options.mode === 'strict';
     this.onInterface = options.onInterface;
+    this.onSecrets = options.onSecrets;
     this.onEvent = (e) => {
       if (e.kind === 'open') this.summary.connections++;
       else if (e.kind === 'gap') {
@@ -156,6 +160,8 @@ export class CaptureDecoder {
         }
       } else if (r.kind === 'interface') {
         this.onInterface?.(r);
+      } else if (r.kind === 'secrets') {
+        this.onSecrets?.(r);
       } else {
         if (r.fatal) summary.failed = true;
         this.diagnostic(r.error);

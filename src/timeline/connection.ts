@@ -153,6 +153,11 @@ export class ConnectionDecoder {
     this.end(this.lastTime, 'end-of-input', out);
   }
 
+  /** The connection carries TLS that is not decrypted: nothing of it will come. */
+  tlsOpaque(time: number, out: TimelineEvent[]): void {
+    if (this.phase === 'sniff') this.becomeOpaque(time, out);
+  }
+
   /** Stop decoding this connection (after an internal error). */
   disable(): void {
     this.disabled = true;

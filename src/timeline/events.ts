@@ -15,6 +15,7 @@
  */
 import type { Direction, KubewireError } from '../common/errors.js';
 import type { CloseReason, Endpoint, Timestamp } from '../tcp/types.js';
+import type { TlsDescription } from '../tls/types.js';
 
 export type SessionKind = 'exec' | 'attach' | 'portforward' | 'unknown';
 
@@ -380,6 +381,15 @@ export interface ConnectionCloseEvent extends Base {
   direction: Direction | null;
 }
 
+/**
+ * The connection carries TLS: what its handshake said, and whether it is
+ * decrypted (then its plaintext is decoded like any other connection, with
+ * plaintext offsets). Once per TLS connection, when that is known.
+ */
+export interface TlsConnectionEvent extends Base, TlsDescription {
+  kind: 'tls';
+}
+
 /** Something odd; never an exception. */
 export interface DiagnosticEvent extends Base {
   kind: 'diagnostic';
@@ -415,6 +425,7 @@ export type TimelineEvent =
   | TeardownEvent
   | SessionEndEvent
   | ConnectionCloseEvent
+  | TlsConnectionEvent
   | DiagnosticEvent;
 
 export type TimelineEventKind = TimelineEvent['kind'];

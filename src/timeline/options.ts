@@ -1,6 +1,7 @@
 /**
  * Options of `SessionDecoder`.
  */
+import type { TlsKeyLog } from '../tls/keylog.js';
 
 /**
  * `--decode-as`: force how a connection is read. `spdy` / `websocket` /
@@ -73,4 +74,10 @@ export interface SessionDecoderOptions {
    * turn it off, and the summary then reports `sha256: null`.
    */
   digests?: boolean;
+  /**
+   * Secrets for decrypting TLS connections (key logs, pcapng Decryption
+   * Secrets Blocks). Without it TLS connections are recognised and described,
+   * not decrypted.
+   */
+  tlsKeys?: TlsKeyLog | null;
 }

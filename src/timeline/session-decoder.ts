@@ -13,12 +13,17 @@
  * are copied. Memory stays bounded: streams are hashed, not kept; buffers
  * have limits (`TimelineLimits`); closed connections keep only their summary.
  */
-import type { ConnectionEvent } from '../tcp/types.js';
+import type { ConnectionClose, ConnectionData, ConnectionEvent, ConnectionGap } from '../tcp/types.js';
 import type { DiagnosticEvent, TimelineEvent } from './events.js';
 import { DEFAULT_TIMELINE_LIMITS, type DecodeAs, type SessionDecoderOptions, type TimelineLimits } from './options.js';
 import type { DecodeSummary } from './summary-types.js';
 import { ConnectionDecoder, type DecoderContext } from './connection.js';
 import { KubewireError } from '../common/errors.js';
+import { TlsGate } from './tls-gate.js';
+import type { TlsConnectionSummary } from './summary-types.js';
+
+/** TLS connections kept for the summary. */
+const MAX_TLS_KEPT = 10_000;
 
 export class SessionDecoder {
   private readonly connections = new Map<number, ConnectionDecoder>();
@@ -31,6 +36,9 @@ export class SessionDecoder {
   private readonly dropped = { connections: 0, sessions: 0, requests: 0 };
   private readonly ctx: DecoderContext;
   private diagnostics = 0;
+  /** Connections not yet known to be plain (their first bytes may be TLS). */
+  private readonly gates = new Map<number, TlsGate>();
+  private readonly tlsSummaries: TlsConnectionSummary[] = [];
 
   constructor(private readonly opts: SessionDecoderOptions = {}) {
     const limits: TimelineLimits = { ...DEFAULT_TIMELINE_LIMITS, ...opts.limits };
@@ -70,6 +78,11 @@ export class SessionDecoder {
     const out: TimelineEvent[] = [];
     for (const c of this.connections.values()) {
       try {
+        const g = this.gates.get(c.id);
+        if (g) {
+          this.gates.delete(c.id);
+          g.end(c.lastTime, c, out);
+        }
         c.finish(out);
       } catch (e) {
         out.push(internalError(e, c.id, c.lastTime));
@@ -88,7 +101,14 @@ export class SessionDecoder {
       requests.push(...c.requestSummaries());
     }
     sessions.sort((a, b) => a.session - b.session);
-    return { sessions, requests, connections: this.connectionCount, diagnostics: this.diagnostics, dropped: { ...this.dropped } };
+    return {
+      sessions,
+      requests,
+      connections: this.connectionCount,
+      diagnostics: this.diagnostics,
+      dropped: { ...this.dropped },
+      tlsConnections: this.tlsSummaries.map((t) => ({ ...t, alpnOffered: [...t.alpnOffered] })),
+    };
   }
 
   /** Keep a closed connection for the summary, dropping the oldest beyond the limit. */
@@ -115,9 +135,13 @@ export class SessionDecoder {
   private dispatch(ev: ConnectionEvent, out: TimelineEvent[]): void {
     if (ev.kind === 'open') {
       const prev = this.connections.get(ev.connection);
-      if (prev) prev.finish(out);
+      if (prev) {
+        this.gates.get(ev.connection)?.end(ev.time, prev, out);
+        prev.finish(out);
+      }
       const c = new ConnectionDecoder(ev, this.ctx, this.decodeAsFor(ev.connection));
       this.connections.set(ev.connection, c);
+      this.gates.set(ev.connection, new TlsGate(ev, this.opts.tlsKeys ?? null));
       this.all.add(c);
       this.connectionCount++;
       c.open(out);
@@ -148,6 +172,8 @@ export class SessionDecoder {
       });
       return;
     }
+    const g = this.gates.get(ev.connection);
+    if (g !== undefined) return this.throughGate(g, c, ev, out);
     switch (ev.kind) {
       case 'data':
         c.data(ev, out);
@@ -166,6 +192,22 @@ export class SessionDecoder {
         throw new Error(`unknown connection event ${(never as { kind: string }).kind}`);
       }
     }
+  }
+
+  private throughGate(g: TlsGate, c: ConnectionDecoder, ev: ConnectionData | ConnectionGap | ConnectionClose, out: TimelineEvent[]): void {
+    const had = g.summary !== null;
+    if (ev.kind === 'data') g.data(ev, c, out);
+    else if (ev.kind === 'gap') g.gap(ev, c, out);
+    else {
+      g.end(ev.time, c, out);
+      this.gates.delete(ev.connection);
+      c.close(ev, out);
+      this.connections.delete(ev.connection);
+      if (!c.hasSummary) this.dropClosed(c);
+      else this.keepClosed(c);
+    }
+    if (!had && g.summary !== null && this.tlsSummaries.length < MAX_TLS_KEPT) this.tlsSummaries.push(g.summary);
+    if (g.passthrough) this.gates.delete(ev.connection);
   }
 
   private decodeAsFor(connection: number): DecodeAs | undefined {

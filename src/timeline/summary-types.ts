@@ -8,6 +8,7 @@
  * Secrets: `request.query` and `offeredProtocols` are redacted unless the
  * decoder was made with `showSecrets`.
  */
+import type { TlsDescription } from '../tls/types.js';
 import type { ExecTarget, SessionEndReason, SessionKind, StreamRole, Transport } from './events.js';
 
 export interface DirectionBytes {
@@ -146,6 +147,13 @@ export interface RequestSummary {
   time: number;
 }
 
+/** A connection that carries TLS (summary contract addition). */
+export interface TlsConnectionSummary extends TlsDescription {
+  connection: number;
+  client: string;
+  server: string;
+}
+
 export interface DecodeSummary {
   sessions: SessionSummary[];
   // additions
@@ -157,4 +165,6 @@ export interface DecodeSummary {
   diagnostics: number;
   /** Closed connections left out of `sessions` and `requests` to bound memory (see `maxClosedConnectionsKept`). */
   dropped: { connections: number; sessions: number; requests: number };
+  /** Connections that carry TLS, decrypted or not (at most 10,000); always set by `SessionDecoder`. */
+  tlsConnections?: TlsConnectionSummary[];
 }

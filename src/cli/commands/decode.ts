@@ -11,6 +11,7 @@ import { withOutputFilters, type OutputCliArgs } from './output-args.js';
 export interface DecodeCliArgs extends OutputCliArgs {
   capture: string;
   progress?: boolean;
+  'tls-keylog'?: string | string[];
 }
 
 export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
@@ -32,6 +33,11 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
         describe: 'Interleaved stdin/stdout/stderr transcript, as a terminal would have shown it',
       }),
     )
+      .option('tls-keylog', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'NSS key log file (SSLKEYLOGFILE) to decrypt TLS with; repeatable. With - it is re-read as it grows',
+      })
       .option('progress', {
         type: 'boolean',
         describe: 'Progress on stderr (default: when stderr is a terminal and the output is not shown live on it)',
@@ -42,7 +48,8 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .example('tcpdump -i lo -U -w - port 6443 | $0 decode - --ndjson', 'Live: one JSON event per line as packets arrive')
       .example('$0 decode exec.pcapng --session 1 --follow', 'What the terminal showed, stdin and output interleaved')
       .example('$0 decode exec.pcap --role stdout --extract out/', 'Raw stream bytes as files, with out/index.json')
-      .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade') as unknown as Argv<DecodeCliArgs>,
+      .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade')
+      .example('$0 decode https.pcapng --tls-keylog keys.txt', 'Decrypt TLS with a key log (also read from pcapng secrets blocks)') as unknown as Argv<DecodeCliArgs>,
   handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
     process.exitCode = await runDecode(decodeArgs(argv));
   },
@@ -64,5 +71,6 @@ export function decodeArgs(argv: ArgumentsCamelCase<DecodeCliArgs>): DecodeArgs 
     showSecrets: argv['show-secrets'],
     bytes: argv.bytes,
     progress: argv.progress,
+    tlsKeylog: argv['tls-keylog'] === undefined ? undefined : ([] as string[]).concat(argv['tls-keylog']),
   };
 }

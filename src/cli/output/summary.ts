@@ -10,6 +10,7 @@ import type { EventFilter } from './filter.js';
 import { createSummaryJsonOutput } from './summary-json.js';
 import { HOP_TEXT, arrow, clock, formatBytes, formatDuration, printableDeep } from './style.js';
 import type { Output } from './types.js';
+import { TLS_KEYS_HINT, tlsStatus, tlsText } from './tls-text.js';
 
 /** Diagnostics listed in the text summary; the rest are counted. */
 const MAX_DIAGNOSTICS_LISTED = 20;
@@ -58,6 +59,12 @@ export function renderSummary(
     }
     lines.push('');
   }
+  const tls = filtered ? [] : (s.tlsConnections ?? []);
+  if (tls.length) {
+    lines.push(chalk.bold(`TLS connections (${tls.length})`));
+    for (const t of tls) lines.push(`  #${t.connection} ${t.client} → ${t.server} ${tlsText(t)}: ${t.decrypted ? chalk.green(tlsStatus(t)) : chalk.yellow(tlsStatus(t))}`);
+    lines.push('');
+  }
   lines.push(
     chalk.dim(
       `${s.sessions.length} session${s.sessions.length === 1 ? '' : 's'}, ${s.connections} connection${s.connections === 1 ? '' : 's'}, ${
@@ -78,6 +85,7 @@ export function renderSummary(
     }
     if (diagnosticCount > diagnostics.length) lines.push(`  … and ${diagnosticCount - diagnostics.length} more (see the timeline)`);
   }
+  if (tls.some((t) => !t.decrypted && t.reason !== 'unsupported-suite')) lines.push(chalk.yellow(TLS_KEYS_HINT));
   return lines.join('\n') + '\n';
 }
 

@@ -8,6 +8,7 @@ import { teardownText } from '../../timeline/teardown.js';
 import type { EventFilter } from './filter.js';
 import { HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, preview, printableDeep } from './style.js';
 import type { Output } from './types.js';
+import { tlsStatus, tlsText } from './tls-text.js';
 import { BatchedWriter } from './writer.js';
 
 export function createTimelineOutput(out: NodeJS.WritableStream, chalk: ChalkInstance, filter: EventFilter): Output {
@@ -140,6 +141,8 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       return `${head} connection closed (${ev.reason})`;
     case 'diagnostic':
       return `${head} ${stream(ev.streamId, null, chalk)}${chalk.red(ev.error.code)} ${ev.error.message}`;
+    case 'tls':
+      return `${head} carries ${chalk.bold(tlsText(ev))}: ${ev.decrypted ? chalk.green(tlsStatus(ev)) : chalk.yellow(tlsStatus(ev))}`;
     default:
       return assertNever(ev);
   }
