@@ -49,6 +49,17 @@ const HEADER = 5;
 const MAX_RECORD = 16384 + 2048;
 /** Later sequence numbers tried for a record that fails, in case records before it were lost. */
 const SEQ_LOOKAHEAD = 8;
+/**
+ * The smallest protected record (header, one byte, a 16-byte tag): lost bytes
+ * divided by it bound how many records a gap can have held. kubectl's SPDY
+ * traffic mixes 16 KiB records with ~25-byte ones, so a count by the largest
+ * record size misses most of them.
+ */
+const MIN_RECORD = HEADER + 1 + 16;
+/** Bound on the sequence numbers tried for one record (each try is one AEAD open). */
+const MAX_LOOKAHEAD = 4096;
+/** Records in a row that fail to open before a direction stops trying (wrong keys, not lost records). */
+const MAX_FAILED_IN_ROW = 64;
 const TLS12 = 0x0303;
 const TLS13 = 0x0304;
 
@@ -84,6 +95,8 @@ interface Side {
   /** Looking for a record header again (after garbage or a gap); `lost` TLS bytes to estimate skipped records. */
   resync: boolean;
   lost: number;
+  /** Records in a row that did not open. */
+  failedInRow: number;
 }
 
 type Status = 'hello' | 'waiting' | 'decrypting' | 'off';
@@ -265,7 +278,8 @@ export class TlsDecoder {
   private openRecord(d: Direction, header: Uint8Array, body: Uint8Array, offset: number): void {
     const s = this.sides[d];
     const cipher = s.cipher!;
-    const lookahead = SEQ_LOOKAHEAD + Math.ceil(s.lost / 16401);
+    if (s.failedInRow >= MAX_FAILED_IN_ROW) return;
+    const lookahead = Math.min(MAX_LOOKAHEAD, SEQ_LOOKAHEAD + Math.ceil(s.lost / MIN_RECORD));
     let opened = null;
     let seq = cipher.seq;
     for (let k = 0; k <= lookahead && !opened; k++) {
@@ -284,13 +298,21 @@ export class TlsDecoder {
         }
       }
     }
-    s.lost = 0;
     if (!opened) {
       this.description.recordsFailed++;
       cipher.seq++;
+      // Lost records before this one may still be the reason: the next record
+      // is tried with this one counted as lost too.
+      s.lost += HEADER + body.length;
+      s.failedInRow++;
       this.diag(TLS_ERROR.RECORD_AUTH_FAILED, `a ${body.length}-byte record failed authentication (wrong key, or corrupted bytes); skipped (TLS-record offset)`, d, offset);
+      if (s.failedInRow === MAX_FAILED_IN_ROW) {
+        this.diag(TLS_ERROR.RECORD_AUTH_FAILED, `${MAX_FAILED_IN_ROW} records in a row failed authentication: the keys do not fit this direction; not trying further records (TLS-record offset)`, d, offset);
+      }
       return;
     }
+    s.lost = 0;
+    s.failedInRow = 0;
     s.cipher!.seq = seq + 1;
     this.description.recordsDecrypted++;
     if (!this.description.decrypted) this.description.decrypted = true;
@@ -532,5 +554,6 @@ function newSide(): Side {
     plainOffset: 0,
     resync: false,
     lost: 0,
+    failedInRow: 0,
   };
 }
