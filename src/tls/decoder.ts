@@ -149,11 +149,32 @@ export class TlsDecoder {
     this.out = [];
     if (this.status === 'off') return this.out;
     const s = this.sides[d];
-    if (s.q.length === 0) s.q.offset = offset;
-    s.q.push(bytes.slice());
     if (this.status === 'waiting') this.retryKeys();
+    let at = 0;
+    if (s.q.length === 0 && !s.resync) {
+      // whole records straight from the input (no copy); only a cut record's start is kept
+      at = this.direct(d, bytes, offset);
+      if (at === bytes.length || (this.status as Status) === 'off') return this.out;
+      s.q.offset = offset + at;
+    } else if (s.q.length === 0) s.q.offset = offset;
+    s.q.push(bytes.slice(at)); // the input is valid only during this call
     this.records(d);
     return this.out;
+  }
+
+  /** Records wholly inside `bytes`, read in place; returns where the first incomplete (or odd) one starts. */
+  private direct(d: Direction, bytes: Uint8Array, offset: number): number {
+    const s = this.sides[d];
+    let i = 0;
+    while (bytes.length - i >= HEADER && this.status !== 'off' && s.q.length === 0 && !s.resync) {
+      const type = bytes[i]!;
+      const length = (bytes[i + 3]! << 8) | bytes[i + 4]!;
+      if (type < CT_CHANGE_CIPHER_SPEC || type > CT_HEARTBEAT || bytes[i + 1] !== 3 || length > MAX_RECORD) return i; // the careful path reports it
+      if (bytes.length - i < HEADER + length) return i;
+      this.record(d, bytes.subarray(i, i + HEADER), bytes.subarray(i + HEADER, i + HEADER + length), offset + i);
+      i += HEADER + length;
+    }
+    return i;
   }
 
   /** `size` TCP bytes of direction `d` were not captured. */
@@ -253,7 +274,7 @@ export class TlsDecoder {
         this.stop('handshake-not-captured');
         return;
       }
-      this.early.push({ d, header, body, offset });
+      this.early.push({ d, header: header.slice(), body: body.slice(), offset }); // copies: the input may be a view of a recycled buffer
       return;
     }
     if (!s.protectedFrom) {
@@ -504,7 +525,7 @@ export class TlsDecoder {
       this.stop('no-key');
       return;
     }
-    this.held.push({ d, header, body, offset });
+    this.held.push({ d, header: header.slice(), body: body.slice(), offset });
   }
 
   private retryKeys(): void {

@@ -130,10 +130,20 @@ function writeSeq(b: Uint8Array, at: number, seq: number): void {
   b[at + 7] = lo & 0xff;
 }
 
+/** One scratch nonce: createDecipheriv copies its IV, so the next record may overwrite it. */
+const NONCE = new Uint8Array(12);
+
 function seqNonce(iv: Uint8Array, seq: number): Uint8Array {
-  const n = Uint8Array.from(iv);
-  const s = new Uint8Array(8);
-  writeSeq(s, 0, seq);
-  for (let i = 0; i < 8; i++) n[4 + i]! ^= s[i]!;
-  return n;
+  NONCE.set(iv);
+  const hi = Math.floor(seq / 0x100000000);
+  const lo = seq >>> 0;
+  NONCE[4]! ^= hi >>> 24;
+  NONCE[5]! ^= (hi >>> 16) & 0xff;
+  NONCE[6]! ^= (hi >>> 8) & 0xff;
+  NONCE[7]! ^= hi & 0xff;
+  NONCE[8]! ^= lo >>> 24;
+  NONCE[9]! ^= (lo >>> 16) & 0xff;
+  NONCE[10]! ^= (lo >>> 8) & 0xff;
+  NONCE[11]! ^= lo & 0xff;
+  return NONCE;
 }

@@ -91,6 +91,10 @@ describe.skipIf(missing !== null || !haveShared)('decode --tls-keylog on the rea
     expect(r.stderr.trim().split('\n')).toEqual(['kubewire decode: warning: 3 malformed TLS key log lines skipped']);
     const s = JSON.parse(r.stdout.toString()) as Summary;
     expect(s.tlsConnections[0]).toMatchObject({ decrypted: false, reason: 'no-key' });
+    // repeatable: the good file after the bad one still decrypts
+    const both = await runCli(['decode', bare, '--tls-keylog', bad, '--tls-keylog', keylog!, '--summary', '--json']);
+    expect(both.code).toBe(0);
+    expectExecMatchesTruth(JSON.parse(both.stdout.toString()) as Summary);
     const gone = await runCli(['decode', dsbCapture!, '--tls-keylog', join(dir, 'absent.txt')]);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toMatch(/--tls-keylog: cannot read .*absent\.txt: ENOENT/);
