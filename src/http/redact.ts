@@ -11,6 +11,11 @@ export const REDACTED = '[redacted]';
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'sec-websocket-key', 'cookie', 'set-cookie', 'x-remote-user-token']);
 
 const BEARER_PROTOCOL_PREFIX = 'base64url.bearer.authorization.k8s.io.';
+/**
+ * Other software carries tokens the same way (wstunnel offers
+ * `authorization.bearer.<JWT>`): whatever follows a `bearer.` label is a secret.
+ */
+const ANY_BEARER_PROTOCOL = /^(.*?\bbearer\.)./i;
 
 /** Whether a header's value is secret. */
 export function isSecretHeader(name: string): boolean {
@@ -28,7 +33,7 @@ export function redactHeaderValue(name: string, value: string): string {
     return sp > 0 ? `${value.slice(0, sp)} ${REDACTED}` : REDACTED;
   }
   if (SECRET_HEADERS.has(n)) return REDACTED;
-  if (n === 'sec-websocket-protocol' && value.includes(BEARER_PROTOCOL_PREFIX)) return redactProtocolList(value);
+  if (n === 'sec-websocket-protocol' && /\bbearer\./i.test(value)) return redactProtocolList(value);
   return value;
 }
 
@@ -43,14 +48,17 @@ export function redactProtocolList(value: string): string {
     .split(',')
     .map((p) => {
       const t = p.trim();
-      return t.startsWith(BEARER_PROTOCOL_PREFIX) ? p.replace(t, BEARER_PROTOCOL_PREFIX + REDACTED) : p;
+      const r = redactProtocol(t);
+      return r === t ? p : p.replace(t, r);
     })
     .join(',');
 }
 
 /** Redact a single subprotocol name if it carries a token. */
 export function redactProtocol(p: string): string {
-  return p.startsWith(BEARER_PROTOCOL_PREFIX) ? BEARER_PROTOCOL_PREFIX + REDACTED : p;
+  if (p.startsWith(BEARER_PROTOCOL_PREFIX)) return BEARER_PROTOCOL_PREFIX + REDACTED;
+  const m = ANY_BEARER_PROTOCOL.exec(p);
+  return m ? m[1]! + REDACTED : p;
 }
 
 /** Redact `access_token=` / `token=` query parameters (some clients put tokens in URLs). */

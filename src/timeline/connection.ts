@@ -19,7 +19,10 @@ import type { ConnectionProtocol, TimelineEvent, Transport } from './events.js';
 import type { DecodeAs, TimelineLimits } from './options.js';
 import type { RequestSummary, SessionSummary } from './summary-types.js';
 import { requestInfo } from './request-info.js';
-import { Session, endpointText } from './session.js';
+import { endpointText } from './session.js';
+import type { SessionInterpreter } from './interpreter.js';
+import { createSession, type SessionChoice } from './session-factory.js';
+import { websocketApplication } from './websocket-application.js';
 import { guessFraming, looksLikeTls, worthGuessing, type FramingGuess, type GuessConstraints, type HeldBytes } from './sniff-framing.js';
 import { concatBytes } from '../common/bytes.js';
 
@@ -81,7 +84,7 @@ export class ConnectionDecoder {
   private readonly requests: RequestRecord[] = [];
   private respIndex = 0;
   private response: ResponseRecord | null = null;
-  private session: Session | null = null;
+  private session: SessionInterpreter | null = null;
   private readonly summaries: RequestSummary[] = [];
   private disabled = false;
   private finished = false;
@@ -615,14 +618,25 @@ export class ConnectionDecoder {
     const upgrade = (respHead ? headerValue(respHead.headers, 'upgrade') : null) ?? rec?.head.upgrade ?? '';
     let transport: Transport;
     let protocol: string | null;
+    // --- not Kubernetes (issue 12 §3): what the upgraded bytes carry
+    let choice: SessionChoice = 'kubernetes';
     if (/websocket/i.test(upgrade)) {
       protocol = respHead ? headerValue(respHead.headers, 'sec-websocket-protocol') : null;
       transport = protocol && /^spdy\/3\.1\+/i.test(protocol) ? 'websocket+spdy/3.1' : 'websocket';
-    } else if (upgrade !== '' && !/spdy\/3/i.test(upgrade) && !this.decodeAs) {
-      // another protocol (h2c, …): nothing of ours; the connection is opaque from here on
+      if (!this.decodeAs) {
+        const h = rec?.head;
+        choice = websocketApplication(protocol, h ? offeredProtocols(h.headers) : [], h?.path ?? '', requestInfo(h?.path ?? '', h?.query ?? ''));
+      }
+    } else if (/^h2c$/i.test(upgrade.trim()) && !this.decodeAs) {
+      // HTTP/2 over cleartext: not a session of ours; the connection is opaque from here on
       this.req = this.resp = null;
       this.becomeOpaque(time, out);
       return;
+    } else if (upgrade !== '' && !/spdy\/3/i.test(upgrade) && !this.decodeAs) {
+      // another protocol (Docker's `tcp`, …): its bytes as they are
+      transport = 'raw';
+      protocol = upgrade;
+      choice = 'raw';
     } else {
       if (!/spdy\/3/i.test(upgrade)) this.diag(out, time, 'serverToClient', 'TIMELINE_UNKNOWN_UPGRADE', 'connection', `switched protocols without saying to what; decoding as SPDY/3.1`, offset);
       protocol = respHead ? headerValue(respHead.headers, 'x-stream-protocol-version') : null;
@@ -665,7 +679,10 @@ export class ConnectionDecoder {
       base,
       true,
       out,
+      choice,
+      respHead ? headerValue(respHead.headers, 'sec-websocket-extensions') : null,
     );
+    // --- end not Kubernetes
     if (refused) refused.request.retriedBy = this.session!.id;
     this.req = this.resp = null;
     for (const c of held) this.session!.bytes('clientToServer', c, time, out);
@@ -686,10 +703,12 @@ export class ConnectionDecoder {
     baseOffset: Record<Direction, number>,
     freshHeaders: boolean,
     out: TimelineEvent[],
+    choice: SessionChoice = 'kubernetes',
+    websocketExtensions: string | null = null,
   ): void {
     const id = this.ctx.nextSession++;
     this.phase = 'session';
-    this.session = new Session(
+    this.session = createSession(
       {
         id,
         connection: this.id,
@@ -707,8 +726,10 @@ export class ConnectionDecoder {
         freshHeaders,
         sidesKnown: !this.openEv.startedLate || this.swapped || !inferred,
         onSwap: (why, swapOut) => this.swapFromSession(time, why, swapOut),
+        websocketExtensions,
       },
       this.ctx,
+      choice,
     );
     if (!inferred) out.push({ kind: 'upgrade', time, connection: this.id, session: id, transport, protocol });
     this.session.start(out);

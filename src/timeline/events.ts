@@ -19,8 +19,18 @@ import type { TlsDescription } from '../tls/types.js';
 
 export type SessionKind = 'exec' | 'attach' | 'portforward' | 'unknown';
 
-/** What runs on an upgraded connection. */
-export type Transport = 'spdy/3.1' | 'websocket' | 'websocket+spdy/3.1';
+/**
+ * What runs on an upgraded connection. `raw`: an upgrade to something that is
+ * neither SPDY nor WebSocket (Docker's `Upgrade: tcp` attach), its bytes as they are.
+ */
+export type Transport = 'spdy/3.1' | 'websocket' | 'websocket+spdy/3.1' | 'raw';
+
+/**
+ * Whose protocol a session carries: `kubernetes` (exec, attach,
+ * port-forward channels and streams), `websocket` (a WebSocket session of
+ * other software: its messages as they are), `raw` (a raw upgrade).
+ */
+export type SessionApplication = 'kubernetes' | 'websocket' | 'raw';
 
 /** What a stream (SPDY) or channel (WebSocket) carries. `unknown`: not known (yet). */
 export type StreamRole = 'stdin' | 'stdout' | 'stderr' | 'error' | 'resize' | 'data' | 'unknown';
@@ -162,6 +172,8 @@ export interface SessionStartEvent extends SessionBase, ExecTarget {
   sessionKind: SessionKind;
   transport: Transport;
   protocol: string | null;
+  /** Whose protocol it carries; not `kubernetes`: no Kubernetes interpretation (an addition). */
+  application: SessionApplication;
   /** Joined mid-session: no handshake seen; kind, protocol and roles are guesses. */
   inferred: boolean;
   /** Connection number of the refused WebSocket upgrade this session retries (kubectl's WebSocket→SPDY fallback), or null. */
@@ -349,6 +361,35 @@ export interface TeardownEvent extends SessionBase {
   offset: number;
 }
 
+/**
+ * A whole data message of a WebSocket session that is not Kubernetes (one
+ * event per message, however many frames it came in).
+ */
+export interface WebSocketMessageEvent extends SessionBase {
+  kind: 'websocket-message';
+  direction: Direction;
+  type: 'text' | 'binary';
+  /** Payload bytes of the whole message. */
+  length: number;
+  /** Frames it arrived in (1 unless fragmented). */
+  frames: number;
+  /** Text messages: the start of the text (up to 200 characters, as sent: outputs escape control characters); null for binary. */
+  text: string | null;
+  /** The first bytes (up to 16) as hex, for binary messages; null for text. */
+  head: string | null;
+  /** Offset of its first frame in its byte stream. */
+  offset: number;
+}
+
+/** A WebSocket close frame of a session that is not Kubernetes. */
+export interface WebSocketCloseEvent extends SessionBase {
+  kind: 'websocket-close';
+  direction: Direction;
+  /** Status code, null when the frame had none. */
+  code: number | null;
+  reason: string;
+}
+
 /** Bytes lost in the capture. */
 export interface GapEvent extends Base {
   kind: 'gap';
@@ -419,6 +460,8 @@ export type TimelineEvent =
   | ExitEvent
   | GoawayEvent
   | PingEvent
+  | WebSocketMessageEvent
+  | WebSocketCloseEvent
   | WindowUpdateEvent
   | FlowControlEvent
   | GapEvent

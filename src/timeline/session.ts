@@ -55,6 +55,8 @@ export interface SessionSetup {
   onSwap?: (why: string, out: TimelineEvent[]) => void;
   /** Client and server are known (TCP saw the SYN, or content already told). */
   sidesKnown: boolean;
+  /** The 101's `Sec-WebSocket-Extensions` (what RSV bits may mean), when seen. */
+  websocketExtensions?: string | null;
 }
 
 /** Bytes of a port-forward error stream kept for the summary. */
@@ -199,6 +201,7 @@ export class Session {
       sessionKind: this.kind,
       transport: this.transport,
       protocol: s.protocol,
+      application: 'kubernetes',
       hop: s.info.hop,
       namespace: s.info.namespace,
       pod: s.info.pod,
@@ -355,6 +358,8 @@ export class Session {
       teardown: this.teardown ? { ...this.teardown } : null,
       gaps: this.gaps,
       diagnostics: this.diagnostics,
+      application: 'kubernetes',
+      messages: null,
     };
   }
 

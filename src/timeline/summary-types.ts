@@ -9,7 +9,7 @@
  * decoder was made with `showSecrets`.
  */
 import type { TlsDescription } from '../tls/types.js';
-import type { ExecTarget, SessionEndReason, SessionKind, StreamRole, Transport } from './events.js';
+import type { ExecTarget, SessionApplication, SessionEndReason, SessionKind, StreamRole, Transport } from './events.js';
 
 export interface DirectionBytes {
   /** Application bytes: SPDY DATA payloads; WebSocket channel payloads without the channel byte or port prefix, base64 decoded. */
@@ -104,6 +104,25 @@ export interface SessionSummary extends ExecTarget {
   gaps: number;
   /** Diagnostics about this session. */
   diagnostics: number;
+  /**
+   * Whose protocol the session carries: `kubernetes`; `websocket` (a
+   * WebSocket session of other software, shown as its messages: `kind`
+   * `unknown`, no streams, no exit); `raw` (a raw upgrade such as Docker's
+   * `Upgrade: tcp`: one `data` stream, id 0, with each direction's bytes).
+   */
+  application: SessionApplication;
+  /** WebSocket sessions that are not Kubernetes: their data messages per direction; null otherwise. */
+  messages: { clientToServer: MessageCounts; serverToClient: MessageCounts } | null;
+}
+
+/** Data messages of one direction of a WebSocket session that is not Kubernetes. */
+export interface MessageCounts {
+  text: number;
+  binary: number;
+  /** Frames they came in (more than the messages when fragmented). */
+  frames: number;
+  /** Payload bytes of all the messages. */
+  bytes: number;
 }
 
 /** One direction of a SPDY session's flow control. */

@@ -4,7 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Direction } from '../../common/errors.js';
-import type { Hop } from '../../timeline/index.js';
+import type { Hop, SessionApplication } from '../../timeline/index.js';
 
 export function createChalk(color: boolean): ChalkInstance {
   return new Chalk({ level: color ? 1 : 0 });
@@ -65,6 +65,13 @@ export function formatDuration(us: number): string {
 export function assertNever(x: never): never {
   throw new Error(`unexpected ${JSON.stringify(x)}`);
 }
+
+/** What a session that is not Kubernetes is, in words. */
+export const APPLICATION_TEXT: Record<SessionApplication, string> = {
+  kubernetes: 'Kubernetes',
+  websocket: 'WebSocket, not Kubernetes:',
+  raw: 'raw upgrade, not Kubernetes:',
+};
 
 /** Which connection of kubectl → API server → kubelet → runtime a session is. */
 export const HOP_TEXT: Record<Hop, string> = {

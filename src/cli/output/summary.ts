@@ -8,7 +8,7 @@ import type { DecodeSummary, DiagnosticEvent, SessionSummary, TimelineEvent } fr
 import { teardownText } from '../../timeline/teardown.js';
 import type { EventFilter } from './filter.js';
 import { createSummaryJsonOutput } from './summary-json.js';
-import { HOP_TEXT, arrow, clock, formatBytes, formatDuration, printableDeep } from './style.js';
+import { APPLICATION_TEXT, HOP_TEXT, arrow, clock, formatBytes, formatDuration, printableDeep } from './style.js';
 import type { Output } from './types.js';
 import { TLS_KEYS_HINT, tlsStatus, tlsText } from './tls-text.js';
 
@@ -91,6 +91,7 @@ export function renderSummary(
 
 function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
   const lines: string[] = [];
+  if (sess.application !== 'kubernetes') return renderOtherSession(sess, chalk);
   lines.push(
     chalk.bold(`Session ${sess.session}: ${sess.kind}`) +
       ` ${sess.transport} ${sess.protocol ?? '(protocol unknown)'}  ${sess.client} → ${sess.server}  connection #${sess.connection}` +
@@ -124,6 +125,47 @@ function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
   ].filter(Boolean);
   lines.push(`  ${ending.join('  ')}`);
 
+  const table = streamTable(sess, chalk);
+  if (sess.streams.length) lines.push(indent(table.toString()));
+  const extra: string[] = [];
+  if (sess.resizes.length) extra.push(`resizes ${sess.resizes.map((r) => `${r.width}x${r.height}`).join(', ')}`);
+  if (sess.pings.clientToServer || sess.pings.serverToClient) extra.push(`pings c→s ${sess.pings.clientToServer} s→c ${sess.pings.serverToClient}`);
+  for (const g of sess.goaway) extra.push(`GOAWAY ${arrow(g.direction)} status ${g.status} last good ${g.lastGoodStreamId}`);
+  if (sess.websocketClose) extra.push(`WebSocket close ${arrow(sess.websocketClose.direction)} ${sess.websocketClose.code ?? '(no code)'} ${sess.websocketClose.reason}`.trim());
+  if (sess.flowControlStalls) extra.push(`flow-control stalls ${sess.flowControlStalls}`);
+  extra.push(...flowControlNotes(sess, chalk));
+  if (sess.teardown) extra.push(`${teardownText(sess.teardown)} ${arrow(sess.teardown.direction)}: teardown`);
+  if (sess.gaps) extra.push(chalk.red(`gaps ${sess.gaps}`));
+  if (sess.diagnostics) extra.push(chalk.red(`diagnostics ${sess.diagnostics}`));
+  if (extra.length) lines.push(`  ${extra.join('  ')}`);
+  return lines.join('\n');
+}
+
+/** A WebSocket session of other software, or a raw upgrade: what it is, its messages or bytes, how it ended. */
+function renderOtherSession(sess: SessionSummary, chalk: ChalkInstance): string {
+  const lines: string[] = [];
+  lines.push(
+    chalk.bold(`Session ${sess.session}: ${APPLICATION_TEXT[sess.application].replace(/:$/, '')}`) +
+      `  ${sess.transport} ${sess.protocol ?? '(no subprotocol)'}  ${sess.client} → ${sess.server}  connection #${sess.connection}`,
+  );
+  if (sess.request) lines.push(`  ${sess.request.method} ${sess.request.path}${sess.request.query ? '?' + sess.request.query : ''}`);
+  if (sess.messages) {
+    const m = (c: NonNullable<SessionSummary['messages']>['clientToServer']) =>
+      `${c.text} text, ${c.binary} binary (${formatBytes(c.bytes)}${c.frames > c.text + c.binary ? ` in ${c.frames} frames` : ''})`;
+    lines.push(`  messages c→s ${m(sess.messages.clientToServer)}  s→c ${m(sess.messages.serverToClient)}`);
+  }
+  if (sess.streams.length) lines.push(indent(streamTable(sess, chalk).toString()));
+  const duration = sess.endTime !== null ? ` after ${formatDuration(sess.endTime - sess.startTime)}` : '';
+  const extra = [`ended by ${sess.end ?? 'nothing yet'}${duration}`, sess.tcpClose ? `TCP ${sess.tcpClose}` : ''];
+  if (sess.pings.clientToServer || sess.pings.serverToClient) extra.push(`pings and pongs c→s ${sess.pings.clientToServer} s→c ${sess.pings.serverToClient}`);
+  if (sess.websocketClose) extra.push(`WebSocket close ${arrow(sess.websocketClose.direction)} ${sess.websocketClose.code ?? '(no code)'} ${sess.websocketClose.reason}`.trim());
+  if (sess.gaps) extra.push(chalk.red(`gaps ${sess.gaps}`));
+  if (sess.diagnostics) extra.push(chalk.red(`diagnostics ${sess.diagnostics}`));
+  lines.push(`  ${extra.filter(Boolean).join('  ')}`);
+  return lines.join('\n');
+}
+
+function streamTable(sess: SessionSummary, chalk: ChalkInstance): InstanceType<typeof Table> {
   const table = new Table({
     head: ['stream', 'role', 'c→s bytes', 'c→s sha256', 's→c bytes', 's→c sha256', 'end'],
     style: { head: chalk.level > 0 ? ['bold'] : [], border: chalk.level > 0 ? ['grey'] : [] },
@@ -147,19 +189,7 @@ function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
       end,
     ]);
   }
-  if (sess.streams.length) lines.push(indent(table.toString()));
-  const extra: string[] = [];
-  if (sess.resizes.length) extra.push(`resizes ${sess.resizes.map((r) => `${r.width}x${r.height}`).join(', ')}`);
-  if (sess.pings.clientToServer || sess.pings.serverToClient) extra.push(`pings c→s ${sess.pings.clientToServer} s→c ${sess.pings.serverToClient}`);
-  for (const g of sess.goaway) extra.push(`GOAWAY ${arrow(g.direction)} status ${g.status} last good ${g.lastGoodStreamId}`);
-  if (sess.websocketClose) extra.push(`WebSocket close ${arrow(sess.websocketClose.direction)} ${sess.websocketClose.code ?? '(no code)'} ${sess.websocketClose.reason}`.trim());
-  if (sess.flowControlStalls) extra.push(`flow-control stalls ${sess.flowControlStalls}`);
-  extra.push(...flowControlNotes(sess, chalk));
-  if (sess.teardown) extra.push(`${teardownText(sess.teardown)} ${arrow(sess.teardown.direction)}: teardown`);
-  if (sess.gaps) extra.push(chalk.red(`gaps ${sess.gaps}`));
-  if (sess.diagnostics) extra.push(chalk.red(`diagnostics ${sess.diagnostics}`));
-  if (extra.length) lines.push(`  ${extra.join('  ')}`);
-  return lines.join('\n');
+  return table;
 }
 
 /** Which side does no flow control (said once), and overruns only where they break the rule. */

@@ -6,7 +6,7 @@ import type { ChalkInstance } from 'chalk';
 import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
 import { teardownText } from '../../timeline/teardown.js';
 import type { EventFilter } from './filter.js';
-import { HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, preview, printableDeep } from './style.js';
+import { APPLICATION_TEXT, HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, preview, printableDeep } from './style.js';
 import type { Output } from './types.js';
 import { tlsStatus, tlsText } from './tls-text.js';
 import { BatchedWriter } from './writer.js';
@@ -79,6 +79,9 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       const flags = (['stdin', 'stdout', 'stderr', 'tty'] as const).filter((f) => ev[f]).join(',');
       const target = ev.pod ? ` ${ev.namespace ?? '?'}/${ev.pod}${ev.container ? `/${ev.container}` : ''}` : '';
       const cmd = ev.command.length ? ` -- ${ev.command.join(' ')}` : '';
+      if (ev.application !== 'kubernetes') {
+        return `${head} ${chalk.bold.green(`session ${ev.session}`)} ${APPLICATION_TEXT[ev.application]} ${ev.transport} ${ev.protocol ?? '(no subprotocol)'}`;
+      }
       return `${head} ${chalk.bold.green(`session ${ev.session} ${ev.sessionKind}`)} (${HOP_TEXT[ev.hop]})${target}${cmd} [${flags}] ${ev.transport} ${
         ev.protocol ?? 'protocol unknown'
       }${ev.inferred ? chalk.yellow(' (joined mid-session: inferred)') : ''}${ev.retryOf !== null ? ` retry of connection ${ev.retryOf}` : ''}`;
@@ -115,6 +118,12 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       return `${head} ${chalk.yellow(`GOAWAY ${ev.statusName}`)} last good stream ${ev.lastGoodStreamId}`;
     case 'ping':
       return `${head} ${ev.reply ? 'pong' : 'ping'}${ev.id !== null ? ` id ${ev.id}` : ''}`;
+    case 'websocket-message':
+      return `${head} ${chalk.bold(`ws ${ev.type} message`)} ${ev.length} B${ev.frames > 1 ? ` in ${ev.frames} frames` : ''}${
+        ev.text !== null ? ' ' + chalk.dim(`"${ev.text}"${Buffer.byteLength((event as typeof ev).text ?? '') < ev.length ? '…' : ''}`) : ''
+      }${ev.head ? ' ' + chalk.dim(ev.head + (ev.head.length / 2 < ev.length ? '…' : '')) : ''}`;
+    case 'websocket-close':
+      return `${head} ${chalk.bold('ws close')} ${ev.code ?? '(no code)'}${ev.reason ? ` "${ev.reason}"` : ''}`;
     case 'window-update':
       return `${head} ${ev.streamId === 0 ? 'session' : `[${ev.streamId}]`} window +${ev.delta} → ${ev.window}`;
     case 'flow-control': {
