@@ -23,6 +23,7 @@ import { endpointText } from './session.js';
 import type { SessionInterpreter } from './interpreter.js';
 import { createSession, type SessionChoice } from './session-factory.js';
 import { websocketApplication } from './websocket-application.js';
+import { checkAccept } from '../websocket/handshake.js';
 import { guessFraming, looksLikeTls, worthGuessing, type FramingGuess, type GuessConstraints, type HeldBytes } from './sniff-framing.js';
 import { concatBytes } from '../common/bytes.js';
 
@@ -682,6 +683,14 @@ export class ConnectionDecoder {
       choice,
       respHead ? headerValue(respHead.headers, 'sec-websocket-extensions') : null,
     );
+    if (transport !== 'raw' && transport !== 'spdy/3.1' && head && respHead) {
+      // RFC 6455 §4.2.2: the accept answers the key; a client must fail a connection where it does not
+      const key = headerValue(head.headers, 'sec-websocket-key');
+      const accept = headerValue(respHead.headers, 'sec-websocket-accept');
+      if (key !== null && accept !== null && !checkAccept(key.trim(), accept.trim())) {
+        this.diag(out, time, 'serverToClient', 'TIMELINE_WEBSOCKET_BAD_ACCEPT', 'session', "the server's Sec-WebSocket-Accept does not answer the client's Sec-WebSocket-Key (a client must fail this connection)", respHead.offset);
+      }
+    }
     // --- end not Kubernetes
     if (refused) refused.request.retriedBy = this.session!.id;
     this.req = this.resp = null;

@@ -24,7 +24,7 @@ const SAMPLES: TimelineEvent[] = [
   { kind: 'http-response', ...base, direction: 'serverToClient', index: 0, status: 101, reason: 'Switching Protocols', version: 'HTTP/1.1', headers: [], chosenProtocol: 'v4.channel.k8s.io', bodyLength: 0, body: null, offset: 0 },
   { kind: 'upgrade', ...s, transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io' },
   { kind: 'upgrade-refused', ...base, index: 0, status: 400, upgrade: 'websocket', path: '/x', message: 'no' },
-  { kind: 'session-start', ...s, sessionKind: 'exec', transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io', hop: 'client-apiserver', namespace: 'ns', pod: 'p', container: 'c', command: ['sh'], stdin: true, stdout: true, stderr: true, tty: false, inferred: false, retryOf: null },
+  { kind: 'session-start', ...s, sessionKind: 'exec', transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io', application: 'kubernetes', hop: 'client-apiserver', namespace: 'ns', pod: 'p', container: 'c', command: ['sh'], stdin: true, stdout: true, stderr: true, tty: false, inferred: false, retryOf: null },
   { kind: 'frame', ...s, direction: 'clientToServer', layer: 'spdy', type: 'data', streamId: 3, role: 'stdin', length: 5, flags: 1, fin: true, offset: 10 },
   { kind: 'stream-open', ...s, direction: 'clientToServer', streamId: 3, role: 'stdin', inferred: true, port: null, requestId: null },
   { kind: 'stream-data', ...s, direction: 'clientToServer', streamId: 3, role: 'stdin', bytes: new Uint8Array([104, 105, 10, 0]), offset: 0 },
@@ -40,6 +40,8 @@ const SAMPLES: TimelineEvent[] = [
   { kind: 'gap', ...base, session: 1, direction: 'serverToClient', offset: 100, size: 1460 },
   { kind: 'session-end', ...s, reason: 'goaway' },
   { kind: 'connection-close', ...base, reason: 'fin', direction: 'clientToServer' },
+  { kind: 'websocket-message', ...s, direction: 'serverToClient', type: 'text', length: 12, frames: 2, text: '{"op":"hi"}\n', head: null, offset: 40 },
+  { kind: 'websocket-close', ...s, direction: 'clientToServer', code: 1000, reason: 'bye' },
   { kind: 'diagnostic', ...base, session: 1, direction: 'serverToClient', streamId: 5, error: new KubewireError('spdy', 'SPDY_TEST', 'stream', 'a test diagnostic') },
 ];
 

@@ -91,7 +91,7 @@ export function renderSummary(
 
 function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
   const lines: string[] = [];
-  if (sess.application !== 'kubernetes') return renderOtherSession(sess, chalk);
+  if (sess.application === 'websocket' || sess.application === 'raw') return renderOtherSession(sess, chalk);
   lines.push(
     chalk.bold(`Session ${sess.session}: ${sess.kind}`) +
       ` ${sess.transport} ${sess.protocol ?? '(protocol unknown)'}  ${sess.client} → ${sess.server}  connection #${sess.connection}` +

@@ -79,7 +79,7 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       const flags = (['stdin', 'stdout', 'stderr', 'tty'] as const).filter((f) => ev[f]).join(',');
       const target = ev.pod ? ` ${ev.namespace ?? '?'}/${ev.pod}${ev.container ? `/${ev.container}` : ''}` : '';
       const cmd = ev.command.length ? ` -- ${ev.command.join(' ')}` : '';
-      if (ev.application !== 'kubernetes') {
+      if (ev.application === 'websocket' || ev.application === 'raw') {
         return `${head} ${chalk.bold.green(`session ${ev.session}`)} ${APPLICATION_TEXT[ev.application]} ${ev.transport} ${ev.protocol ?? '(no subprotocol)'}`;
       }
       return `${head} ${chalk.bold.green(`session ${ev.session} ${ev.sessionKind}`)} (${HOP_TEXT[ev.hop]})${target}${cmd} [${flags}] ${ev.transport} ${
