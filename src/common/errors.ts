@@ -29,7 +29,7 @@ export type ErrorScope =
   | 'channel'
   | 'message';
 
-export type Layer = 'capture' | 'tcp' | 'tls' | 'http' | 'spdy' | 'websocket' | 'k8s' | 'timeline' | 'cli' | 'mux' | 'tap' | 'serve';
+export type Layer = 'capture' | 'tcp' | 'tls' | 'http' | 'http2' | 'spdy' | 'websocket' | 'k8s' | 'timeline' | 'cli' | 'mux' | 'tap' | 'serve';
 
 export interface ErrorLocation {
   /** Absolute byte offset in the byte stream (or file) the layer consumes. */

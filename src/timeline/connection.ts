@@ -24,6 +24,8 @@ import type { SessionInterpreter } from './interpreter.js';
 import { createSession, type SessionChoice } from './session-factory.js';
 import { websocketApplication } from './websocket-application.js';
 import { checkAccept } from '../websocket/handshake.js';
+import { Http2Connection } from './http2-connection.js';
+import { CLIENT_PREFACE_BYTES } from '../http2/frames.js';
 import { guessFraming, looksLikeTls, worthGuessing, type FramingGuess, type GuessConstraints, type HeldBytes } from './sniff-framing.js';
 import { concatBytes } from '../common/bytes.js';
 
@@ -47,7 +49,7 @@ export const MAX_REQUESTS_KEPT = 10_000;
 /** Bytes kept per direction while the connection is not classified yet. */
 const SNIFF_LIMIT = 256 * 1024;
 
-type Phase = 'sniff' | 'http' | 'session' | 'opaque';
+type Phase = 'sniff' | 'http' | 'http2' | 'session' | 'opaque';
 
 interface SniffBuffer extends HeldBytes {
   /** Absolute offset of the first buffered byte. */
@@ -86,6 +88,8 @@ export class ConnectionDecoder {
   private respIndex = 0;
   private response: ResponseRecord | null = null;
   private session: SessionInterpreter | null = null;
+  /** HTTP/2 (issue 12 §3): h2c, or decrypted h2, found by the client's preface. */
+  private h2: Http2Connection | null = null;
   private readonly summaries: RequestSummary[] = [];
   private disabled = false;
   private finished = false;
@@ -194,6 +198,9 @@ export class ConnectionDecoder {
       case 'http':
         this.httpData(d, bytes, time, out);
         return;
+      case 'http2':
+        this.h2!.bytes(d, bytes, time, out);
+        return;
       case 'session': {
         const a = this.align[d];
         if (a) {
@@ -232,6 +239,9 @@ export class ConnectionDecoder {
         this.sniff.clientToServer = newSniff(this.next.clientToServer);
         this.sniff.serverToClient = newSniff(this.next.serverToClient);
         return;
+      case 'http2':
+        this.h2!.gap(d, size, time, out);
+        return;
       case 'session': {
         const a = this.align[d];
         if (a) {
@@ -253,6 +263,7 @@ export class ConnectionDecoder {
         if (p) this.httpEvents(p.type === 'request' ? 'clientToServer' : 'serverToClient', p.end(), time, out);
       }
     }
+    if (this.phase === 'http2') this.h2!.end(time, out);
     if (this.phase === 'session') {
       for (const d of ['clientToServer', 'serverToClient'] as const) if (this.align[d]) this.tryAlign(d, time, true, out);
       this.session!.end(time, reason, out);
@@ -263,6 +274,7 @@ export class ConnectionDecoder {
     this.response = null;
     this.requests.length = 0;
     this.align = {};
+    this.h2 = null;
     this.sniff.clientToServer = newSniff(0);
     this.sniff.serverToClient = newSniff(0);
   }
@@ -283,6 +295,11 @@ export class ConnectionDecoder {
     const c2s = this.sniff.clientToServer;
     const s2c = this.sniff.serverToClient;
     const forced = forcedTransport(this.decodeAs);
+    if (c2s.bytes > 0 && this.decodeAs === undefined) {
+      const p = prefaceMatch(head(c2s, CLIENT_PREFACE_BYTES.length));
+      if (p === 'yes') return this.startHttp2(time, null, out);
+      if (p === 'maybe' && !final) return;
+    }
     const hc = c2s.bytes ? sniffHttp(head(c2s, 16)) : 'maybe';
     const hs = s2c.bytes ? sniffHttp(head(s2c, 16)) : 'maybe';
     if (hc === 'request' || hs === 'response') return this.startHttp(time, false, out);
@@ -419,6 +436,35 @@ export class ConnectionDecoder {
     for (const c of s2c) {
       if (this.phase === 'http') this.httpData('serverToClient', c, time, out);
       else this.route('serverToClient', c, this.next.serverToClient - c.length, time, out);
+    }
+  }
+
+  /** HTTP/2 from here: replay what the sniffer holds (nothing after an h2c upgrade). */
+  private startHttp2(time: number, upgradedRequest: RequestSummary | null, out: TimelineEvent[]): void {
+    this.phase = 'http2';
+    out.push({ kind: 'connection-classified', time, connection: this.id, protocol: 'http2', inferred: false, forced: false });
+    this.h2 = new Http2Connection(
+      {
+        connection: this.id,
+        client: endpointText(this.client),
+        server: endpointText(this.server),
+        headers: (h) => this.headers(h),
+        query: (q) => this.secretQuery(q),
+        keepRequest: (r) => {
+          if (this.ctx.requestsKept >= MAX_REQUESTS_KEPT) return false;
+          this.ctx.requestsKept++;
+          this.summaries.push(r);
+          return true;
+        },
+        noteDiagnostic: () => undefined,
+      },
+      { clientToServer: this.sniff.clientToServer.offset, serverToClient: this.sniff.serverToClient.offset },
+      upgradedRequest,
+    );
+    for (const d of ['clientToServer', 'serverToClient'] as const) {
+      const held = this.sniff[d];
+      this.sniff[d] = newSniff(0);
+      for (const c of held.chunks) this.h2.bytes(d, c, time, out);
     }
   }
 
@@ -629,9 +675,16 @@ export class ConnectionDecoder {
         choice = websocketApplication(protocol, h ? offeredProtocols(h.headers) : [], h?.path ?? '', requestInfo(h?.path ?? '', h?.query ?? ''));
       }
     } else if (/^h2c$/i.test(upgrade.trim()) && !this.decodeAs) {
-      // HTTP/2 over cleartext: not a session of ours; the connection is opaque from here on
+      // HTTP/2 over cleartext (RFC 7540 §3.2): the client's preface follows, then frames both ways
+      const held = this.req ? this.req.acceptUpgrade() : [];
+      let heldBytes = 0;
+      for (const c of held) heldBytes += c.length;
+      this.sniff.clientToServer = newSniff(this.req ? this.req.offset - heldBytes : this.next.clientToServer);
+      this.sniff.serverToClient = newSniff(offset);
       this.req = this.resp = null;
-      this.becomeOpaque(time, out);
+      this.startHttp2(time, rec?.summary ?? null, out);
+      for (const c of held) this.h2!.bytes('clientToServer', c, time, out);
+      for (const c of rest) this.h2!.bytes('serverToClient', c, time, out);
       return;
     } else if (upgrade !== '' && !/spdy\/3/i.test(upgrade) && !this.decodeAs) {
       // another protocol (Docker's `tcp`, …): its bytes as they are
@@ -766,6 +819,12 @@ export class ConnectionDecoder {
       error: new KubewireError('timeline', code, scope, message, { connection: this.id, direction: d, offset }),
     });
   }
+}
+
+/** Does the client's first data start with the HTTP/2 preface? `maybe`: too short to tell. */
+function prefaceMatch(b: Uint8Array): 'yes' | 'no' | 'maybe' {
+  for (let i = 0; i < b.length; i++) if (b[i] !== CLIENT_PREFACE_BYTES[i]) return 'no';
+  return b.length >= CLIENT_PREFACE_BYTES.length ? 'yes' : 'maybe';
 }
 
 function newSniff(offset: number): SniffBuffer {

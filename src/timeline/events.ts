@@ -44,7 +44,7 @@ export type StreamRole = 'stdin' | 'stdout' | 'stderr' | 'error' | 'resize' | 'd
 export type Hop = 'client-apiserver' | 'apiserver-kubelet' | 'kubelet-runtime' | 'unknown';
 
 /** How a connection's bytes are read, after classification (or forced with `decodeAs`). */
-export type ConnectionProtocol = 'http' | 'spdy' | 'websocket' | 'websocket+spdy' | 'opaque';
+export type ConnectionProtocol = 'http' | 'http2' | 'spdy' | 'websocket' | 'websocket+spdy' | 'opaque';
 
 /** Header lines in wire order; secrets already redacted unless `showSecrets`. */
 export type HeaderList = Array<[name: string, value: string]>;
@@ -104,8 +104,10 @@ export interface HttpRequestEvent extends Base {
   /** Offered subprotocols: `X-Stream-Protocol-Version` lines (SPDY) or `Sec-WebSocket-Protocol` entries. */
   offeredProtocols: string[];
   bodyLength: number;
-  /** Offset of the request line in the client→server byte stream. */
+  /** Offset of the request line in the client→server byte stream (HTTP/2: of its HEADERS frame). */
   offset: number;
+  /** HTTP/2 only: the stream it went on (an addition). */
+  streamId?: number;
 }
 
 /** A complete HTTP/1.1 response. For a 101, emitted at the end of the head. */
@@ -124,6 +126,8 @@ export interface HttpResponseEvent extends Base {
   /** The body when it is small (≤ 64 KiB; refusals carry a `metav1.Status` here), else null. A copy. */
   body: Uint8Array | null;
   offset: number;
+  /** HTTP/2 only: the stream it went on (an addition). */
+  streamId?: number;
 }
 
 /** An upgrade request was answered with 101: the connection becomes a session. */

@@ -245,17 +245,17 @@ describe('offsets', () => {
 });
 
 describe('other upgrades', () => {
-  it('leaves a connection upgraded to another protocol alone', () => {
+  it('follows an upgrade to h2c into HTTP/2 (its frames begin with the client preface)', () => {
     const { decoder, events } = decode(
       script([
         { d: C, bytes: enc('GET / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n') },
-        { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\x00\x00\x12\x04\x00\x00\x00\x00\x00') },
+        { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00') },
         { d: C, bytes: enc('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n') },
       ]),
     );
     expect(decoder.summary().sessions).toEqual([]);
     expect(decoder.diagnosticCount).toBe(0);
-    expect(events.filter((e) => e.kind === 'connection-classified').map((e) => e.kind === 'connection-classified' && e.protocol)).toEqual(['http', 'opaque']);
+    expect(events.filter((e) => e.kind === 'connection-classified').map((e) => e.kind === 'connection-classified' && e.protocol)).toEqual(['http', 'http2']);
   });
 });
 
