@@ -61,13 +61,14 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
     case 'connection-classified':
       return `${head} carries ${chalk.bold(ev.protocol)}${ev.forced ? ' (forced by --decode-as)' : ev.inferred ? chalk.yellow(' (inferred from content)') : ''}`;
     case 'http-request':
-      return `${head} ${chalk.bold(`${ev.method} ${ev.target}`)} ${ev.version}${ev.upgrade ? ` upgrade: ${ev.upgrade}` : ''}${
+      return `${head} ${ev.streamId !== undefined ? stream(ev.streamId, null, chalk) : ''}${chalk.bold(`${ev.method} ${ev.target}`)} ${ev.version}${ev.upgrade ? ` upgrade: ${ev.upgrade}` : ''}${
         ev.offeredProtocols.length ? ` offers ${ev.offeredProtocols.join(', ')}` : ''
       }${ev.bodyLength ? ` body ${ev.bodyLength} B` : ''}${headerNote(ev.headers)}`;
     case 'http-response': {
-      const st = `${ev.status} ${ev.reason}`;
+      // HTTP/2 has no reason phrase
+      const st = ev.reason ? `${ev.status} ${ev.reason}` : String(ev.status);
       const coloured = ev.status >= 400 ? chalk.red(st) : ev.status === 101 ? chalk.green(st) : st;
-      return `${head} ${chalk.bold(coloured)}${ev.chosenProtocol ? ` protocol ${ev.chosenProtocol}` : ''}${
+      return `${head} ${ev.streamId !== undefined ? stream(ev.streamId, null, chalk) : ''}${chalk.bold(coloured)}${ev.chosenProtocol ? ` protocol ${ev.chosenProtocol}` : ''}${
         ev.bodyLength ? ` body ${ev.bodyLength} B` : ''
       }`;
     }
