@@ -132,6 +132,16 @@ describe('garbage', () => {
     );
   });
 
+  it('keeps the table bounded whatever SETTINGS announce', () => {
+    const d = new HpackDecoder({ tableSizeLimit: 8192 });
+    d.allowTableSize(2 ** 32 - 1);
+    expect(d.decode(hex('3fe13f'))).toEqual([]); // 8192: the limit
+    expect(() => new HpackDecoder({ tableSizeLimit: 8192 }).decode(hex('3fe23f'))).toThrow(/over the allowed/);
+    const big = new HpackDecoder({ tableSizeLimit: 8192 });
+    big.allowTableSize(2 ** 32 - 1);
+    expect(() => big.decode(hex('3fe23f'))).toThrow(/8193 over the allowed 8192/);
+  });
+
   it('a failed block fails every later one (the table is out of step)', () => {
     const d = new HpackDecoder();
     expect(() => d.decode(hex('be'))).toThrow(/index 62 beyond/);

@@ -26,6 +26,12 @@ export interface HpackDecoderOptions {
   maxTableSize?: number;
   /** Largest decoded header list (names + values + 32 per field, as §4.1 counts). Default 1 MiB. */
   maxHeaderListSize?: number;
+  /**
+   * The most dynamic table this decoder keeps, whatever SETTINGS allow (a
+   * capture may announce 4 GiB). Default 1 MiB; an encoder that goes past it
+   * gets `HTTP2_HPACK_SIZE_UPDATE_TOO_LARGE`.
+   */
+  tableSizeLimit?: number;
 }
 
 /** §4.1: an entry's size is its name and value octets plus 32. */
@@ -42,16 +48,18 @@ export class HpackDecoder {
   private maxSize: number;
   private allowedMax: number;
   private readonly maxList: number;
+  private readonly limit: number;
   private failure: KubewireError | null = null;
 
   constructor(opts: HpackDecoderOptions = {}) {
     this.allowedMax = this.maxSize = opts.maxTableSize ?? 4096;
     this.maxList = opts.maxHeaderListSize ?? 1024 * 1024;
+    this.limit = opts.tableSizeLimit ?? 1024 * 1024;
   }
 
   /** The decoding side announced a new SETTINGS_HEADER_TABLE_SIZE: the encoder may now go up to it. */
   allowTableSize(n: number): void {
-    this.allowedMax = Math.max(this.allowedMax, n);
+    this.allowedMax = Math.min(this.limit, Math.max(this.allowedMax, n));
   }
 
   /** Current dynamic table size in §4.1 octets (for tests). */
