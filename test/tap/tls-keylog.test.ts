@@ -78,6 +78,14 @@ if (missing) console.warn(`skipping tap --tls-keylog with tcpdump: ${missing}`);
         exec[0].streams.map((s: { role: string; clientToServer: unknown; serverToClient: unknown }) => [s.role, s.clientToServer, s.serverToClient]),
       );
 
+      // The same keys injected into the capture (a pcapng Decryption Secrets Block) decrypt it without --tls-keylog.
+      if (which('editcap')) {
+        const injected = join(dir, 'upstream-with-keys.pcapng');
+        execFileSync('editcap', ['--inject-secrets', `tls,${keys}`, pcap, injected]);
+        const fromBlock = JSON.parse(execFileSync(process.execPath, [CLI, 'decode', injected, '--summary', '--json'], { encoding: 'utf8' }));
+        expect(fromBlock.sessions).toEqual(decoded.sessions);
+      }
+
       if (which('tshark')) {
         const paths = execFileSync('tshark', ['-r', pcap, '-o', `tls.keylog_file:${keys}`, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.uri'], {
           encoding: 'utf8',
