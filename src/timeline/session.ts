@@ -462,7 +462,7 @@ export class Session {
           }
           if (role === 'unknown') this.diag(out, d, 'TIMELINE_UNKNOWN_STREAM_TYPE', 'stream', 'SYN_STREAM without a known streamtype header', f.streamId, f.offset);
         } else {
-          this.roleClues.opened(f.streamId);
+          this.roleClues.opened(f.streamId, d);
           inferred = true;
         }
         const s = this.openStream(f.streamId, role, inferred, d, out);

@@ -34,7 +34,7 @@ export interface StreamClues {
   reset: Direction | null;
   /** The look of each direction's first bytes (null: none seen). */
   look: Record<Direction, FirstBytes | null>;
-  /** Its SYN_STREAM came after DATA had flowed on the session (exec opens every stream first). */
+  /** Its SYN_STREAM came after its sender had sent DATA (exec opens every stream first). */
   openedLate: boolean;
 }
 
@@ -213,17 +213,18 @@ export interface StreamFacts {
 export class SpdyRoleClues {
   private readonly looks = new Map<number, Record<Direction, FirstBytes | null>>();
   private readonly late = new Set<number>();
-  private dataSeen = false;
+  /** Per direction: DATA went before. Only the SYN_STREAM's own direction orders it (the two are decoded apart). */
+  private dataSeen: Record<Direction, boolean> = { clientToServer: false, serverToClient: false };
 
-  /** A SYN_STREAM whose headers could not be read. */
-  opened(id: number): void {
-    if (this.dataSeen) this.late.add(id);
+  /** A SYN_STREAM whose headers could not be read, sent in direction `d`. */
+  opened(id: number, d: Direction): void {
+    if (this.dataSeen[d]) this.late.add(id);
   }
 
   /** Application bytes on a stream. True when they are its first in `d` (a new clue). */
   bytes(id: number, d: Direction, data: Uint8Array, look: (data: Uint8Array) => FirstBytes): boolean {
     if (data.length === 0) return false;
-    this.dataSeen = true;
+    this.dataSeen[d] = true;
     let l = this.looks.get(id);
     if (!l) this.looks.set(id, (l = { clientToServer: null, serverToClient: null }));
     if (l[d] !== null) return false;
@@ -233,6 +234,7 @@ export class SpdyRoleClues {
 
   /** The sides were the other way round. */
   swap(): void {
+    this.dataSeen = { clientToServer: this.dataSeen.serverToClient, serverToClient: this.dataSeen.clientToServer };
     for (const l of this.looks.values()) [l.clientToServer, l.serverToClient] = [l.serverToClient, l.clientToServer];
   }
 
