@@ -28,7 +28,7 @@ import { ResizeDecoder } from '../k8s/resize.js';
 import { parseStatus } from '../k8s/status.js';
 import { remoteCommandProtocol, REMOTE_COMMAND_BASE64_V4, REMOTE_COMMAND_V5 } from '../k8s/protocols.js';
 import { CHANNEL_ROLES, looksLikeResize, looksLikeStatus, protocolTraits, type ParsedStatus, type ProtocolTraits } from './k8s-adapter.js';
-import { SpdyRoleClues, inferSpdyRoles, inferSpdyRolesEitherWay, type FirstBytes } from './spdy-roles.js';
+import { SpdyRoleClues, inferSpdyRoles, inferSpdyRolesEitherWay, portForwardRole, type FirstBytes } from './spdy-roles.js';
 
 export interface SessionSetup {
   id: number;
@@ -107,6 +107,8 @@ export class Session {
   private base64: boolean;
   /** Joined SPDY session: what the streams showed, for their roles. */
   private readonly roleClues = new SpdyRoleClues();
+  /** Joined SPDY session: a stream id above 7 was seen, which only port-forward uses. */
+  private pastStream7 = false;
   /** May change once, when a joined WebSocket session turns out to carry a SPDY tunnel. */
   private transport: Transport;
   /**
@@ -491,7 +493,7 @@ export class Session {
       case 'data': {
         const clue = this.setup.inferred && this.roleClues.bytes(f.streamId, d, f.data, firstBytesLook);
         const s = this.streamFor(f.streamId, d, out);
-        if (clue && s?.inferred) this.inferSpdyRoles(false);
+        if (clue && s?.inferred) this.inferSpdyRoles(false, s);
         this.flowData(d, f.streamId, f.data.length, out);
         if (s && s.halfClosed[d] && (f.data.length > 0 || f.fin)) {
           // SPDY/3.1 §2.3.7: a sender must not send on a stream after its FIN
@@ -509,7 +511,7 @@ export class Session {
         if (s) {
           if (!s.reset) {
             s.reset = { direction: d, status: f.status, statusName };
-            if (s.inferred) this.inferSpdyRoles(false);
+            if (s.inferred) this.inferSpdyRoles(false, s);
           }
           if (s.role === 'error') this.settleExit(out, false);
         }
@@ -657,14 +659,25 @@ export class Session {
   /**
    * Joined SPDY session: the roles of the streams whose headers could not be
    * read, from everything they showed so far (see `spdy-roles.ts`). Roles may
-   * sharpen as clues arrive; `ended`: the session's end is in the capture.
+   * sharpen as clues arrive; `ended`: the session's end is in the capture;
+   * `changed`: the stream that showed something new.
    */
-  private inferSpdyRoles(ended: boolean): void {
+  private inferSpdyRoles(ended: boolean, changed?: StreamState): void {
     if (!this.setup.inferred || this.transport === 'websocket') return;
-    const streams = [...this.streams.values()];
-    if (!streams.some((x) => x.inferred)) return;
     const pf = this.transport === 'websocket+spdy/3.1' || this.traits.portforward || this.setup.info.kind === 'portforward';
     const rc = !pf && (this.setup.info.kind === 'exec' || this.setup.info.kind === 'attach' || (this.setup.protocol !== null && this.traits.version > 0));
+    if (!rc && changed && changed.id > 7) this.pastStream7 = true;
+    if (pf || (!rc && this.pastStream7)) {
+      // port-forward for sure (exec never gets past stream 7): each stream's role is its own, and long sessions stay linear
+      const again = !changed || this.kind !== 'portforward';
+      this.kind = 'portforward';
+      for (const x of again ? this.streams.values() : [changed]) {
+        if (x.inferred) x.role = portForwardRole(this.roleClues.of(x), this.sidesKnown);
+      }
+      return;
+    }
+    const streams = [...this.streams.values()];
+    if (!streams.some((x) => x.inferred)) return;
     const verdict = (this.sidesKnown ? inferSpdyRoles : inferSpdyRolesEitherWay)(
       streams.map((x) => this.roleClues.of(x)),
       { family: pf ? 'portforward' : rc ? 'remotecommand' : 'unknown', version: rc && this.setup.protocol !== null ? this.traits.version : null, ended },
@@ -897,7 +910,7 @@ export class Session {
     }
     const s = new StreamState(id, role, inferred, openedBy, this.ctx.digests);
     this.streams.set(id, s);
-    if (inferred && this.spdy.clientToServer) this.inferSpdyRoles(false);
+    if (inferred && this.spdy.clientToServer) this.inferSpdyRoles(false, s);
     out.push({
       kind: 'stream-open',
       time: this.time,
@@ -961,7 +974,7 @@ export class Session {
   private halfClose(s: StreamState, d: Direction, out: TimelineEvent[]): void {
     if (s.halfClosed[d]) return;
     s.halfClosed[d] = true;
-    if (s.inferred) this.inferSpdyRoles(false);
+    if (s.inferred) this.inferSpdyRoles(false, s);
     const base = { time: this.time, connection: this.setup.connection, session: this.id };
     out.push({ kind: 'half-close', ...base, direction: d, streamId: s.id, role: s.role });
     if (s.role === 'stdin' && d === 'clientToServer') this.stdinClosed = true;

@@ -105,11 +105,17 @@ function execMisfit(r: StreamRole, s: StreamClues): number {
   return n;
 }
 
-/** Port-forward: data when the client wrote on it, else the pair order (error, data, error, …). */
-function portForwardRole(s: StreamClues): StreamRole {
+/**
+ * Port-forward: data when the client wrote on it, else the pair order
+ * (error, data, error, …). With the sides not known, only what both
+ * orientations give.
+ */
+export function portForwardRole(s: StreamClues, sidesKnown = true): StreamRole {
   if (s.known === 'error' || s.known === 'data') return s.known;
-  if (s.bytes.clientToServer) return 'data';
-  return ((s.id - 1) / 2) % 2 === 0 ? 'error' : 'data';
+  const pair: StreamRole = ((s.id - 1) / 2) % 2 === 0 ? 'error' : 'data';
+  if (sidesKnown) return s.bytes.clientToServer ? 'data' : pair;
+  if (s.bytes.clientToServer && s.bytes.serverToClient) return 'data';
+  return s.bytes.clientToServer || s.bytes.serverToClient ? (pair === 'data' ? 'data' : 'unknown') : pair;
 }
 
 function portForwardMisfit(s: StreamClues): number {
@@ -168,7 +174,7 @@ export function inferSpdyRoles(streams: readonly StreamClues[], session: Session
   for (const s of streams) {
     const candidates = new Set<StreamRole>();
     if (family !== 'portforward') for (const l of exec.layouts) candidates.add(l[(s.id - 1) / 2] ?? 'unknown');
-    if (family !== 'remotecommand' && pfMisfit !== NO_FIT) candidates.add(portForwardRole(s));
+    if (family !== 'remotecommand' && pfMisfit !== NO_FIT) candidates.add(portForwardRole(s, true));
     roles.set(s.id, candidates.size === 1 ? [...candidates][0]! : 'unknown');
   }
   const misfit = family === 'portforward' ? pfMisfit : family === 'remotecommand' ? exec.misfit : Math.min(pfMisfit, exec.misfit);
