@@ -666,13 +666,13 @@ export class Session {
     if (!this.setup.inferred || this.transport === 'websocket') return;
     const pf = this.transport === 'websocket+spdy/3.1' || this.traits.portforward || this.setup.info.kind === 'portforward';
     const rc = !pf && (this.setup.info.kind === 'exec' || this.setup.info.kind === 'attach' || (this.setup.protocol !== null && this.traits.version > 0));
-    if (!rc && changed && changed.id > 7) this.pastStream7 = true;
+    if (!rc && changed && changed.id > 7 && changed.id % 2 === 1) this.pastStream7 = true;
     if (pf || (!rc && this.pastStream7)) {
       // port-forward for sure (exec never gets past stream 7): each stream's role is its own, and long sessions stay linear
       const again = !changed || this.kind !== 'portforward';
       this.kind = 'portforward';
       for (const x of again ? this.streams.values() : [changed]) {
-        if (x.inferred) x.role = portForwardRole(this.roleClues.of(x), this.sidesKnown);
+        if (x.inferred) x.role = x.id % 2 === 1 ? portForwardRole(this.roleClues.of(x), this.sidesKnown) : 'unknown';
       }
       return;
     }

@@ -156,8 +156,11 @@ function bestExecLayouts(all: readonly StreamClues[], version: number | null, en
 }
 
 /** The roles the streams show, given what is known of the session. */
-export function inferSpdyRoles(streams: readonly StreamClues[], session: SessionClues): RoleVerdict {
+export function inferSpdyRoles(all: readonly StreamClues[], session: SessionClues): RoleVerdict {
   const roles = new Map<number, StreamRole>();
+  // Kubernetes clients open every stream, so ids are odd: an even one is a misread frame, not a clue
+  for (const s of all) if (s.id % 2 === 0) roles.set(s.id, 'unknown');
+  const streams = all.filter((s) => s.id % 2 === 1);
   if (streams.length === 0) return { family: session.family === 'unknown' ? null : session.family, roles, misfit: 0 };
   const exec: Fit =
     session.family === 'portforward' ? { misfit: NO_FIT, layouts: [] } : bestExecLayouts(streams, session.version, session.ended, session.family === 'remotecommand');

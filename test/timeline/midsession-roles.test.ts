@@ -22,13 +22,17 @@ interface Decoded {
   sessions: SessionSummary[];
   /** [session, stream id, role] of every event that names a stream's role. */
   eventRoles: Array<[number, number, string]>;
+  /** Sessions with a direction where no frame start was found (decoded from the first byte: noise). */
+  noFrameStart: Set<number>;
 }
 
 function decode(segs: Seg[]): Decoded {
   const dec = new SessionDecoder({ frameEvents: false });
   const eventRoles: Decoded['eventRoles'] = [];
+  const noFrameStart = new Set<number>();
   const take = (events: TimelineEvent[]) => {
     for (const e of events) {
+      if (e.kind === 'diagnostic' && e.error.code === 'TIMELINE_NO_FRAME_START' && e.session !== undefined && e.session !== null) noFrameStart.add(e.session);
       if (e.kind === 'stream-open' || e.kind === 'stream-data' || e.kind === 'half-close' || e.kind === 'stream-reset' || e.kind === 'stream-close') {
         eventRoles.push([e.session, e.streamId, e.role]);
       }
@@ -38,7 +42,7 @@ function decode(segs: Seg[]): Decoded {
   cap.push(render(segs, { format: 'pcap' }));
   cap.end();
   take(dec.finish());
-  return { sessions: dec.summary().sessions, eventRoles };
+  return { sessions: dec.summary().sessions, eventRoles, noFrameStart };
 }
 
 const spdyFixtures = (): Fixture[] =>
@@ -52,8 +56,9 @@ function roleProblems(cut: Decoded, full: SessionSummary[], where: string): stri
   const truthOf = (s: SessionSummary) => full.find((x) => x.client === s.client || x.client === s.server);
   for (const s of cut.sessions) {
     const t = truthOf(s);
-    // a session cut into something else (a WebSocket tunnel read as channels) has no SPDY roles to compare
-    if (!t || t.transport !== s.transport) continue;
+    // a session cut into something else (a WebSocket tunnel read as channels) has no SPDY roles to compare;
+    // nor one where a direction found no frame start and was read from its first byte (its frames are noise)
+    if (!t || t.transport !== s.transport || cut.noFrameStart.has(s.session)) continue;
     const want = new Map(t.streams.map((x) => [x.id, x.role]));
     const portforward = t.kind === 'portforward';
     const taken = new Map<string, number>();
