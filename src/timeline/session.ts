@@ -1115,7 +1115,10 @@ export function endpointText(e: Endpoint): string {
 
 /** What a joined stream's first bytes look like (a clue to its role, whichever side sent them). */
 function firstBytesLook(data: Uint8Array): FirstBytes {
-  return looksLikeResize(data) ? 'resize' : looksLikeStatus(data) ? 'status' : 'other';
+  if (looksLikeResize(data)) return 'resize';
+  if (looksLikeStatus(data)) return 'status';
+  // port-forward's error stream: "error forwarding port …", "unable to …", "failed to …"
+  return /^(error|unable|failed)\b/i.test(Buffer.from(data.subarray(0, 16)).toString('latin1')) ? 'message' : 'other';
 }
 
 function isDigit(b: number | undefined): boolean {

@@ -20,7 +20,7 @@ import type { Direction } from '../common/errors.js';
 import type { StreamRole } from './events.js';
 
 /** What the first bytes of one direction looked like (a terminal size, a status document, anything else). */
-export type FirstBytes = 'resize' | 'status' | 'other';
+export type FirstBytes = 'resize' | 'status' | 'message' | 'other';
 
 /** What a stream showed in the capture. */
 export interface StreamClues {
@@ -125,6 +125,8 @@ function portForwardMisfit(s: StreamClues): number {
   if (s.look.serverToClient === 'status') n++;
   if (s.look.clientToServer === 'resize') n++;
   if (s.reset !== null) n++;
+  // the server writes an error stream only to say why forwarding failed
+  if (!s.bytes.clientToServer && portForwardRole(s) === 'error' && s.look.serverToClient === 'other') n++;
   return n;
 }
 
