@@ -28,6 +28,7 @@ import { ResizeDecoder } from '../k8s/resize.js';
 import { parseStatus } from '../k8s/status.js';
 import { remoteCommandProtocol, REMOTE_COMMAND_BASE64_V4, REMOTE_COMMAND_V5 } from '../k8s/protocols.js';
 import { CHANNEL_ROLES, looksLikeResize, looksLikeStatus, protocolTraits, type ParsedStatus, type ProtocolTraits } from './k8s-adapter.js';
+import { SpdyRoleClues, inferSpdyRoles, inferSpdyRolesEitherWay, portForwardRole, type FirstBytes } from './spdy-roles.js';
 
 export interface SessionSetup {
   id: number;
@@ -106,9 +107,10 @@ export class Session {
   private kind: SessionSummary['kind'];
   /** Mid-session WebSocket: base64 channel protocol detected from text frames. */
   private base64: boolean;
-  private stdoutId: number | null = null;
-  /** The last stream the client opened (mid-session port-forward evidence). */
-  private lastClientSyn = -1;
+  /** Joined SPDY session: what the streams showed, for their roles. */
+  private readonly roleClues = new SpdyRoleClues();
+  /** Joined SPDY session: a stream id above 7 was seen, which only port-forward uses. */
+  private pastStream7 = false;
   /** May change once, when a joined WebSocket session turns out to carry a SPDY tunnel. */
   private transport: Transport;
   /**
@@ -261,7 +263,7 @@ export class Session {
       }
     }
     this.settleExit(out, true);
-    if (this.setup.inferred) this.inferRemainingRoles();
+    this.inferSpdyRoles(tcp === 'fin' || tcp === 'rst' || this.goaways.length > 0);
     this.flow.finish();
     this.endTime = time;
     this.endReason = this.exit
@@ -467,10 +469,9 @@ export class Session {
           }
           if (role === 'unknown') this.diag(out, d, 'TIMELINE_UNKNOWN_STREAM_TYPE', 'stream', 'SYN_STREAM without a known streamtype header', f.streamId, f.offset);
         } else {
-          role = this.inferSpdyRole(f.streamId, d, null);
+          this.roleClues.opened(f.streamId, d);
           inferred = true;
         }
-        if (d === 'clientToServer') this.lastClientSyn = f.streamId;
         const s = this.openStream(f.streamId, role, inferred, d, out);
         if (s) {
           if (port !== null) s.port = port;
@@ -495,15 +496,9 @@ export class Session {
         return d;
       }
       case 'data': {
-        if (this.setup.inferred && this.kind === 'unknown' && d === 'clientToServer' && f.fin && f.data.length === 0 && f.streamId === this.lastClientSyn) {
-          const st = this.streams.get(f.streamId);
-          if (st && st.counters.clientToServer.bytes === 0) {
-            // client-go's port-forward closes its side of each error stream right after opening it,
-            // before the data stream; exec opens every stream before writing anything
-            this.becomePortForward();
-          }
-        }
-        const s = this.streamFor(f.streamId, d, f.data, out);
+        const clue = this.setup.inferred && this.roleClues.bytes(f.streamId, d, f.data, firstBytesLook);
+        const s = this.streamFor(f.streamId, d, out);
+        if (clue && s?.inferred) this.inferSpdyRoles(false, s);
         this.flowData(d, f.streamId, f.data.length, out);
         if (s && s.halfClosed[d] && (f.data.length > 0 || f.fin)) {
           // SPDY/3.1 §2.3.7: a sender must not send on a stream after its FIN
@@ -516,10 +511,13 @@ export class Session {
         return d;
       }
       case 'rst_stream': {
-        const s = this.streams.get(f.streamId) ?? this.streamFor(f.streamId, d, null, out);
+        const s = this.streams.get(f.streamId) ?? this.streamFor(f.streamId, d, out);
         const statusName = RST_NAMES[f.status] ?? `UNKNOWN_${f.status}`;
         if (s) {
-          if (!s.reset) s.reset = { direction: d, status: f.status, statusName };
+          if (!s.reset) {
+            s.reset = { direction: d, status: f.status, statusName };
+            if (s.inferred) this.inferSpdyRoles(false, s);
+          }
           if (s.role === 'error') this.settleExit(out, false);
         }
         out.push({ kind: 'stream-reset', ...base, direction: d, streamId: f.streamId, role: s?.role ?? 'unknown', status: f.status, statusName });
@@ -595,11 +593,11 @@ export class Session {
   }
 
   /** The stream a DATA/RST refers to; created (role inferred) when its SYN_STREAM was not seen. */
-  private streamFor(id: number, d: Direction, firstBytes: Uint8Array | null, out: TimelineEvent[]): StreamState | null {
+  private streamFor(id: number, d: Direction, out: TimelineEvent[]): StreamState | null {
     const s = this.streams.get(id);
     if (s) return s;
     if (!this.setup.inferred) this.diag(out, d, 'TIMELINE_UNKNOWN_STREAM', 'stream', `frame for stream ${id}, which was never opened`, id);
-    return this.openStream(id, this.inferSpdyRole(id, d, firstBytes), true, null, out);
+    return this.openStream(id, 'unknown', true, null, out);
   }
 
   /**
@@ -631,7 +629,10 @@ export class Session {
     if (sender === null) return false;
     this.sidesKnown = true;
     const isClient = d === 'clientToServer';
-    if ((sender === 'client') === isClient) return false;
+    if ((sender === 'client') === isClient) {
+      this.inferSpdyRoles(false);
+      return false;
+    }
     this.swapSides();
     this.setup.onSwap?.(`${why} came from the side taken for the ${isClient ? 'client' : 'server'}`, out);
     return true;
@@ -654,81 +655,40 @@ export class Session {
     for (const k of ['clientToServer', 'serverToClient'] as const) if (this.tunnelAlign[k] === undefined) delete this.tunnelAlign[k];
     for (const g of this.goaways) g.direction = oppositeDirection(g.direction);
     if (this.wsClose) this.wsClose.direction = oppositeDirection(this.wsClose.direction);
-    this.stdoutId = null;
-    for (const st of this.streams.values()) {
-      st.swapDirections();
-      if (st.inferred) {
-        // roles guessed from which way bytes went: guess again
-        if (st.role === 'stdin' || st.role === 'stdout' || st.role === 'stderr') st.role = 'unknown';
-        const c = st.counters.clientToServer.bytes;
-        const sv = st.counters.serverToClient.bytes;
-        if (st.role === 'unknown' && c > 0 && sv === 0) st.role = 'stdin';
-        else if (st.role === 'unknown' && sv > 0) st.role = this.inferSpdyRole(st.id, 'serverToClient', new Uint8Array([0x20]));
-      }
-    }
+    for (const st of this.streams.values()) st.swapDirections();
+    // roles guessed from which way bytes went: guess again
+    this.roleClues.swap();
+    this.inferSpdyRoles(false);
   }
 
   /**
-   * client-go opens streams in a fixed order (error, stdin, stdout, stderr;
-   * with a TTY resize instead of stderr; port-forward: error then data per
-   * request), so a stream's id and what it carries tell its likely role.
+   * Joined SPDY session: the roles of the streams whose headers could not be
+   * read, from everything they showed so far (see `spdy-roles.ts`). Roles may
+   * sharpen as clues arrive; `ended`: the session's end is in the capture;
+   * `changed`: the stream that showed something new.
    */
-  private inferSpdyRole(id: number, d: Direction, bytes: Uint8Array | null): StreamRole {
-    if (this.kind === 'portforward') {
-      // The client closes an error stream at once: bytes from it mean data.
-      // Otherwise the pair order; parallel requests can interleave it.
-      if (d === 'clientToServer' && bytes !== null && bytes.length > 0) return 'data';
-      return ((id - 1) / 2) % 2 === 0 ? 'error' : 'data';
-    }
-    if (id === 1) return 'error';
-    if (bytes && bytes.length > 0) {
-      if (d === 'clientToServer') return looksLikeResize(bytes) ? 'resize' : 'stdin';
-      if (looksLikeStatus(bytes)) return 'error';
-      if (this.stdoutId === null || this.stdoutId === id) {
-        this.stdoutId = id;
-        return 'stdout';
+  private inferSpdyRoles(ended: boolean, changed?: StreamState): void {
+    if (!this.setup.inferred || this.transport === 'websocket') return;
+    const pf = this.transport === 'websocket+spdy/3.1' || this.traits.portforward || this.setup.info.kind === 'portforward';
+    const rc = !pf && (this.setup.info.kind === 'exec' || this.setup.info.kind === 'attach' || (this.setup.protocol !== null && this.traits.version > 0));
+    if (!rc && changed && changed.id > 7 && changed.id % 2 === 1) this.pastStream7 = true;
+    if (pf || (!rc && this.pastStream7)) {
+      // port-forward for sure (exec never gets past stream 7): each stream's role is its own, and long sessions stay linear
+      const again = !changed || this.kind !== 'portforward';
+      this.kind = 'portforward';
+      for (const x of again ? this.streams.values() : [changed]) {
+        if (x.inferred) x.role = x.id % 2 === 1 ? portForwardRole(this.roleClues.of(x), this.sidesKnown) : 'unknown';
       }
-      return id > this.stdoutId ? 'stderr' : 'stdout';
+      return;
     }
-    return 'unknown';
-  }
-
-  /**
-   * Joined mid-session: streams that carried no bytes still have no role.
-   * client-go opens error, stdin, stdout, stderr (or resize) in this order
-   * with ids 1, 3, 5, 7…, so a stream's place between streams whose roles
-   * are known gives its likely role.
-   */
-  private inferRemainingRoles(): void {
-    if (this.transport === 'websocket' || this.kind === 'portforward') return;
-    const order: StreamRole[] = ['error', 'stdin', 'stdout', 'stderr'];
-    const slot = (r: StreamRole) => (r === 'resize' ? 3 : order.indexOf(r));
-    let next = 0;
-    const taken = new Set<StreamRole>();
-    for (const st of this.streams.values()) taken.add(st.role === 'resize' ? 'stderr' : st.role);
-    for (const st of [...this.streams.values()].sort((a, b) => a.id - b.id)) {
-      if (st.role !== 'unknown') {
-        const i = slot(st.role);
-        if (i >= 0) next = i + 1;
-        continue;
-      }
-      if (!st.inferred) continue;
-      let pos = Math.max(next, Math.min(order.length - 1, Math.floor((st.id - 1) / 2)));
-      while (pos < order.length && taken.has(order[pos]!)) pos++;
-      if (pos < order.length) {
-        st.role = order[pos]!;
-        taken.add(st.role);
-        next = pos + 1;
-      }
-    }
-  }
-
-  /** Joined mid-session: the streams turned out to be port-forward pairs. */
-  private becomePortForward(): void {
-    this.kind = 'portforward';
-    for (const x of this.streams.values()) {
-      if (x.inferred) x.role = x.counters.clientToServer.bytes > 0 ? 'data' : this.inferSpdyRole(x.id, 'clientToServer', null);
-    }
+    const streams = [...this.streams.values()];
+    if (!streams.some((x) => x.inferred)) return;
+    const verdict = (this.sidesKnown ? inferSpdyRoles : inferSpdyRolesEitherWay)(
+      streams.map((x) => this.roleClues.of(x)),
+      { family: pf ? 'portforward' : rc ? 'remotecommand' : 'unknown', version: rc && this.setup.protocol !== null ? this.traits.version : null, ended },
+    );
+    if (!pf && !rc) this.kind = verdict.family === 'portforward' ? 'portforward' : this.setup.info.kind;
+    for (const x of streams) if (x.inferred) x.role = verdict.roles.get(x.id) ?? 'unknown';
   }
 
   // --- WebSocket -------------------------------------------------------------
@@ -955,6 +915,7 @@ export class Session {
     }
     const s = new StreamState(id, role, inferred, openedBy, this.ctx.digests);
     this.streams.set(id, s);
+    if (inferred && this.spdy.clientToServer) this.inferSpdyRoles(false, s);
     out.push({
       kind: 'stream-open',
       time: this.time,
@@ -962,7 +923,7 @@ export class Session {
       session: this.id,
       direction: openedBy ?? 'clientToServer',
       streamId: id,
-      role,
+      role: s.role,
       inferred,
       port: s.port,
       requestId: s.requestId,
@@ -972,13 +933,6 @@ export class Session {
 
   private streamData(s: StreamState, d: Direction, bytes: Uint8Array, out: TimelineEvent[]): void {
     if (bytes.length === 0) return;
-    if (s.inferred && (s.role === 'unknown' || (s.role === 'error' && this.kind === 'portforward' && d === 'clientToServer'))) {
-      s.role = this.inferSpdyRole(s.id, d, bytes);
-    }
-    if (this.setup.inferred && this.kind !== 'portforward' && s.counters[oppositeDirection(d)].bytes > 0 && (s.role === 'stdin' || s.role === 'stdout' || s.role === 'stderr')) {
-      // data both ways on one stream: only port-forward does that
-      this.becomePortForward();
-    }
     const counter = s.counters[d];
     const offset = counter.bytes;
     counter.add(bytes);
@@ -1025,6 +979,7 @@ export class Session {
   private halfClose(s: StreamState, d: Direction, out: TimelineEvent[]): void {
     if (s.halfClosed[d]) return;
     s.halfClosed[d] = true;
+    if (s.inferred) this.inferSpdyRoles(false, s);
     const base = { time: this.time, connection: this.setup.connection, session: this.id };
     out.push({ kind: 'half-close', ...base, direction: d, streamId: s.id, role: s.role });
     if (s.role === 'stdin' && d === 'clientToServer') this.stdinClosed = true;
@@ -1161,6 +1116,14 @@ function nameTable(t: Record<string, number>): Record<number, string> {
 
 export function endpointText(e: Endpoint): string {
   return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+/** What a joined stream's first bytes look like (a clue to its role, whichever side sent them). */
+function firstBytesLook(data: Uint8Array): FirstBytes {
+  if (looksLikeResize(data)) return 'resize';
+  if (looksLikeStatus(data)) return 'status';
+  // port-forward's error stream: "error forwarding port …", "unable to …", "failed to …"
+  return /^(error|unable|failed)\b/i.test(Buffer.from(data.subarray(0, 16)).toString('latin1')) ? 'message' : 'other';
 }
 
 function isDigit(b: number | undefined): boolean {
