@@ -26,6 +26,12 @@ export interface DecodeArgs {
   stream?: number[];
   role?: string[];
   extract?: string;
+  /** `--asciicast DIR`, with `--asciicast-all` and `--asciicast-stdin`. */
+  asciicast?: string;
+  asciicastAll?: boolean;
+  asciicastStdin?: boolean;
+  /** `--html FILE`. */
+  html?: string;
   decodeAs?: string[];
   showSecrets: boolean;
   bytes: boolean;
@@ -115,6 +121,8 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     showSecrets: args.showSecrets,
     filters: { session: args.session, stream: args.stream, role: args.role },
     extractDir: args.extract,
+    asciicast: args.asciicast ? { dir: args.asciicast, all: args.asciicastAll ?? false, stdin: args.asciicastStdin ?? false } : undefined,
+    htmlFile: args.html,
     stdout: io.stdout,
     bytes: args.bytes,
   });

@@ -1,6 +1,7 @@
 /**
  * `createOutput`: the renderers shared by `kubewire decode` and `kubewire tap`.
  */
+import { createAsciicastOutput } from './asciicast.js';
 import { createExtractOutput } from './extract.js';
 import { createFilter } from './filter.js';
 import { createFollowOutput } from './follow.js';
@@ -47,7 +48,7 @@ export function createOutput(opts: OutputOptions): Output {
       }
     }
   }
-  if (!opts.extractDir) return main;
-  const extract = createExtractOutput(opts.extractDir, filter);
-  return alongside(main, extract);
+  if (opts.extractDir) main = alongside(main, createExtractOutput(opts.extractDir, filter));
+  if (opts.asciicast) main = alongside(main, createAsciicastOutput(opts.asciicast.dir, opts.asciicast, filter));
+  return main;
 }
