@@ -4,6 +4,7 @@
  * the exit code (0 clean, 1 diagnostics, 2 usage or unreadable input).
  */
 import { statSync } from 'node:fs';
+import { basename } from 'node:path';
 // Modules, not package barrels: start-up loads only what a decode runs.
 import { captureChunks } from '../capture/sources.js';
 import { CaptureDecoder } from '../tcp/pipeline.js';
@@ -122,7 +123,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     filters: { session: args.session, stream: args.stream, role: args.role },
     extractDir: args.extract,
     asciicast: args.asciicast ? { dir: args.asciicast, all: args.asciicastAll ?? false, stdin: args.asciicastStdin ?? false } : undefined,
-    htmlFile: args.html,
+    html: args.html ? { file: args.html, input: args.input === '-' ? 'standard input' : basename(args.input) } : undefined,
     stdout: io.stdout,
     bytes: args.bytes,
   });

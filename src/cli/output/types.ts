@@ -32,8 +32,8 @@ export interface OutputOptions {
   bytes?: boolean;
   /** Also write an asciicast v2 recording per TTY session (all exec/attach sessions with `all`) into this folder. */
   asciicast?: { dir: string; all: boolean; stdin: boolean };
-  /** Also write a self-contained HTML report to this file. */
-  htmlFile?: string;
+  /** Also write a self-contained HTML report to `file`, naming `input` as what was decoded. */
+  html?: { file: string; input: string };
 }
 
 export interface Output {
