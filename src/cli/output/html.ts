@@ -4,7 +4,7 @@
  * with the report document embedded as JSON. See html-collect.ts for what
  * the document holds and report/page/ for what the page does with it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { packageVersion } from '../version.js';
 import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
 import type { EventFilter } from './filter.js';
@@ -13,7 +13,14 @@ import type { Output } from './types.js';
 
 /** Where the page's JSON goes in the template (inside a `<script type="application/json">`). */
 export const DATA_PLACEHOLDER = '"__KUBEWIRE_REPORT_DATA__"';
-const TEMPLATE = new URL('../../report/report.html', import.meta.url);
+/** Beside this module in dist/; from src/ (under tsx), the built one in dist/. */
+const TEMPLATES = [new URL('../../report/report.html', import.meta.url), new URL('../../../dist/report/report.html', import.meta.url)];
+
+function readTemplate(): string {
+  const found = TEMPLATES.find((u) => existsSync(u));
+  if (!found) throw new Error('the HTML report page is not built (dist/report/report.html): run npm run build');
+  return readFileSync(found, 'utf8');
+}
 
 export interface HtmlOptions {
   file: string;
@@ -29,7 +36,7 @@ export function createHtmlOutput(opts: HtmlOptions, filter: EventFilter): Output
     },
     async finish(summary: DecodeSummary) {
       const data = collector.finish(summary, `kubewire ${packageVersion()}`, opts.input);
-      writeFileSync(opts.file, fillTemplate(readFileSync(TEMPLATE, 'utf8'), JSON.stringify(data)));
+      writeFileSync(opts.file, fillTemplate(readTemplate(), JSON.stringify(data)));
     },
   };
 }
