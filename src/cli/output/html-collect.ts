@@ -14,7 +14,7 @@ import type { DecodeSummary, SessionStartEvent, StreamRole, TimelineEvent } from
 import type { EventFilter } from './filter.js';
 
 export const REPORT_LIMITS = {
-  bytesPerEvent: 4096,
+  bytesPerEvent: 16 * 1024,
   bytesInAll: 1024 * 1024,
   marksPerLane: 1500,
   replayBytes: 1024 * 1024,
@@ -22,6 +22,8 @@ export const REPORT_LIMITS = {
 /** Non-data marks (pings, resizes, …) kept per lane. */
 const OTHER_MARKS_PER_LANE = 2000;
 const DIAGNOSTICS_LISTED = 500;
+/** Replay bytes of one session without a TTY. */
+const NON_TTY_REPLAY_BYTES = 256 * 1024;
 
 const ROLE_ORDER: Record<string, number> = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, data: 5, unknown: 6 };
 
@@ -42,7 +44,10 @@ interface SessionState {
   start: SessionStartEvent;
   lanes: Map<string, LaneState>;
   stalls: Map<string, { t: number; lane: string; d: MarkDirection; window: number }>;
+  /** Port-forward: the remote port of each stream. */
+  ports: Map<number, number>;
   replay: Replay | null;
+  replayBytes: number;
   lastT: number;
   dataEvents: number;
   dataBytes: number;
@@ -69,7 +74,7 @@ export class ReportCollector {
     if (!this.filter.keep(ev)) return;
     if (ev.kind === 'diagnostic') this.diagnostic(ev);
     if (ev.kind === 'session-start') {
-      this.sessions.set(ev.session, { start: ev, lanes: new Map(), stalls: new Map(), replay: this.newReplay(ev), lastT: 0, dataEvents: 0, dataBytes: 0 });
+      this.sessions.set(ev.session, { start: ev, lanes: new Map(), stalls: new Map(), ports: new Map(), replay: this.newReplay(ev), replayBytes: 0, lastT: 0, dataEvents: 0, dataBytes: 0 });
       return;
     }
     const sessionNo = 'session' in ev ? ev.session : null;
@@ -83,6 +88,7 @@ export class ReportCollector {
         this.data(s, t, ev.streamId, ev.role, ev.direction, ev.bytes, ev.offset);
         return;
       case 'stream-open': {
+        if (ev.port !== null) s.ports.set(ev.streamId, ev.port);
         const what = `${ev.role} stream ${ev.streamId} opened by the ${side(ev.direction)}`;
         const port = ev.port !== null ? `, port ${ev.port}` : '';
         this.other(this.streamLane(s, ev.streamId, ev.role), { k: 'open', t, d: dir(ev.direction), x: what + port + (ev.inferred ? ' (role inferred)' : '') });
@@ -152,11 +158,12 @@ export class ReportCollector {
 
   private streamLane(s: SessionState, streamId: number, role: StreamRole): LaneState {
     const ws = s.start.transport === 'websocket';
-    const l = this.lane(s, `stream${streamId}`, () => ({ key: `stream${streamId}`, label: `${role} (${ws ? 'channel' : 'stream'} ${streamId})`, role, streamId, marks: [] }));
+    const label = (r: string) => `${r}${s.ports.has(streamId) ? ` :${s.ports.get(streamId)}` : ''} (${ws ? 'channel' : 'stream'} ${streamId})`;
+    const l = this.lane(s, `stream${streamId}`, () => ({ key: `stream${streamId}`, label: label(role), role, streamId, marks: [] }));
     // A role learnt late (mid-session join) names the lane from then on.
     if (l.lane.role === 'unknown' && role !== 'unknown') {
       l.lane.role = role;
-      l.lane.label = `${role} (${ws ? 'channel' : 'stream'} ${streamId})`;
+      l.lane.label = label(role);
     }
     return l;
   }
@@ -211,11 +218,14 @@ export class ReportCollector {
     // As --follow: a TTY's stdin is echoed by the remote terminal, so only output is replayed.
     const stream = role === 'stdout' ? 1 : role === 'stderr' ? 2 : role === 'stdin' && !r.tty ? 0 : -1;
     if (stream === -1) return;
-    if (r.omittedBytes > 0 || bytes.length > this.replayLeft) {
+    // Without a TTY the replay is a transcript, mostly worth its start: a bulk transfer is not read on a screen.
+    const room = r.tty ? this.replayLeft : Math.min(this.replayLeft, NON_TTY_REPLAY_BYTES - s.replayBytes);
+    if (r.omittedBytes > 0 || bytes.length > room) {
       r.omittedBytes += bytes.length;
       return;
     }
     this.replayLeft -= bytes.length;
+    s.replayBytes += bytes.length;
     r.chunks.push([t, stream, base64(bytes)]);
   }
 

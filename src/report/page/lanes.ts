@@ -168,11 +168,14 @@ export class LaneView {
 
     // Marks of one shape, direction and kind within BIN pixels of each other become one shape.
     const open = new Map<string, { pick: Pick; x0: number; x1: number; bytes: number }>();
+    // Data drawn last, over the flags, so that a flag never hides the bytes.
+    const flags: SVGElement[] = [];
+    const data: SVGElement[] = [];
     const flush = (key: string) => {
       const b = open.get(key);
       if (!b) return;
       open.delete(key);
-      g.append(this.shape(b.pick, b.x0, b.x1, b.bytes, mid, half));
+      (b.pick.marks[0]!.k === 'data' ? data : flags).push(this.shape(b.pick, b.x0, b.x1, b.bytes, mid, half));
     };
     for (const m of lane.marks) {
       const end = m.t1 ?? m.t;
@@ -191,6 +194,7 @@ export class LaneView {
       open.set(key, { pick: { lane, marks: [m] }, x0, x1, bytes: m.n ?? 0 });
     }
     for (const key of [...open.keys()]) flush(key);
+    g.append(...flags, ...data);
     return g;
   }
 

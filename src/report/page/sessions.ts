@@ -4,6 +4,8 @@ import { byId, el, formatBytes, formatDuration } from './format.js';
 
 interface Column {
   title: string;
+  /** What the column means, for whoever has not read the README. */
+  help: string;
   value: (s: ReportSession) => string | number;
   text?: (s: ReportSession) => string;
   className?: string;
@@ -23,18 +25,18 @@ export function whereText(s: ReportSession): string {
 }
 
 const COLUMNS: Column[] = [
-  { title: '#', value: (s) => s.summary.session, className: 'num' },
-  { title: 'kind', value: (s) => s.summary.kind + (s.summary.tty ? ' (tty)' : '') },
-  { title: 'hop', value: (s) => s.summary.hop },
-  { title: 'pod', value: whereText },
-  { title: 'command', value: (s) => s.summary.command.join(' '), className: 'cmd' },
-  { title: 'transport', value: (s) => s.summary.transport },
-  { title: 'protocol', value: (s) => s.summary.protocol ?? '' },
-  { title: 'duration', value: (s) => s.durationUs, text: (s) => formatDuration(s.durationUs), className: 'num' },
-  { title: 'client → server', value: (s) => total(s, 'clientToServer'), text: (s) => formatBytes(total(s, 'clientToServer')), className: 'num' },
-  { title: 'server → client', value: (s) => total(s, 'serverToClient'), text: (s) => formatBytes(total(s, 'serverToClient')), className: 'num' },
-  { title: 'exit', value: exitText },
-  { title: 'diagnostics', value: (s) => s.summary.diagnostics, className: 'num' },
+  { title: '#', help: 'Session number, as kubewire decode prints it (--session N)', value: (s) => s.summary.session, className: 'num' },
+  { title: 'kind', help: 'exec, attach or port-forward; (tty) when the client asked for a terminal (kubectl exec -t)', value: (s) => s.summary.kind + (s.summary.tty ? ' (tty)' : '') },
+  { title: 'hop', help: 'Which connection of kubectl → API server → kubelet → container runtime this is, from the request path', value: (s) => s.summary.hop },
+  { title: 'pod', help: 'namespace/pod (container) from the request', value: whereText },
+  { title: 'command', help: 'The command the exec ran', value: (s) => s.summary.command.join(' '), className: 'cmd' },
+  { title: 'transport', help: 'How the streams are carried: SPDY/3.1, WebSocket, or SPDY inside a WebSocket', value: (s) => s.summary.transport },
+  { title: 'protocol', help: 'The Kubernetes streaming subprotocol both sides agreed on', value: (s) => s.summary.protocol ?? '' },
+  { title: 'duration', help: 'From the upgrade to the last event', value: (s) => s.durationUs, text: (s) => formatDuration(s.durationUs), className: 'num' },
+  { title: 'client → server', help: 'Stream bytes the client sent (stdin, resizes, port-forward data)', value: (s) => total(s, 'clientToServer'), text: (s) => formatBytes(total(s, 'clientToServer')), className: 'num' },
+  { title: 'server → client', help: 'Stream bytes the server sent (stdout, stderr, the exit status, port-forward data)', value: (s) => total(s, 'serverToClient'), text: (s) => formatBytes(total(s, 'serverToClient')), className: 'num' },
+  { title: 'exit', help: 'The exit status the server sent on the error stream', value: exitText },
+  { title: 'diagnostics', help: 'Oddities found while decoding (gaps, protocol violations); listed at the bottom', value: (s) => s.summary.diagnostics, className: 'num' },
 ];
 
 export function renderSessions(sessions: ReportSession[], onSelect: (s: ReportSession) => void): (n: number) => void {
@@ -49,7 +51,7 @@ export function renderSessions(sessions: ReportSession[], onSelect: (s: ReportSe
 
   const headRow = el('tr');
   COLUMNS.forEach((c, i) => {
-    const th = el('th', { 'data-col': String(i), title: 'Sort by this column' }, c.title);
+    const th = el('th', { 'data-col': String(i), title: `${c.help}. Click to sort.` }, c.title);
     th.addEventListener('click', () => {
       ascending = sortBy === i ? !ascending : true;
       sortBy = i;
