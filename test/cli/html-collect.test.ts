@@ -25,8 +25,8 @@ describe('ReportCollector', () => {
       c.event({ kind: 'stream-data', ...s, time: T0 + i * 10, direction: 'serverToClient', streamId: 3, role: 'stdout', bytes: new Uint8Array(SIZE).fill(i & 0xff), offset });
       offset += SIZE;
     }
-    c.event({ kind: 'flow-control', ...s, time: T0 + 20, direction: 'serverToClient', streamId: 3, state: 'exhausted', window: 0, stalledUs: null });
-    c.event({ kind: 'flow-control', ...s, time: T0 + 120, direction: 'serverToClient', streamId: 3, state: 'resumed', window: 100, stalledUs: 100 });
+    c.event({ kind: 'flow-control', ...s, time: T0 + 20, direction: 'serverToClient', streamId: 3, state: 'exhausted', window: 0, stalledUs: null, violation: false });
+    c.event({ kind: 'flow-control', ...s, time: T0 + 120, direction: 'serverToClient', streamId: 3, state: 'resumed', window: 100, stalledUs: 100, violation: false });
     const r = c.finish(summaryOf(T0 + N * 10), 'kubewire test', 'x.pcap');
     const lane = r.sessions[0]!.lanes.find((l) => l.key === 'stream3')!;
     const data = lane.marks.filter((m) => m.k === 'data');
@@ -59,7 +59,7 @@ describe('ReportCollector', () => {
   it('a stall never reopened lasts to the end of the session', () => {
     const c = new ReportCollector(createFilter({}));
     c.event(start);
-    c.event({ kind: 'flow-control', ...s, time: T0 + 500, direction: 'clientToServer', streamId: 0, state: 'exhausted', window: 0, stalledUs: null });
+    c.event({ kind: 'flow-control', ...s, time: T0 + 500, direction: 'clientToServer', streamId: 0, state: 'exhausted', window: 0, stalledUs: null, violation: false });
     const r = c.finish(summaryOf(T0 + 9000), 'kubewire test', 'x.pcap');
     const stall = r.sessions[0]!.lanes.find((l) => l.key === 'session')!.marks.find((m) => m.k === 'stall')!;
     expect([stall.t, stall.t1, stall.d]).toEqual([500, 9000, 0]);

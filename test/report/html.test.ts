@@ -213,7 +213,9 @@ describe.skipIf(skip !== null)('--html report in Chromium', () => {
       const [cols, rows] = (resizes.at(-1) ?? `${header.width}x${header.height}`).split('x').map(Number) as [number, number];
       const expected = await render(await asciinemaCat(cast), cols, rows);
       expect(end).toEqual(expected);
-      expect(end.join('\n')).toMatch(/got two/);
+      // The kubectl fixtures run `echo "got $b"` last; every TTY fixture leaves something on the screen.
+      if (/^k1\d\d-exec-tty$/.test(name)) expect(end.join('\n')).toMatch(/got two/);
+      expect(end.some((r) => r !== '')).toBe(true);
       // From the start: an empty screen, then playing at 10× reaches the same last screen.
       expect((await replayAt(page, 'start')).every((r) => r === '')).toBe(true);
       await page.select('#speed', '10');

@@ -46,10 +46,19 @@ class Recording {
   private fd: number | null = null;
   private size: { width: number; height: number } | null = null;
   private lastSeconds = 0;
+  /** A tentative recording that outgrew PENDING_LIMIT without showing a TTY. */
+  private dropped = false;
 
+  /**
+   * @param tentative Not known to have a TTY yet (the runtime hop's URL does not
+   * say; the streams tell later): held in memory, written only once a resize
+   * shows the terminal, dropped if the session ends (or holds PENDING_LIMIT)
+   * before that.
+   */
   constructor(
     private readonly file: string,
     private readonly start: SessionStartEvent,
+    private tentative: boolean,
   ) {}
 
   /** Seconds since the session start, never going back (capture clocks can step). */
@@ -60,6 +69,7 @@ class Recording {
   }
 
   data(timeUs: number, code: 'o' | 'i', stream: string, bytes: Uint8Array): void {
+    if (this.dropped) return;
     let dec = this.decoders.get(stream);
     if (!dec) this.decoders.set(stream, (dec = new StringDecoder('utf8')));
     // Streaming decode: a UTF-8 sequence split across two events stays whole.
@@ -68,6 +78,7 @@ class Recording {
   }
 
   resize(timeUs: number, width: number, height: number): void {
+    this.tentative = false;
     if (this.size === null) {
       this.size = { width, height };
       this.writeHeader();
@@ -81,6 +92,12 @@ class Recording {
       this.pending.push(l);
       this.pendingBytes += l.length;
       if (this.pendingBytes >= PENDING_LIMIT) {
+        if (this.tentative) {
+          this.dropped = true;
+          this.pending = [];
+          this.pendingBytes = 0;
+          return;
+        }
         this.size = DEFAULT_SIZE;
         this.writeHeader();
       }
@@ -122,6 +139,7 @@ class Recording {
   }
 
   end(): void {
+    if (this.tentative) return;
     for (const [stream, dec] of this.decoders) {
       const rest = dec.end();
       if (rest) this.line(JSON.stringify([round(this.lastSeconds), stream === 'stdin' ? 'i' : 'o', rest]));
@@ -147,8 +165,10 @@ export function createAsciicastOutput(dir: string, opts: AsciicastOptions, filte
       if (!filter.keep(ev)) return;
       switch (ev.kind) {
         case 'session-start':
-          if ((ev.tty || opts.all) && (ev.sessionKind === 'exec' || ev.sessionKind === 'attach' || ev.sessionKind === 'unknown')) {
-            recordings.set(ev.session, new Recording(join(dir, `session${ev.session}.cast`), ev));
+          if (ev.sessionKind === 'exec' || ev.sessionKind === 'attach' || ev.sessionKind === 'unknown') {
+            // On the runtime hop the URL says nothing of a TTY: wait for a resize to show one.
+            const tentative = !ev.tty && !opts.all && ev.hop === 'kubelet-runtime';
+            if (ev.tty || opts.all || tentative) recordings.set(ev.session, new Recording(join(dir, `session${ev.session}.cast`), ev, tentative));
           }
           return;
         case 'stream-data': {

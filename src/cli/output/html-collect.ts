@@ -102,6 +102,11 @@ export class ReportCollector {
         return;
       case 'resize':
         this.other(this.streamLane(s, ev.streamId, 'resize'), { k: 'resize', t, d: dir(ev.direction), x: `terminal resized to ${ev.width}×${ev.height}` });
+        if (s.replay && !s.replay.tty) {
+          // A resize stream means a TTY (the runtime hop's URL does not say): stdin is the terminal's echo, not shown.
+          s.replay.tty = true;
+          s.replay.chunks = s.replay.chunks.filter((c) => c[1] !== 0);
+        }
         s.replay?.resizes.push([t, ev.width, ev.height]);
         if (s.replay && s.replay.resizes.length === 1 && s.replay.chunks.length === 0) {
           // The first size the client sent is the terminal's size from the start.
@@ -130,6 +135,9 @@ export class ReportCollector {
         return;
       case 'diagnostic':
         this.other(this.sessionLane(s), { k: 'diagnostic', t, d: dir(ev.direction), x: `${ev.error.code}: ${printable(ev.error.message)}` });
+        return;
+      case 'teardown':
+        this.other(this.sessionLane(s), { k: 'end', t, d: dir(ev.direction), x: `teardown: a ${ev.layer} ${ev.frame} frame cut by the connection's ${ev.cutBy.toUpperCase()} after the session ended (normal)` });
         return;
       case 'session-end':
         this.other(this.sessionLane(s), { k: 'end', t, d: -1, x: `session ended: ${ev.reason}` });
@@ -240,8 +248,9 @@ export class ReportCollector {
       s.stalls.delete(key);
       const t0 = start?.t ?? Math.max(0, t - (ev.stalledUs ?? 0));
       this.other(l, { k: 'stall', t: t0, t1: t, d: dir(ev.direction), x: `flow-control stall: the ${side(ev.direction)}'s ${which} at zero for ${((t - t0) / 1000).toFixed(1)} ms, until a WINDOW_UPDATE` });
-    } else {
-      this.other(l, { k: 'overrun', t, d: dir(ev.direction), x: `the ${side(ev.direction)} sent past its ${which} (window ${ev.window})` });
+    } else if (ev.state === 'overrun' && ev.violation) {
+      // Only from a sender that does flow control: spdystream never looks at windows, its overruns are how it works.
+      this.other(l, { k: 'overrun', t, d: dir(ev.direction), x: `the ${side(ev.direction)} sent past its ${which} (window ${ev.window}), though it does flow control` });
     }
   }
 
