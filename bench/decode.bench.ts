@@ -5,25 +5,22 @@
  * (start-up included), with peak memory, and how many of the session's
  * stream bytes each gets right against the ground truth.
  *
- * The capture is made here, in a temporary folder: kubectl 1.27 exec -i -- cat
+ * The capture is made here (bulk-capture.ts), in a temporary folder: kubectl 1.27 exec -i -- cat
  * through `kubewire serve` with 48 MiB of deterministic stdin, echoed back,
  * recorded by tcpdump. Skipped (with the reason printed) where kubectl,
  * tcpdump, tshark or root are missing.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { captureUnavailable, findTool, withCapture } from '../scripts/fixtures/capture.js';
-import { deterministicBytes } from '../scripts/fixtures/truth.js';
-import { startServe } from '../src/serve/index.js';
-import { kubectlBinary, runKubectl } from '../test/helpers/kubectl.js';
+import { findTool } from '../scripts/fixtures/capture.js';
+import { bulkCaptureUnavailable, recordBulkCapture } from './bulk-capture.js';
 import { result, type Bench, type BenchResult } from './harness.js';
 
 const CLI = resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-const STDIN_BYTES = 48 * 1024 * 1024;
 const RUNS = 5;
 
 interface Timed {
@@ -152,11 +149,9 @@ export async function tsharkStreams(tshark: string, file: string, extraArgs: str
 const bench: Bench = {
   group: 'decode',
   async run(): Promise<BenchResult[]> {
-    const kubectl = kubectlBinary('1.27');
     const tshark = findTool('tshark');
     const why =
-      captureUnavailable('pcap') ??
-      (kubectl ? null : 'kubectl.1.27 not found') ??
+      bulkCaptureUnavailable() ??
       (tshark ? null : 'tshark not installed') ??
       (statSync(CLI, { throwIfNoEntry: false }) ? null : 'dist/cli/main.js not built (npm run build)');
     if (why) {
@@ -166,18 +161,7 @@ const bench: Bench = {
     const work = mkdtempSync(join(tmpdir(), 'kubewire-decode-bench-'));
     try {
       const file = join(work, 'exec-cat.pcap');
-      const data = deterministicBytes(STDIN_BYTES, 0x5eed);
-      const serve = await startServe();
-      const kubeconfig = join(work, 'config');
-      writeFileSync(kubeconfig, serve.kubeconfig);
-      try {
-        const res = await withCapture({ port: serve.port, file, format: 'pcap', bufferKiB: 128 * 1024 }, () =>
-          runKubectl(kubectl!, ['exec', '-i', 'p', '--', 'cat'], { kubeconfig, stdin: data, timeoutMs: 180_000 }),
-        );
-        if (!res.stdout.equals(data)) throw new Error(`kubectl did not get its stdin back (${res.stdout.length} bytes)`);
-      } finally {
-        await serve.close();
-      }
+      const data = await recordBulkCapture(file);
       const size = statSync(file).size;
       const mb = size / 1e6;
       const wantSha = createHash('sha256').update(data).digest('hex');

@@ -4,6 +4,7 @@
  * the exit code (0 clean, 1 diagnostics, 2 usage or unreadable input).
  */
 import { statSync } from 'node:fs';
+import { basename } from 'node:path';
 // Modules, not package barrels: start-up loads only what a decode runs.
 import { captureChunks } from '../capture/sources.js';
 import { CaptureDecoder } from '../tcp/pipeline.js';
@@ -26,6 +27,12 @@ export interface DecodeArgs {
   stream?: number[];
   role?: string[];
   extract?: string;
+  /** `--asciicast DIR`, with `--asciicast-all` and `--asciicast-stdin`. */
+  asciicast?: string;
+  asciicastAll?: boolean;
+  asciicastStdin?: boolean;
+  /** `--html FILE`. */
+  html?: string;
   decodeAs?: string[];
   showSecrets: boolean;
   bytes: boolean;
@@ -115,6 +122,8 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     showSecrets: args.showSecrets,
     filters: { session: args.session, stream: args.stream, role: args.role },
     extractDir: args.extract,
+    asciicast: args.asciicast ? { dir: args.asciicast, all: args.asciicastAll ?? false, stdin: args.asciicastStdin ?? false } : undefined,
+    html: args.html ? { file: args.html, input: args.input === '-' ? 'standard input' : basename(args.input) } : undefined,
     stdout: io.stdout,
     bytes: args.bytes,
   });

@@ -31,3 +31,24 @@ export function printableDeep<T>(v: T): T {
   for (const k of keys) out[k] = printableDeep((v as Record<string, unknown>)[k]);
   return out as T;
 }
+
+/**
+ * Bytes as an escaped string, the way strace -s shows them: printable ASCII as
+ * is, `\n \r \t \" \\`, anything else `\xNN`. Up to `max` bytes, then `…`.
+ * Shared by the timeline's previews and the HTML report's byte view.
+ */
+export function escapeBytes(bytes: Uint8Array, max = Infinity): string {
+  let out = '';
+  const n = Math.min(bytes.length, max);
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === 0x0a) out += '\\n';
+    else if (b === 0x0d) out += '\\r';
+    else if (b === 0x09) out += '\\t';
+    else if (b === 0x22) out += '\\"';
+    else if (b === 0x5c) out += '\\\\';
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return bytes.length > max ? out + '…' : out;
+}

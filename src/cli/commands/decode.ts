@@ -48,6 +48,8 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .example('tcpdump -i lo -U -w - port 6443 | $0 decode - --ndjson', 'Live: one JSON event per line as packets arrive')
       .example('$0 decode exec.pcapng --session 1 --follow', 'What the terminal showed, stdin and output interleaved')
       .example('$0 decode exec.pcap --role stdout --extract out/', 'Raw stream bytes as files, with out/index.json')
+      .example('$0 decode exec.pcapng --html report.html', 'One HTML page to open in a browser: sessions, streams on a time axis, terminal replay')
+      .example('$0 decode exec.pcapng --asciicast casts/', 'TTY sessions as asciicast files: asciinema play casts/session1.cast')
       .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade')
       .example('$0 decode https.pcapng --tls-keylog keys.txt', 'Decrypt TLS with a key log (also read from pcapng secrets blocks)') as unknown as Argv<DecodeCliArgs>,
   handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
@@ -67,6 +69,10 @@ export function decodeArgs(argv: ArgumentsCamelCase<DecodeCliArgs>): DecodeArgs 
     stream: argv.stream,
     role: argv.role,
     extract: argv.extract,
+    asciicast: argv.asciicast,
+    asciicastAll: argv['asciicast-all'],
+    asciicastStdin: argv['asciicast-stdin'],
+    html: argv.html,
     decodeAs: argv['decode-as'],
     showSecrets: argv['show-secrets'],
     bytes: argv.bytes,

@@ -16,6 +16,10 @@ export interface OutputCliArgs {
   stream?: number[];
   role?: string[];
   extract?: string;
+  asciicast?: string;
+  'asciicast-all'?: boolean;
+  'asciicast-stdin'?: boolean;
+  html?: string;
   'decode-as'?: string[];
   'show-secrets': boolean;
   bytes: boolean;
@@ -30,6 +34,18 @@ export function withOutputFilters(y: Argv): Argv {
     .option('extract', {
       type: 'string',
       describe: 'Write the raw bytes of every stream and direction to files in DIR, with index.json',
+      normalize: true,
+    })
+    .option('asciicast', {
+      type: 'string',
+      describe: 'Write an asciicast v2 recording (asciinema play) of every TTY session to DIR/sessionN.cast',
+      normalize: true,
+    })
+    .option('asciicast-all', { type: 'boolean', describe: 'With --asciicast: also record exec/attach sessions without a TTY' })
+    .option('asciicast-stdin', { type: 'boolean', describe: 'With --asciicast: also record stdin (asciicast "i" events)' })
+    .option('html', {
+      type: 'string',
+      describe: 'Write a self-contained HTML report (sessions, streams on a time axis, terminal replay) to FILE',
       normalize: true,
     })
     .option('decode-as', {

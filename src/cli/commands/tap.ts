@@ -202,6 +202,8 @@ export async function runTapCommand(args: TapCliArgs, io: Io = { stdout: process
     showSecrets: args['show-secrets'],
     filters: { session: args.session, stream: args.stream, role: args.role },
     extractDir: args.extract,
+    asciicast: args.asciicast ? { dir: args.asciicast, all: args['asciicast-all'] ?? false, stdin: args['asciicast-stdin'] ?? false } : undefined,
+    html: args.html ? { file: args.html, input: 'kubewire tap' } : undefined,
     stdout: dest,
     bytes: args.bytes,
   });

@@ -1,9 +1,11 @@
 /**
  * `createOutput`: the renderers shared by `kubewire decode` and `kubewire tap`.
  */
+import { createAsciicastOutput } from './asciicast.js';
 import { createExtractOutput } from './extract.js';
 import { createFilter } from './filter.js';
 import { createFollowOutput } from './follow.js';
+import { createHtmlOutput } from './html.js';
 import { createJsonOutput, createNdjsonOutput } from './json.js';
 import { createChalk } from './style.js';
 import { createSummaryOutput } from './summary.js';
@@ -47,7 +49,8 @@ export function createOutput(opts: OutputOptions): Output {
       }
     }
   }
-  if (!opts.extractDir) return main;
-  const extract = createExtractOutput(opts.extractDir, filter);
-  return alongside(main, extract);
+  if (opts.extractDir) main = alongside(main, createExtractOutput(opts.extractDir, filter));
+  if (opts.asciicast) main = alongside(main, createAsciicastOutput(opts.asciicast.dir, opts.asciicast, filter));
+  if (opts.html) main = alongside(main, createHtmlOutput(opts.html, filter));
+  return main;
 }

@@ -38,7 +38,9 @@ export async function loadOutput(opts: OutputOptions): Promise<Output> {
       }
     }
   }
-  if (!opts.extractDir) return main;
-  const extract = (await import('./extract.js')).createExtractOutput(opts.extractDir, filter);
-  return alongside(main, extract);
+  // Files beside the main output, each loaded only when asked for.
+  if (opts.extractDir) main = alongside(main, (await import('./extract.js')).createExtractOutput(opts.extractDir, filter));
+  if (opts.asciicast) main = alongside(main, (await import('./asciicast.js')).createAsciicastOutput(opts.asciicast.dir, opts.asciicast, filter));
+  if (opts.html) main = alongside(main, (await import('./html.js')).createHtmlOutput(opts.html, filter));
+  return main;
 }

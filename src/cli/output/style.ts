@@ -4,6 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Direction } from '../../common/errors.js';
+import { escapeBytes } from '../../common/printable.js';
 import type { Hop, SessionApplication } from '../../timeline/index.js';
 
 export function createChalk(color: boolean): ChalkInstance {
@@ -32,19 +33,7 @@ export function clock(timeUs: number): string {
 
 /** Up to `max` bytes as a quoted, escaped string (what `strace -s` shows). */
 export function preview(bytes: Uint8Array, max = 48): string {
-  let out = '';
-  const n = Math.min(bytes.length, max);
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i]!;
-    if (b === 0x0a) out += '\\n';
-    else if (b === 0x0d) out += '\\r';
-    else if (b === 0x09) out += '\\t';
-    else if (b === 0x22) out += '\\"';
-    else if (b === 0x5c) out += '\\\\';
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += `\\x${b.toString(16).padStart(2, '0')}`;
-  }
-  return `"${out}"${bytes.length > max ? '…' : ''}`;
+  return `"${escapeBytes(bytes.subarray(0, max))}"${bytes.length > max ? '…' : ''}`;
 }
 
 export { printable, printableDeep } from '../../common/printable.js';

@@ -30,6 +30,10 @@ export interface OutputOptions {
   // additions
   /** Include stream payloads (base64) in json/ndjson events. */
   bytes?: boolean;
+  /** Also write an asciicast v2 recording per TTY session (all exec/attach sessions with `all`) into this folder. */
+  asciicast?: { dir: string; all: boolean; stdin: boolean };
+  /** Also write a self-contained HTML report to `file`, naming `input` as what was decoded. */
+  html?: { file: string; input: string };
 }
 
 export interface Output {
@@ -39,7 +43,7 @@ export interface Output {
   finish(summary: DecodeSummary): Promise<void>;
 }
 
-/** Both outputs get every event; `extra` (the extract files) finishes first. */
+/** Both outputs get every event; `extra` (files beside the main output) finishes first. */
 export function alongside(main: Output, extra: Output): Output {
   return {
     event(ev: TimelineEvent) {

@@ -1,0 +1,104 @@
+/**
+ * What the HTML report carries: the document `--html` embeds in the page as
+ * JSON and the page's script draws. Written by `cli/output/html-collect.ts`
+ * (Node), read by `report/page/` (the browser); types only, so both sides
+ * compile it. Times are µs since the session's start; `base64` fields are
+ * stream bytes. Short keys on marks: a report can hold tens of thousands.
+ */
+import type { SessionSummary } from '../timeline/summary-types.js';
+
+export type MarkKind =
+  | 'data'
+  | 'open'
+  | 'half-close'
+  | 'reset'
+  | 'resize'
+  | 'exit'
+  | 'goaway'
+  | 'ping'
+  | 'stall'
+  | 'overrun'
+  | 'gap'
+  | 'diagnostic'
+  | 'end';
+
+/** 0: client → server, 1: server → client, -1: neither. */
+export type MarkDirection = 0 | 1 | -1;
+
+export interface Mark {
+  k: MarkKind;
+  /** Start, µs since the session start. */
+  t: number;
+  /** End, for marks that last (stalls) or stand for several events (merged data). */
+  t1?: number;
+  d: MarkDirection;
+  /** Bytes: application bytes of data marks (summed when merged), lost bytes of gaps. */
+  n?: number;
+  /** Events this mark stands for, when more than one (data merged to bound the report). */
+  c?: number;
+  /** Offset in the stream's bytes of this direction (data: of the first event). */
+  o?: number;
+  /** The (first) event's bytes, base64, up to the per-event limit; absent when left out. */
+  b?: string;
+  /** What happened, in words (non-data marks). */
+  x?: string;
+}
+
+export interface Lane {
+  /** `session` for the session's own events, else `stream<ID>`. */
+  key: string;
+  label: string;
+  role: string;
+  streamId: number | null;
+  marks: Mark[];
+}
+
+/** Terminal output to replay: [µs since start, stream (0 stdin, 1 stdout, 2 stderr), base64]. */
+export type ReplayChunk = [t: number, stream: 0 | 1 | 2, base64: string];
+
+export interface Replay {
+  tty: boolean;
+  width: number;
+  height: number;
+  chunks: ReplayChunk[];
+  /** Later terminal sizes: [µs since start, cols, rows]. */
+  resizes: Array<[t: number, width: number, height: number]>;
+  /** Output bytes that did not fit the report (the replay stops where they begin). */
+  omittedBytes: number;
+}
+
+export interface ReportSession {
+  summary: SessionSummary;
+  /** µs from start to the last event. */
+  durationUs: number;
+  lanes: Lane[];
+  replay: Replay | null;
+  /** Data events in all, and how many of their bytes the marks do not carry. */
+  dataEvents: number;
+  dataBytes: number;
+  omittedBytes: number;
+}
+
+export interface ReportDiagnostic {
+  session: number | null;
+  connection: number;
+  /** µs since the Unix epoch. */
+  time: number;
+  code: string;
+  message: string;
+}
+
+export interface ReportData {
+  version: 1;
+  generator: string;
+  /** The capture's file name (no folder), or `standard input`. */
+  input: string;
+  sessions: ReportSession[];
+  diagnostics: ReportDiagnostic[];
+  /** Diagnostics not listed (beyond the list's limit). */
+  moreDiagnostics: number;
+  connections: number;
+  requests: number;
+  /** Limits that shaped this report, said in the page. */
+  limits: { bytesPerEvent: number; bytesInAll: number; marksPerLane: number; replayBytes: number };
+}
