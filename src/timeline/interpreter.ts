@@ -10,6 +10,7 @@ import type { SessionApplication, TimelineEvent, Transport } from './events.js';
 import type { SessionSetup } from './session.js';
 import type { SessionSummary } from './summary-types.js';
 import { endpointText } from './session.js';
+import { noExecTarget } from './request-info.js';
 
 export interface SessionInterpreter {
   readonly id: number;
@@ -39,15 +40,7 @@ export function otherSessionStart(setup: SessionSetup, application: SessionAppli
     transport: setup.transport,
     protocol: setup.protocol,
     application,
-    hop: 'unknown',
-    namespace: null,
-    pod: null,
-    container: null,
-    command: [],
-    stdin: false,
-    stdout: false,
-    stderr: false,
-    tty: false,
+    ...noExecTarget(),
     inferred: setup.inferred,
     retryOf: null,
   });
@@ -71,15 +64,7 @@ export function otherSessionSummary(
     exit: null,
     session: setup.id,
     connection: setup.connection,
-    hop: 'unknown',
-    namespace: null,
-    pod: null,
-    container: null,
-    command: [],
-    stdin: false,
-    stdout: false,
-    stderr: false,
-    tty: false,
+    ...noExecTarget(),
     offeredProtocols: [...setup.offeredProtocols],
     inferred: setup.inferred,
     retryOf: null,

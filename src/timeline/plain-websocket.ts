@@ -12,6 +12,7 @@ import type { TimelineEvent, Transport } from './events.js';
 import type { DecoderContext } from './connection.js';
 import type { SessionSetup } from './session.js';
 import type { MessageCounts, SessionSummary } from './summary-types.js';
+import { websocketFrameEvent } from './websocket-frame-event.js';
 import { endReasonOf, otherSessionStart, otherSessionSummary, type SessionInterpreter } from './interpreter.js';
 
 /** Bytes of a text message kept to show its start. */
@@ -138,20 +139,7 @@ export class PlainWebSocketSession implements SessionInterpreter {
   private onFrame(d: Direction, f: WebSocketFrame, out: TimelineEvent[]): void {
     const base = { time: this.time, connection: this.setup.connection, session: this.id };
     if (this.ctx.frameEvents) {
-      out.push({
-        kind: 'frame',
-        ...base,
-        direction: d,
-        layer: 'websocket',
-        type: f.kind,
-        streamId: null,
-        role: null,
-        length: f.payload.length,
-        flags: (f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode,
-        fin: f.fin,
-        offset: f.offset,
-        detail: f.kind === 'close' ? { masked: f.masked, code: f.code, reason: f.reason } : { masked: f.masked },
-      });
+      out.push(websocketFrameEvent(base, d, f, null, null));
     }
     switch (f.kind) {
       case 'text':

@@ -11,23 +11,16 @@ export interface RequestInfo extends ExecTarget {
   ports: number[];
 }
 
+/** The target of a session whose URL names none (not Kubernetes, or not understood). */
+export function noExecTarget(): ExecTarget {
+  return { hop: 'unknown', namespace: null, pod: null, container: null, command: [], stdin: false, stdout: false, stderr: false, tty: false };
+}
+
 const OPERATIONS: Record<string, SessionKind> = { exec: 'exec', attach: 'attach', portforward: 'portforward' };
 
 export function requestInfo(path: string, query: string): RequestInfo {
   const seg = pathSegments(path);
-  const info: RequestInfo = {
-    kind: 'unknown',
-    hop: 'unknown',
-    namespace: null,
-    pod: null,
-    container: null,
-    command: [],
-    stdin: false,
-    stdout: false,
-    stderr: false,
-    tty: false,
-    ports: [],
-  };
+  const info: RequestInfo = { kind: 'unknown', ...noExecTarget(), ports: [] };
   // /api/v1/namespaces/{ns}/pods/{pod}/{op}
   if (seg.length === 7 && seg[0] === 'api' && seg[1] === 'v1' && seg[2] === 'namespaces' && seg[4] === 'pods' && OPERATIONS[seg[6]!.toLowerCase()]) {
     info.hop = 'client-apiserver';

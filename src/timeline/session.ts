@@ -4,6 +4,7 @@
  * or SPDY inside WebSocket) and the Kubernetes stream semantics on top, and
  * emits timeline events. Keeps counters and hashes, never stream bytes.
  */
+import { websocketFrameEvent } from './websocket-frame-event.js';
 import { KubewireError, oppositeDirection, type Direction } from '../common/errors.js';
 // The codec modules themselves, not the package barrels: those load encoders,
 // sessions and handshakes a decode never runs, costing start-up time.
@@ -719,20 +720,8 @@ export class Session {
     if (isData && !tunnel && f.payload.length > 0) channel = continued ?? (this.base64 ? f.payload[0]! - 0x30 : f.payload[0]!);
     if (isData && !tunnel && continued === null) this.lastChannel[d] = f.fin || channel === null ? null : channel;
     if (this.ctx.frameEvents) {
-      out.push({
-        kind: 'frame',
-        ...base,
-        direction: d,
-        layer: 'websocket',
-        type: f.kind,
-        streamId: channel,
-        role: channel !== null ? (this.streams.get(channel)?.role ?? (this.kind === 'portforward' ? null : (CHANNEL_ROLES[channel] ?? null))) : null,
-        length: f.payload.length,
-        flags: (f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode,
-        fin: f.fin,
-        offset: f.offset,
-        detail: f.kind === 'close' ? { masked: f.masked, code: f.code, reason: f.reason } : { masked: f.masked },
-      });
+      const role = channel !== null ? (this.streams.get(channel)?.role ?? (this.kind === 'portforward' ? null : (CHANNEL_ROLES[channel] ?? null))) : null;
+      out.push(websocketFrameEvent(base, d, f, channel, role));
     }
     switch (f.kind) {
       case 'binary':

@@ -184,8 +184,11 @@ describe.skipIf(skip !== null)('--html report in Chromium', () => {
         });
         if (!shownBytes) continue;
         const id = Number(m.lane.slice('stream'.length));
-        const role = shown.streams.find((s) => s.id === id)!.role;
-        const file = readFileSync(join(extract, `session${shown.session}-stream${id}-${role}-${m.dir}.bin`));
+        // The file --extract wrote for this stream and direction (its name carries the role known when it was opened).
+        const entry = extractIndex(extract).find(
+          (f) => f.session === shown.session && f.streamId === id && f.direction === (m.dir === 'c2s' ? 'clientToServer' : 'serverToClient'),
+        )!;
+        const file = readFileSync(join(extract, entry.file));
         const bytes = Buffer.from(shownBytes.hex, 'hex');
         expect(bytes.length).toBeGreaterThan(0);
         expect(bytes.equals(file.subarray(shownBytes.offset, shownBytes.offset + bytes.length))).toBe(true);
@@ -261,3 +264,7 @@ describe.skipIf(skip !== null)('--html report in Chromium', () => {
     }
   });
 });
+
+function extractIndex(dir: string): Array<{ file: string; session: number; streamId: number; direction: string }> {
+  return (JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { files: Array<{ file: string; session: number; streamId: number; direction: string }> }).files;
+}

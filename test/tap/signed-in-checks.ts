@@ -45,7 +45,8 @@ export function kubectlChecks(way: () => Way, upstream: () => Upstream, kind: 'c
   it('a TTY session sees its size and a resize', async () => {
     const t = await onTerminal(
       way(),
-      ['exec', '-it', 'web', '--', 'sh', '-c', 'stty size; read x; stty size; exit 4'],
+      // The first size travels beside the exec's start (as with a real kubelet): wait until it has arrived.
+      ['exec', '-it', 'web', '--', 'sh', '-c', 'while [ "$(stty size)" = "0 0" ]; do sleep 0.05; done; stty size; read x; stty size; exit 4'],
       [{ wait: '24 80' }, { resize: [100, 40] }, { sleep: 0.5 }, { write: 'go\r' }, { wait: '40 100' }],
     );
     expect(t.screen).toContain('24 80');

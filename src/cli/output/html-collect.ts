@@ -267,6 +267,10 @@ export class ReportCollector {
         const l = s.lanes.get(st.lane)!;
         this.other(l, { k: 'stall', t: st.t, t1: durationUs, d: st.d, x: `flow-control stall: window at zero from here and never reopened (window ${st.window})` });
       }
+      // A joined capture may learn a stream's role only after its events were drawn: the summary has the final word.
+      for (const st of sum.streams) {
+        if (s.lanes.has(`stream${st.id}`)) this.streamLane(s, st.id, st.role);
+      }
       let keptBytes = 0;
       const lanes = [...s.lanes.values()]
         .sort((a, b) => laneOrder(a.lane) - laneOrder(b.lane) || (a.lane.streamId ?? -1) - (b.lane.streamId ?? -1))
