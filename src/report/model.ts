@@ -20,6 +20,7 @@ export type MarkKind =
   | 'overrun'
   | 'gap'
   | 'diagnostic'
+  | 'note'
   | 'end';
 
 /** 0: client → server, 1: server → client, -1: neither. */

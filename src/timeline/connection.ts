@@ -808,16 +808,9 @@ export class ConnectionDecoder {
   }
 
   private diag(out: TimelineEvent[], time: number, d: Direction, code: string, scope: 'connection' | 'session', message: string, offset: number): void {
-    this.session?.noteDiagnostic();
-    out.push({
-      kind: 'diagnostic',
-      time,
-      connection: this.id,
-      session: this.sessionId,
-      direction: d,
-      streamId: null,
-      error: new KubewireError('timeline', code, scope, message, { connection: this.id, direction: d, offset }),
-    });
+    const error = new KubewireError('timeline', code, scope, message, { connection: this.id, direction: d, offset });
+    if (this.session) this.session.report(d, error, time, out);
+    else out.push({ kind: 'diagnostic', time, connection: this.id, session: null, direction: d, streamId: null, error });
   }
 }
 

@@ -15,7 +15,7 @@ export function timelineEventToJson(ev: TimelineEvent, opts: EventJsonOptions = 
     if (v instanceof Uint8Array) {
       out[k === 'bytes' ? 'length' : `${k}Length`] = v.length;
       if (opts.bytes) out[k === 'bytes' ? 'base64' : `${k}Base64`] = Buffer.from(v.buffer, v.byteOffset, v.length).toString('base64');
-    } else if (ev.kind === 'diagnostic' && k === 'error') {
+    } else if ((ev.kind === 'diagnostic' || ev.kind === 'note') && k === 'error') {
       out[k] = ev.error.toJSON();
     } else if (v !== undefined) {
       out[k] = v;

@@ -445,6 +445,21 @@ export interface DiagnosticEvent extends Base {
   error: KubewireError;
 }
 
+/**
+ * A rule of the protocol that other software broke while its bytes still
+ * read as they should: wstunnel's unmasked client frames, a server's wrong
+ * `Sec-WebSocket-Accept`. Only in sessions that are not Kubernetes: there it
+ * describes the peer, not a fault in the traffic kubewire inspects, so it is
+ * shown and counted (`notes`) but is not a diagnostic and does not change the
+ * exit code. In a Kubernetes session the same finding is a diagnostic.
+ */
+export interface NoteEvent extends SessionBase {
+  kind: 'note';
+  direction: Direction;
+  /** Code, message and offset, as a diagnostic would carry them. */
+  error: KubewireError;
+}
+
 export type TimelineEvent =
   | ConnectionOpenEvent
   | ConnectionSwapEvent
@@ -473,6 +488,7 @@ export type TimelineEvent =
   | SessionEndEvent
   | ConnectionCloseEvent
   | TlsConnectionEvent
+  | NoteEvent
   | DiagnosticEvent;
 
 export type TimelineEventKind = TimelineEvent['kind'];

@@ -5,7 +5,7 @@
  * (`RawUpgradeSession`). The connection dispatches; each interpreter keeps
  * one protocol's state.
  */
-import type { Direction } from '../common/errors.js';
+import type { Direction, KubewireError } from '../common/errors.js';
 import type { SessionApplication, TimelineEvent, Transport } from './events.js';
 import type { SessionSetup } from './session.js';
 import type { SessionSummary } from './summary-types.js';
@@ -22,8 +22,12 @@ export interface SessionInterpreter {
   /** TCP closed or input ended. */
   end(time: number, tcp: SessionSummary['tcpClose'], out: TimelineEvent[]): void;
   summary(): SessionSummary;
-  /** Count a diagnostic the connection reported about this session. */
-  noteDiagnostic(): void;
+  /**
+   * A finding of the connection about this session (a handshake the
+   * session's bytes cannot show): the session emits it and counts it, as a
+   * diagnostic or, in software that is not Kubernetes, as a note.
+   */
+  report(d: Direction, error: KubewireError, time: number, out: TimelineEvent[]): void;
   /** Mid-session: the first whole frame of `d` starts at `offset`. */
   rebase(d: Direction, offset: number): void;
   summaryTransport(): Transport;
@@ -50,7 +54,7 @@ export function otherSessionStart(setup: SessionSetup, application: SessionAppli
 export function otherSessionSummary(
   setup: SessionSetup,
   application: SessionApplication,
-  rest: Pick<SessionSummary, 'streams' | 'endTime' | 'end' | 'pings' | 'websocketClose' | 'tcpClose' | 'gaps' | 'diagnostics' | 'messages'>,
+  rest: Pick<SessionSummary, 'streams' | 'endTime' | 'end' | 'pings' | 'websocketClose' | 'tcpClose' | 'gaps' | 'diagnostics' | 'notes' | 'messages'>,
 ): SessionSummary {
   return {
     kind: 'unknown',
@@ -83,6 +87,7 @@ export function otherSessionSummary(
     teardown: null,
     gaps: rest.gaps,
     diagnostics: rest.diagnostics,
+    notes: rest.notes,
     application,
     messages: rest.messages,
   };

@@ -22,6 +22,24 @@ const BINARY_HEAD_BYTES = 16;
 /** permessage-deflate (RFC 7692) gives RSV1 its meaning. */
 const RSV1 = 4;
 
+/**
+ * Rules of RFC 6455 a peer can break while its frames still read as they
+ * should (wstunnel sends its client frames unmasked, a test server answers
+ * with a wrong Sec-WebSocket-Accept). In software that is not Kubernetes
+ * these describe the peer: notes, not diagnostics. What could mean that
+ * kubewire reads the frames wrongly (unknown RSV bits or opcodes, lengths out
+ * of range, broken fragmentation) stays a diagnostic.
+ */
+const PEER_RULE_CODES = new Set([
+  'WEBSOCKET_UNMASKED_CLIENT_FRAME',
+  'WEBSOCKET_MASKED_SERVER_FRAME',
+  'WEBSOCKET_NON_MINIMAL_LENGTH',
+  'WEBSOCKET_CLOSE_CODE_INVALID',
+  'WEBSOCKET_INVALID_UTF8',
+  'WEBSOCKET_DATA_AFTER_CLOSE',
+  'TIMELINE_WEBSOCKET_BAD_ACCEPT',
+]);
+
 interface OpenMessage {
   type: 'text' | 'binary';
   frames: number;
@@ -46,6 +64,7 @@ export class PlainWebSocketSession implements SessionInterpreter {
   private endTime: number | null = null;
   private gaps = 0;
   private diagnostics = 0;
+  private notes = 0;
   private time: number;
   private readonly allowedRsv: number;
 
@@ -100,12 +119,14 @@ export class PlainWebSocketSession implements SessionInterpreter {
       tcpClose: this.tcpClose,
       gaps: this.gaps,
       diagnostics: this.diagnostics,
+      notes: this.notes,
       messages: { clientToServer: { ...this.counts.clientToServer }, serverToClient: { ...this.counts.serverToClient } },
     });
   }
 
-  noteDiagnostic(): void {
-    this.diagnostics++;
+  report(d: Direction, error: KubewireError, time: number, out: TimelineEvent[]): void {
+    this.time = time;
+    this.emit(d, error, out);
   }
 
   rebase(d: Direction, offset: number): void {
@@ -131,7 +152,7 @@ export class PlainWebSocketSession implements SessionInterpreter {
 
   private onEvents(d: Direction, events: WebSocketFrameEvent[], out: TimelineEvent[]): void {
     for (const ev of events) {
-      if (ev.kind === 'diagnostic') this.report(d, ev.error, out);
+      if (ev.kind === 'diagnostic') this.emit(d, ev.error, out);
       else this.onFrame(d, ev, out);
     }
   }
@@ -213,10 +234,15 @@ export class PlainWebSocketSession implements SessionInterpreter {
   }
 
   private wsDiag(d: Direction, code: string, message: string, offset: number, out: TimelineEvent[]): void {
-    this.report(d, new KubewireError('websocket', code, 'connection', message, { connection: this.setup.connection, direction: d, offset }), out);
+    this.emit(d, new KubewireError('websocket', code, 'connection', message, { connection: this.setup.connection, direction: d, offset }), out);
   }
 
-  private report(d: Direction, error: KubewireError, out: TimelineEvent[]): void {
+  private emit(d: Direction, error: KubewireError, out: TimelineEvent[]): void {
+    if (PEER_RULE_CODES.has(error.code)) {
+      this.notes++;
+      out.push({ kind: 'note', time: this.time, connection: this.setup.connection, session: this.id, direction: d, error });
+      return;
+    }
     this.diagnostics++;
     out.push({ kind: 'diagnostic', time: this.time, connection: this.setup.connection, session: this.id, direction: d, streamId: null, error });
   }
@@ -230,7 +256,7 @@ export class PlainWebSocketSession implements SessionInterpreter {
       this.dead[d] = true;
       const msg = e instanceof Error ? e.message : String(e);
       const code = e instanceof KubewireError ? e.code : 'TIMELINE_CODEC_FAILED';
-      this.report(d, new KubewireError('timeline', code, 'session', `decoder stopped: ${msg}`, { connection: this.setup.connection, direction: d }), out);
+      this.emit(d, new KubewireError('timeline', code, 'session', `decoder stopped: ${msg}`, { connection: this.setup.connection, direction: d }), out);
       return [];
     }
   }

@@ -5,7 +5,7 @@
  * direction's bytes are one `data` stream (id 0), counted and hashed, and
  * `--follow` shows them.
  */
-import type { Direction } from '../common/errors.js';
+import type { Direction, KubewireError } from '../common/errors.js';
 import type { TimelineEvent, Transport } from './events.js';
 import type { DecoderContext } from './connection.js';
 import type { SessionSetup } from './session.js';
@@ -79,12 +79,14 @@ export class RawUpgradeSession implements SessionInterpreter {
       tcpClose: this.tcpClose,
       gaps: this.gaps,
       diagnostics: this.diagnostics,
+      notes: 0,
       messages: null,
     });
   }
 
-  noteDiagnostic(): void {
+  report(d: Direction, error: KubewireError, time: number, out: TimelineEvent[]): void {
     this.diagnostics++;
+    out.push({ kind: 'diagnostic', time, connection: this.setup.connection, session: this.id, direction: d, streamId: null, error });
   }
 
   rebase(_d: Direction, _offset: number): void {

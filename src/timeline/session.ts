@@ -361,14 +361,15 @@ export class Session {
       teardown: this.teardown ? { ...this.teardown } : null,
       gaps: this.gaps,
       diagnostics: this.diagnostics,
+      notes: 0,
       application: 'kubernetes',
       messages: null,
     };
   }
 
-  /** Count a diagnostic that belongs to this session. */
-  noteDiagnostic(): void {
+  report(d: Direction, error: KubewireError, time: number, out: TimelineEvent[]): void {
     this.diagnostics++;
+    out.push({ kind: 'diagnostic', time, connection: this.setup.connection, session: this.id, direction: d, streamId: null, error });
   }
 
   diag(out: TimelineEvent[], d: Direction | null, code: string, scope: 'stream' | 'channel' | 'session' | 'message', message: string, streamId: number | null, offset?: number): void {

@@ -105,6 +105,12 @@ export interface SessionSummary extends ExecTarget {
   /** Diagnostics about this session. */
   diagnostics: number;
   /**
+   * Rules that other software broke in a session that is not Kubernetes
+   * while its bytes still read right (`note` events: unmasked client frames,
+   * a wrong Sec-WebSocket-Accept). Not diagnostics; always 0 for Kubernetes.
+   */
+  notes: number;
+  /**
    * Whose protocol the session carries: `kubernetes`; `websocket` (a
    * WebSocket session of other software, shown as its messages: `kind`
    * `unknown`, no streams, no exit); `raw` (a raw upgrade such as Docker's

@@ -7,7 +7,7 @@
  * Anything else is shown as plain WebSocket, never read as channels, so
  * traffic of other software gets no Kubernetes diagnostics.
  */
-import type { Direction } from '../common/errors.js';
+import type { Direction, KubewireError } from '../common/errors.js';
 import { pathSegments } from '../http/target.js';
 import { WebSocketFrameDecoder } from '../websocket/decoder.js';
 import type { WebSocketFrameEvent } from '../websocket/types.js';
@@ -65,7 +65,7 @@ export class WebSocketByMessages implements SessionInterpreter {
   private readonly look: Record<Direction, WebSocketFrameDecoder>;
   private channelLike = 0;
   private other = 0;
-  private pendingDiagnostics = 0;
+  private readonly pendingReports: Array<{ d: Direction; error: KubewireError; time: number }> = [];
 
   constructor(
     id: number,
@@ -108,9 +108,10 @@ export class WebSocketByMessages implements SessionInterpreter {
     return (this.inner ?? this.make('websocket')).summary();
   }
 
-  noteDiagnostic(): void {
-    if (this.inner) this.inner.noteDiagnostic();
-    else this.pendingDiagnostics++;
+  report(d: Direction, error: KubewireError, time: number, out: TimelineEvent[]): void {
+    // before the decision it is not known whether this is Kubernetes: said by the interpreter chosen
+    if (this.inner) this.inner.report(d, error, time, out);
+    else this.pendingReports.push({ d, error, time });
   }
 
   rebase(d: Direction, offset: number): void {
@@ -139,7 +140,8 @@ export class WebSocketByMessages implements SessionInterpreter {
     const inner = this.make(app);
     this.inner = inner;
     inner.start(out);
-    for (let i = 0; i < this.pendingDiagnostics; i++) inner.noteDiagnostic();
+    for (const r of this.pendingReports) inner.report(r.d, r.error, r.time, out);
+    this.pendingReports.length = 0;
     for (const h of this.held) {
       if (h.op === 'bytes') inner.bytes(h.d, h.chunk, h.time, out);
       else inner.gap(h.d, h.size, h.time, out);

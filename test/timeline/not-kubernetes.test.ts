@@ -10,6 +10,7 @@ import { WebSocketFrameEncoder, fixedMaskSource, OPCODE } from '../../src/websoc
 import { C, S, cat, decode, enc, rechunk, script, type Step } from './helpers.js';
 import { websocketApplication } from '../../src/timeline/websocket-application.js';
 import { requestInfo } from '../../src/timeline/request-info.js';
+import type { TimelineEvent } from '../../src/timeline/index.js';
 
 const ACCEPT = 'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n';
 
@@ -182,11 +183,59 @@ describe('a WebSocket session without a subprotocol', () => {
 });
 
 describe('a wrong Sec-WebSocket-Accept', () => {
-  it('is a diagnostic: the client must fail that connection', () => {
+  const wrong = (protocol: string | null) => ({
+    d: S,
+    bytes: enc(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=-wrong\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`),
+  });
+  const codes = (events: TimelineEvent[], kind: 'diagnostic' | 'note') => events.flatMap((e) => (e.kind === kind ? [e.error.code] : []));
+
+  it('in software that is not Kubernetes is a note about that software, not a diagnostic', () => {
     const steps = chat();
-    steps[1] = { d: S, bytes: enc(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=-wrong\r\nSec-WebSocket-Protocol: chat.v2\r\n\r\n`) };
-    const { events } = decode(script(steps));
-    expect(events.flatMap((e) => (e.kind === 'diagnostic' ? [e.error.code] : []))).toEqual(['TIMELINE_WEBSOCKET_BAD_ACCEPT']);
+    steps[1] = wrong('chat.v2');
+    const { decoder, events } = decode(script(steps));
+    expect(codes(events, 'note')).toEqual(['TIMELINE_WEBSOCKET_BAD_ACCEPT']);
+    expect(codes(events, 'diagnostic')).toEqual([]);
+    expect(decoder.diagnosticCount).toBe(0);
+    expect(decoder.summary().sessions[0]).toMatchObject({ application: 'websocket', notes: 1, diagnostics: 0 });
+  });
+
+  it('decided by the messages (no subprotocol, a URL that says nothing): a note once they show other software', () => {
+    const steps = chat('/socket', null);
+    steps[1] = wrong(null);
+    const { decoder, events } = decode(script(steps));
+    expect(codes(events, 'note')).toEqual(['TIMELINE_WEBSOCKET_BAD_ACCEPT']);
+    expect(decoder.diagnosticCount).toBe(0);
+    // said after the session-start of the interpreter chosen
+    const start = events.findIndex((e) => e.kind === 'session-start');
+    expect(events.findIndex((e) => e.kind === 'note')).toBeGreaterThan(start);
+  });
+
+  it('in a Kubernetes session is a diagnostic: kubectl fails that connection', () => {
+    const steps = channels('/exec/ns/pod/c');
+    steps[1] = wrong(null);
+    const { decoder, events } = decode(script(steps));
+    expect(codes(events, 'diagnostic')).toEqual(['TIMELINE_WEBSOCKET_BAD_ACCEPT']);
+    expect(codes(events, 'note')).toEqual([]);
+    expect(decoder.summary().sessions[0]).toMatchObject({ application: 'kubernetes', notes: 0, diagnostics: 1 });
+  });
+});
+
+describe('an unmasked client frame', () => {
+  const unmasked = (steps: Step[]) => {
+    const plain = new WebSocketFrameEncoder({ role: 'server' });
+    return [...steps.slice(0, 2), { d: C, bytes: plain.encode({ opcode: OPCODE.BINARY, payload: cat(new Uint8Array([0]), enc('ls\n')) }) }, ...steps.slice(2)];
+  };
+
+  it('from software that is not Kubernetes (wstunnel does this) is a note', () => {
+    const { decoder, events } = decode(script(unmasked(chat())));
+    expect(events.flatMap((e) => (e.kind === 'note' ? [e.error.code] : []))).toEqual(['WEBSOCKET_UNMASKED_CLIENT_FRAME']);
+    expect(decoder.diagnosticCount).toBe(0);
+  });
+
+  it('from a Kubernetes client is a diagnostic', () => {
+    const { decoder, events } = decode(script(unmasked(channels('/exec/ns/pod/c'))));
+    expect(events.flatMap((e) => (e.kind === 'diagnostic' ? [e.error.code] : []))).toEqual(['WEBSOCKET_UNMASKED_CLIENT_FRAME']);
+    expect(decoder.diagnosticCount).toBe(1);
   });
 });
 

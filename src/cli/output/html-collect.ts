@@ -124,6 +124,9 @@ export class ReportCollector {
       case 'goaway':
         this.other(this.sessionLane(s), { k: 'goaway', t, d: dir(ev.direction), x: `GOAWAY from the ${side(ev.direction)}: ${ev.statusName}, last good stream ${ev.lastGoodStreamId}` });
         return;
+      case 'note':
+        this.other(this.sessionLane(s), { k: 'note', t, d: dir(ev.direction), x: `note: ${ev.error.code} ${printable(ev.error.message)} (a rule this software broke; not a diagnostic)` });
+        return;
       case 'ping':
         this.other(this.sessionLane(s), { k: 'ping', t, d: dir(ev.direction), x: `${ev.reply ? 'pong' : 'ping'} from the ${side(ev.direction)}${ev.id !== null ? ` (id ${ev.id})` : ''}` });
         return;

@@ -161,6 +161,7 @@ function renderOtherSession(sess: SessionSummary, chalk: ChalkInstance): string 
   if (sess.websocketClose) extra.push(`WebSocket close ${arrow(sess.websocketClose.direction)} ${sess.websocketClose.code ?? '(no code)'} ${sess.websocketClose.reason}`.trim());
   if (sess.gaps) extra.push(chalk.red(`gaps ${sess.gaps}`));
   if (sess.diagnostics) extra.push(chalk.red(`diagnostics ${sess.diagnostics}`));
+  if (sess.notes) extra.push(chalk.yellow(`notes ${sess.notes}`) + chalk.dim(' (protocol rules this software broke, shown in the timeline; not diagnostics)'));
   lines.push(`  ${extra.filter(Boolean).join('  ')}`);
   return lines.join('\n');
 }

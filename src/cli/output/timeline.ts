@@ -151,6 +151,8 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       return `${head} connection closed (${ev.reason})`;
     case 'diagnostic':
       return `${head} ${stream(ev.streamId, null, chalk)}${chalk.red(ev.error.code)} ${ev.error.message}`;
+    case 'note':
+      return `${head} ${chalk.yellow('note')} ${ev.error.code} ${ev.error.message} ${chalk.dim('(other software, not Kubernetes: not a diagnostic)')}`;
     case 'tls':
       return `${head} carries ${chalk.bold(tlsText(ev))}: ${ev.decrypted ? chalk.green(tlsStatus(ev)) : chalk.yellow(tlsStatus(ev))}`;
     default:

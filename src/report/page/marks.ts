@@ -14,5 +14,6 @@ export const MARK_STYLE: Record<MarkKind, { color: string; label: string }> = {
   overrun: { color: '#ef6c00', label: 'sent past the window' },
   gap: { color: '#e53935', label: 'capture gap (bytes missing)' },
   diagnostic: { color: '#b71c1c', label: 'diagnostic' },
+  note: { color: '#8d6e63', label: 'note (a rule other software broke; not a diagnostic)' },
   end: { color: '#424242', label: 'session end' },
 };
