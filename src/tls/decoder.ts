@@ -16,6 +16,7 @@
  * and the other direction is not affected.
  */
 import { ByteQueue } from '../common/byte-queue.js';
+import { copyBytes } from '../common/bytes.js';
 import type { Direction } from '../common/errors.js';
 import { TLS_ERROR, tlsError } from './errors.js';
 import {
@@ -172,7 +173,7 @@ export class TlsDecoder {
     }
     if (at === bytes.length || (this.status as Status) === 'off') return this.out;
     if (s.q.length === 0) s.q.offset = offset + at;
-    s.q.push(bytes.slice(at)); // the input is valid only during this call
+    s.q.push(copyBytes(bytes, at)); // the input is valid only during this call
     this.records(d);
     if (s.q.length > 0 && !s.resync && (this.status as Status) !== 'off') {
       // back on track: the incomplete record left goes to the record buffer, and the next input takes the fast path
@@ -336,7 +337,7 @@ export class TlsDecoder {
         this.stop('handshake-not-captured');
         return;
       }
-      this.early.push({ d, header: header.slice(), body: body.slice(), offset }); // copies: the input may be a view of a recycled buffer
+      this.early.push({ d, header: copyBytes(header), body: copyBytes(body), offset }); // copies: the input may be a view of a recycled buffer
       return;
     }
     if (!s.protectedFrom) {
@@ -587,7 +588,7 @@ export class TlsDecoder {
       this.stop('no-key');
       return;
     }
-    this.held.push({ d, header: header.slice(), body: body.slice(), offset });
+    this.held.push({ d, header: copyBytes(header), body: copyBytes(body), offset });
   }
 
   private retryKeys(): void {
