@@ -11,3 +11,12 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A copy of `b[start, end)` in fresh memory. `b.slice()` is not that when `b`
+ * is a Buffer: Buffer#slice is a view (as subarray), so bytes "kept" with it
+ * change when the memory under them is reused.
+ */
+export function copyBytes(b: Uint8Array, start = 0, end = b.length): Uint8Array {
+  return Uint8Array.prototype.slice.call(b, start, end);
+}

@@ -6,6 +6,7 @@
  * connection that is not TLS is handed over at its first bytes and the gate
  * steps aside (one map lookup per event until then).
  */
+import { copyBytes } from '../common/bytes.js';
 import { oppositeDirection, type Direction } from '../common/errors.js';
 import type { ConnectionData, ConnectionGap, ConnectionOpen } from '../tcp/types.js';
 import { TlsDecoder } from '../tls/decoder.js';
@@ -40,7 +41,7 @@ export class TlsGate {
 
   data(ev: ConnectionData, c: ConnectionDecoder, out: TimelineEvent[]): void {
     if (!this.tls) {
-      this.held.push({ ...ev, bytes: ev.bytes.slice() });
+      this.held.push({ ...ev, bytes: copyBytes(ev.bytes) }); // the event's bytes are valid only during the call
       if (this.held.length > MAX_HELD_EVENTS) return this.handOver(c, out);
       const first = this.held[0]!;
       const b = first.bytes.length >= 6 || this.held.length === 1 ? first.bytes : concat(this.held.filter((h) => h.direction === first.direction).map((h) => h.bytes));

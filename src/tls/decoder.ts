@@ -16,6 +16,7 @@
  * and the other direction is not affected.
  */
 import { ByteQueue } from '../common/byte-queue.js';
+import { copyBytes } from '../common/bytes.js';
 import type { Direction } from '../common/errors.js';
 import { TLS_ERROR, tlsError } from './errors.js';
 import {
@@ -79,7 +80,12 @@ interface HeldRecord {
 }
 
 interface Side {
+  /** Bytes the careful path reads: after garbage or a gap, while looking for a record header. */
   q: ByteQueue;
+  /** A record cut by the end of an input: its bytes so far (`partFill` of them), from TCP offset `partOffset`. */
+  part: Uint8Array;
+  partFill: number;
+  partOffset: number;
   /** Plaintext handshake messages (hellos) and, protected, the rest. */
   clearHs: HandshakeReader;
   protectedHs: HandshakeReader;
@@ -151,25 +157,42 @@ export class TlsDecoder {
     const s = this.sides[d];
     if (this.status === 'waiting') this.retryKeys();
     let at = 0;
-    if (s.q.length === 0 && !s.resync) {
-      // whole records straight from the input (no copy); only a cut record's start is kept
-      at = this.direct(d, bytes, offset);
-      if (at === bytes.length || (this.status as Status) === 'off') return this.out;
+    while (at < bytes.length && s.q.length === 0 && !s.resync && (this.status as Status) !== 'off') {
+      if (s.partFill > 0) {
+        // finish the record cut by the previous input
+        at = this.fillPart(d, bytes, at, offset);
+        continue;
+      }
+      // whole records straight from the input (no copy)
+      at = this.direct(d, bytes, at, offset);
       s.q.offset = offset + at;
-    } else if (s.q.length === 0) s.q.offset = offset;
-    s.q.push(bytes.slice(at)); // the input is valid only during this call
+      if (at === bytes.length || (this.status as Status) === 'off') return this.out;
+      if (bytes.length - at >= HEADER && !plausibleHeader(bytes, at)) break; // the careful path reports it
+      // a record cut by the end of the input: its bytes so far go to the side's record buffer
+      at = this.fillPart(d, bytes, at, offset);
+    }
+    if (at === bytes.length || (this.status as Status) === 'off') return this.out;
+    if (s.q.length === 0) s.q.offset = offset + at;
+    s.q.push(copyBytes(bytes, at)); // the input is valid only during this call
     this.records(d);
+    if (s.q.length > 0 && !s.resync && (this.status as Status) !== 'off') {
+      // back on track: the incomplete record left goes to the record buffer, and the next input takes the fast path
+      s.partOffset = s.q.offset;
+      s.partFill = s.q.length;
+      s.part.set(s.q.take(s.q.length), 0);
+    }
     return this.out;
   }
 
-  /** Records wholly inside `bytes`, read in place; returns where the first incomplete (or odd) one starts. */
-  private direct(d: Direction, bytes: Uint8Array, offset: number): number {
+  /**
+   * Records wholly inside `bytes` from `i`, read in place; returns where the
+   * first incomplete (or odd) one starts.
+   */
+  private direct(d: Direction, bytes: Uint8Array, i: number, offset: number): number {
     const s = this.sides[d];
-    let i = 0;
     while (bytes.length - i >= HEADER && this.status !== 'off' && s.q.length === 0 && !s.resync) {
-      const type = bytes[i]!;
+      if (!plausibleHeader(bytes, i)) return i;
       const length = (bytes[i + 3]! << 8) | bytes[i + 4]!;
-      if (type < CT_CHANGE_CIPHER_SPEC || type > CT_HEARTBEAT || bytes[i + 1] !== 3 || length > MAX_RECORD) return i; // the careful path reports it
       if (bytes.length - i < HEADER + length) return i;
       this.record(d, bytes.subarray(i, i + HEADER), bytes.subarray(i + HEADER, i + HEADER + length), offset + i);
       i += HEADER + length;
@@ -177,13 +200,52 @@ export class TlsDecoder {
     return i;
   }
 
+  /**
+   * Copy the next bytes of a record cut by the end of an input into the side's
+   * record buffer (one buffer per direction, reused: a record's bytes are not
+   * kept past `record`, which copies what it holds); open the record once it
+   * is whole. A header that turns out not to be plausible moves the bytes to
+   * the queue, where the careful path reports it. Returns where it stopped in
+   * `bytes`.
+   */
+  private fillPart(d: Direction, bytes: Uint8Array, at: number, offset: number): number {
+    const s = this.sides[d];
+    if (s.partFill === 0) s.partOffset = offset + at;
+    const part = s.part;
+    if (s.partFill < HEADER) {
+      const n = Math.min(HEADER - s.partFill, bytes.length - at);
+      part.set(bytes.subarray(at, at + n), s.partFill);
+      s.partFill += n;
+      at += n;
+      if (s.partFill < HEADER) return at;
+      if (!plausibleHeader(part, 0)) {
+        s.q.offset = s.partOffset;
+        s.q.push(part.slice(0, HEADER));
+        s.partFill = 0;
+        return at;
+      }
+    }
+    const need = HEADER + ((part[3]! << 8) | part[4]!);
+    const n = Math.min(need - s.partFill, bytes.length - at);
+    part.set(bytes.subarray(at, at + n), s.partFill);
+    s.partFill += n;
+    at += n;
+    if (s.partFill === need) {
+      s.partFill = 0;
+      s.q.offset = s.partOffset + need;
+      this.record(d, part.subarray(0, HEADER), part.subarray(HEADER, need), s.partOffset);
+    }
+    return at;
+  }
+
   /** `size` TCP bytes of direction `d` were not captured. */
   gap(d: Direction, size: number): TlsEvent[] {
     this.out = [];
     if (this.status === 'off') return this.out;
     const s = this.sides[d];
-    const at = s.q.offset;
-    s.lost += s.q.length + size;
+    const at = s.partFill > 0 ? s.partOffset : s.q.offset;
+    s.lost += s.partFill + s.q.length + size;
+    s.partFill = 0;
     s.q.clear();
     s.q.offset = at + size;
     s.resync = true;
@@ -208,7 +270,8 @@ export class TlsDecoder {
       this.stop('no-key');
     } else if (this.status === 'hello') {
       if (this.ch !== null && this.sh === null) {
-        this.diag(TLS_ERROR.HANDSHAKE_NOT_CAPTURED, 'the connection ended before the ServerHello: version and cipher suite unknown', 'serverToClient', this.sides.serverToClient.q.offset);
+        const s = this.sides.serverToClient;
+        this.diag(TLS_ERROR.HANDSHAKE_NOT_CAPTURED, 'the connection ended before the ServerHello: version and cipher suite unknown', 'serverToClient', s.partFill > 0 ? s.partOffset : s.q.offset);
       }
       this.early = [];
       this.stop(this.sh === null ? 'handshake-not-captured' : 'no-key');
@@ -274,7 +337,7 @@ export class TlsDecoder {
         this.stop('handshake-not-captured');
         return;
       }
-      this.early.push({ d, header: header.slice(), body: body.slice(), offset }); // copies: the input may be a view of a recycled buffer
+      this.early.push({ d, header: copyBytes(header), body: copyBytes(body), offset }); // copies: the input may be a view of a recycled buffer
       return;
     }
     if (!s.protectedFrom) {
@@ -525,7 +588,7 @@ export class TlsDecoder {
       this.stop('no-key');
       return;
     }
-    this.held.push({ d, header: header.slice(), body: body.slice(), offset });
+    this.held.push({ d, header: copyBytes(header), body: copyBytes(body), offset });
   }
 
   private retryKeys(): void {
@@ -544,7 +607,10 @@ export class TlsDecoder {
     this.status = 'off';
     this.description.decrypted = false;
     this.description.reason = reason;
-    for (const d of ['clientToServer', 'serverToClient'] as const) this.sides[d].q.clear();
+    for (const d of ['clientToServer', 'serverToClient'] as const) {
+      this.sides[d].q.clear();
+      this.sides[d].partFill = 0;
+    }
     this.flushDescription(true);
   }
 
@@ -562,9 +628,18 @@ export class TlsDecoder {
   }
 }
 
+/** A record header as the fast paths accept it (the careful path reports anything else). */
+function plausibleHeader(b: Uint8Array, i: number): boolean {
+  const type = b[i]!;
+  return type >= CT_CHANGE_CIPHER_SPEC && type <= CT_HEARTBEAT && b[i + 1] === 3 && ((b[i + 3]! << 8) | b[i + 4]!) <= MAX_RECORD;
+}
+
 function newSide(): Side {
   return {
     q: new ByteQueue(),
+    part: new Uint8Array(HEADER + MAX_RECORD),
+    partFill: 0,
+    partOffset: 0,
     clearHs: new HandshakeReader(),
     protectedHs: new HandshakeReader(),
     protectedFrom: false,

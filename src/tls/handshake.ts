@@ -6,6 +6,8 @@
  * that records cut anywhere, and the hellos' fields we describe a connection
  * with. Parsers never throw: a short or odd message gives `null`.
  */
+import { copyBytes } from '../common/bytes.js';
+
 export const HS_CLIENT_HELLO = 1;
 export const HS_SERVER_HELLO = 2;
 export const HS_NEW_SESSION_TICKET = 4;
@@ -72,7 +74,7 @@ export class HandshakeReader {
       out.push({ type, body: data.subarray(i + 4, i + 4 + len) });
       i += 4 + len;
     }
-    this.buf = i < data.length ? data.slice(i) : new Uint8Array(0);
+    this.buf = i < data.length ? copyBytes(data, i) : new Uint8Array(0);
     return out;
   }
 }
@@ -172,8 +174,8 @@ function alpnList(e: Reader): string[] {
 export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
   const r = new Reader(body);
   const legacyVersion = r.u16();
-  const random = r.bytes(32).slice();
-  const sessionId = r.bytes(r.u8()).slice();
+  const random = copyBytes(r.bytes(32));
+  const sessionId = copyBytes(r.bytes(r.u8()));
   const suitesLen = r.u16();
   const cipherSuites: number[] = [];
   const sr = new Reader(r.bytes(suitesLen));
@@ -215,8 +217,8 @@ export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
 export function parseServerHello(body: Uint8Array): ServerHelloInfo | null {
   const r = new Reader(body);
   const legacyVersion = r.u16();
-  const random = r.bytes(32).slice();
-  const sessionId = r.bytes(r.u8()).slice();
+  const random = copyBytes(r.bytes(32));
+  const sessionId = copyBytes(r.bytes(r.u8()));
   const cipherSuite = r.u16();
   r.u8(); // compression method
   if (!r.ok || (legacyVersion >> 8) !== 3) return null;

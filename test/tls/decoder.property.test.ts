@@ -171,6 +171,57 @@ describe('TLS decryption of real OpenSSL streams', () => {
     }
   });
 
+  it('the input may be overwritten after each push (a reused read buffer, a Buffer as the pipeline gives): the same plaintext', () => {
+    for (const c of CONFIGS) {
+      const r = streams.get(c.name)!;
+      fc.assert(
+        fc.property(interleavings(r), (pieces) => {
+          const tls = new TlsDecoder({ keys: keysOf(r) });
+          const scratch = Buffer.alloc(Math.max(r.c2s.length, r.s2c.length));
+          const at: Record<Direction, number> = { clientToServer: 0, serverToClient: 0 };
+          const got: Record<Direction, Buffer[]> = { clientToServer: [], serverToClient: [] };
+          const take = (events: TlsEvent[]) => {
+            for (const e of events) if (e.kind === 'plaintext') got[e.direction].push(Buffer.from(e.bytes));
+          };
+          for (const p of pieces) {
+            scratch.set(p.bytes);
+            take(tls.push(p.d, scratch.subarray(0, p.bytes.length), at[p.d]));
+            scratch.fill(0xa5, 0, p.bytes.length);
+            at[p.d] += p.bytes.length;
+          }
+          take(tls.end());
+          expect(Buffer.concat(got.clientToServer).equals(r.sentByClient)).toBe(true);
+          expect(Buffer.concat(got.serverToClient).equals(r.sentByServer)).toBe(true);
+        }),
+        { numRuns: 10 },
+      );
+    }
+  });
+
+  it('a broken record header: the same plaintext and diagnostics under any segmentation', () => {
+    const r = streams.get(CONFIGS[0]!.name)!;
+    const starts: number[] = [];
+    for (let i = 0; i + 5 <= r.s2c.length; i += 5 + r.s2c.readUInt16BE(i + 3)) starts.push(i);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.constantFrom(0, 1, 3), cutPoints(r.s2c.length, 40), (fromEnd, byte, cuts) => {
+        const bad = Buffer.from(r.s2c);
+        const start = starts[starts.length - fromEnd]!;
+        bad[start + byte] = byte < 3 ? 0x00 : 0xff; // a bad type or major version, or a length over the limit
+        const summary = (res: Result) => ({
+          c2s: res.c2s.toString('hex'),
+          s2c: res.s2c.toString('hex'),
+          diags: res.events.flatMap((e) => (e.kind === 'diagnostic' ? [`${e.error.code}@${e.error.offset}`] : [])),
+        });
+        const one = run(r, [{ d: 'clientToServer', bytes: r.c2s }, { d: 'serverToClient', bytes: bad }]);
+        const cut = run(r, [{ d: 'clientToServer', bytes: r.c2s }, ...splitAt(bad, cuts).map((bytes) => ({ d: 'serverToClient' as const, bytes }))]);
+        expect(one.c2s.equals(r.sentByClient)).toBe(true);
+        expect(one.events.some((e) => e.kind === 'diagnostic' && e.error.code === TLS_ERROR.BAD_RECORD && e.error.offset === start)).toBe(true);
+        expect(summary(cut)).toEqual(summary(one));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('garbage, alone or after a real handshake, never throws and never hangs', () => {
     const r = streams.get(CONFIGS[0]!.name)!;
     fc.assert(
