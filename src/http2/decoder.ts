@@ -12,7 +12,7 @@
  * the direction: HTTP/2 has no way to find the next frame.
  */
 import { ByteQueue } from '../common/byte-queue.js';
-import { concatBytes } from '../common/bytes.js';
+import { concatBytes, copyBytes } from '../common/bytes.js';
 import { KubewireError, type Direction, type ErrorMode } from '../common/errors.js';
 import { http2Error } from './errors.js';
 import { CLIENT_PREFACE_BYTES, FLAG, FRAME_HEADER_LENGTH, FRAME_TYPE, type Http2DecodeEvent } from './frames.js';
@@ -229,7 +229,7 @@ export class Http2FrameDecoder {
       return;
     }
     // a fragment may be a view into a chunk the caller reuses: copy while the block is incomplete
-    b.parts.push(last && b.parts.length === 0 ? fragment : fragment.slice());
+    b.parts.push(last && b.parts.length === 0 ? fragment : copyBytes(fragment));
     b.bytes += fragment.length;
     if (!last) {
       this.pending = b;

@@ -12,7 +12,7 @@
  * bounded) and a partial resize message.
  */
 import { KubewireError } from '../common/errors.js';
-import { concatBytes } from '../common/bytes.js';
+import { concatBytes, copyBytes } from '../common/bytes.js';
 import type { Direction, ErrorMode } from '../common/errors.js';
 import type { SpdyFrame, SpdyHeaders } from '../spdy/types.js';
 import { remoteCommandProtocol } from './protocols.js';
@@ -240,7 +240,7 @@ export class SpdyStreamInterpreter {
       out.push({ kind: 'stream-data', data, ...this.fields(streamId, s, direction, offset) });
       if (s?.info.role === 'error' && direction === 'serverToClient') {
         if (s.errorSize + data.length <= this.maxStatusBytes) {
-          s.errorBytes.push(data.slice());
+          s.errorBytes.push(copyBytes(data));
           s.errorSize += data.length;
         } else {
           this.report(out, 'K8S_STATUS_TOO_LARGE', `error stream longer than ${this.maxStatusBytes} bytes`, direction, offset, streamId);

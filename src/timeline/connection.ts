@@ -27,7 +27,7 @@ import { checkAccept } from '../websocket/handshake.js';
 import { Http2Connection } from './http2-connection.js';
 import { CLIENT_PREFACE_BYTES } from '../http2/frames.js';
 import { guessFraming, looksLikeTls, worthGuessing, type FramingGuess, type GuessConstraints, type HeldBytes } from './sniff-framing.js';
-import { concatBytes } from '../common/bytes.js';
+import { concatBytes, copyBytes } from '../common/bytes.js';
 
 /** Shared across connections of one SessionDecoder. */
 export interface DecoderContext {
@@ -190,7 +190,7 @@ export class ConnectionDecoder {
       case 'sniff': {
         const s = this.sniff[d];
         if (s.bytes === 0) s.offset = offset;
-        s.chunks.push(bytes.slice()); // the input is a view valid only until the next event
+        s.chunks.push(copyBytes(bytes)); // the input is a view valid only until the next event
         s.bytes += bytes.length;
         this.classify(time, false, out);
         return;
@@ -205,7 +205,7 @@ export class ConnectionDecoder {
         const a = this.align[d];
         if (a) {
           if (a.bytes === 0) a.offset = offset;
-          a.chunks.push(bytes.slice());
+          a.chunks.push(copyBytes(bytes));
           a.bytes += bytes.length;
           this.tryAlign(d, time, false, out);
           return;
@@ -556,7 +556,7 @@ export class ConnectionDecoder {
             r.bodyLength += ev.bytes.length;
             const room = this.ctx.limits.maxHttpBodyKept - r.bodyKept;
             if (room > 0) {
-              const keep = ev.bytes.subarray(0, room).slice();
+              const keep = copyBytes(ev.bytes, 0, room);
               r.body.push(keep);
               r.bodyKept += keep.length;
             }

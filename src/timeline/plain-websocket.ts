@@ -14,6 +14,7 @@ import type { SessionSetup } from './session.js';
 import type { MessageCounts, SessionSummary } from './summary-types.js';
 import { websocketFrameEvent } from './websocket-frame-event.js';
 import { endReasonOf, otherSessionStart, otherSessionSummary, type SessionInterpreter } from './interpreter.js';
+import { copyBytes } from '../common/bytes.js';
 
 /** Bytes of a text message kept to show its start. */
 const TEXT_PREVIEW_BYTES = 800;
@@ -207,7 +208,7 @@ export class PlainWebSocketSession implements SessionInterpreter {
     const want = (m.type === 'text' ? TEXT_PREVIEW_BYTES : BINARY_HEAD_BYTES) - m.headBytes;
     if (want > 0 && f.payload.length > 0) {
       // the payload is a view into the input: keep a copy of the little we show
-      const keep = f.payload.subarray(0, want).slice();
+      const keep = copyBytes(f.payload, 0, want);
       m.head.push(keep);
       m.headBytes += keep.length;
     }

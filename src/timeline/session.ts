@@ -22,7 +22,7 @@ import { FlowControl, type FlowChange } from './flow-control.js';
 import { flowControlSummary } from './flow-evidence.js';
 import { sessionOver, teardownOf, TRUNCATION_CODES, type PendingFrame } from './teardown.js';
 import { guessFraming, tunnelVerdict, worthGuessing, type HeldBytes } from './sniff-framing.js';
-import { concatBytes } from '../common/bytes.js';
+import { concatBytes, copyBytes } from '../common/bytes.js';
 import { ChannelDecoder, type ChannelEvent } from '../k8s/channel.js';
 import { PortForwardChannelDecoder, type PortForwardChannelEvent } from '../k8s/portforward-ws.js';
 import { ResizeDecoder } from '../k8s/resize.js';
@@ -768,7 +768,7 @@ export class Session {
     let tunnelStart: Record<Direction, number> | null = null;
     if (!final) {
       // payloads of unmasked frames are views into the input: keep copies
-      const copy = { ...f, payload: f.payload.slice() } as WebSocketFrame;
+      const copy = { ...f, payload: copyBytes(f.payload) } as WebSocketFrame;
       tc.frames.push({ d, f: copy });
       tc.bytes[d].push(copy.payload);
       tc.count++;
@@ -800,7 +800,7 @@ export class Session {
     const held = this.tunnelAlign[d];
     if (held) {
       if (payload.length > 0) {
-        held.chunks.push(payload.slice());
+        held.chunks.push(copyBytes(payload));
         held.bytes += payload.length;
       }
       if (held.bytes === 0) {
@@ -938,12 +938,12 @@ export class Session {
             this.diag(out, d, 'TIMELINE_STATUS_TOO_LARGE', 'stream', `error stream content over ${this.ctx.limits.maxStatusBytes} bytes; not kept`, s.id);
             return;
           }
-          s.statusBytes.push(bytes.slice());
+          s.statusBytes.push(copyBytes(bytes));
           s.statusLength += bytes.length;
           if (this.statusIsJson(s)) this.trySettleJson(s, out);
         } else if (d === 'serverToClient' && s.statusLength < PORT_FORWARD_MESSAGE_MAX) {
           // port-forward: the server's reason for failing this request ("error forwarding port …")
-          const keep = bytes.subarray(0, PORT_FORWARD_MESSAGE_MAX - s.statusLength).slice();
+          const keep = copyBytes(bytes, 0, PORT_FORWARD_MESSAGE_MAX - s.statusLength);
           s.statusBytes.push(keep);
           s.statusLength += keep.length;
         }

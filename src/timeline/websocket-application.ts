@@ -16,6 +16,7 @@ import type { TimelineEvent, Transport } from './events.js';
 import type { RequestInfo } from './request-info.js';
 import type { SessionInterpreter } from './interpreter.js';
 import type { SessionSummary } from './summary-types.js';
+import { copyBytes } from '../common/bytes.js';
 
 export type WebSocketApplication = 'kubernetes' | 'websocket' | 'by-messages';
 
@@ -85,7 +86,7 @@ export class WebSocketByMessages implements SessionInterpreter {
     if (this.inner) return this.inner.bytes(d, chunk, time, out);
     if (chunk.length === 0) return;
     // the input is a view valid only until the next event
-    this.held.push({ op: 'bytes', d, chunk: chunk.slice(), time });
+    this.held.push({ op: 'bytes', d, chunk: copyBytes(chunk), time });
     this.heldBytes += chunk.length;
     this.watch(this.look[d].push(chunk));
     this.decideIfDone(false, out);

@@ -7,7 +7,7 @@
  * the assembler untouched (it only watches for data after a close).
  */
 import { KubewireError } from '../common/errors.js';
-import { concatBytes } from '../common/bytes.js';
+import { concatBytes, copyBytes } from '../common/bytes.js';
 import type { Direction, ErrorMode } from '../common/errors.js';
 import { isValidUtf8 } from './close.js';
 import type { WebSocketFrame, WebSocketMessage, WebSocketMessageEvent } from './types.js';
@@ -137,7 +137,7 @@ export class MessageAssembler {
       return;
     }
     // Copy: the frame's payload may be a view into a chunk the caller reuses.
-    this.parts.push(frame.payload.slice());
+    this.parts.push(copyBytes(frame.payload));
     this.size += frame.payload.length;
   }
 
