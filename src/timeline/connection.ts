@@ -93,6 +93,8 @@ export class ConnectionDecoder {
   private readonly summaries: RequestSummary[] = [];
   private disabled = false;
   private finished = false;
+  /** The capture files the connection came from (set by the decoder; see `SessionSummary.files`). */
+  files: string[] = [];
   /** Bytes of each direction seen so far (absolute offset of the next byte). */
   private readonly next: Record<Direction, number> = { clientToServer: 0, serverToClient: 0 };
 
@@ -172,11 +174,11 @@ export class ConnectionDecoder {
   }
 
   sessionSummaries(): SessionSummary[] {
-    return this.session ? [this.session.summary()] : [];
+    return this.session ? [{ ...this.session.summary(), files: [...this.files] }] : [];
   }
 
   requestSummaries(): RequestSummary[] {
-    return this.summaries;
+    return this.summaries.map((r) => ({ ...r, files: [...this.files] }));
   }
 
   // --- routing -----------------------------------------------------------------
