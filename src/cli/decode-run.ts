@@ -151,7 +151,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     // Digests are only shown by the summary and the JSON document.
     digests: format === 'summary' || format === 'json',
     tlsKeys: keys,
-    inputNames: args.input === '-' ? undefined : (args.inputs ?? [args.input]),
+    inputNames: args.inputs ?? [args.input],
   });
   let firstDiagnostic: string | null = null;
   const deliver = (events: TimelineEvent[]) => {

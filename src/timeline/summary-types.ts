@@ -68,9 +68,9 @@ export interface SessionSummary extends ExecTarget {
   connection: number;
   /**
    * The capture files whose packets make up the session's connection, as
-   * named on the command line, in command-line order: one file, or several
-   * when the same connection was captured in more than one. [] when the
-   * events did not come from files (the tap).
+   * named on the command line (`-` for standard input), in command-line
+   * order: one file, or several when the same connection was captured in
+   * more than one. [] when the events did not come from files (the tap).
    */
   files: string[];
   // hop, namespace, pod, container, command, stdin, stdout, stderr, tty: see ExecTarget
