@@ -258,6 +258,15 @@ describe.skipIf(missing !== null)('kubewire decode of several captures', () => {
     expect(r.stdout.toString('utf8')).toContain(`file ${files[1]}`);
   });
 
+  it('decode --help shows the usage with several captures, --clock-offset and an example', async () => {
+    const r = await runCli(['decode', '--help']);
+    expect(r.code).toBe(0);
+    const text = r.stdout.toString('utf8');
+    expect(text).toContain('kubewire decode <capture..>');
+    expect(text).toMatch(/--clock-offset\s+FILE=±SECONDS/);
+    expect(text).toContain('kubewire decode a.pcap b.pcap --clock-offset b.pcap=-0.25');
+  });
+
   it('one file: the summary names it in files and the text summary has no file line', async () => {
     const f = hop(RUNS[0]!, 'api');
     const copy = join(tmp, 'single.pcapng');

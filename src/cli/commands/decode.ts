@@ -59,7 +59,7 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .example('$0 decode exec.pcapng --html report.html', 'One HTML page to open in a browser: sessions, streams on a time axis, terminal replay')
       .example('$0 decode exec.pcapng --asciicast casts/', 'TTY sessions as asciicast files: asciinema play casts/session1.cast')
       .example('$0 decode api.pcapng node.pcap --summary', 'Several captures merged by time; each session names its files')
-      .example('$0 decode api.pcapng node.pcap --clock-offset node.pcap=-0.25', "node.pcap's clock was 250 ms ahead: correct it before merging")
+      .example('$0 decode a.pcap b.pcap --clock-offset b.pcap=-0.25', "b.pcap's clock was 250 ms ahead: correct it before merging")
       .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade')
       .example('$0 decode https.pcapng --tls-keylog keys.txt', 'Decrypt TLS with a key log (also read from pcapng secrets blocks)') as unknown as Argv<DecodeCliArgs>,
   handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
