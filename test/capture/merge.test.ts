@@ -173,6 +173,23 @@ describe('decodeMergedCaptures', () => {
     expect(withoutFiles(right.summary)).toEqual(withoutFiles(whole.summary));
   });
 
+  it('property: a copy from a clock a little off (uncorrected) still decodes byte for byte, without diagnostics', async () => {
+    const inputs = FIXTURES.map((name) => ({ bytes: readFileSync(join(ROOT, 'fixtures', name)), packets: packetsOf(name) }));
+    const wholes = await Promise.all(inputs.map((i) => decodeWhole(i.bytes)));
+    const streams = (s: DecodeSummary) => s.sessions.map((x) => ({ streams: x.streams, exit: x.exit, hop: x.hop, kind: x.kind }));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: inputs.length - 1 }), fc.integer({ min: -3000, max: 3000 }), fc.boolean(), async (which, skewUs, copyFirst) => {
+        const { bytes, packets } = inputs[which]!;
+        const copy = writeCapture(packets.map((p) => ({ ...p, time: p.time + skewUs })), 'pcapng', packets[0]!.linkType);
+        const got = await decodeMerged(copyFirst ? [copy, bytes] : [bytes, copy], ['a', 'b']);
+        expect(got.summary.diagnostics).toBe(0);
+        expect(streams(got.summary)).toEqual(streams(wholes[which]!.summary));
+        for (const s of got.summary.sessions) expect(s.files).toEqual(['a', 'b']);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('property: any split of a capture into files, given in any order, in pcap or pcapng, decodes as the whole', async () => {
     const inputs = FIXTURES.map((name) => ({ name, bytes: readFileSync(join(ROOT, 'fixtures', name)), packets: packetsOf(name) }));
     const wholes = await Promise.all(inputs.map((i) => decodeWhole(i.bytes)));
