@@ -40,6 +40,8 @@ export interface DecoderContext {
   refusedUpgrades: Array<{ connection: number; clientAddress: string; path: string; time: number; request: RequestSummary }>;
   /** Requests kept for the summary (bounded by `maxRequestsKept`). */
   requestsKept: number;
+  /** Several capture files are decoded together: `connection-close` names the connection's. */
+  closeNamesFiles?: boolean;
 }
 
 /** How long after a refused WebSocket upgrade a SPDY upgrade to the same path still counts as its retry. */
@@ -155,7 +157,14 @@ export class ConnectionDecoder {
   close(ev: ConnectionClose, out: TimelineEvent[]): void {
     this.lastTime = ev.time;
     this.end(ev.time, ev.reason, out);
-    out.push({ kind: 'connection-close', time: ev.time, connection: this.id, reason: ev.reason, direction: ev.direction ? this.dir(ev.direction) : null });
+    out.push({
+      kind: 'connection-close',
+      time: ev.time,
+      connection: this.id,
+      reason: ev.reason,
+      direction: ev.direction ? this.dir(ev.direction) : null,
+      ...(this.ctx.closeNamesFiles === true ? { files: [...this.files] } : {}),
+    });
   }
 
   /** End of input without a close event. */

@@ -52,6 +52,7 @@ export class SessionDecoder {
       nextSession: 1,
       refusedUpgrades: [],
       requestsKept: 0,
+      closeNamesFiles: (opts.inputNames?.length ?? 0) > 1,
     };
   }
 

@@ -40,8 +40,15 @@ interface Decoded {
   summary: DecodeSummary;
 }
 
+/** Closes of connections of a merge, and the files they name. */
+let closeFiles: string[][] = [];
+
 function eventJson(ev: TimelineEvent): unknown {
   const j = timelineEventToJson(ev, { bytes: true }) as Record<string, unknown>;
+  if (ev.kind === 'connection-close' && ev.files !== undefined) {
+    closeFiles.push(ev.files);
+    delete j.files;
+  }
   // diagnostics compare by code and place (the merged ones also name the file)
   if (ev.kind === 'diagnostic') j.error = { code: ev.error.code, offset: ev.error.offset };
   return j;
@@ -210,7 +217,11 @@ describe('decodeMergedCaptures', () => {
           packets.forEach((p, i) => parts[assign[i % assign.length]!]!.push(p));
           const files = argOrder.map((part) => writeCapture(parts[part]!, formats[part]!, packets[0]!.linkType));
           const names = argOrder.map((part) => `part${part}`);
+          closeFiles = [];
           const got = await decodeMerged(files, names);
+          // several files: each connection's close names files that hold packets
+          if (k > 1) expect(closeFiles.length).toBe(got.summary.connections);
+          for (const f of closeFiles.flat()) expect(parts[Number(f.slice(4))]!.length).toBeGreaterThan(0);
           const whole = wholes[which]!;
           expect(got.events).toEqual(whole.events);
           expect(withoutFiles(got.summary)).toEqual(withoutFiles(whole.summary));

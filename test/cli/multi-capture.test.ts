@@ -152,8 +152,16 @@ describe.skipIf(missing !== null)('kubewire decode of several captures', () => {
       const reversed = [...parts].reverse();
       const merged = await runCli(['decode', ...reversed, '--ndjson']);
       expect(merged.code).toBe(0);
-      // the same events, packet numbers included (merged order is the file's order)
-      expect(merged.stdout.toString('utf8')).toBe(whole.stdout.toString('utf8'));
+      // the same events, packet numbers included (merged order is the file's order);
+      // only the connections' closes name their files
+      const lines = (b: Buffer) => b.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const mergedEvents = lines(merged.stdout);
+      for (const e of mergedEvents.filter((x) => x.kind === 'connection-close')) {
+        expect((e.files as string[]).length).toBeGreaterThan(0);
+        expect((e.files as string[]).every((x) => parts.includes(x))).toBe(true);
+        delete e.files;
+      }
+      expect(mergedEvents).toEqual(lines(whole.stdout));
       const mergedSummary = await summaryOf(...reversed);
       expect(withoutFiles(mergedSummary.summary)).toEqual(withoutFiles(wholeSummary.summary));
 
@@ -233,6 +241,7 @@ describe.skipIf(missing !== null)('kubewire decode of several captures', () => {
     expect(timeline.code).toBe(0);
     expect(timeline.stdout.toString('utf8')).toMatch(/#1 /);
     expect(timeline.stdout.toString('utf8')).toMatch(/s2 /);
+    expect(timeline.stdout.toString('utf8')).toContain(`connection closed (fin)  file ${files[1]}`);
 
     const follow = await runCli(['decode', ...files, '--follow', '--session', '2', '--role', 'stdout']);
     expect(follow.code).toBe(0);
