@@ -70,7 +70,8 @@ export interface SessionSummary extends ExecTarget {
    * The capture files whose packets make up the session's connection, as
    * named on the command line (`-` for standard input), in command-line
    * order: one file, or several when the same connection was captured in
-   * more than one. [] when the events did not come from files (the tap).
+   * more than one. From the tap: its recording (`--write FILE`) when it
+   * makes one, else [].
    */
   files: string[];
   // hop, namespace, pod, container, command, stdin, stdout, stderr, tty: see ExecTarget
