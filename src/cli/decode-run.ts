@@ -18,7 +18,12 @@ import type { OutputFormat } from './output/types.js';
 import { printable } from '../common/printable.js';
 
 export interface DecodeArgs {
+  /** The capture, or the first of several. */
   input: string;
+  /** Several captures (all of them, `input` first), merged by time. */
+  inputs?: string[];
+  /** `--clock-offset FILE=±SECONDS`, repeatable. */
+  clockOffset?: string[];
   summary: boolean;
   json: boolean;
   ndjson: boolean;
@@ -87,11 +92,22 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     return EXIT_USAGE;
   }
   let total: number | null = null;
+  // Several captures, or a clock correction: merged by time (decode-merged.ts).
+  let merge: import('./decode-merged.js').MergePlan | null = null;
+  if (args.inputs !== undefined || args.clockOffset !== undefined) {
+    try {
+      merge = (await import('./decode-merged.js')).planMerge(args.inputs ?? [args.input], args.clockOffset ?? []);
+    } catch (e) {
+      io.stderr.write(`kubewire decode: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    total = merge.total;
+  }
   if (args.input === '-' && io.stdinIsTTY) {
     io.stderr.write('kubewire decode: standard input is a terminal; pipe a capture in (tcpdump -U -w - … | kubewire decode -)\n');
     return EXIT_USAGE;
   }
-  if (args.input !== '-') {
+  if (args.input !== '-' && merge === null) {
     try {
       const st = statSync(args.input);
       if (!st.isFile() && !st.isFIFO()) throw new Error('not a file');
@@ -123,7 +139,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     filters: { session: args.session, stream: args.stream, role: args.role },
     extractDir: args.extract,
     asciicast: args.asciicast ? { dir: args.asciicast, all: args.asciicastAll ?? false, stdin: args.asciicastStdin ?? false } : undefined,
-    html: args.html ? { file: args.html, input: args.input === '-' ? 'standard input' : basename(args.input) } : undefined,
+    html: args.html ? { file: args.html, input: args.input === '-' ? 'standard input' : (args.inputs ?? [args.input]).map((f) => basename(f)).join(', ') } : undefined,
     stdout: io.stdout,
     bytes: args.bytes,
   });
@@ -135,6 +151,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     // Digests are only shown by the summary and the JSON document.
     digests: format === 'summary' || format === 'json',
     tlsKeys: keys,
+    inputNames: args.inputs ?? [args.input],
   });
   let firstDiagnostic: string | null = null;
   const deliver = (events: TimelineEvent[]) => {
@@ -150,6 +167,9 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   const showProgress = args.progress ?? (io.stderr.isTTY === true && !outputIsLive);
   const progress = showProgress ? (await import('./progress.js')).createProgress(io.stderr, total, args.progress === true) : null;
 
+  if (merge !== null) {
+    return (await import('./decode-merged.js')).runMerged(merge, { io, decoder, deliver, output, keys, progress, closeKeys: () => keyFiles?.close() });
+  }
   const reader = new CaptureDecoder((ev) => deliver(decoder.push(ev)), {
     onSecrets: (s) => {
       if (s.secretsType === SECRETS_TLS_KEY_LOG) keys.addSecretsBlock(s.data);

@@ -107,7 +107,8 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
     tlsPair = opts.tls;
   }
 
-  const decoder = new SessionDecoder(opts.decoder);
+  // With a recording, sessions name it as their file (as decoding the recording does).
+  const decoder = new SessionDecoder(opts.write ? { inputNames: [opts.write], ...opts.decoder } : opts.decoder);
   const maxBacklog = opts.maxOutputBacklogBytes ?? DEFAULT_MAX_OUTPUT_BACKLOG;
   let unrendered = 0;
   const deliver = (events: TimelineEvent[]) => {

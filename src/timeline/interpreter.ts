@@ -8,7 +8,7 @@
 import type { Direction, KubewireError } from '../common/errors.js';
 import type { SessionApplication, TimelineEvent, Transport } from './events.js';
 import type { SessionSetup } from './session.js';
-import type { SessionSummary } from './summary-types.js';
+import type { InterpretedSessionSummary, SessionSummary } from './summary-types.js';
 import { endpointText } from './session.js';
 import { noExecTarget } from './request-info.js';
 
@@ -21,7 +21,7 @@ export interface SessionInterpreter {
   gap(d: Direction, size: number, time: number, out: TimelineEvent[]): void;
   /** TCP closed or input ended. */
   end(time: number, tcp: SessionSummary['tcpClose'], out: TimelineEvent[]): void;
-  summary(): SessionSummary;
+  summary(): InterpretedSessionSummary;
   /**
    * A finding of the connection about this session (a handshake the
    * session's bytes cannot show): the session emits it and counts it, as a
@@ -55,7 +55,7 @@ export function otherSessionSummary(
   setup: SessionSetup,
   application: SessionApplication,
   rest: Pick<SessionSummary, 'streams' | 'endTime' | 'end' | 'pings' | 'websocketClose' | 'tcpClose' | 'gaps' | 'diagnostics' | 'notes' | 'messages'>,
-): SessionSummary {
+): InterpretedSessionSummary {
   return {
     kind: 'unknown',
     transport: setup.transport,
