@@ -232,7 +232,10 @@ class TapServer implements Tap {
    */
   ownBytes(view: Buffer): Buffer {
     if (!this.opts.record && this.queue.wouldDrop(view.length)) return view;
-    return Buffer.from(view);
+    // Not Buffer.from(view): it copies element by element, several times slower than a memcpy.
+    const copy = Buffer.allocUnsafeSlow(view.length);
+    copy.set(view);
+    return copy;
   }
 
   /** @internal */
