@@ -1,37 +1,49 @@
 /**
- * Tap throughput: the same WebSocket exec upload (v5.channel.k8s.io, stdin
- * frames of 32 KiB, masked as a client must) sent directly over loopback and
- * through the tap with live decoding on. The sending and receiving ends run
- * in a child process, so this process holds only the tap and its decoder, and
- * its memory is the tap's.
+ * Tap throughput, both directions of an exec: uploads (stdin) and downloads
+ * (stdout, as `kubectl exec … -- tar c` or `kubectl cp` from a pod).
  *
- * `KUBEWIRE_TAP_BENCH_MIB` sets the bytes per run (default 1024 = 1 GiB).
+ * 1. A synthetic WebSocket exec (v5.channel.k8s.io, 32 KiB frames, masked
+ *    from the client as a client must) sent directly over loopback and
+ *    through the tap: forwarding only, decoding for the timeline (`--ndjson`,
+ *    `--follow`: frame events, no digests) and decoding with digests
+ *    (`--summary`/`--json`: a sha256 of every stream and direction). The two
+ *    ends run in a child process, so this process holds only the tap and its
+ *    decoder: its CPU time and memory are the tap's.
+ * 2. Real `kubectl exec` against `kubewire serve` (a child process) through
+ *    the tap decoding for the timeline and through `kubectl proxy`, the tool
+ *    a user would put in between otherwise.
  *
- * Decoding is measured twice: as the timeline, `--ndjson` and `--follow`
- * decode (frame events, no digests) and as `--summary`/`--json` do (a sha256
- * of every stream and direction, which is most of the decoding cost).
+ * Each row is the median of paired rounds (ours and the peer alternately);
+ * CPU seconds per GiB are printed too: on a shared machine they vary far
+ * less than wall-clock throughput.
+ *
+ * `KUBEWIRE_TAP_BENCH_MIB` sets the bytes per synthetic run (default 1024),
+ * `KUBEWIRE_TAP_BENCH_KUBECTL_MIB` per kubectl run (default 256),
+ * `KUBEWIRE_TAP_BENCH_ROUNDS` the rounds (default 3), and
+ * `KUBEWIRE_TAP_BENCH_ONLY=synthetic|kubectl` one part.
  *
  * Decoding runs on the forwarding thread in bounded slices (see
  * `DecodeQueue`): when it cannot keep up, bytes are forwarded but not
  * decoded, so the notes give the share actually decoded next to the speed.
- * CPU seconds per GiB (tap process vs the two ends) are printed too: on a
- * shared machine they vary far less than wall-clock throughput.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { result, type Bench, type BenchResult } from './harness.js';
 import { startTap, type Tap } from '../src/tap/index.js';
 import { SessionDecoder } from '../src/timeline/index.js';
 
 const MiB = 1024 * 1024;
 const TOTAL_MIB = Number(process.env.KUBEWIRE_TAP_BENCH_MIB ?? 1024);
+const KUBECTL_MIB = Number(process.env.KUBEWIRE_TAP_BENCH_KUBECTL_MIB ?? 256);
+const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * The two ends, in plain JavaScript for a child process: a server that
- * answers the WebSocket upgrade and counts bytes, and clients that upgrade
- * and send prebuilt masked frames with backpressure.
+ * answers the WebSocket upgrade, and clients that upgrade; the sending side
+ * writes prebuilt frames with backpressure, the other counts them.
  */
 const ENDS = String.raw`
 const net = require('node:net');
@@ -50,6 +62,12 @@ function maskedFrame(opcode, payload) {
 const data = crypto.randomBytes(PAYLOAD);
 data[0] = 0; // channel 0: stdin
 const FRAME = maskedFrame(2, data);
+// Downloads: unmasked server frames on channel 1 (stdout).
+const out = Buffer.from(data);
+out[0] = 1;
+const OUT_FRAME = Buffer.concat([Buffer.from([0x82, 126, PAYLOAD >> 8, PAYLOAD & 255]), out]);
+const OUT_BATCH = Buffer.concat(Array(8).fill(OUT_FRAME));
+const SERVER_CLOSE = Buffer.from([0x88, 0x02, 0x03, 0xe8]);
 const CLOSE = maskedFrame(8, Buffer.from([0x03, 0xe8]));
 // Send frames in batches so the sender is not the bottleneck.
 const BATCH = Buffer.concat(Array(8).fill(FRAME));
@@ -58,7 +76,27 @@ const REQUEST = 'GET /api/v1/namespaces/default/pods/bench/exec?command=cat&stdi
   'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
   'Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n';
 
-let expected = 0, done = 0, streams = 0, t0 = 0, cpu0;
+let expected = 0, done = 0, streams = 0, t0 = 0, cpu0, download = false, frames = 0;
+function finished() {
+  if (++done === streams) {
+    const cpu = process.cpuUsage(cpu0);
+    process.send({ elapsedMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 });
+  }
+}
+// Write count frames from batch (8 frames each), then last, with backpressure.
+function sendFrames(s, count, frame, batch, last) {
+  let left = count;
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, 8);
+      left -= n;
+      const ok = s.write(n === 8 ? batch : batch.subarray(0, n * frame.length));
+      if (!ok) return void s.once('drain', pump);
+    }
+    s.end(last);
+  };
+  pump();
+}
 const server = net.createServer((s) => {
   let head = Buffer.alloc(0), upgraded = false, got = 0;
   s.on('data', (d) => {
@@ -72,40 +110,37 @@ const server = net.createServer((s) => {
         'Sec-WebSocket-Accept: ' + accept + '\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n');
       upgraded = true;
       got = head.length - i - 4;
+      if (download) return sendFrames(s, frames, OUT_FRAME, OUT_BATCH, SERVER_CLOSE);
     } else got += d.length;
-    if (got === expected) {
-      s.end(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
-      if (++done === streams) {
-        const cpu = process.cpuUsage(cpu0);
-        process.send({ elapsedMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 });
-      }
+    if (!download && got === expected) {
+      s.end(SERVER_CLOSE);
+      finished();
     }
   });
   s.on('error', () => {});
 });
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 
-function client(port, frames) {
+function client(port) {
   const s = net.connect({ port, host: '127.0.0.1' });
   s.on('error', (e) => process.send({ error: String(e) }));
   s.write(REQUEST);
-  let upgraded = false, head = Buffer.alloc(0);
+  let upgraded = false, head = Buffer.alloc(0), got = 0;
   s.on('data', (d) => {
-    if (upgraded) return;
-    head = Buffer.concat([head, d]);
-    if (head.indexOf('\r\n\r\n') < 0) return;
-    upgraded = true;
-    let left = frames;
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, 8);
-        left -= n;
-        const ok = s.write(n === 8 ? BATCH : BATCH.subarray(0, n * FRAME.length));
-        if (!ok) return void s.once('drain', pump);
+    if (upgraded) {
+      got += d.length;
+      if (download && got === expected) {
+        s.end(CLOSE);
+        finished();
       }
-      s.end(CLOSE);
-    };
-    pump();
+      return;
+    }
+    head = Buffer.concat([head, d]);
+    const i = head.indexOf('\r\n\r\n');
+    if (i < 0) return;
+    upgraded = true;
+    got = head.length - i - 4;
+    if (!download) sendFrames(s, frames, FRAME, BATCH, CLOSE);
   });
 }
 
@@ -113,12 +148,13 @@ function client(port, frames) {
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
   if (m.exit) return process.exit(0);
-  const frames = Math.ceil(m.bytesPerStream / PAYLOAD);
-  expected = frames * FRAME.length + CLOSE.length;
+  frames = Math.ceil(m.bytesPerStream / PAYLOAD);
+  download = m.download;
+  expected = download ? frames * OUT_FRAME.length + SERVER_CLOSE.length : frames * FRAME.length + CLOSE.length;
   streams = m.streams; done = 0;
   t0 = performance.now();
   cpu0 = process.cpuUsage();
-  for (let i = 0; i < m.streams; i++) client(m.port, frames);
+  for (let i = 0; i < m.streams; i++) client(m.port);
 });
 `;
 
@@ -126,9 +162,12 @@ interface Ends {
   child: ChildProcess;
   port: number;
   /** Wall time and the ends' own CPU time, in ms. */
-  run(port: number, streams: number, bytesPerStream: number): Promise<{ elapsedMs: number; cpuMs: number }>;
+  run(port: number, streams: number, bytesPerStream: number, direction: Direction): Promise<{ elapsedMs: number; cpuMs: number }>;
   stop(): void;
 }
+
+/** Upload: stdin frames from the client; download: stdout frames from the server. */
+type Direction = 'upload' | 'download';
 
 async function startEnds(): Promise<Ends> {
   const dir = mkdtempSync(join(tmpdir(), 'kubewire-bench-'));
@@ -140,12 +179,12 @@ async function startEnds(): Promise<Ends> {
   return {
     child,
     port,
-    run: (target, streams, bytesPerStream) =>
+    run: (target, streams, bytesPerStream, direction) =>
       new Promise((resolve, reject) => {
         child.once('message', (m: { elapsedMs: number; cpuMs: number; error?: string }) =>
           m.error ? reject(new Error(m.error)) : resolve(m),
         );
-        child.send({ port: target, streams, bytesPerStream });
+        child.send({ port: target, streams, bytesPerStream, download: direction === 'download' });
       }),
     stop: () => {
       child.send({ exit: true });
@@ -153,111 +192,314 @@ async function startEnds(): Promise<Ends> {
   };
 }
 
-interface TapRun {
+/** One transfer: throughput, and CPU seconds per GiB of the intermediary (tap or peer) and of the ends. */
+interface Run {
   mbps: number;
-  /** CPU seconds per GiB: the tap process (forwarding + decoding) and the two ends. */
-  tapCpuPerGiB: number;
+  cpuPerGiB: number;
   endsCpuPerGiB: number;
-  rssStartMiB: number;
   rssPeakMiB: number;
-  droppedMiB: number;
+  /** Share of the bytes decoded (1 without decoding). */
+  decoded: number;
   decodedEvents: number;
   diagnostics: number;
 }
 
 /**
- * How the tap decodes: as for the timeline (frame events, no digests) or as
- * for `--summary` (sha256 of every stream and direction, no frame events).
+ * How the tap decodes: not at all (forwarding only), as for the timeline
+ * (frame events, no digests) or as for `--summary` (sha256 of every stream
+ * and direction, no frame events).
  */
-type DecodeMode = 'timeline' | 'summary';
+type DecodeMode = 'forward' | 'timeline' | 'summary';
 
-async function throughTap(ends: Ends, streams: number, bytes: number, decode: DecodeMode | null): Promise<TapRun> {
+/** A tap in this process, decoding as `mode`, in front of `upstreamPort`; `transfer` runs through it and returns its wall time and the ends' CPU time. */
+async function throughTap(
+  upstreamPort: number,
+  bytes: number,
+  mode: DecodeMode,
+  transfer: (port: number) => Promise<{ elapsedMs: number; endsCpuMs: number }>,
+): Promise<Run> {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
-  const decoder = new SessionDecoder({ frameEvents: decode !== 'summary', digests: decode === 'summary' });
+  const decoder = new SessionDecoder({ frameEvents: mode === 'timeline', digests: mode === 'summary' });
   let decodedEvents = 0;
   const tap: Tap = await startTap({
-    upstream: { protocol: 'http', host: '127.0.0.1', port: ends.port },
-    consumer: decode
-      ? (ev) => {
-          decodedEvents += decoder.push(ev).length;
-        }
-      : undefined,
+    upstream: { protocol: 'http', host: '127.0.0.1', port: upstreamPort },
+    consumer:
+      mode === 'forward'
+        ? undefined
+        : (ev) => {
+            decodedEvents += decoder.push(ev).length;
+          },
   });
-  const rssStart = process.memoryUsage().rss;
-  let rssPeak = rssStart;
+  let rssPeak = process.memoryUsage().rss;
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   }, 50);
   const cpu0 = process.cpuUsage();
-  const { elapsedMs, cpuMs } = await ends.run(tap.address.port, streams, bytes / streams);
+  const { elapsedMs, endsCpuMs } = await transfer(tap.address.port);
   clearInterval(sampler);
   await tap.close(2000);
-  decodedEvents += decoder.finish().length;
+  if (mode !== 'forward') decodedEvents += decoder.finish().length;
   const cpu = process.cpuUsage(cpu0);
   const gib = bytes / (1024 * MiB);
+  const stats = tap.stats();
+  const forwarded = stats.bytesClientToServer + stats.bytesServerToClient;
   return {
     mbps: bytes / MiB / (elapsedMs / 1000),
-    tapCpuPerGiB: (cpu.user + cpu.system) / 1e6 / gib,
-    endsCpuPerGiB: cpuMs / 1000 / gib,
-    rssStartMiB: rssStart / MiB,
+    cpuPerGiB: (cpu.user + cpu.system) / 1e6 / gib,
+    endsCpuPerGiB: endsCpuMs / 1000 / gib,
     rssPeakMiB: rssPeak / MiB,
-    droppedMiB: tap.stats().queue.droppedBytes / MiB,
+    decoded: mode === 'forward' ? 1 : 1 - stats.queue.droppedBytes / forwarded,
     decodedEvents,
     diagnostics: decoder.diagnosticCount,
   };
 }
 
-async function direct(ends: Ends, streams: number, bytes: number): Promise<number> {
-  const { elapsedMs } = await ends.run(ends.port, streams, bytes / streams);
-  return bytes / MiB / (elapsedMs / 1000);
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Rounds of peer and ours in alternating order; each round's ratio, and the runs. */
+async function paired(rounds: number, ours: () => Promise<Run>, peer: () => Promise<Run>): Promise<{ ours: Run[]; peer: Run[]; ratios: number[] }> {
+  const o: Run[] = [];
+  const p: Run[] = [];
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) {
+      p.push(await peer());
+      o.push(await ours());
+    } else {
+      o.push(await ours());
+      p.push(await peer());
+    }
+  }
+  return { ours: o, peer: p, ratios: o.map((r, i) => r.mbps / p[i]!.mbps) };
+}
+
+function load(): string {
+  return loadavg()[0]!.toFixed(1);
+}
+
+/** The row for paired rounds: medians, the per-round ratio range, CPU per GiB and the load. */
+function row(
+  name: string,
+  peerName: string,
+  target: string,
+  runs: { ours: Run[]; peer: Run[]; ratios: number[] },
+  loads: [string, string],
+  extra = '',
+): BenchResult {
+  const m = (xs: Run[], f: (r: Run) => number) => median(xs.map(f));
+  const decoded = Math.min(...runs.ours.map((r) => r.decoded));
+  const ratios = runs.ratios;
+  return result(name, 'MiB/s', m(runs.ours, (r) => r.mbps), m(runs.peer, (r) => r.mbps), {
+    peerName,
+    target,
+    ratio: median(ratios),
+    notes:
+      `median of ${ratios.length} paired rounds, per-round ratio ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}x; ` +
+      `CPU s/GiB: tap ${m(runs.ours, (r) => r.cpuPerGiB).toFixed(2)}, ${extra}` +
+      `ends ${m(runs.ours, (r) => r.endsCpuPerGiB).toFixed(2)} (through the tap) / ${m(runs.peer, (r) => r.endsCpuPerGiB).toFixed(2)} (${peerName}); ` +
+      `tap rss peak ${Math.max(...runs.ours.map((r) => r.rssPeakMiB)).toFixed(0)} MiB; ` +
+      (runs.ours[0]!.decodedEvents > 0
+        ? `decoded ${(100 * decoded).toFixed(1)}% at worst, ${runs.ours[0]!.decodedEvents} events, ${runs.ours[0]!.diagnostics} diagnostics; `
+        : '') +
+      `load ${loads[0]}→${loads[1]} on ${cpus().length} cores`,
+  });
+}
+
+/**
+ * The synthetic WebSocket exec: the tap against a direct loopback
+ * connection between the same two ends.
+ */
+async function syntheticRows(rounds: number): Promise<BenchResult[]> {
+  const bytes = TOTAL_MIB * MiB;
+  const gib = bytes / (1024 * MiB);
+  const ends = await startEnds();
+  const out: BenchResult[] = [];
+  try {
+    const viaTap = (streams: number, direction: Direction, mode: DecodeMode, size = bytes) => () =>
+      throughTap(ends.port, size, mode, async (port) => {
+        const r = await ends.run(port, streams, size / streams, direction);
+        return { elapsedMs: r.elapsedMs, endsCpuMs: r.cpuMs };
+      });
+    const direct = (streams: number, direction: Direction) => async (): Promise<Run> => {
+      const r = await ends.run(ends.port, streams, bytes / streams, direction);
+      return { mbps: bytes / MiB / (r.elapsedMs / 1000), cpuPerGiB: 0, endsCpuPerGiB: r.cpuMs / 1000 / gib, rssPeakMiB: 0, decoded: 1, decodedEvents: 0, diagnostics: 0 };
+    };
+    // Warm up both paths (JIT, socket buffers) with small transfers.
+    for (const mode of ['forward', 'timeline', 'summary'] as const) {
+      await viaTap(1, 'upload', mode, 32 * MiB)();
+      await viaTap(1, 'download', mode, 32 * MiB)();
+    }
+    const cases: Array<[Direction, number, DecodeMode, string]> = [
+      ['upload', 1, 'forward', '>= 0.80x'],
+      ['download', 1, 'forward', '>= 0.80x'],
+      ['upload', 1, 'timeline', '>= 0.70x'],
+      ['download', 1, 'timeline', '>= 0.70x'],
+      ['upload', 16, 'timeline', '>= 0.70x'],
+      ['upload', 1, 'summary', '>= 0.50x'],
+      ['download', 1, 'summary', '>= 0.50x'],
+      ['upload', 16, 'summary', '>= 0.50x'],
+    ];
+    for (const [direction, streams, mode, target] of cases) {
+      const before = load();
+      const runs = await paired(rounds, viaTap(streams, direction, mode), direct(streams, direction));
+      const how = { forward: 'forwarding only', timeline: 'decoding for the timeline', summary: 'decoding with digests (--summary)' }[mode];
+      const what = `${streams === 1 ? 'one stream' : `${streams} streams`} ${direction === 'upload' ? 'up (stdin)' : 'down (stdout)'}`;
+      out.push(row(`tap ${what} ${TOTAL_MIB} MiB, ${how}`, 'direct loopback', target, runs, [before, load()]));
+    }
+  } finally {
+    ends.stop();
+  }
+  return out;
+}
+
+/** `kubectl` on PATH (client-go's WebSocket exec since 1.31), or null. */
+function kubectlPath(): string | null {
+  try {
+    return execFileSync('which', ['kubectl'], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+function kubeconfigFor(dir: string, name: string, server: string): string {
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(
+    path,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${server}\nusers:\n- name: u\n  user: {}\n` +
+      `contexts:\n- name: x\n  context: {cluster: c, user: u, namespace: default}\ncurrent-context: x\n`,
+  );
+  return path;
+}
+
+/** A child process started with `args`, resolved once `pattern` shows on its output with the match. */
+function startChild(cmd: string, args: string[], pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const look = (d: Buffer) => {
+      if (text.length > 65536) return;
+      text += d.toString();
+      const m = pattern.exec(text);
+      if (m) resolve({ child, match: m });
+    };
+    // Keep draining: a full pipe would stall the child.
+    child.stdout!.on('data', look);
+    child.stderr!.on('data', look);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited (${code}) before it was ready: ${text.slice(0, 500)}`)));
+  });
+}
+
+/** User plus system CPU seconds of a running process (all its threads). */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** One kubectl exec moving `bytes` up (stdin) or down (stdout) through `kubeconfig`, checked by count; wall ms. */
+async function kubectlExec(kubectl: string, kubeconfig: string, direction: Direction, bytes: number): Promise<number> {
+  const script =
+    direction === 'upload'
+      ? `head -c ${bytes} /dev/zero | "$0" --kubeconfig "$1" exec -i web -- wc -c`
+      : `"$0" --kubeconfig "$1" exec web -- head -c ${bytes} /dev/zero | wc -c`;
+  const t0 = performance.now();
+  const child = spawn('sh', ['-c', script, kubectl, kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  const ms = performance.now() - t0;
+  if (code !== 0 || Number(stdout.trim()) !== bytes) {
+    throw new Error(`kubectl exec ${direction} failed (exit ${code}, counted ${stdout.trim()}): ${stderr.slice(0, 500)}`);
+  }
+  return ms;
+}
+
+/**
+ * Real kubectl exec against `kubewire serve` (a child process), through the
+ * tap decoding for the timeline and through `kubectl proxy`, the tool a user
+ * would otherwise put in between. `kubectl proxy` rejects exec, attach and
+ * port-forward paths by default (`Forbidden` on the upgrade); `--reject-paths='^$'`
+ * rejects only the empty path, so exec passes over WebSocket and SPDY alike.
+ */
+async function kubectlRows(rounds: number): Promise<BenchResult[]> {
+  const kubectl = kubectlPath();
+  if (!kubectl) return [];
+  const bytes = KUBECTL_MIB * MiB;
+  const gib = bytes / (1024 * MiB);
+  const dir = mkdtempSync(join(tmpdir(), 'kubewire-bench-'));
+  const children: ChildProcess[] = [];
+  const out: BenchResult[] = [];
+  try {
+    const serve = await startChild(
+      process.execPath,
+      ['--import', 'tsx', join(here, '../src/cli/main.ts'), 'serve', '--listen', '127.0.0.1:0'],
+      /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+    );
+    children.push(serve.child);
+    const servePort = Number(serve.match[1]);
+    const direct = kubeconfigFor(dir, 'direct', `http://127.0.0.1:${servePort}`);
+    const proxy = await startChild(kubectl, ['--kubeconfig', direct, 'proxy', '--port=0', "--reject-paths=^$"], /Starting to serve on 127\.0\.0\.1:(\d+)/);
+    children.push(proxy.child);
+    const viaProxy = kubeconfigFor(dir, 'proxy', `http://127.0.0.1:${proxy.match[1]}`);
+    const proxyRun = (direction: Direction) => async (): Promise<Run> => {
+      const cpu0 = processCpuSeconds(proxy.child.pid!);
+      const ms = await kubectlExec(kubectl, viaProxy, direction, bytes);
+      return {
+        mbps: bytes / MiB / (ms / 1000),
+        cpuPerGiB: (processCpuSeconds(proxy.child.pid!) - cpu0) / gib,
+        endsCpuPerGiB: 0,
+        rssPeakMiB: 0,
+        decoded: 1,
+        decodedEvents: 0,
+        diagnostics: 0,
+      };
+    };
+    const tapRun = (direction: Direction) => () =>
+      throughTap(servePort, bytes, 'timeline', async (port) => {
+        const ms = await kubectlExec(kubectl, kubeconfigFor(dir, 'tap', `http://127.0.0.1:${port}`), direction, bytes);
+        return { elapsedMs: ms, endsCpuMs: 0 };
+      });
+    // Warm-up: kubectl's first run, serve's JIT.
+    await kubectlExec(kubectl, direct, 'upload', 16 * MiB);
+    await proxyRun('download')();
+    await tapRun('download')();
+    for (const direction of ['upload', 'download'] as const) {
+      const before = load();
+      const directMs: number[] = [];
+      for (let i = 0; i < rounds; i++) directMs.push(await kubectlExec(kubectl, direct, direction, bytes));
+      const runs = await paired(rounds, tapRun(direction), proxyRun(direction));
+      const what = direction === 'upload' ? 'up (stdin, exec -i … -- wc -c)' : 'down (stdout, exec … -- head -c)';
+      const r = row(`tap vs kubectl proxy: kubectl exec ${what} ${KUBECTL_MIB} MiB, decoding for the timeline`, 'kubectl proxy', '>= 1.00x', runs, [
+        before,
+        load(),
+      ]);
+      const proxyCpu = median(runs.peer.map((p) => p.cpuPerGiB));
+      r.notes =
+        `kubectl proxy CPU s/GiB ${proxyCpu.toFixed(2)}; kubectl straight to serve ${(bytes / MiB / (median(directMs) / 1000)).toFixed(0)} MiB/s; ` +
+        r.notes!.replace(/ends [^;]*; /, '');
+      out.push(r);
+    }
+  } finally {
+    for (const c of children) c.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
 }
 
 const bench: Bench = {
   group: 'tap',
   async run(): Promise<BenchResult[]> {
-    const bytes = TOTAL_MIB * MiB;
-    const ends = await startEnds();
+    const rounds = Number(process.env.KUBEWIRE_TAP_BENCH_ROUNDS ?? 3);
+    const only = process.env.KUBEWIRE_TAP_BENCH_ONLY;
     const out: BenchResult[] = [];
-    try {
-      // Warm up both paths (JIT, socket buffers) with a small transfer.
-      await direct(ends, 1, 32 * MiB);
-      await throughTap(ends, 1, 32 * MiB, 'timeline');
-      await throughTap(ends, 1, 32 * MiB, 'summary');
-      for (const [streams, mode] of [
-        [1, 'timeline'],
-        [1, 'summary'],
-        [16, 'timeline'],
-        [16, 'summary'],
-      ] as const) {
-        const d = await direct(ends, streams, bytes);
-        const t = await throughTap(ends, streams, bytes, mode);
-        const how = mode === 'timeline' ? 'decoding for the timeline' : 'decoding with digests (--summary)';
-        out.push(
-          result(`tap ${streams === 1 ? 'one stream' : `${streams} streams`} ${TOTAL_MIB} MiB, ${how}`, 'MiB/s', t.mbps, d, {
-            peerName: 'direct loopback',
-            target: '>= 0.70x',
-            notes:
-              `rss ${t.rssStartMiB.toFixed(0)}→${t.rssPeakMiB.toFixed(0)} MiB peak; ` +
-              `CPU s/GiB tap ${t.tapCpuPerGiB.toFixed(2)}, ends ${t.endsCpuPerGiB.toFixed(2)}; ` +
-              `decoded ${(100 * (1 - t.droppedMiB / TOTAL_MIB)).toFixed(0)}% (${t.droppedMiB.toFixed(0)} MiB forwarded but ` +
-              `not decoded); ${t.decodedEvents} events, ${t.diagnostics} diagnostics`,
-          }),
-        );
-      }
-      const d = await direct(ends, 1, bytes);
-      const f = await throughTap(ends, 1, bytes, null);
-      out.push(
-        result(`tap one stream ${TOTAL_MIB} MiB, forwarding only`, 'MiB/s', f.mbps, d, {
-          peerName: 'direct loopback',
-          notes:
-            `rss ${f.rssStartMiB.toFixed(0)}→${f.rssPeakMiB.toFixed(0)} MiB peak; ` +
-            `CPU s/GiB tap ${f.tapCpuPerGiB.toFixed(2)}, ends ${f.endsCpuPerGiB.toFixed(2)}`,
-        }),
-      );
-    } finally {
-      ends.stop();
-    }
+    if (only !== 'kubectl') out.push(...(await syntheticRows(rounds)));
+    if (only !== 'synthetic') out.push(...(await kubectlRows(rounds)));
     return out;
   },
 };

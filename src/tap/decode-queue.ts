@@ -96,17 +96,13 @@ export class DecodeQueue {
 
   /**
    * Queue one event. Data bytes are retained, not copied: the caller must not
-   * mutate them afterwards (the tap never does; Node hands each socket read a
-   * fresh buffer).
+   * mutate them afterwards (the tap hands over its own copy of a read made
+   * into a reused buffer).
    */
   push(event: ConnectionEvent): void {
     if (event.kind === 'data') {
       const cost = Math.max(event.bytes.length, EVENT_OVERHEAD_BYTES);
-      // Once dropping, keep dropping until the consumer has caught up to half
-      // the bound: a few long gaps cost a decoder one resync each, where
-      // data and gaps in alternation would make it resync over and over.
-      const limit = this.dropping ? this.maxBytes / 2 : this.maxBytes;
-      if (this.queuedBytes + cost > limit) {
+      if (this.wouldDrop(event.bytes.length)) {
         this.dropping = true;
         this.drop(event.connection, event.direction, event.offset, event.bytes.length, event.time, event.packet);
         return;
@@ -117,6 +113,18 @@ export class DecodeQueue {
       return;
     }
     this.enqueue(event, EVENT_OVERHEAD_BYTES);
+  }
+
+  /**
+   * Whether a data chunk of `size` bytes pushed now would become a gap: a
+   * caller that copies bytes for the consumer need not copy those.
+   */
+  wouldDrop(size: number): boolean {
+    // Once dropping, keep dropping until the consumer has caught up to half
+    // the bound: a few long gaps cost a decoder one resync each, where
+    // data and gaps in alternation would make it resync over and over.
+    const limit = this.dropping ? this.maxBytes / 2 : this.maxBytes;
+    return this.queuedBytes + Math.max(size, EVENT_OVERHEAD_BYTES) > limit;
   }
 
   /** Resolves once every queued event has been handed to the consumer. */

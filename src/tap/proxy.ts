@@ -11,6 +11,11 @@
  * socket we read from is paused, so the kernel's windows push back on the
  * sender and the tap holds at most about one high-water mark plus one chunk
  * per direction.
+ *
+ * Plain TCP sides of a passthrough tap read into one reused buffer each
+ * (`ReusedReads`); decoding and recording get their own copy of each read.
+ * TLS sides, tunnels through a proxy and the signed-in mode keep Node's
+ * stream path, where every read is a fresh buffer.
  */
 import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -23,6 +28,7 @@ import { consumerFailure, decodeBehind, DecodeQueue, type DecodeQueueOptions, ty
 import type { ClientCertificate } from '../identity/upstream-credentials.js';
 import { SignedInClient, type SignIn } from './signed-in-client.js';
 import { openThroughProxy } from './proxy-connect.js';
+import { adoptAccepted, ReusedReads } from './reused-reads.js';
 import { statusResponse } from './status-response.js';
 
 export interface TapTlsListener {
@@ -156,7 +162,8 @@ class TapServer implements Tap {
       });
       this.server = server;
     } else {
-      this.server = createNetServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+      // Paused at accept, so that the connection can be read into a reused buffer from its first byte.
+      this.server = createNetServer({ allowHalfOpen: true, pauseOnConnect: this.reusesBuffers }, (socket) => this.accept(socket));
     }
     // A listening socket error after start (e.g. EMFILE on accept) must not crash the process.
     this.server.on('error', (err) => {
@@ -201,6 +208,34 @@ class TapServer implements Tap {
       for (const c of [...this.active]) c.cut();
     }
     await this.queue.idle();
+  }
+
+  /**
+   * Plain TCP sockets read into reused buffers (see `ReusedReads`); the
+   * signed-in mode keeps the stream path, its gate holds on to client chunks.
+   * @internal
+   */
+  get reusesBuffers(): boolean {
+    return !this.opts.signIn;
+  }
+
+  /** Whether anything looks at the bytes: without a consumer or recorder, data events are not made. @internal */
+  get wantsData(): boolean {
+    return this.opts.consumer !== undefined || this.opts.record !== undefined;
+  }
+
+  /**
+   * The bytes for a data event of a read made into a reused buffer: a copy,
+   * unless the queue would only turn them into a gap and no recorder needs
+   * them (then the view, which nothing keeps).
+   * @internal
+   */
+  ownBytes(view: Buffer): Buffer {
+    if (!this.opts.record && this.queue.wouldDrop(view.length)) return view;
+    // Not Buffer.from(view): it copies element by element, several times slower than a memcpy.
+    const copy = Buffer.allocUnsafeSlow(view.length);
+    copy.set(view);
+    return copy;
   }
 
   /** @internal */
@@ -256,7 +291,19 @@ class TapServer implements Tap {
       return;
     }
     this.counters.accepted++;
-    const c = new TappedConnection(this, client);
+    let reads: ReusedReads | undefined;
+    if (this.reusesBuffers && !this.opts.tls) {
+      reads = new ReusedReads();
+      const adopted = adoptAccepted(client, reads, true);
+      if (adopted) client = adopted;
+      else {
+        reads = undefined;
+        // Paused at accept: the stream path must be started by hand.
+        client.resume();
+        client.pause();
+      }
+    }
+    const c = new TappedConnection(this, client, reads);
     this.active.add(c);
     c.start();
   }
@@ -270,12 +317,17 @@ class TapServer implements Tap {
     }
   }
 
-  /** @internal */
-  async openUpstream(cert?: ClientCertificate): Promise<Socket> {
+  /**
+   * The upstream socket; a plain one reads into `reads` when given.
+   * @internal
+   */
+  async openUpstream(cert?: ClientCertificate, reads?: ReusedReads): Promise<{ socket: Socket; reads?: ReusedReads }> {
     const { upstream } = this.opts;
     const tunnel = this.opts.proxyUrl ? await openThroughProxy(this.opts.proxyUrl, upstream, this.connectTimeoutMs) : undefined;
     if (upstream.protocol === 'http') {
-      return tunnel ?? netConnect({ host: upstream.host, port: upstream.port, allowHalfOpen: true });
+      if (tunnel) return { socket: tunnel };
+      const onread = reads ? { onread: reads.onread } : {};
+      return { socket: netConnect({ host: upstream.host, port: upstream.port, allowHalfOpen: true, ...onread }), reads };
     }
     const servername = this.opts.servername ?? (isIP(upstream.host) ? undefined : upstream.host);
     const socket = tlsConnect({
@@ -290,7 +342,7 @@ class TapServer implements Tap {
       ...({ allowHalfOpen: true } as object),
     });
     if (this.opts.keylog) socket.on('keylog', (line: Buffer) => this.keylog(line));
-    return socket;
+    return { socket };
   }
 
   /** @internal */
@@ -317,14 +369,21 @@ class TappedConnection {
   /** Signed-in mode: the gate between the client and the upstream. */
   private signed: SignedInClient | undefined;
   private dialing: Promise<boolean> | undefined;
+  /** The upstream failed and the client is waiting for its answer. */
+  private refusing = false;
 
   get connectionNumber(): number {
     return this.id;
   }
 
+  /** Set when the upstream socket reads into a reused buffer. */
+  private upstreamReads: ReusedReads | undefined;
+
   constructor(
     private readonly tap: TapServer,
     private readonly client: Socket,
+    /** Set when the client socket reads into a reused buffer. */
+    private readonly clientReads?: ReusedReads,
   ) {
     // Until the upstream is there, the client socket stays paused (no 'data'
     // listener yet), so nothing is read that could not be forwarded.
@@ -359,9 +418,16 @@ class TappedConnection {
 
   private dial(signIn?: SignIn): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      const opened = (async () => this.tap.openUpstream(signIn ? await signIn.credentials.clientCertificate() : undefined))();
+      const opened = (async () =>
+        this.tap.openUpstream(
+          signIn ? await signIn.credentials.clientCertificate() : undefined,
+          this.tap.reusesBuffers ? new ReusedReads() : undefined,
+        ))();
       opened.then(
-        (up) => this.attach(up, resolve),
+        ({ socket, reads }) => {
+          this.upstreamReads = reads;
+          this.attach(socket, resolve);
+        },
         (err: Error) => {
           this.upstreamFailed(err);
           resolve(false);
@@ -389,8 +455,8 @@ class TappedConnection {
       up.setNoDelay(true);
       this.client.setNoDelay(true);
       this.sendOpen(up);
-      if (!this.signed) this.pump(this.client, up, 'clientToServer');
-      this.pump(up, this.client, 'serverToClient');
+      if (!this.signed) this.pump(this.client, up, 'clientToServer', this.clientReads);
+      this.pump(up, this.client, 'serverToClient', this.upstreamReads);
       resolve(true);
     };
     const tls = this.tap.opts.upstream.protocol === 'https';
@@ -476,7 +542,15 @@ class TappedConnection {
     });
   }
 
-  private pump(from: Socket, to: Socket, direction: Direction): void {
+  private pump(from: Socket, to: Socket, direction: Direction, reads: ReusedReads | undefined): void {
+    from.once('end', () => {
+      this.firstFin ??= direction;
+      if (!to.destroyed) to.end();
+    });
+    if (reads) {
+      this.pumpReused(from, reads, to, direction);
+      return;
+    }
     const counters = this.tap.counters;
     const c2s = direction === 'clientToServer';
     from.on('data', (chunk: Buffer) => {
@@ -494,10 +568,48 @@ class TappedConnection {
     to.on('drain', () => {
       if (!from.destroyed) from.resume();
     });
-    from.once('end', () => {
-      this.firstFin ??= direction;
-      if (!to.destroyed) to.end();
+    // A client accepted paused whose handle could not be adopted.
+    if (from.readableFlowing === false) from.resume();
+  }
+
+  /**
+   * Forwarding from a socket that reads into a reused buffer: a write that
+   * does not complete at once still points into the buffer, so reading
+   * pauses until every write made from it is done.
+   */
+  private pumpReused(from: Socket, reads: ReusedReads, to: Socket, direction: Direction): void {
+    const tap = this.tap;
+    const counters = tap.counters;
+    const c2s = direction === 'clientToServer';
+    const wantsData = tap.wantsData;
+    let pending = 0;
+    let waiting = false;
+    const written = () => {
+      if (--pending === 0 && waiting) {
+        waiting = false;
+        if (!from.destroyed) from.resume();
+      }
+    };
+    const more = reads.setReader((view) => {
+      const offset = this.offsets[direction];
+      this.offsets[direction] = offset + view.length;
+      if (c2s) counters.bytesClientToServer += view.length;
+      else counters.bytesServerToClient += view.length;
+      this.lastTime = tap.now();
+      if (wantsData) {
+        tap.emit({ kind: 'data', connection: this.id, direction, bytes: tap.ownBytes(view), offset, time: this.lastTime });
+      }
+      if (to.destroyed || to.writableEnded) return true;
+      pending++;
+      to.write(view, written);
+      const queued = to.writableLength;
+      if (queued === 0) return true;
+      if (queued > counters.peakWriteBuffered) counters.peakWriteBuffered = queued;
+      waiting = true;
+      return false;
     });
+    if (more) from.resume();
+    else waiting = true;
   }
 
   private onSocketError(direction: Direction, err: Error & { code?: string }): void {
@@ -523,8 +635,9 @@ class TappedConnection {
   private refuse(why: string): void {
     const client = this.client;
     if (client.destroyed) return;
+    this.refusing = true;
     const timer = setTimeout(() => client.destroy(), REFUSE_WAIT_MS);
-    client.once('data', (chunk: Buffer) => {
+    const first = (chunk: Buffer) => {
       clearTimeout(timer);
       client.pause();
       const requestLine = chunk.subarray(0, 2048).toString('latin1').split('\n', 1)[0]!;
@@ -538,7 +651,15 @@ class TappedConnection {
       client.end(
         `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
-    });
+    };
+    if (this.clientReads) {
+      let seen = false;
+      this.clientReads.setReader((view) => {
+        if (!seen) first(view);
+        seen = true;
+        return false;
+      });
+    } else client.once('data', first);
     client.resume();
   }
 
@@ -548,8 +669,10 @@ class TappedConnection {
     if (other && !other.destroyed) {
       // The closed side can take no more bytes and will send none: finish
       // what is queued towards the other side, then let it go.
-      if (!this.connected) other.destroy();
-      else other.end();
+      if (!this.connected) {
+        // A client being refused gets its answer first (`refuse` bounds the wait).
+        if (!this.refusing) other.destroy();
+      } else other.end();
     }
     const neverDialed = socket === this.client && !this.upstream && !this.dialing;
     if (this.socketsOpen === 0 || (socket === this.upstream && !this.connected) || neverDialed) this.finish();

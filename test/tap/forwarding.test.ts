@@ -3,12 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KubewireError } from '../../src/common/errors.js';
 import { startTap, type Tap } from '../../src/tap/index.js';
 import { SessionDecoder } from '../../src/timeline/index.js';
+import { randomBytes } from 'node:crypto';
 import {
   delay,
+  echoServer,
   EventRecorder,
   GARBAGE_SESSION,
   receiveStream,
   runClient,
+  roundTrip,
   runGarbageClient,
   sendStream,
   startSinkServer,
@@ -109,6 +112,38 @@ describe('tap forwarding', () => {
       expect(stats.queue.consumerErrors).toBe(0);
     });
   }
+
+  it('hands the consumer bytes that stay valid after later reads (the tap reads into reused buffers)', async () => {
+    const echo = await echoServer();
+    cleanups.push(() => echo.close());
+    // Kept as delivered, not copied: a view into a reused read buffer would
+    // show later bytes by the time the echo is back.
+    const kept = { clientToServer: [] as Uint8Array[], serverToClient: [] as Uint8Array[] };
+    const tap = await tapTo(echo.port, {
+      consumer: (ev) => {
+        if (ev.kind === 'data') kept[ev.direction].push(ev.bytes);
+      },
+    });
+    const data = randomBytes(24 * MiB);
+    const back = await roundTrip(tap.address.port, data);
+    expect(back.equals(data)).toBe(true);
+    await tap.close(1000);
+    expect(Buffer.concat(kept.clientToServer).equals(data)).toBe(true);
+    expect(Buffer.concat(kept.serverToClient).equals(data)).toBe(true);
+    // Reads were large enough to need several per direction.
+    expect(kept.clientToServer.length).toBeGreaterThan(1);
+    expect(kept.serverToClient.length).toBeGreaterThan(1);
+  });
+
+  it('forwards byte for byte with nothing consuming events', async () => {
+    const echo = await echoServer();
+    cleanups.push(() => echo.close());
+    const tap = await tapTo(echo.port);
+    const data = randomBytes(8 * MiB);
+    expect((await roundTrip(tap.address.port, data)).equals(data)).toBe(true);
+    await tap.close(1000);
+    expect(tap.stats()).toMatchObject({ bytesClientToServer: data.length, bytesServerToClient: data.length });
+  });
 
   it('keeps forwarding exactly when the consumer throws on one connection', async () => {
     const server = await sink(() => 1 * MiB);
