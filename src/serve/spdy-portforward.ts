@@ -74,12 +74,6 @@ export function serveSpdyPortForward(session: SpdySession, opts: PortForwardOpti
     if (rec) {
       const key = { port, requestId };
       data.on('data', (d: Buffer) => rec.bytes('data', 'clientToServer', d, key));
-      const write = error.write.bind(error);
-      // What we say on the error stream (a refused connection), as written.
-      error.write = ((chunk: unknown, ...rest: unknown[]) => {
-        if (typeof chunk === 'string' || chunk instanceof Uint8Array) rec.bytes('error', 'serverToClient', Buffer.from(chunk as string), key);
-        return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-      }) as typeof error.write;
     }
     const socket = net.connect(port, host);
     socket.setNoDelay(true);
@@ -93,7 +87,9 @@ export function serveSpdyPortForward(session: SpdySession, opts: PortForwardOpti
     });
     socket.on('error', (e) => {
       if (!connected && !error.destroyed) {
-        error.end(`error forwarding port ${port} to pod ${opts.pod}, uid : ${e.message}`);
+        const message = `error forwarding port ${port} to pod ${opts.pod}, uid : ${e.message}`;
+        rec?.bytes('error', 'serverToClient', Buffer.from(message), { port, requestId });
+        error.end(message);
         data.reset();
       } else data.destroy();
     });
