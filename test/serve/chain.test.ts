@@ -211,8 +211,10 @@ for (const k of clients) {
 
     it('TTY: the client size reaches the command, then a resize, over every hop', async () => {
       c.records.length = 0;
+      // The first size travels beside the exec's start (three hops here); on a
+      // busy machine the command may start before it lands, so wait for it.
       const PROBE =
-        'stty size; echo READY; read x; i=0; while [ "$(stty size)" = "30 100" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size; tty >/dev/null && echo IS-TTY; exit 3';
+        'i=0; while [ "$(stty size)" = "0 0" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size; echo READY; read x; i=0; while [ "$(stty size)" = "30 100" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size; tty >/dev/null && echo IS-TTY; exit 3';
       const { value: r, file } = await captured(c, () =>
         runOnPty(
           [bin(), '--kubeconfig', kubeconfig, '--cache-dir', mkdtempSync(join(tmpdir(), 'kubewire-kcache-')), 'exec', '-it', 'web', '--', 'sh', '-c', PROBE],

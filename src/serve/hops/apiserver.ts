@@ -110,7 +110,9 @@ export async function startApiserverHop(opts: ApiserverHopOptions): Promise<HopH
   ) => {
     let up: UpstreamResponse;
     try {
-      up = await requestUpgrade(upstream, req.method ?? 'POST', path, forwardHeaders(req.rawHeaders, { remoteAddress }));
+      // Measured: a 1.20 apiserver names the kubelet in Host; 1.33 keeps the client's (its tunnel does).
+      const host = translatesExec ? undefined : upstream.hostHeader;
+      up = await requestUpgrade(upstream, req.method ?? 'POST', path, forwardHeaders(req.rawHeaders, { remoteAddress, host }));
     } catch (e) {
       return refuse(socket, 503, 'Service Unavailable', statusBody(503, 'ServiceUnavailable', `error dialing backend: ${(e as Error).message}`));
     }

@@ -13,6 +13,8 @@ const DROPPED = new Set(['authorization', 'host', 'user-agent', 'content-length'
 export interface ForwardOptions {
   /** The client's address as this hop saw it. */
   remoteAddress: string;
+  /** The Host to send instead of the client's. */
+  host?: string;
   /** Replace headers (name → value) or, with null, remove them. */
   set?: Record<string, string | string[] | null>;
 }
@@ -51,7 +53,7 @@ export function forwardHeaders(rawHeaders: readonly string[], opts: ForwardOptio
     else byName.set(key, Array.isArray(value) ? value : [value]);
   }
   byName.set('X-Forwarded-For', [[...prior, opts.remoteAddress.replace(/^::ffff:/, '')].join(', ')]);
-  const out: HeaderLines = [['Host', host]];
+  const out: HeaderLines = [['Host', opts.host ?? host]];
   if (userAgent !== null) out.push(['User-Agent', userAgent]);
   out.push(['Content-Length', '0']);
   for (const key of [...byName.keys()].sort()) for (const v of byName.get(key)!) out.push([key, v]);

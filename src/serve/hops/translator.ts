@@ -80,7 +80,6 @@ export async function translateToSpdy(req: ExecRequest, io: ExecIO, opts: Transl
   const stdout = req.stdout ? open('stdout') : null;
   const stderr = req.stderr && !req.tty ? open('stderr') : null;
   const resize = req.tty ? open('resize') : null;
-  errorStream.end();
 
   const gone = () => session.destroy();
   void io.gone.then(gone);
