@@ -58,10 +58,11 @@ export async function captureLo(file: string, ports: number[]): Promise<LoCaptur
       // busy machine) and drops what it has not read when stopped: wait until
       // the file has stopped growing.
       let size = -1;
-      for (let i = 0; i < 100; i++) {
+      let still = 0;
+      for (let i = 0; i < 150 && still < 3; i++) {
         await new Promise((r) => setTimeout(r, 400));
         const now = existsSync(file) ? statSync(file).size : 0;
-        if (now === size) break;
+        still = now === size ? still + 1 : 0;
         size = now;
       }
       const exited = new Promise<void>((r) => child.on('exit', () => r()));
