@@ -6,7 +6,8 @@
  * three hops are captured, decoded with the built CLI, and every hop's
  * session is held against the hops' own records of what they read and wrote.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -338,5 +339,53 @@ const k133 = kubectlMissing('1.33');
     const sessions = byHop(s, c);
     for (const x of sessions) expect({ transport: x.transport, protocol: x.protocol }).toEqual({ transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io' });
     expect(sessions.map((x) => x.hop)).toEqual([...HOPS]);
+  }, 60_000);
+});
+
+const PYTHON = '/usr/bin/python3';
+function pythonKubernetesMissing(): string | null {
+  try {
+    execFileSync(PYTHON, ['-c', 'import kubernetes.stream'], { stdio: 'ignore', timeout: 20_000 });
+    return null;
+  } catch {
+    return 'python3-kubernetes is not installed for /usr/bin/python3';
+  }
+}
+const pyMissing = pythonKubernetesMissing();
+if (pyMissing) console.warn(`skipping python3-kubernetes through serve --chain: ${pyMissing}`);
+
+(pyMissing ? describe.skip : describe)('python3-kubernetes (WebSocket v4) through serve --chain', () => {
+  it('v4 is not translated: it passes the apiserver and the kubelet to the runtime as WebSocket', async () => {
+    const c = await recordingChain({});
+    try {
+      const kubeconfig = writeKubeconfig(c.chain.apiserver.url);
+      const script = [
+        'import sys',
+        'from kubernetes import client, config',
+        'from kubernetes.stream import stream',
+        'config.load_kube_config(sys.argv[1])',
+        "r = stream(client.CoreV1Api().connect_get_namespaced_pod_exec, 'web', 'default', command=['sh', '-c', 'echo hello-v4; exit 3'], stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)",
+        'r.run_forever(timeout=20)',
+        "print(repr(r.read_stdout()), r.returncode)",
+      ].join('\n');
+      // Asynchronously: the hops run in this process.
+      const { value: out, file } = await captured(c, async () =>
+        (await promisify(execFile)(PYTHON, ['-c', script, kubeconfig], { encoding: 'utf8', timeout: 40_000 })).stdout,
+      );
+      expect(out.trim()).toBe("'hello-v4\\n' 3");
+      if (!file) return;
+      const sessions = byHop(await decodeSummary(file), c);
+      expect(sessions.map((s) => [s.hop, s.transport, s.protocol])).toEqual([
+        ['client-apiserver', 'websocket', 'v4.channel.k8s.io'],
+        ['apiserver-kubelet', 'websocket', 'v4.channel.k8s.io'],
+        ['kubelet-runtime', 'websocket', 'v4.channel.k8s.io'],
+      ]);
+      for (const s of sessions) {
+        expect(s.exit?.code).toBe(3);
+        expect(stream(s, 'stdout').serverToClient.bytes).toBe('hello-v4\n'.length);
+      }
+    } finally {
+      await c.chain.close();
+    }
   }, 60_000);
 });
