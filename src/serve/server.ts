@@ -266,7 +266,19 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     const conn = new WsServerConnection(socket, head);
     log(`websocket ${sub} ${namespace}/${pod} (${neg.protocol || 'no sub-protocol'})`);
     if (sub !== 'portforward') {
-      void serveWebSocketExec(conn, neg.protocol, exec ?? parseExecRequest(url, sub, namespace, pod), behaviour, log);
+      const execReq = exec ?? parseExecRequest(url, sub, namespace, pod);
+      const record = opts.record?.session({
+        kind: sub,
+        transport: 'websocket',
+        protocol: neg.protocol,
+        side: 'client',
+        clientPort: (socket as Duplex & { remotePort?: number }).remotePort,
+        serverPort: (socket as Duplex & { localPort?: number }).localPort,
+        namespace,
+        pod,
+        command: execReq.command,
+      });
+      void serveWebSocketExec(conn, neg.protocol, execReq, { ...behaviour, record }, log);
     } else if (neg.protocol.startsWith(TUNNEL_PROTOCOL_PREFIX)) {
       void serveTunnelledPortForward(conn, { pod, connectHost: opts.connectHost, log });
     } else {

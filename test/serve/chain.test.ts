@@ -384,6 +384,11 @@ if (pyMissing) console.warn(`skipping python3-kubernetes through serve --chain: 
         expect(s.exit?.code).toBe(3);
         expect(stream(s, 'stdout').serverToClient.bytes).toBe('hello-v4\n'.length);
       }
+      // The runtime's own record of the WebSocket session.
+      await waitForRecords(c, 1);
+      const rec = recordOf(c.records, 'runtime');
+      expect({ transport: rec.transport, protocol: rec.protocol, exit: rec.exit }).toEqual({ transport: 'websocket', protocol: 'v4.channel.k8s.io', exit: { code: 3 } });
+      expect(rec.streams.find((x) => x.role === 'stdout')!.serverToClient.bytes).toBe('hello-v4\n'.length);
     } finally {
       await c.chain.close();
     }
