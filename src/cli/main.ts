@@ -34,9 +34,11 @@ export async function main(argv: string[]): Promise<void> {
  * The decoder's ~70 modules. Where Node can `require` ES modules (20.19+,
  * 22.12+), that loads them synchronously, about 10 ms sooner than `import()`,
  * whose loader waits on the thread pool for every file; elsewhere `import()`.
+ * In the bundle (dist/bin, where the build defines KUBEWIRE_BUNDLE) they are
+ * one chunk, which `import()` loads.
  */
 async function loadDecodeRun(): Promise<typeof import('./decode-run.js')> {
-  if ((process.features as { require_module?: boolean }).require_module === true) {
+  if (process.env.KUBEWIRE_BUNDLE !== '1' && (process.features as { require_module?: boolean }).require_module === true) {
     try {
       return createRequire(import.meta.url)('./decode-run.js') as typeof import('./decode-run.js');
     } catch {
