@@ -6,8 +6,7 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 // Modules, not package barrels: start-up loads only what a decode runs.
-import { captureChunks } from '../capture/sources.js';
-import { CaptureDecoder } from '../tcp/pipeline.js';
+import { CaptureDecoder, decoderChunks } from '../tcp/pipeline.js';
 import type { DecodeAs, TimelineEvent } from '../timeline/index.js';
 import { SessionDecoder } from '../timeline/session-decoder.js';
 import { SECRETS_TLS_KEY_LOG } from '../capture/types.js';
@@ -16,6 +15,8 @@ import { colorWanted } from './output/color.js';
 import { loadOutput } from './output/load.js';
 import type { OutputFormat } from './output/types.js';
 import { printable } from '../common/printable.js';
+import { digestWorkerFor, wantsDigests } from './decode-digests.js';
+import type { WorkerDigests } from './digest-worker.js';
 
 export interface DecodeArgs {
   input: string;
@@ -46,6 +47,10 @@ export interface DecodeIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   stdinIsTTY?: boolean;
+  /** Bytes per file read (default 1 MiB); tests make it small to recycle buffers often. */
+  readChunkBytes?: number;
+  /** The digest worker, when the caller started it ahead (null: hash inline); by default runDecode decides. */
+  digestWorker?: WorkerDigests | null;
 }
 
 const DEFAULT_IO: DecodeIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdinIsTTY: process.stdin.isTTY === true };
@@ -77,19 +82,6 @@ export function outputFormat(a: Pick<DecodeArgs, 'summary' | 'json' | 'ndjson' |
   if (a.json) return 'json';
   return 'timeline';
 }
-
-/**
- * Hash on a worker thread for inputs large enough to repay starting it (about
- * 30 ms of the other core): files from 16 MiB, and pipes, whose size is
- * unknown. `KUBEWIRE_DIGEST_WORKER=0` hashes inline, `=1` always on the worker.
- */
-export function useDigestWorker(size: number | null, env: NodeJS.ProcessEnv): boolean {
-  const forced = env.KUBEWIRE_DIGEST_WORKER;
-  if (forced === '0' || forced === '1') return forced === '1';
-  return size === null || size >= DIGEST_WORKER_FROM;
-}
-
-const DIGEST_WORKER_FROM = 16 * 1024 * 1024;
 
 export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Promise<number> {
   let decodeAs: ReturnType<typeof parseDecodeAs>;
@@ -129,9 +121,13 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   }
   const format = outputFormat(args);
   // Digests are only shown by the summary and the JSON document.
-  const wantDigests = format === 'summary' || format === 'json';
-  // Started before the outputs load, so that the worker boots meanwhile.
-  const digestWorker = wantDigests && useDigestWorker(total, io.env) ? new (await import('./digest-worker.js')).WorkerDigests() : null;
+  const wantDigests = wantsDigests(args);
+  // Started before the outputs load (if the caller did not), so that the worker boots meanwhile.
+  let digestWorker = io.digestWorker !== undefined ? io.digestWorker : digestWorkerFor(args, io.env);
+  if (!wantDigests && digestWorker) {
+    void digestWorker.close();
+    digestWorker = null;
+  }
   const output = await loadOutput({
     format,
     summaryJson: args.summary && args.json,
@@ -172,7 +168,11 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     },
   });
   try {
-    for await (const chunk of captureChunks(args.input)) {
+    // A file is read into a few recycled buffers: fresh ones cost page faults
+    // (reading ten times the CPU) and pile up until the GC notices. Safe
+    // because every layer above the reader copies what it keeps (the events'
+    // views are valid only until the next call into the decoders).
+    for await (const chunk of decoderChunks(args.input, reader, { chunkSize: io.readChunkBytes })) {
       reader.push(chunk);
       progress?.update(chunk.length);
       if (reader.done) break;

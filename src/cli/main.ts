@@ -20,8 +20,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const fast = fastDecodeArgs(argv);
   if (fast) {
+    // The digest worker boots on the other core while this one loads the decoder.
+    const { digestWorkerFor } = await import('./decode-digests.js');
+    const digestWorker = digestWorkerFor(fast, process.env);
     const { runDecode } = await loadDecodeRun();
-    process.exitCode = await runDecode(fast);
+    process.exitCode = await runDecode(fast, { stdout: process.stdout, stderr: process.stderr, env: process.env, stdinIsTTY: process.stdin.isTTY === true, digestWorker });
     return;
   }
   const { commands } = await import('./commands/index.js');

@@ -83,3 +83,21 @@ describe('WorkerDigests', () => {
     expect(() => d.hex()).toThrow(/before settle/);
   });
 });
+
+describe('when decode hashes on the worker', () => {
+  it('files from 16 MiB and pipes; the environment decides first', async () => {
+    const { useDigestWorker, wantsDigests } = await import('../../src/cli/decode-digests.js');
+    expect(useDigestWorker(16 * 1024 * 1024 - 1, {})).toBe(false);
+    expect(useDigestWorker(16 * 1024 * 1024, {})).toBe(true);
+    expect(useDigestWorker(null, {})).toBe(true);
+    expect(useDigestWorker(1 << 30, { KUBEWIRE_DIGEST_WORKER: '0' })).toBe(false);
+    expect(useDigestWorker(10, { KUBEWIRE_DIGEST_WORKER: '1' })).toBe(true);
+    const base = { summary: false, json: false, ndjson: false, follow: false };
+    expect(wantsDigests({ ...base, summary: true })).toBe(true);
+    expect(wantsDigests({ ...base, json: true })).toBe(true);
+    expect(wantsDigests({ ...base, summary: true, json: true })).toBe(true);
+    expect(wantsDigests(base)).toBe(false);
+    expect(wantsDigests({ ...base, ndjson: true })).toBe(false);
+    expect(wantsDigests({ ...base, follow: true })).toBe(false);
+  });
+});
