@@ -4,6 +4,7 @@
  * other core meanwhile; `runDecode` starts it itself when nobody did.
  */
 import { statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { WorkerDigests } from './digest-worker.js';
 
 /** Files from this size repay starting the worker (about 30 ms of the other core). */
@@ -16,11 +17,20 @@ export function wantsDigests(a: { summary: boolean; json: boolean; ndjson: boole
 
 /**
  * Hash on a worker thread for files from 16 MiB, and pipes, whose size is
- * unknown (`size` null). `KUBEWIRE_DIGEST_WORKER=0` hashes inline, `=1` always on the worker.
+ * unknown (`size` null), when a core is spare: the worker only pays where it
+ * runs beside the parser. On a busy machine (measured at a load of 13–17 on 2
+ * cores) it made decoding slower, its start and the copies costing more than
+ * the hashing it took over. `KUBEWIRE_DIGEST_WORKER=0` hashes inline, `=1`
+ * always on the worker.
  */
-export function useDigestWorker(size: number | null, env: NodeJS.ProcessEnv): boolean {
+export function useDigestWorker(
+  size: number | null,
+  env: NodeJS.ProcessEnv,
+  machine: { cores: number; load: number } = { cores: availableParallelism(), load: loadavg()[0]! },
+): boolean {
   const forced = env.KUBEWIRE_DIGEST_WORKER;
   if (forced === '0' || forced === '1') return forced === '1';
+  if (machine.cores < 2 || machine.cores - machine.load < 1) return false;
   return size === null || size >= DIGEST_WORKER_FROM;
 }
 

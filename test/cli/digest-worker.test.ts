@@ -85,13 +85,19 @@ describe('WorkerDigests', () => {
 });
 
 describe('when decode hashes on the worker', () => {
-  it('files from 16 MiB and pipes; the environment decides first', async () => {
+  it('files from 16 MiB and pipes, with a core to spare; the environment decides first', async () => {
     const { useDigestWorker, wantsDigests } = await import('../../src/cli/decode-digests.js');
-    expect(useDigestWorker(16 * 1024 * 1024 - 1, {})).toBe(false);
-    expect(useDigestWorker(16 * 1024 * 1024, {})).toBe(true);
-    expect(useDigestWorker(null, {})).toBe(true);
-    expect(useDigestWorker(1 << 30, { KUBEWIRE_DIGEST_WORKER: '0' })).toBe(false);
-    expect(useDigestWorker(10, { KUBEWIRE_DIGEST_WORKER: '1' })).toBe(true);
+    const idle = { cores: 2, load: 0.3 };
+    const busy = { cores: 2, load: 1.5 };
+    expect(useDigestWorker(16 * 1024 * 1024 - 1, {}, idle)).toBe(false);
+    expect(useDigestWorker(16 * 1024 * 1024, {}, idle)).toBe(true);
+    expect(useDigestWorker(null, {}, idle)).toBe(true);
+    // No spare core: the worker would only compete with the parser.
+    expect(useDigestWorker(1 << 30, {}, busy)).toBe(false);
+    expect(useDigestWorker(1 << 30, {}, { cores: 1, load: 0 })).toBe(false);
+    expect(useDigestWorker(1 << 30, { KUBEWIRE_DIGEST_WORKER: '1' }, busy)).toBe(true);
+    expect(useDigestWorker(1 << 30, { KUBEWIRE_DIGEST_WORKER: '0' }, idle)).toBe(false);
+    expect(useDigestWorker(10, { KUBEWIRE_DIGEST_WORKER: '1' }, idle)).toBe(true);
     const base = { summary: false, json: false, ndjson: false, follow: false };
     expect(wantsDigests({ ...base, summary: true })).toBe(true);
     expect(wantsDigests({ ...base, json: true })).toBe(true);
