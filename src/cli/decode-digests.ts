@@ -43,8 +43,9 @@ export function digestWorkerFor(
   let size: number | null = null;
   if (a.input !== '-') {
     const st = statSync(a.input, { throwIfNoEntry: false });
-    if (!st?.isFile()) return null;
-    size = st.size;
+    if (!st || (!st.isFile() && !st.isFIFO())) return null;
+    // A named pipe's size is unknown, as standard input's.
+    size = st.isFile() ? st.size : null;
   }
   return useDigestWorker(size, env) ? new WorkerDigests() : null;
 }
