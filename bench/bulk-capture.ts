@@ -17,15 +17,18 @@ export function bulkCaptureUnavailable(): string | null {
   return captureUnavailable('pcap') ?? (kubectlBinary('1.27') ? null : 'kubectl.1.27 not found');
 }
 
-/** Record the capture into `file`; returns the stdin that was sent (and echoed). */
-export async function recordBulkCapture(file: string): Promise<Buffer> {
-  const data = deterministicBytes(BULK_STDIN_BYTES, 0x5eed);
+/**
+ * Record the capture into `file`; returns the stdin that was sent (and
+ * echoed). `stdinBytes` makes a larger one (the capture is about twice it).
+ */
+export async function recordBulkCapture(file: string, stdinBytes = BULK_STDIN_BYTES): Promise<Buffer> {
+  const data = deterministicBytes(stdinBytes, 0x5eed);
   const serve = await startServe();
   const kubeconfig = join(dirname(file), 'config');
   writeFileSync(kubeconfig, serve.kubeconfig);
   try {
     const res = await withCapture({ port: serve.port, file, format: 'pcap', bufferKiB: 128 * 1024 }, () =>
-      runKubectl(kubectlBinary('1.27')!, ['exec', '-i', 'p', '--', 'cat'], { kubeconfig, stdin: data, timeoutMs: 180_000 }),
+      runKubectl(kubectlBinary('1.27')!, ['exec', '-i', 'p', '--', 'cat'], { kubeconfig, stdin: data, timeoutMs: 180_000 + stdinBytes / 100_000 }),
     );
     if (!res.stdout.equals(data)) throw new Error(`kubectl did not get its stdin back (${res.stdout.length} bytes)`);
   } finally {

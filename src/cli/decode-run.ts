@@ -6,8 +6,7 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 // Modules, not package barrels: start-up loads only what a decode runs.
-import { captureChunks } from '../capture/sources.js';
-import { CaptureDecoder } from '../tcp/pipeline.js';
+import { CaptureDecoder, decoderChunks } from '../tcp/pipeline.js';
 import type { DecodeAs, TimelineEvent } from '../timeline/index.js';
 import { SessionDecoder } from '../timeline/session-decoder.js';
 import { SECRETS_TLS_KEY_LOG } from '../capture/types.js';
@@ -16,6 +15,8 @@ import { colorWanted } from './output/color.js';
 import { loadOutput } from './output/load.js';
 import type { OutputFormat } from './output/types.js';
 import { printable } from '../common/printable.js';
+import { digestWorkerFor, wantsDigests } from './decode-digests.js';
+import type { WorkerDigests } from './digest-worker.js';
 
 export interface DecodeArgs {
   /** The capture, or the first of several. */
@@ -51,6 +52,10 @@ export interface DecodeIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   stdinIsTTY?: boolean;
+  /** Bytes per file read (default 1 MiB); tests make it small to recycle buffers often. */
+  readChunkBytes?: number;
+  /** The digest worker, when the caller started it ahead (null: hash inline); by default runDecode decides. */
+  digestWorker?: WorkerDigests | null;
 }
 
 const DEFAULT_IO: DecodeIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdinIsTTY: process.stdin.isTTY === true };
@@ -131,6 +136,14 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     return EXIT_USAGE;
   }
   const format = outputFormat(args);
+  // Digests are only shown by the summary and the JSON document.
+  const wantDigests = wantsDigests(args);
+  // Started before the outputs load (if the caller did not), so that the worker boots meanwhile.
+  let digestWorker = io.digestWorker !== undefined ? io.digestWorker : digestWorkerFor(args, io.env);
+  if (!wantDigests && digestWorker) {
+    void digestWorker.close();
+    digestWorker = null;
+  }
   const output = await loadOutput({
     format,
     summaryJson: args.summary && args.json,
@@ -148,8 +161,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     showSecrets: args.showSecrets,
     // Frames are only shown by the timeline and the JSON forms.
     frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
-    // Digests are only shown by the summary and the JSON document.
-    digests: format === 'summary' || format === 'json',
+    digests: digestWorker ?? wantDigests,
     tlsKeys: keys,
     inputNames: args.inputs ?? [args.input],
   });
@@ -176,7 +188,11 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     },
   });
   try {
-    for await (const chunk of captureChunks(args.input)) {
+    // A file is read into a few recycled buffers: fresh ones cost page faults
+    // (reading ten times the CPU) and pile up until the GC notices. Safe
+    // because every layer above the reader copies what it keeps (the events'
+    // views are valid only until the next call into the decoders).
+    for await (const chunk of decoderChunks(args.input, reader, { chunkSize: io.readChunkBytes })) {
       reader.push(chunk);
       progress?.update(chunk.length);
       if (reader.done) break;
@@ -185,6 +201,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   } catch (e) {
     progress?.done();
     keyFiles?.close();
+    void digestWorker?.close();
     io.stderr.write(`kubewire decode: cannot read ${args.input === '-' ? 'standard input' : args.input}: ${(e as Error).message}\n`);
     return EXIT_USAGE;
   }
@@ -197,11 +214,16 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   }
   if (capture.failed && capture.packets === 0) {
     // Nothing was decoded: no output document, only the reason.
+    void digestWorker?.close();
     const first = firstDiagnostic === null ? null : printable(firstDiagnostic);
     io.stderr.write(
       `kubewire decode: ${args.input === '-' ? 'standard input' : args.input} is not a readable pcap or pcapng capture${first ? ` (${first})` : ''}\n`,
     );
     return EXIT_USAGE;
+  }
+  if (digestWorker) {
+    await digestWorker.settle();
+    void digestWorker.close();
   }
   await output.finish(decoder.summary());
   return decoder.diagnosticCount > 0 || capture.diagnostics > 0 ? EXIT_DIAGNOSTICS : EXIT_OK;

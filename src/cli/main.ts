@@ -20,8 +20,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const fast = fastDecodeArgs(argv);
   if (fast) {
+    // The digest worker boots on the other core while this one loads the decoder.
+    const { digestWorkerFor } = await import('./decode-digests.js');
+    const digestWorker = digestWorkerFor(fast, process.env);
     const { runDecode } = await loadDecodeRun();
-    process.exitCode = await runDecode(fast);
+    process.exitCode = await runDecode(fast, { stdout: process.stdout, stderr: process.stderr, env: process.env, stdinIsTTY: process.stdin.isTTY === true, digestWorker });
     return;
   }
   const { commands } = await import('./commands/index.js');
@@ -34,9 +37,11 @@ export async function main(argv: string[]): Promise<void> {
  * The decoder's ~70 modules. Where Node can `require` ES modules (20.19+,
  * 22.12+), that loads them synchronously, about 10 ms sooner than `import()`,
  * whose loader waits on the thread pool for every file; elsewhere `import()`.
+ * In the bundle (dist/bin, where the build defines KUBEWIRE_BUNDLE) they are
+ * one chunk, which `import()` loads.
  */
 async function loadDecodeRun(): Promise<typeof import('./decode-run.js')> {
-  if ((process.features as { require_module?: boolean }).require_module === true) {
+  if (process.env.KUBEWIRE_BUNDLE !== '1' && (process.features as { require_module?: boolean }).require_module === true) {
     try {
       return createRequire(import.meta.url)('./decode-run.js') as typeof import('./decode-run.js');
     } catch {

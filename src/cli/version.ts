@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, read from package.json beside `dist/` (or `src/` under tsx). */
+/** The package version, read from package.json beside `dist/` (or `src/` under tsx); two levels up from dist/cli/ and from the bundle in dist/bin/. */
 export function packageVersion(): string {
   try {
     const url = new URL('../../package.json', import.meta.url);

@@ -28,13 +28,14 @@ import { Http2Connection } from './http2-connection.js';
 import { CLIENT_PREFACE_BYTES } from '../http2/frames.js';
 import { guessFraming, looksLikeTls, worthGuessing, type FramingGuess, type GuessConstraints, type HeldBytes } from './sniff-framing.js';
 import { concatBytes, copyBytes } from '../common/bytes.js';
+import type { DigestEngine } from './digests.js';
 
 /** Shared across connections of one SessionDecoder. */
 export interface DecoderContext {
   limits: TimelineLimits;
   showSecrets: boolean;
   frameEvents: boolean;
-  digests: boolean;
+  digests: DigestEngine | null;
   nextSession: number;
   /** Refused WebSocket upgrades, so that a retry on a new connection can link to them (bounded). */
   refusedUpgrades: Array<{ connection: number; clientAddress: string; path: string; time: number; request: RequestSummary }>;

@@ -2,6 +2,7 @@
  * Options of `SessionDecoder`.
  */
 import type { TlsKeyLog } from '../tls/keylog.js';
+import type { DigestEngine } from './digests.js';
 
 /**
  * `--decode-as`: force how a connection is read. `spdy` / `websocket` /
@@ -71,9 +72,11 @@ export interface SessionDecoderOptions {
    * Keep a running sha256 of every stream and direction for the summary
    * (default true). Hashing is most of the cost of decoding bulk transfers;
    * outputs that never show digests (the timeline, NDJSON, the transcript)
-   * turn it off, and the summary then reports `sha256: null`.
+   * turn it off, and the summary then reports `sha256: null`. An engine
+   * computes them elsewhere (e.g. on a worker thread); its digests must have
+   * settled before `summary()` is called.
    */
-  digests?: boolean;
+  digests?: boolean | DigestEngine;
   /**
    * Secrets for decrypting TLS connections (key logs, pcapng Decryption
    * Secrets Blocks). Without it TLS connections are recognised and described,

@@ -21,6 +21,7 @@ import { ConnectionDecoder, type DecoderContext } from './connection.js';
 import { KubewireError } from '../common/errors.js';
 import { TlsGate } from './tls-gate.js';
 import type { TlsConnectionSummary } from './summary-types.js';
+import { INLINE_DIGESTS } from './digests.js';
 
 /** TLS connections kept for the summary. */
 const MAX_TLS_KEPT = 10_000;
@@ -48,7 +49,7 @@ export class SessionDecoder {
       limits,
       showSecrets: opts.showSecrets ?? false,
       frameEvents: opts.frameEvents ?? true,
-      digests: opts.digests ?? true,
+      digests: opts.digests === false ? null : opts.digests === true || opts.digests === undefined ? INLINE_DIGESTS : opts.digests,
       nextSession: 1,
       refusedUpgrades: [],
       requestsKept: 0,

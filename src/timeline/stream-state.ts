@@ -2,8 +2,9 @@
  * One stream (SPDY) or channel (WebSocket) of a session: role, counters and
  * a running sha256 per direction. Bytes are hashed and dropped, never kept.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Direction } from '../common/errors.js';
+import { INLINE_DIGESTS, type DigestEngine, type RunningDigest } from './digests.js';
 import type { StreamRole } from './events.js';
 import type { DirectionBytes, StreamSummary } from './summary-types.js';
 
@@ -11,19 +12,20 @@ const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 export class DirectionCounter {
   bytes = 0;
-  private hash: Hash | null = null;
+  private hash: RunningDigest | null = null;
 
-  constructor(private readonly digest: boolean) {}
+  /** `digests` null: count only (the summary then reports `sha256: null`). */
+  constructor(private readonly digests: DigestEngine | null) {}
 
   add(b: Uint8Array): void {
     if (b.length === 0) return;
-    if (this.digest) (this.hash ??= createHash('sha256')).update(b);
+    if (this.digests) (this.hash ??= this.digests.open()).update(b);
     this.bytes += b.length;
   }
 
   summary(): DirectionBytes {
-    if (!this.digest) return { bytes: this.bytes, sha256: null };
-    return { bytes: this.bytes, sha256: this.hash ? this.hash.copy().digest('hex') : EMPTY_SHA256 };
+    if (!this.digests) return { bytes: this.bytes, sha256: null };
+    return { bytes: this.bytes, sha256: this.hash ? this.hash.hex() : EMPTY_SHA256 };
   }
 }
 
@@ -50,8 +52,8 @@ export class StreamState {
     inferred: boolean,
     /** Who opened it; null when it was first seen without its opening (a joined capture). */
     public openedBy: Direction | null,
-    /** Keep sha256 digests (see `SessionDecoderOptions.digests`). */
-    digests = true,
+    /** Where sha256 digests are kept; null for none (see `SessionDecoderOptions.digests`). */
+    digests: DigestEngine | null = INLINE_DIGESTS,
   ) {
     this.counters = { clientToServer: new DirectionCounter(digests), serverToClient: new DirectionCounter(digests) };
     this.role = role;

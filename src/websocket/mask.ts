@@ -25,9 +25,21 @@ const NATIVE_THRESHOLD = 512;
  */
 type NativeUnmask = (buffer: Buffer, mask: Buffer) => void;
 type NativeMask = (source: Buffer, mask: Buffer, output: Buffer, offset: number, length: number) => void;
-const native = loadNative();
-const nativeUnmask: NativeUnmask | null = native?.unmask ?? null;
-const nativeMask: NativeMask | null = native?.mask ?? null;
+// Loaded on the first long payload, not at start-up: a decode without
+// WebSocket (or with short frames only) never pays for the native module.
+let nativeUnmask: NativeUnmask | null = null;
+let nativeMask: NativeMask | null = null;
+let nativeLoaded = false;
+
+function native(): boolean {
+  if (!nativeLoaded) {
+    nativeLoaded = true;
+    const m = loadNative();
+    nativeUnmask = m?.unmask ?? null;
+    nativeMask = m?.mask ?? null;
+  }
+  return nativeMask !== null;
+}
 
 function loadNative(): { unmask: NativeUnmask; mask: NativeMask } | null {
   if (process.env.KUBEWIRE_NO_NATIVE_MASK) return null;
@@ -40,7 +52,9 @@ function loadNative(): { unmask: NativeUnmask; mask: NativeMask } | null {
 }
 
 /** True when long payloads are masked by the native helper. */
-export const NATIVE_MASKING = native !== null;
+export function nativeMasking(): boolean {
+  return native();
+}
 
 /**
  * Copy `src` into `dst` at `offset`, masked with `key` from key phase 0: one
@@ -48,9 +62,9 @@ export const NATIVE_MASKING = native !== null;
  */
 export function maskInto(src: Uint8Array, dst: Uint8Array, offset: number, key: number): void {
   const n = src.length;
-  if (n >= NATIVE_THRESHOLD && nativeMask !== null && key !== 0) {
+  if (n >= NATIVE_THRESHOLD && key !== 0 && native()) {
     for (let k = 0; k < 4; k++) nativeKey[k] = keyByte(key, k);
-    nativeMask(
+    nativeMask!(
       Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, n),
       nativeKey,
       Buffer.isBuffer(dst) ? dst : Buffer.from(dst.buffer, dst.byteOffset, dst.length),
@@ -87,9 +101,9 @@ export function maskRange(buf: Uint8Array, start: number, end: number, key: numb
   let i = start;
   // Rotate the key so that byte `start` takes key byte `phase`.
   const shift = (phase - start) & 3;
-  if (n >= NATIVE_THRESHOLD && nativeUnmask !== null) {
+  if (n >= NATIVE_THRESHOLD && native()) {
     for (let k = 0; k < 4; k++) nativeKey[k] = keyByte(key, start + k + shift);
-    nativeUnmask(Buffer.from(buf.buffer, buf.byteOffset + start, n), nativeKey);
+    nativeUnmask!(Buffer.from(buf.buffer, buf.byteOffset + start, n), nativeKey);
     return;
   }
   if (n >= WORD_THRESHOLD && LITTLE_ENDIAN) {

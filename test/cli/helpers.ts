@@ -9,6 +9,8 @@ import { fixtureTruths, type FixtureTruth } from '../helpers/fixture-truths.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+/** The bundled executable (`bin` in package.json). */
+export const BUNDLED_CLI = join(ROOT, 'dist', 'bin', 'kubewire.js');
 
 export interface CliResult {
   code: number | null;
@@ -20,6 +22,8 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   input?: Uint8Array | string;
   timeoutMs?: number;
+  /** The script to run (default the unbundled CLI). */
+  script?: string;
 }
 
 /** Why the CLI cannot be run (not built), or null. */
@@ -34,7 +38,7 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
     // Tests read plain output unless they ask for colour.
     delete env.FORCE_COLOR;
     if (!opts.env || !('NO_COLOR' in opts.env)) delete env.NO_COLOR;
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [opts.script ?? CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -9,7 +9,7 @@ import {
   fixedMaskSource,
   maskInPlace,
   maskRange,
-  NATIVE_MASKING,
+  nativeMasking,
   type WebSocketFrame,
 } from '../../src/websocket/index.js';
 import { isKubewireError } from '../../src/common/errors.js';
@@ -104,7 +104,7 @@ describe('websocket properties', () => {
     );
   });
 
-  it(`masks word-wise (and natively from 512 bytes: ${NATIVE_MASKING ? 'bufferutil present' : 'bufferutil absent'}) exactly like the byte rule, at any alignment and phase`, () => {
+  it(`masks word-wise (and natively from 512 bytes: ${nativeMasking() ? 'bufferutil present' : 'bufferutil absent'}) exactly like the byte rule, at any alignment and phase`, () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2000 }), fc.integer({ min: 0, max: 0xffffffff }), fc.nat(7), fc.nat(3), (data, key, start, phase) => {
         const buf = new Uint8Array(data.length + start);

@@ -14,7 +14,12 @@ import type { Output } from './types.js';
 /** Where the page's JSON goes in the template (inside a `<script type="application/json">`). */
 export const DATA_PLACEHOLDER = '"__KUBEWIRE_REPORT_DATA__"';
 /** Beside this module in dist/; from src/ (under tsx), the built one in dist/. */
-const TEMPLATES = [new URL('../../report/report.html', import.meta.url), new URL('../../../dist/report/report.html', import.meta.url)];
+// From dist/cli/output/, from src/cli/output/ (under tsx), and from the bundle in dist/bin/.
+const TEMPLATES = [
+  new URL('../../report/report.html', import.meta.url),
+  new URL('../../../dist/report/report.html', import.meta.url),
+  new URL('../report/report.html', import.meta.url),
+];
 
 function readTemplate(): string {
   const found = TEMPLATES.find((u) => existsSync(u));
