@@ -37,7 +37,7 @@ import { kubeletPath, type KubeletTarget } from './kubelet-urls.js';
 import { listenHop, type HopHandle } from './listen.js';
 import { pipeBothWays } from './pipe.js';
 import type { HopRecorder } from './record.js';
-import { refuse, relayUpgrade, setNoDelay, statusBody } from './relay.js';
+import { refuse, relayRecorded, relayUpgrade, setNoDelay, statusBody } from './relay.js';
 import { spdyTally } from './spdy-tally.js';
 import { translateToSpdy } from './translator.js';
 import { formatHead, parseUpstream, requestUpgrade, type UpstreamResponse } from './upstream.js';
@@ -117,23 +117,7 @@ export async function startApiserverHop(opts: ApiserverHopOptions): Promise<HopH
       return refuse(socket, 503, 'Service Unavailable', statusBody(503, 'ServiceUnavailable', `error dialing backend: ${(e as Error).message}`));
     }
     if (up.status !== 101) log(`kubelet answered ${up.status} ${up.reason}: relayed with Connection: close`);
-    const protocol = up.headers.find(([k]) => k.toLowerCase() === 'x-stream-protocol-version')?.[1] ?? '';
-    const spdy = up.status === 101 && (headerOf(up, 'upgrade') ?? '').toLowerCase().includes('spdy');
-    const rec = up.status === 101 && spdy
-      ? opts.record?.session({
-          ...what,
-          transport: 'spdy/3.1',
-          protocol,
-          side: 'upstream',
-          clientPort: up.socket.localPort,
-          serverPort: up.socket.remotePort,
-        })
-      : undefined;
-    const tally = rec ? spdyTally(rec, protocol) : undefined;
-    relayUpgrade(socket, head, up, {
-      observe: tally ? (d, c) => tally.observe(d, c) : undefined,
-      done: () => rec?.end(tally?.outcome()),
-    });
+    relayRecorded(socket, head, up, opts.record, what);
   };
 
   const acceptWebSocket = (req: http.IncomingMessage, socket: Duplex, protocol: string): boolean => {
@@ -227,8 +211,4 @@ export async function startApiserverHop(opts: ApiserverHopOptions): Promise<HopH
   };
 
   return listenHop('apiserver', opts.listen, (req, res) => handleApiRequest(req, res), onUpgrade);
-}
-
-function headerOf(up: UpstreamResponse, name: string): string | undefined {
-  return up.headers.find(([k]) => k.toLowerCase() === name)?.[1];
 }

@@ -19,9 +19,8 @@ import { forwardHeaders } from './forward-headers.js';
 import { parseKubeletUrl } from './kubelet-urls.js';
 import { listenHop, type HopHandle } from './listen.js';
 import type { HopRecorder } from './record.js';
-import { refuse, relayUpgrade, statusBody } from './relay.js';
+import { refuse, relayRecorded, statusBody } from './relay.js';
 import { requestStreamingUrl } from './runtime-tokens.js';
-import { spdyTally } from './spdy-tally.js';
 import { parseUpstream, requestUpgrade, type UpstreamResponse } from './upstream.js';
 
 export interface KubeletHopOptions {
@@ -90,26 +89,7 @@ export async function startKubeletHop(opts: KubeletHopOptions): Promise<HopHandl
       } catch (e) {
         return refuse(socket, 500, 'Internal Server Error', statusBody(500, 'InternalError', (e as Error).message));
       }
-      const protocol = up.headers.find(([k]) => k.toLowerCase() === 'x-stream-protocol-version')?.[1] ?? '';
-      const spdy = up.status === 101 && (up.headers.find(([k]) => k.toLowerCase() === 'upgrade')?.[1] ?? '').toLowerCase().includes('spdy');
-      const rec = spdy
-        ? opts.record?.session({
-            kind: t.sub,
-            namespace: t.namespace,
-            pod: t.pod,
-            command: t.command,
-            transport: 'spdy/3.1',
-            protocol,
-            side: 'upstream',
-            clientPort: up.socket.localPort,
-            serverPort: up.socket.remotePort,
-          })
-        : undefined;
-      const tally = rec ? spdyTally(rec, protocol) : undefined;
-      relayUpgrade(socket, head, up, {
-        observe: tally ? (d, c) => tally.observe(d, c) : undefined,
-        done: () => rec?.end(tally?.outcome()),
-      });
+      relayRecorded(socket, head, up, opts.record, { kind: t.sub, namespace: t.namespace, pod: t.pod, command: t.command });
     })();
   };
 

@@ -6,6 +6,8 @@
  */
 import type { Duplex } from 'node:stream';
 import { pipeBothWays, type PipeOptions } from './pipe.js';
+import type { HopRecorder, SessionInfo } from './record.js';
+import { spdyTally } from './spdy-tally.js';
 import { formatHead, headerValue, type UpstreamResponse } from './upstream.js';
 
 export function relayUpgrade(client: Duplex, clientHead: Buffer, up: UpstreamResponse, opts: PipeOptions = {}): void {
@@ -32,6 +34,29 @@ export function relayUpgrade(client: Duplex, clientHead: Buffer, up: UpstreamRes
   }
   setNoDelay(client);
   pipeBothWays(client, socket, opts);
+}
+
+/**
+ * `relayUpgrade`, and a SPDY session that the next hop accepted is recorded
+ * (`--record`) stream by stream as its frames pass through.
+ */
+export function relayRecorded(
+  client: Duplex,
+  clientHead: Buffer,
+  up: UpstreamResponse,
+  record: HopRecorder | undefined,
+  what: Pick<SessionInfo, 'kind' | 'namespace' | 'pod' | 'command'>,
+): void {
+  const protocol = headerValue(up.headers, 'x-stream-protocol-version') ?? '';
+  const spdy = up.status === 101 && (headerValue(up.headers, 'upgrade') ?? '').toLowerCase().includes('spdy');
+  const rec = spdy
+    ? record?.session({ ...what, transport: 'spdy/3.1', protocol, side: 'upstream', clientPort: up.socket.localPort, serverPort: up.socket.remotePort })
+    : undefined;
+  const tally = rec ? spdyTally(rec, protocol) : undefined;
+  relayUpgrade(client, clientHead, up, {
+    observe: tally ? (d, c) => tally.observe(d, c) : undefined,
+    done: () => rec?.end(tally?.outcome()),
+  });
 }
 
 export function setNoDelay(socket: Duplex): void {
