@@ -1,0 +1,130 @@
+/**
+ * The three kinds of evidence that two sessions are hops of one path, each
+ * able to rule a pair out: identity (the URL's namespace, pod, container and
+ * command), bytes (per stream, equal or a prefix), timing (the inner hop
+ * opens within its outer hop's life and closes around its end).
+ */
+import type { Direction } from '../common/errors.js';
+import { directionRecord, streamOrder, type HopSession } from './hop-session.js';
+import { commonPoints, verifiedPrefix } from './stream-record.js';
+import type { StreamComparison } from './types.js';
+
+export interface IdentityResult {
+  /** False: a field both know differs. */
+  ok: boolean;
+  /** Namespace and pod known to both and equal. */
+  matched: boolean;
+  /** Fields compared and equal. */
+  fields: string[];
+}
+
+export function compareIdentity(o: HopSession, i: HopSession): IdentityResult {
+  const fields: string[] = [];
+  const same = (name: string, a: string | null, b: string | null): boolean => {
+    if (a === null || b === null) return true;
+    if (a !== b) return false;
+    fields.push(name);
+    return true;
+  };
+  const ok =
+    o.s.kind === i.s.kind &&
+    same('namespace', o.s.namespace, i.s.namespace) &&
+    same('pod', o.s.pod, i.s.pod) &&
+    same('container', o.s.container, i.s.container) &&
+    same('command', o.s.command.length ? JSON.stringify(o.s.command) : null, i.s.command.length ? JSON.stringify(i.s.command) : null) &&
+    // a TTY session is one at every hop
+    (o.s.kind === 'portforward' || o.s.tty === i.s.tty);
+  return { ok, matched: ok && fields.includes('namespace') && fields.includes('pod'), fields };
+}
+
+export interface BytesResult {
+  /** False: some stream's content differs. */
+  ok: boolean;
+  streams: StreamComparison[];
+  /** Bytes shown equal, over all streams. */
+  verified: number;
+  /** Some stream matched only as a prefix. */
+  partial: boolean;
+}
+
+export function compareBytes(o: HopSession, i: HopSession): BytesResult {
+  const names = [...new Set([...o.streams.keys(), ...i.streams.keys()])].sort(streamOrder);
+  const streams: StreamComparison[] = [];
+  let verified = 0;
+  let partial = false;
+  for (const name of names) {
+    const so = o.streams.get(name);
+    const si = i.streams.get(name);
+    for (const d of (so ?? si)!.directions) {
+      const c = compareDirection(o, i, name, d);
+      if (c === null) return { ok: false, streams, verified, partial };
+      if (c.result === 'empty') continue;
+      streams.push(c);
+      verified += c.verifiedBytes;
+      if (c.result === 'prefix') partial = true;
+    }
+  }
+  return { ok: true, streams, verified, partial };
+}
+
+/** One stream direction; null when the contents differ. */
+function compareDirection(o: HopSession, i: HopSession, name: string, d: Direction): StreamComparison | null {
+  const so = o.streams.get(name);
+  const si = i.streams.get(name);
+  const ob = so?.summary[d].bytes ?? 0;
+  const ib = si?.summary[d].bytes ?? 0;
+  const base = { stream: name, direction: d, outerBytes: ob, innerBytes: ib };
+  if (ob === 0 && ib === 0) return { ...base, result: 'empty', verifiedBytes: 0 };
+  const ro = directionRecord(o, so, d);
+  const ri = directionRecord(i, si, d);
+  // The sampled bytes (beyond the hashed head too) must agree wherever both hops saw them.
+  let sampledEqual = true;
+  if (ro && ri) commonPoints(ro, ri, (_off, _ta, _tb, same) => (sampledEqual &&= same));
+  if (!sampledEqual) return null;
+  if (ob === ib) {
+    const ho = so!.summary[d].sha256;
+    const hi = si!.summary[d].sha256;
+    if (ho !== null && hi !== null) return ho === hi ? { ...base, result: 'equal', verifiedBytes: ob } : null;
+    if (ro && ri) {
+      const p = verifiedPrefix(ro, ri);
+      return p < 0 ? null : { ...base, result: 'equal', verifiedBytes: p };
+    }
+    return { ...base, result: 'counts', verifiedBytes: 0 };
+  }
+  if (Math.min(ob, ib) === 0 || !ro || !ri) return { ...base, result: 'prefix', verifiedBytes: 0 };
+  const p = verifiedPrefix(ro, ri);
+  return p < 0 ? null : { ...base, result: 'prefix', verifiedBytes: p };
+}
+
+/** µs a timing check allows for, on one clock. */
+export const TIMING_SLACK_US = 2_000;
+/** µs an inner hop may outlive its outer one (a proxy closes its upstream connection after its client's). */
+export const END_SLACK_US = 500_000;
+
+export interface TimingResult {
+  ok: boolean;
+  /** The inner hop's request came after the outer's, inside its life, and it ended around the outer's end. */
+  nested: boolean;
+  /** Inner request − outer request (µs, corrected). */
+  gapUs: number;
+}
+
+/**
+ * `shift`: µs to subtract from the inner session's times to put them on the
+ * outer's clock; `slack`: extra µs allowed for an estimated offset.
+ */
+export function compareTiming(o: HopSession, i: HopSession, shift: number, slack: number): TimingResult {
+  const tol = TIMING_SLACK_US + slack;
+  const iReq = i.request - shift;
+  const gapUs = iReq - o.request;
+  if (gapUs < -tol) return { ok: false, nested: false, gapUs };
+  if (o.end !== null && !o.captureEnded && iReq > o.end + tol) return { ok: false, nested: false, gapUs };
+  if (o.end !== null && !o.captureEnded && i.end !== null && !i.captureEnded && i.end - shift > o.end + END_SLACK_US + tol) {
+    return { ok: false, nested: false, gapUs };
+  }
+  return { ok: true, nested: true, gapUs };
+}
+
+export function otherDirection(d: Direction): Direction {
+  return d === 'clientToServer' ? 'serverToClient' : 'clientToServer';
+}
