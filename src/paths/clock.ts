@@ -50,10 +50,10 @@ export function causalSamples(o: HopSession, i: HopSession, fn: (direction: 'for
 export function estimateClocks(pairs: Array<[HopSession, HopSession]>, reference: string): Map<string, FileClock & { links: number; samples: number }> {
   const byPair = new Map<string, PairSamples & { a: string; b: string }>();
   for (const [o, i] of pairs) {
-    if (o.file === i.file) continue;
-    const flip = o.file > i.file;
-    const a = flip ? i.file : o.file;
-    const b = flip ? o.file : i.file;
+    if (o.clock === i.clock) continue;
+    const flip = o.clock > i.clock;
+    const a = flip ? i.clock : o.clock;
+    const b = flip ? o.clock : i.clock;
     const k = `${a}\u0000${b}`;
     let p = byPair.get(k);
     if (!p) byPair.set(k, (p = { a, b, forward: Infinity, backward: Infinity, links: 0, samples: 0 }));

@@ -27,6 +27,8 @@ export interface HopSession {
   /** `file\0session`: unique, and the sort key that makes linking independent of input order. */
   key: string;
   file: string;
+  /** Clock domain: the file, unless the input says otherwise. */
+  clock: string;
   s: SessionSummary;
   r: SessionRecord | undefined;
   level: number;
@@ -48,6 +50,7 @@ export function hopSession(input: PathSessionInput): HopSession | null {
     ref: { file: input.file, session: s.session },
     key: `${input.file}\u0000${String(s.session).padStart(10, '0')}`,
     file: input.file,
+    clock: input.clock ?? input.file,
     s,
     r,
     level,

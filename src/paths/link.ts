@@ -46,8 +46,8 @@ export function linkPaths(inputs: PathSessionInput[]): PathsResult {
     .map(hopSession)
     .filter((n): n is HopSession => n !== null)
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const files = [...new Set(inputs.map((x) => x.file))].sort();
-  const reference = files.find((f) => nodes.some((n) => n.file === f && n.level === 0)) ?? files[0] ?? '';
+  const files = [...new Set(nodes.map((n) => n.clock))].sort();
+  const reference = files.find((f) => nodes.some((n) => n.clock === f && n.level === 0)) ?? files[0] ?? '';
 
   let clocks = new Map<string, FileClock & { links: number; samples: number }>();
   let links = chooseLinks(nodes, (file) => (file === reference || files.length === 1 ? { offsetUs: 0, uncertaintyUs: 0 } : undefined), files.length === 1);
@@ -151,7 +151,7 @@ function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf
     else m.set(k, [n]);
   };
   for (const o of outers) {
-    const c = clockOf(o.file);
+    const c = clockOf(o.clock);
     if (c) {
       const from = Math.floor((o.request - c.offsetUs - c.uncertaintyUs) / BUCKET_US);
       const to = o.end === null || o.captureEnded ? Infinity : Math.floor((o.end - c.offsetUs + c.uncertaintyUs) / BUCKET_US);
@@ -164,14 +164,14 @@ function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf
   }
   const out: Candidate[] = [];
   for (const i of inners) {
-    const ci = clockOf(i.file);
+    const ci = clockOf(i.clock);
     const seen = new Set<HopSession>();
     const consider = (o: HopSession) => {
       if (seen.has(o)) return;
       seen.add(o);
-      const co = clockOf(o.file);
+      const co = clockOf(o.clock);
       const clock =
-        o.file === i.file ? { shift: 0, slack: 0 } : co && ci ? { shift: ci.offsetUs - co.offsetUs, slack: co.uncertaintyUs + ci.uncertaintyUs } : null;
+        o.clock === i.clock ? { shift: 0, slack: 0 } : co && ci ? { shift: ci.offsetUs - co.offsetUs, slack: co.uncertaintyUs + ci.uncertaintyUs } : null;
       const c = weigh(o, i, clock);
       if (c) out.push(c);
     };
@@ -183,8 +183,8 @@ function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf
     }
     if (oneFile) continue;
     const id = identityKey(i);
-    if (id) for (const o of byIdentity.get(id) ?? []) if (!clockOf(o.file) || !ci) consider(o);
-    for (const sig of signatures(i)) for (const o of bySignature.get(sig) ?? []) if (!clockOf(o.file) || !ci) consider(o);
+    if (id) for (const o of byIdentity.get(id) ?? []) if (!clockOf(o.clock) || !ci) consider(o);
+    for (const sig of signatures(i)) for (const o of bySignature.get(sig) ?? []) if (!clockOf(o.clock) || !ci) consider(o);
   }
   return out;
 }
@@ -251,7 +251,7 @@ function assemble(nodes: HopSession[], links: ChosenLink[], clockOf: ClockOf): P
     }
     chains.push({ hops, links: ls });
   }
-  const start = (h: HopSession) => h.request - (clockOf(h.file)?.offsetUs ?? 0);
+  const start = (h: HopSession) => h.request - (clockOf(h.clock)?.offsetUs ?? 0);
   chains.sort((a, b) => start(a.hops[0]!) - start(b.hops[0]!) || (a.hops[0]!.key < b.hops[0]!.key ? -1 : 1));
   return chains.map((c, k) => buildPath(k + 1, c.hops, c.links, clockOf));
 }

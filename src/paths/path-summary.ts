@@ -12,7 +12,7 @@ import { commonPoints } from './stream-record.js';
 import type { DelayStats, PathHop, PathLink, PathStop, PathSummary } from './types.js';
 
 export function buildPath(n: number, hops: HopSession[], links: ChosenLink[], clockOf: (file: string) => FileClock | undefined): PathSummary {
-  const offset = (h: HopSession) => (clockOf(h.file)?.offsetUs ?? null);
+  const offset = (h: HopSession) => (clockOf(h.clock)?.offsetUs ?? null);
   const first = <T>(f: (h: HopSession) => T | null): T | null => {
     for (const h of hops) {
       const v = f(h);
@@ -39,9 +39,9 @@ export function buildPath(n: number, hops: HopSession[], links: ChosenLink[], cl
 
 /** µs to subtract from the inner session's times to put them on the outer's clock; null when not known. */
 function shiftOf(o: HopSession, i: HopSession, clockOf: (file: string) => FileClock | undefined): number | null {
-  if (o.file === i.file) return 0;
-  const co = clockOf(o.file);
-  const ci = clockOf(i.file);
+  if (o.clock === i.clock) return 0;
+  const co = clockOf(o.clock);
+  const ci = clockOf(i.clock);
   return co && ci ? ci.offsetUs - co.offsetUs : null;
 }
 

@@ -19,6 +19,11 @@ export interface PathSessionInput {
    * one file share a clock; each other file's offset is estimated.
    */
   file: string;
+  /**
+   * The clock domain, when it is not the file's own: captures taken on one
+   * machine share a clock (default: `file`). Offsets are estimated per domain.
+   */
+  clock?: string;
   summary: SessionSummary;
   /** What a `PathRecorder` kept for it (timing, samples, prefix digests); without it, only the summary is used. */
   record?: SessionRecord;
@@ -146,6 +151,7 @@ export interface PathSummary {
 }
 
 export interface ClockOffset {
+  /** The capture file (or clock domain) whose clock this is. */
   file: string;
   /** The file whose clock the others are put on. */
   reference: string;
