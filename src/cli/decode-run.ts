@@ -39,6 +39,8 @@ export interface DecodeArgs {
   progress?: boolean;
   /** NSS key log files for TLS (`--tls-keylog`, repeatable). */
   tlsKeylog?: string[];
+  /** `--path N`: only the sessions of path N, each event marked with its hop. */
+  path?: number;
 }
 
 export interface DecodeIo {
@@ -115,12 +117,36 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     return EXIT_USAGE;
   }
   const format = outputFormat(args);
+  const decoderOptions = { decodeAs, showSecrets: args.showSecrets, tlsKeys: keys };
+  // --path N: a first pass links the sessions; the output then shows path N's
+  let onePath: Awaited<ReturnType<typeof import('./paths-run.js').pathSessions>> | null = null;
+  if (args.path !== undefined) {
+    if (args.input === '-') {
+      io.stderr.write('kubewire decode: --path reads the capture twice; give a file, not standard input\n');
+      keyFiles?.close();
+      return EXIT_USAGE;
+    }
+    onePath = await (await import('./paths-run.js')).pathSessions(args.input, args.path, decoderOptions, keys);
+    if ('error' in onePath) {
+      io.stderr.write(`kubewire decode: ${onePath.error}\n`);
+      keyFiles?.close();
+      return EXIT_USAGE;
+    }
+  }
+  const pathSessionList = onePath && !('error' in onePath) ? onePath.sessions.filter((n) => !args.session?.length || args.session.includes(n)) : null;
+  // session 0 never exists: --path and --session with nothing in common show nothing
+  const sessionFilter = pathSessionList ? (pathSessionList.length ? pathSessionList : [0]) : args.session;
+  // Paths are shown by the summary and the JSON document.
+  const linking = format === 'summary' || format === 'json';
+  const paths = linking ? await import('./paths-run.js') : null;
+  const recorder = paths ? new (await import('../paths/recorder.js')).PathRecorder() : null;
   const output = await loadOutput({
     format,
     summaryJson: args.summary && args.json,
     color: colorWanted(io.stdout, io.env),
     showSecrets: args.showSecrets,
-    filters: { session: args.session, stream: args.stream, role: args.role },
+    filters: { session: sessionFilter, stream: args.stream, role: args.role },
+    hopMarks: onePath && !('error' in onePath) ? onePath.marks : undefined,
     extractDir: args.extract,
     asciicast: args.asciicast ? { dir: args.asciicast, all: args.asciicastAll ?? false, stdin: args.asciicastStdin ?? false } : undefined,
     html: args.html ? { file: args.html, input: args.input === '-' ? 'standard input' : basename(args.input) } : undefined,
@@ -128,19 +154,18 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     bytes: args.bytes,
   });
   const decoder = new SessionDecoder({
-    decodeAs,
-    showSecrets: args.showSecrets,
+    ...decoderOptions,
     // Frames are only shown by the timeline and the JSON forms.
     frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
     // Digests are only shown by the summary and the JSON document.
     digests: format === 'summary' || format === 'json',
-    tlsKeys: keys,
   });
   let firstDiagnostic: string | null = null;
   const deliver = (events: TimelineEvent[]) => {
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
       if (ev.kind === 'diagnostic' && firstDiagnostic === null) firstDiagnostic = `${ev.error.code}: ${ev.error.message}`;
+      recorder?.event(ev);
       output.event(ev);
     }
   };
@@ -183,6 +208,12 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     );
     return EXIT_USAGE;
   }
-  await output.finish(decoder.summary());
+  let summary = decoder.summary();
+  if (paths && recorder) {
+    const linked = paths.withPaths(summary, paths.linkSummary(summary, recorder, args.input));
+    if (args.path !== undefined) linked.paths = linked.paths.filter((p) => p.path === args.path);
+    summary = linked;
+  }
+  await output.finish(summary);
   return decoder.diagnosticCount > 0 || capture.diagnostics > 0 ? EXIT_DIAGNOSTICS : EXIT_OK;
 }

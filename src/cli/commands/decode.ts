@@ -12,6 +12,7 @@ export interface DecodeCliArgs extends OutputCliArgs {
   capture: string;
   progress?: boolean;
   'tls-keylog'?: string | string[];
+  path?: number;
 }
 
 export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
@@ -38,6 +39,11 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
         requiresArg: true,
         describe: 'NSS key log file (SSLKEYLOGFILE) to decrypt TLS with; repeatable. With - it is re-read as it grows',
       })
+      .option('path', {
+        type: 'number',
+        requiresArg: true,
+        describe: 'Only the sessions of path N (one exec followed across its hops; see the summary), each event marked with its hop',
+      })
       .option('progress', {
         type: 'boolean',
         describe: 'Progress on stderr (default: when stderr is a terminal and the output is not shown live on it)',
@@ -50,6 +56,7 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .example('$0 decode exec.pcap --role stdout --extract out/', 'Raw stream bytes as files, with out/index.json')
       .example('$0 decode exec.pcapng --html report.html', 'One HTML page to open in a browser: sessions, streams on a time axis, terminal replay')
       .example('$0 decode exec.pcapng --asciicast casts/', 'TTY sessions as asciicast files: asciinema play casts/session1.cast')
+      .example('$0 decode node.pcapng --path 1', 'The timeline of one exec across its hops (client → API server → kubelet → runtime)')
       .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade')
       .example('$0 decode https.pcapng --tls-keylog keys.txt', 'Decrypt TLS with a key log (also read from pcapng secrets blocks)') as unknown as Argv<DecodeCliArgs>,
   handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
@@ -78,5 +85,6 @@ export function decodeArgs(argv: ArgumentsCamelCase<DecodeCliArgs>): DecodeArgs 
     bytes: argv.bytes,
     progress: argv.progress,
     tlsKeylog: argv['tls-keylog'] === undefined ? undefined : ([] as string[]).concat(argv['tls-keylog']),
+    path: argv.path,
   };
 }
