@@ -140,11 +140,12 @@ function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
       const ro = directionRecord(o, so, d);
       const ri = directionRecord(i, si, d);
       if (!ro || !ri) continue;
-      const v: number[] = [];
+      const all = new Float64Array(Math.min(ro.points, ri.points));
+      let n = 0;
       const forward = d === ('clientToServer' satisfies Direction);
-      commonPoints(ro, ri, (_off, to, ti) => v.push(forward ? ti - shift - to : to - (ti - shift)));
-      if (v.length === 0) continue;
-      v.sort((a, b) => a - b);
+      commonPoints(ro, ri, (_off, to, ti) => (all[n++] = forward ? ti - shift - to : to - (ti - shift)));
+      if (n === 0) continue;
+      const v = all.subarray(0, n).sort();
       out.push({ stream: name, direction: d, samples: v.length, p50Us: Math.round(rank(v, 0.5)), p99Us: Math.round(rank(v, 0.99)), maxUs: Math.round(v[v.length - 1]!) });
     }
   }
@@ -152,7 +153,7 @@ function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
 }
 
 /** Nearest-rank percentile of sorted values. */
-function rank(sorted: number[], p: number): number {
+function rank(sorted: Float64Array, p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
 }
 
