@@ -111,6 +111,8 @@ function chooseLinks(nodes: HopSession[], clockOf: ClockOf, oneFile: boolean): C
       takenScore.set(c.i, c.score);
     }
     for (const c of taken) {
+      // the per-stream comparison, for the links taken only
+      c.bytes = compareBytes(c.o, c.i, true);
       const alternatives: SessionRef[] = [];
       for (const other of [...strongest.get(c.o)!, ...strongest.get(c.i)!]) {
         if (other === c || other.score !== c.score) continue;

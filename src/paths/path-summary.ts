@@ -97,7 +97,7 @@ function pathLink(l: ChosenLink, k: number, shift: number | null): PathLink {
     partial: l.bytes.partial,
     ambiguous: l.ambiguous,
     alternatives: l.alternatives.map((r) => ({ ...r })),
-    streams: l.bytes.streams.map((s) => ({ ...s })),
+    streams: l.bytes.streams,
     delays: shift === null ? [] : delays(l.o, l.i, shift),
     exitTravelUs: shift !== null && l.o.r?.exitTime != null && l.i.r?.exitTime != null ? l.o.r.exitTime - (l.i.r.exitTime - shift) : null,
     sameClock: shift !== null,
