@@ -201,6 +201,8 @@ function stops(hops: HopSession[]): PathStop[] {
       if (!st || !h.r) return;
       for (const stall of h.r.stalls) {
         if (stall.streamId !== st.summary.id) continue;
+        // a window used up by the stream's last bytes, the sender then done (FIN): nothing waited
+        if (stall.stalledUs === null && st.summary.halfClosed[stall.direction]) continue;
         out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: st.summary[stall.direction].bytes, previousBytes: null, captureEnded: h.captureEnded, stalledUs: stall.stalledUs });
       }
     });
