@@ -8,7 +8,6 @@ import type { Direction } from '../common/errors.js';
 import type { FileClock } from './clock.js';
 import { directionRecord, streamOrder, type HopSession } from './hop-session.js';
 import type { ChosenLink } from './link.js';
-import { commonPoints } from './stream-record.js';
 import type { DelayStats, PathHop, PathLink, PathStop, PathSummary } from './types.js';
 
 export function buildPath(n: number, hops: HopSession[], links: ChosenLink[], clockOf: (file: string) => FileClock | undefined): PathSummary {
@@ -48,7 +47,8 @@ function shiftOf(o: HopSession, i: HopSession, clockOf: (file: string) => FileCl
 function pathHop(h: HopSession, clockOffsetUs: number | null): PathHop {
   const s = h.s;
   const streams: PathHop['streams'] = [];
-  for (const [name, st] of [...h.streams].sort((a, b) => streamOrder(a[0], b[0]))) {
+  for (const name of h.names) {
+    const st = h.streams.get(name)!;
     for (const d of st.directions) {
       const bytes = st.summary[d].bytes;
       if (bytes === 0 && st.directions.length > 1) continue;
@@ -133,17 +133,26 @@ function fmtUs(us: number): string {
 /** Delay per stream direction, from the hop that sent the bytes on to the next one. */
 function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
   const out: DelayStats[] = [];
-  for (const [name, so] of [...o.streams].sort((a, b) => streamOrder(a[0], b[0]))) {
+  for (const name of o.names) {
+    const so = o.streams.get(name)!;
     const si = i.streams.get(name);
     if (!si) continue;
     for (const d of so.directions) {
       const ro = directionRecord(o, so, d);
       const ri = directionRecord(i, si, d);
       if (!ro || !ri) continue;
-      const all = new Float64Array(Math.min(ro.points, ri.points));
+      // the grid points both hold (commonPoints, inlined: this runs for every link)
+      const step = Math.max(ro.step, ri.step);
+      const ra = step / ro.step;
+      const rb = step / ri.step;
+      const count = Math.min(Math.ceil(ro.points / ra), Math.ceil(ri.points / rb));
+      const all = new Float64Array(count);
+      const sign = d === ('clientToServer' satisfies Direction) ? 1 : -1;
       let n = 0;
-      const forward = d === ('clientToServer' satisfies Direction);
-      commonPoints(ro, ri, (_off, to, ti) => (all[n++] = forward ? ti - shift - to : to - (ti - shift)));
+      for (let k = 0; k < count; k++) {
+        const delta = ri.times[k * rb]! - shift - ro.times[k * ra]!;
+        if (delta === delta) all[n++] = sign * delta; // NaN: a point one side did not see
+      }
       if (n === 0) continue;
       const v = all.subarray(0, n).sort();
       out.push({ stream: name, direction: d, samples: v.length, p50Us: Math.round(rank(v, 0.5)), p99Us: Math.round(rank(v, 0.99)), maxUs: Math.round(v[v.length - 1]!) });
@@ -179,7 +188,9 @@ function exitTravel(hops: HopSession[], clockOf: (file: string) => FileClock | u
 /** Where each stream's bytes fell short of the hop before them, and windows at zero. */
 function stops(hops: HopSession[]): PathStop[] {
   const out: PathStop[] = [];
-  const names = [...new Set(hops.flatMap((h) => [...h.streams.keys()]))].sort(streamOrder);
+  const names = hops.every((h) => h.names.length === hops[0]!.names.length && h.names.every((n, k) => n === hops[0]!.names[k]))
+    ? hops[0]!.names
+    : [...new Set(hops.flatMap((h) => h.names))].sort(streamOrder);
   for (const name of names) {
     const dirs = hops.map((h) => h.streams.get(name)?.directions).find((d) => d) ?? [];
     for (const d of dirs) {

@@ -1,2 +1,0 @@
-import bench from './paths.bench.js';
-await bench.run();
