@@ -14,6 +14,7 @@ import type { ConnectionEvent } from '../tcp/types.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import type { SessionDecoder } from '../timeline/session-decoder.js';
 import type { TimelineEvent } from '../timeline/events.js';
+import type { DecodeSummary } from '../timeline/summary-types.js';
 import { parseClockOffsets } from './clock-offsets.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import type { Output } from './output/types.js';
@@ -57,6 +58,8 @@ export interface MergedRun {
   progress: Progress | null;
   /** Close the key log files (after reading). */
   closeKeys: () => void;
+  /** What the summary gains before it is shown (the paths). */
+  finishSummary?: (summary: DecodeSummary) => DecodeSummary;
 }
 
 /** Reads and decodes every input of the plan, finishes the output, and returns the exit code. */
@@ -88,7 +91,8 @@ export async function runMerged(plan: MergePlan, run: MergedRun): Promise<number
     io.stderr.write(`kubewire decode: ${printable(input.name)} is not a readable pcap or pcapng capture${input.firstError ? ` (${printable(input.firstError)})` : ''}\n`);
   }
   if (unreadable === capture.inputs.length) return EXIT_USAGE;
-  await output.finish(decoder.summary());
+  const summary = decoder.summary();
+  await output.finish(run.finishSummary ? run.finishSummary(summary) : summary);
   if (unreadable > 0) return EXIT_USAGE;
   return decoder.diagnosticCount > 0 || capture.diagnostics > 0 ? EXIT_DIAGNOSTICS : EXIT_OK;
 }

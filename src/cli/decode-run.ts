@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 // Modules, not package barrels: start-up loads only what a decode runs.
 import { CaptureDecoder, decoderChunks } from '../tcp/pipeline.js';
-import type { DecodeAs, TimelineEvent } from '../timeline/index.js';
+import type { DecodeAs, DecodeSummary, TimelineEvent } from '../timeline/index.js';
 import { SessionDecoder } from '../timeline/session-decoder.js';
 import { SECRETS_TLS_KEY_LOG } from '../capture/types.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -45,6 +45,8 @@ export interface DecodeArgs {
   progress?: boolean;
   /** NSS key log files for TLS (`--tls-keylog`, repeatable). */
   tlsKeylog?: string[];
+  /** `--path N`: only the sessions of path N, each event marked with its hop. */
+  path?: number;
 }
 
 export interface DecodeIo {
@@ -144,12 +146,36 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     void digestWorker.close();
     digestWorker = null;
   }
+  const decoderOptions = { decodeAs, showSecrets: args.showSecrets, tlsKeys: keys };
+  // --path N: a first pass links the sessions; the output then shows path N's
+  let onePath: Awaited<ReturnType<typeof import('./paths-run.js').pathSessions>> | null = null;
+  if (args.path !== undefined) {
+    if (args.input === '-') {
+      io.stderr.write('kubewire decode: --path reads the capture twice; give a file, not standard input\n');
+      keyFiles?.close();
+      return EXIT_USAGE;
+    }
+    onePath = await (await import('./paths-run.js')).pathSessions(args.input, args.path, decoderOptions, keys, merge);
+    if ('error' in onePath) {
+      io.stderr.write(`kubewire decode: ${onePath.error}\n`);
+      keyFiles?.close();
+      return EXIT_USAGE;
+    }
+  }
+  const pathSessionList = onePath && !('error' in onePath) ? onePath.sessions.filter((n) => !args.session?.length || args.session.includes(n)) : null;
+  // session 0 never exists: --path and --session with nothing in common show nothing
+  const sessionFilter = pathSessionList ? (pathSessionList.length ? pathSessionList : [0]) : args.session;
+  // Paths are shown by the summary and the JSON document.
+  const linking = format === 'summary' || format === 'json';
+  const paths = linking ? await import('./paths-run.js') : null;
+  const recorder = paths ? new (await import('../paths/recorder.js')).PathRecorder() : null;
   const output = await loadOutput({
     format,
     summaryJson: args.summary && args.json,
     color: colorWanted(io.stdout, io.env),
     showSecrets: args.showSecrets,
-    filters: { session: args.session, stream: args.stream, role: args.role },
+    filters: { session: sessionFilter, stream: args.stream, role: args.role },
+    hopMarks: onePath && !('error' in onePath) ? onePath.marks : undefined,
     extractDir: args.extract,
     asciicast: args.asciicast ? { dir: args.asciicast, all: args.asciicastAll ?? false, stdin: args.asciicastStdin ?? false } : undefined,
     html: args.html ? { file: args.html, input: args.input === '-' ? 'standard input' : (args.inputs ?? [args.input]).map((f) => basename(f)).join(', ') } : undefined,
@@ -157,12 +183,10 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     bytes: args.bytes,
   });
   const decoder = new SessionDecoder({
-    decodeAs,
-    showSecrets: args.showSecrets,
+    ...decoderOptions,
     // Frames are only shown by the timeline and the JSON forms.
     frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
     digests: digestWorker ?? wantDigests,
-    tlsKeys: keys,
     inputNames: args.inputs ?? [args.input],
   });
   let firstDiagnostic: string | null = null;
@@ -170,6 +194,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
       if (ev.kind === 'diagnostic' && firstDiagnostic === null) firstDiagnostic = `${ev.error.code}: ${ev.error.message}`;
+      recorder?.event(ev);
       output.event(ev);
     }
   };
@@ -179,8 +204,15 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   const showProgress = args.progress ?? (io.stderr.isTTY === true && !outputIsLive);
   const progress = showProgress ? (await import('./progress.js')).createProgress(io.stderr, total, args.progress === true) : null;
 
+  // the paths, linked once every session is in
+  const finishSummary = (summary: DecodeSummary): DecodeSummary => {
+    if (!paths || !recorder) return summary;
+    const linked = paths.withPaths(summary, paths.linkSummary(summary, recorder, args.input));
+    if (args.path !== undefined) linked.paths = linked.paths.filter((p) => p.path === args.path);
+    return linked;
+  };
   if (merge !== null) {
-    return (await import('./decode-merged.js')).runMerged(merge, { io, decoder, deliver, output, keys, progress, closeKeys: () => keyFiles?.close() });
+    return (await import('./decode-merged.js')).runMerged(merge, { io, decoder, deliver, output, keys, progress, closeKeys: () => keyFiles?.close(), finishSummary });
   }
   const reader = new CaptureDecoder((ev) => deliver(decoder.push(ev)), {
     onSecrets: (s) => {
@@ -225,6 +257,6 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     await digestWorker.settle();
     void digestWorker.close();
   }
-  await output.finish(decoder.summary());
+  await output.finish(finishSummary(decoder.summary()));
   return decoder.diagnosticCount > 0 || capture.diagnostics > 0 ? EXIT_DIAGNOSTICS : EXIT_OK;
 }

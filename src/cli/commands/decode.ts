@@ -14,6 +14,7 @@ export interface DecodeCliArgs extends OutputCliArgs {
   progress?: boolean;
   'clock-offset'?: string | string[];
   'tls-keylog'?: string | string[];
+  path?: number;
 }
 
 export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
@@ -41,6 +42,11 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
         requiresArg: true,
         describe: 'NSS key log file (SSLKEYLOGFILE) to decrypt TLS with; repeatable. With - it is re-read as it grows',
       })
+      .option('path', {
+        type: 'number',
+        requiresArg: true,
+        describe: 'Only the sessions of path N (one exec followed across its hops; see the summary), each event marked with its hop',
+      })
       .option('clock-offset', {
         type: 'string',
         requiresArg: true,
@@ -60,6 +66,7 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .example('$0 decode exec.pcapng --asciicast casts/', 'TTY sessions as asciicast files: asciinema play casts/session1.cast')
       .example('$0 decode api.pcapng node.pcap --summary', 'Several captures merged by time; each session names its files')
       .example('$0 decode a.pcap b.pcap --clock-offset b.pcap=-0.25', "b.pcap's clock was 250 ms ahead: correct it before merging")
+      .example('$0 decode node.pcapng --path 1', 'The timeline of one exec across its hops (client → API server → kubelet → runtime)')
       .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade')
       .example('$0 decode https.pcapng --tls-keylog keys.txt', 'Decrypt TLS with a key log (also read from pcapng secrets blocks)') as unknown as Argv<DecodeCliArgs>,
   handler: async (argv: ArgumentsCamelCase<DecodeCliArgs>) => {
@@ -91,5 +98,6 @@ export function decodeArgs(argv: ArgumentsCamelCase<DecodeCliArgs>): DecodeArgs 
     bytes: argv.bytes,
     progress: argv.progress,
     tlsKeylog: argv['tls-keylog'] === undefined ? undefined : ([] as string[]).concat(argv['tls-keylog']),
+    path: argv.path,
   };
 }

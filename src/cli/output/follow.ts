@@ -13,18 +13,21 @@ import { BatchedWriter } from './writer.js';
 
 const SHOWN_ROLES = new Set(['stdin', 'stdout', 'stderr', 'data']);
 
-export function createFollowOutput(out: NodeJS.WritableStream, chalk: ChalkInstance, filter: EventFilter): Output {
+export function createFollowOutput(out: NodeJS.WritableStream, chalk: ChalkInstance, filter: EventFilter, hopMarks?: Map<number, string>): Output {
   const w = new BatchedWriter(out);
   const ttySessions = new Set<number>();
   const color = chalk.level > 0;
   const green = wrapCodes(chalk.green);
   const red = wrapCodes(chalk.red);
   let sessions = 0;
+  // --path N: a line whenever the bytes shown come from another hop than the last ones
+  let lastHop: string | undefined;
   return {
     event(ev: TimelineEvent) {
       if (!filter.keep(ev)) return;
       if (ev.kind === 'session-start') {
         if (ev.tty) ttySessions.add(ev.session);
+        if (hopMarks) return;
         // A marker between sessions when several share the transcript.
         if (sessions++ > 0) {
           w.write(banner(`session ${ev.session} ${ev.sessionKind}${ev.command.length ? ': ' + ev.command.join(' ') : ''}`, chalk));
@@ -33,6 +36,11 @@ export function createFollowOutput(out: NodeJS.WritableStream, chalk: ChalkInsta
       }
       if (ev.kind !== 'stream-data' || !SHOWN_ROLES.has(ev.role)) return;
       if (ev.role === 'stdin' && ttySessions.has(ev.session)) return;
+      const hop = hopMarks?.get(ev.session);
+      if (hop !== undefined && hop !== lastHop) {
+        w.write(banner(`${hop} (session ${ev.session})`, chalk));
+        lastHop = hop;
+      }
       // Copy: the event's view is only valid until the decoder runs again.
       const bytes = Buffer.from(ev.bytes);
       const paint = ev.role === 'stdin' || (ev.role === 'data' && ev.direction === 'clientToServer') ? green : ev.role === 'stderr' ? red : null;

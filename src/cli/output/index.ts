@@ -29,7 +29,7 @@ export function createOutput(opts: OutputOptions): Output {
   } else {
     switch (opts.format) {
       case 'timeline':
-        main = createTimelineOutput(opts.stdout, chalk, filter);
+        main = createTimelineOutput(opts.stdout, chalk, filter, opts.hopMarks);
         break;
       case 'summary':
         main = createSummaryOutput(opts.stdout, chalk, filter, false);
@@ -41,7 +41,7 @@ export function createOutput(opts: OutputOptions): Output {
         main = createNdjsonOutput(opts.stdout, filter, bytes);
         break;
       case 'follow':
-        main = createFollowOutput(opts.stdout, chalk, filter);
+        main = createFollowOutput(opts.stdout, chalk, filter, opts.hopMarks);
         break;
       default: {
         const never: never = opts.format;

@@ -18,7 +18,7 @@ export async function loadOutput(opts: OutputOptions): Promise<Output> {
   } else {
     switch (opts.format) {
       case 'timeline':
-        main = (await import('./timeline.js')).createTimelineOutput(opts.stdout, await chalk(), filter);
+        main = (await import('./timeline.js')).createTimelineOutput(opts.stdout, await chalk(), filter, opts.hopMarks);
         break;
       case 'summary':
         main = (await import('./summary.js')).createSummaryOutput(opts.stdout, await chalk(), filter, false);
@@ -30,7 +30,7 @@ export async function loadOutput(opts: OutputOptions): Promise<Output> {
         main = (await import('./json.js')).createNdjsonOutput(opts.stdout, filter, bytes);
         break;
       case 'follow':
-        main = (await import('./follow.js')).createFollowOutput(opts.stdout, await chalk(), filter);
+        main = (await import('./follow.js')).createFollowOutput(opts.stdout, await chalk(), filter, opts.hopMarks);
         break;
       default: {
         const never: never = opts.format;

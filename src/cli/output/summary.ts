@@ -11,6 +11,8 @@ import { createSummaryJsonOutput } from './summary-json.js';
 import { APPLICATION_TEXT, HOP_TEXT, arrow, clock, formatBytes, formatDuration, printableDeep } from './style.js';
 import type { Output } from './types.js';
 import { TLS_KEYS_HINT, tlsStatus, tlsText } from './tls-text.js';
+import { renderPaths } from './paths-text.js';
+import type { ClockOffset, PathSummary } from '../../paths/types.js';
 
 /** Diagnostics listed in the text summary; the rest are counted. */
 const MAX_DIAGNOSTICS_LISTED = 20;
@@ -47,6 +49,9 @@ export function renderSummary(
   // Several captures decoded together: each session says which it came from.
   const files = new Set([...s.sessions, ...s.requests].flatMap((x) => x.files ?? []));
   for (const sess of s.sessions) lines.push(withFiles(renderSession(sess, chalk), sess, files.size > 1, chalk), '');
+  // paths: added by `decode` when it links sessions across hops
+  const withPaths = s as DecodeSummary & { paths?: PathSummary[]; clockOffsets?: ClockOffset[] };
+  if (withPaths.paths) lines.push(...renderPaths(withPaths.paths, withPaths.clockOffsets ?? [], chalk));
   // Successful upgrades are the sessions above.
   const requests = filtered ? [] : s.requests.filter((r) => r.status !== 101);
   if (requests.length) {

@@ -11,7 +11,7 @@ import type { Output } from './types.js';
 import { tlsStatus, tlsText } from './tls-text.js';
 import { BatchedWriter } from './writer.js';
 
-export function createTimelineOutput(out: NodeJS.WritableStream, chalk: ChalkInstance, filter: EventFilter): Output {
+export function createTimelineOutput(out: NodeJS.WritableStream, chalk: ChalkInstance, filter: EventFilter, hopMarks?: Map<number, string>): Output {
   const w = new BatchedWriter(out);
   let diagnostics = 0;
   return {
@@ -20,7 +20,7 @@ export function createTimelineOutput(out: NodeJS.WritableStream, chalk: ChalkIns
       // said once (`not-used`); each overrun of a sender without flow control is no news
       if (ev.kind === 'flow-control' && ev.state === 'overrun' && !ev.violation) return;
       if (ev.kind === 'diagnostic') diagnostics++;
-      w.write(formatTimelineEvent(ev, chalk) + '\n');
+      w.write(hopMarks ? markHop(formatTimelineEvent(ev, chalk), ev, hopMarks, chalk) : formatTimelineEvent(ev, chalk) + '\n');
     },
     async finish(summary: DecodeSummary) {
       const s = filter.summary(summary);
@@ -34,6 +34,15 @@ export function createTimelineOutput(out: NodeJS.WritableStream, chalk: ChalkIns
       await w.end();
     },
   };
+}
+
+/** `--path N`: the line with the hop of its session after the time (events before the upgrade belong to no session yet). */
+function markHop(line: string, ev: TimelineEvent, marks: Map<number, string>, chalk: ChalkInstance): string {
+  const session = 'session' in ev ? ev.session : null;
+  const mark = session !== null && session !== undefined ? marks.get(session) : undefined;
+  const label = chalk.yellow(`[${mark ?? 'connection'}]`.padEnd(26));
+  const cut = line.indexOf(' ');
+  return `${line.slice(0, cut)} ${label}${line.slice(cut)}\n`;
 }
 
 function where(ev: TimelineEvent, chalk: ChalkInstance): string {

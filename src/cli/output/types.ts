@@ -34,6 +34,8 @@ export interface OutputOptions {
   asciicast?: { dir: string; all: boolean; stdin: boolean };
   /** Also write a self-contained HTML report to `file`, naming `input` as what was decoded. */
   html?: { file: string; input: string };
+  /** `--path N`: per session, which hop of the path it is; the timeline and `--follow` mark every event with it. */
+  hopMarks?: Map<number, string>;
 }
 
 export interface Output {

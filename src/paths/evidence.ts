@@ -1,0 +1,160 @@
+/**
+ * The three kinds of evidence that two sessions are hops of one path, each
+ * able to rule a pair out: identity (the URL's namespace, pod, container and
+ * command), bytes (per stream, equal or a prefix), timing (the inner hop
+ * opens within its outer hop's life and closes around its end).
+ */
+import type { Direction } from '../common/errors.js';
+import { directionRecord, streamOrder, type HopSession, type NamedStream } from './hop-session.js';
+import { verifiedPrefix } from './stream-record.js';
+import type { StreamComparison } from './types.js';
+
+export interface IdentityResult {
+  /** False: a field both know differs. */
+  ok: boolean;
+  /** Namespace and pod known to both and equal. */
+  matched: boolean;
+  /** Fields compared and equal. */
+  fields: string[];
+}
+
+export function compareIdentity(o: HopSession, i: HopSession): IdentityResult {
+  const fields: string[] = [];
+  const same = (name: string, a: string | null, b: string | null): boolean => {
+    if (a === null || b === null) return true;
+    if (a !== b) return false;
+    fields.push(name);
+    return true;
+  };
+  const ok =
+    o.s.kind === i.s.kind &&
+    same('namespace', o.s.namespace, i.s.namespace) &&
+    same('pod', o.s.pod, i.s.pod) &&
+    same('container', o.s.container, i.s.container) &&
+    same('command', o.s.command.length ? o.s.command.join('\u0000') : null, i.s.command.length ? i.s.command.join('\u0000') : null) &&
+    // a TTY session is one at every hop
+    (o.s.kind === 'portforward' || o.s.tty === i.s.tty);
+  return { ok, matched: ok && fields.includes('namespace') && fields.includes('pod'), fields };
+}
+
+export interface BytesResult {
+  /** False: some stream's content differs. */
+  ok: boolean;
+  /** Per stream direction (only with `detail`: weighing a pair needs the totals alone). */
+  streams: StreamComparison[];
+  /** Bytes shown equal, over all streams. */
+  verified: number;
+  /** Some stream matched only as a prefix. */
+  partial: boolean;
+}
+
+const RESULTS = ['empty', 'equal', 'prefix', 'counts'] as const;
+/** compareDirection's answer: a result code, or MISMATCH; the verified bytes go to `verifiedOut`. */
+const MISMATCH = -1;
+const EMPTY = 0;
+const EQUAL = 1;
+const PREFIX = 2;
+const COUNTS = 3;
+
+export function compareBytes(o: HopSession, i: HopSession, detail = false): BytesResult {
+  // the usual case, both hops with the same streams, needs no merging
+  const names = sameNames(o.names, i.names) ? o.names : [...new Set([...o.names, ...i.names])].sort(streamOrder);
+  const streams: StreamComparison[] = [];
+  let verified = 0;
+  let partial = false;
+  for (const name of names) {
+    const so = o.streams.get(name);
+    const si = i.streams.get(name);
+    for (const d of (so ?? si)!.directions) {
+      const r = compareDirection(o, i, so, si, d);
+      if (r === MISMATCH) return { ok: false, streams, verified, partial };
+      if (r === EMPTY) continue;
+      verified += verifiedOut;
+      if (r === PREFIX) partial = true;
+      if (detail) {
+        streams.push({
+          stream: name,
+          direction: d,
+          outerBytes: so?.summary[d].bytes ?? 0,
+          innerBytes: si?.summary[d].bytes ?? 0,
+          result: RESULTS[r] as StreamComparison['result'],
+          verifiedBytes: verifiedOut,
+        });
+      }
+    }
+  }
+  return { ok: true, streams, verified, partial };
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** Bytes verified by the last compareDirection (no object per comparison: pairs are weighed by the thousand). */
+let verifiedOut = 0;
+
+/** One stream direction. */
+function compareDirection(o: HopSession, i: HopSession, so: NamedStream | undefined, si: NamedStream | undefined, d: Direction): number {
+  const ob = so?.summary[d].bytes ?? 0;
+  const ib = si?.summary[d].bytes ?? 0;
+  verifiedOut = 0;
+  if (ob === 0 && ib === 0) return EMPTY;
+  if (ob === ib) {
+    const ho = so!.summary[d].sha256;
+    const hi = si!.summary[d].sha256;
+    if (ho !== null && hi !== null) {
+      if (ho !== hi) return MISMATCH;
+      verifiedOut = ob;
+      return EQUAL;
+    }
+  }
+  const ro = directionRecord(o, so, d);
+  const ri = directionRecord(i, si, d);
+  if (ob === ib) {
+    if (!ro || !ri) return COUNTS;
+    const p = verifiedPrefix(ro, ri);
+    if (p < 0) return MISMATCH;
+    verifiedOut = p;
+    return EQUAL;
+  }
+  if (Math.min(ob, ib) === 0 || !ro || !ri) return PREFIX;
+  const p = verifiedPrefix(ro, ri);
+  if (p < 0) return MISMATCH;
+  verifiedOut = p;
+  return PREFIX;
+}
+
+/** µs a timing check allows for, on one clock. */
+export const TIMING_SLACK_US = 2_000;
+/** µs an inner hop may outlive its outer one (a proxy closes its upstream connection after its client's). */
+export const END_SLACK_US = 500_000;
+
+export interface TimingResult {
+  ok: boolean;
+  /** The inner hop's request came after the outer's, inside its life, and it ended around the outer's end. */
+  nested: boolean;
+  /** Inner request − outer request (µs, corrected). */
+  gapUs: number;
+}
+
+/**
+ * `shift`: µs to subtract from the inner session's times to put them on the
+ * outer's clock; `slack`: extra µs allowed for an estimated offset.
+ */
+export function compareTiming(o: HopSession, i: HopSession, shift: number, slack: number): TimingResult {
+  const tol = TIMING_SLACK_US + slack;
+  const iReq = i.request - shift;
+  const gapUs = iReq - o.request;
+  if (gapUs < -tol) return { ok: false, nested: false, gapUs };
+  if (o.end !== null && !o.captureEnded && iReq > o.end + tol) return { ok: false, nested: false, gapUs };
+  if (o.end !== null && !o.captureEnded && i.end !== null && !i.captureEnded && i.end - shift > o.end + END_SLACK_US + tol) {
+    return { ok: false, nested: false, gapUs };
+  }
+  return { ok: true, nested: true, gapUs };
+}
+
+export function otherDirection(d: Direction): Direction {
+  return d === 'clientToServer' ? 'serverToClient' : 'clientToServer';
+}

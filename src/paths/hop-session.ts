@@ -1,0 +1,107 @@
+/**
+ * A session as the linker sees it: its hop level, its streams under names
+ * that are the same at every hop, and its times.
+ */
+import type { Direction } from '../common/errors.js';
+import type { Hop, SessionSummary, StreamSummary } from '../timeline/index.js';
+import type { SessionRecord } from './recorder.js';
+import type { DirectionRecord } from './stream-record.js';
+import type { PathSessionInput, SessionRef } from './types.js';
+
+/** Hops in path order, outermost first. */
+export const HOP_LEVEL: Partial<Record<Hop, number>> = { 'client-apiserver': 0, 'apiserver-kubelet': 1, 'kubelet-runtime': 2 };
+
+/** Session ends that are the capture's, not the session's. */
+const CAPTURE_ENDS = new Set(['end-of-input', 'evicted', 'timeout']);
+
+export interface NamedStream {
+  /** `stdin`, `stdout`, `stderr`, or `data:PORT#N`. */
+  name: string;
+  /** Directions that carry the stream's bytes. */
+  directions: Direction[];
+  summary: StreamSummary;
+}
+
+export interface HopSession {
+  ref: SessionRef;
+  /** `file\0session`: unique, and the sort key that makes linking independent of input order. */
+  key: string;
+  file: string;
+  /** Clock domain: the file, unless the input says otherwise. */
+  clock: string;
+  s: SessionSummary;
+  r: SessionRecord | undefined;
+  level: number;
+  streams: Map<string, NamedStream>;
+  /** The stream names, in report order. */
+  names: string[];
+  /** Request time, else start (µs, own clock). */
+  request: number;
+  /** End (µs, own clock); null while open. */
+  end: number | null;
+  /** Ended by the capture (end of input, eviction), not by the session. */
+  captureEnded: boolean;
+  /** The inner session that last proposed this one as its outer (proposes each pair once without a set per inner). */
+  seenBy: HopSession | null;
+}
+
+export function hopSession(input: PathSessionInput): HopSession | null {
+  const s = input.summary;
+  const level = HOP_LEVEL[s.hop];
+  if (level === undefined || s.application !== 'kubernetes' || s.kind === 'unknown') return null;
+  const r = input.record;
+  const streams = namedStreams(s);
+  return {
+    ref: { file: input.file, session: s.session },
+    key: `${input.file}\u0000${String(s.session).padStart(10, '0')}`,
+    file: input.file,
+    clock: input.clock ?? input.file,
+    s,
+    r,
+    level,
+    streams,
+    names: [...streams.keys()].sort(streamOrder),
+    request: r?.requestTime ?? s.startTime,
+    end: s.endTime,
+    captureEnded: s.end === null || CAPTURE_ENDS.has(s.end),
+    seenBy: null,
+  };
+}
+
+/**
+ * Stream names shared by every hop: exec and attach by role; port-forward
+ * data streams by port and opening order (their ids and request ids are
+ * each hop's own).
+ */
+function namedStreams(s: SessionSummary): Map<string, NamedStream> {
+  const out = new Map<string, NamedStream>();
+  if (s.kind === 'portforward') {
+    const perPort = new Map<number, number>();
+    for (const st of [...s.streams].sort((a, b) => a.id - b.id)) {
+      if (st.role !== 'data') continue;
+      const port = st.port ?? 0;
+      const n = perPort.get(port) ?? 0;
+      perPort.set(port, n + 1);
+      const name = `data:${port}#${n}`;
+      out.set(name, { name, directions: ['clientToServer', 'serverToClient'], summary: st });
+    }
+    return out;
+  }
+  for (const st of s.streams) {
+    if (st.role === 'stdin') out.set('stdin', { name: 'stdin', directions: ['clientToServer'], summary: st });
+    else if (st.role === 'stdout' || st.role === 'stderr') out.set(st.role, { name: st.role, directions: ['serverToClient'], summary: st });
+  }
+  return out;
+}
+
+/** The record of a stream direction, when the session was recorded. */
+export function directionRecord(h: HopSession, st: NamedStream | undefined, d: Direction): DirectionRecord | null {
+  if (!st || !h.r) return null;
+  return h.r.streams.get(st.summary.id)?.[d] ?? null;
+}
+
+/** Stream names in the order they are reported. */
+export function streamOrder(a: string, b: string): number {
+  const rank = (n: string) => (n === 'stdin' ? 0 : n === 'stdout' ? 1 : n === 'stderr' ? 2 : 3);
+  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,0 +1,222 @@
+/**
+ * One path's summary from its linked hops: per hop its transport, set-up
+ * time, bytes and throughput; per link its evidence and the delay it adds
+ * (matched by byte offset); how the exit status travelled; where bytes
+ * stopped.
+ */
+import type { Direction } from '../common/errors.js';
+import type { FileClock } from './clock.js';
+import { directionRecord, streamOrder, type HopSession } from './hop-session.js';
+import type { ChosenLink } from './link.js';
+import type { DelayStats, PathHop, PathLink, PathStop, PathSummary } from './types.js';
+
+export function buildPath(n: number, hops: HopSession[], links: ChosenLink[], clockOf: (file: string) => FileClock | undefined): PathSummary {
+  const offset = (h: HopSession) => (clockOf(h.clock)?.offsetUs ?? null);
+  const first = <T>(f: (h: HopSession) => T | null): T | null => {
+    for (const h of hops) {
+      const v = f(h);
+      if (v !== null) return v;
+    }
+    return null;
+  };
+  const pathHops = hops.map((h) => pathHop(h, offset(h)));
+  const pathLinks = links.map((l, k) => pathLink(l, k, shiftOf(l.o, l.i, clockOf)));
+  return {
+    path: n,
+    kind: hops[0]!.s.kind,
+    namespace: first((h) => h.s.namespace),
+    pod: first((h) => h.s.pod),
+    container: first((h) => h.s.container),
+    command: first((h) => (h.s.command.length ? h.s.command : null)) ?? [],
+    tty: hops[0]!.s.tty,
+    hops: pathHops,
+    links: pathLinks,
+    exit: exitTravel(hops, clockOf),
+    stopped: stops(hops),
+  };
+}
+
+/** µs to subtract from the inner session's times to put them on the outer's clock; null when not known. */
+function shiftOf(o: HopSession, i: HopSession, clockOf: (file: string) => FileClock | undefined): number | null {
+  if (o.clock === i.clock) return 0;
+  const co = clockOf(o.clock);
+  const ci = clockOf(i.clock);
+  return co && ci ? ci.offsetUs - co.offsetUs : null;
+}
+
+function pathHop(h: HopSession, clockOffsetUs: number | null): PathHop {
+  const s = h.s;
+  const streams: PathHop['streams'] = [];
+  for (const name of h.names) {
+    const st = h.streams.get(name)!;
+    for (const d of st.directions) {
+      const bytes = st.summary[d].bytes;
+      if (bytes === 0 && st.directions.length > 1) continue;
+      const r = directionRecord(h, st, d);
+      const span = r ? r.lastTime - r.firstTime : 0;
+      streams.push({ stream: name, direction: d, bytes, bytesPerSecond: span > 0 ? Math.round((bytes * 1e6) / span) : null });
+    }
+  }
+  const requestTime = h.r?.requestTime ?? null;
+  const upgradeTime = h.r?.upgradeTime ?? null;
+  return {
+    hop: s.hop,
+    file: h.file,
+    session: s.session,
+    connection: s.connection,
+    kind: s.kind,
+    transport: s.transport,
+    protocol: s.protocol,
+    client: s.client,
+    server: s.server,
+    clockOffsetUs: clockOffsetUs === null ? null : Math.round(clockOffsetUs),
+    requestTime,
+    upgradeTime,
+    setupUs: requestTime !== null && upgradeTime !== null ? upgradeTime - requestTime : null,
+    startTime: s.startTime,
+    endTime: s.endTime,
+    end: s.end,
+    streams,
+    exit: s.exit ? { status: s.exit.status, code: s.exit.code, message: s.exit.message, time: h.r?.exitTime ?? null } : null,
+    stalls: (h.r?.stalls ?? []).map((x) => ({ ...x })),
+  };
+}
+
+function pathLink(l: ChosenLink, k: number, shift: number | null): PathLink {
+  const evidence = l.evidence;
+  const bytes = evidence.includes('bytes');
+  const others = evidence.filter((e) => e !== 'bytes').length;
+  let confidence: PathLink['confidence'] = bytes && others > 0 ? 'high' : bytes || others > 1 ? 'medium' : 'low';
+  if (l.ambiguous) confidence = 'low';
+  return {
+    outer: k,
+    inner: k + 1,
+    confidence,
+    evidence: [...evidence],
+    why: why(l),
+    partial: l.bytes.partial,
+    ambiguous: l.ambiguous,
+    alternatives: l.alternatives.map((r) => ({ ...r })),
+    streams: l.bytes.streams,
+    delays: shift === null ? [] : delays(l.o, l.i, shift),
+    exitTravelUs: shift !== null && l.o.r?.exitTime != null && l.i.r?.exitTime != null ? l.o.r.exitTime - (l.i.r.exitTime - shift) : null,
+    sameClock: shift !== null,
+  };
+}
+
+function why(l: ChosenLink): string {
+  const parts: string[] = [];
+  if (l.evidence.includes('identity')) parts.push(`identity: same ${l.identity.fields.join(', ')}`);
+  if (l.evidence.includes('bytes')) {
+    const s = l.bytes.streams
+      .filter((c) => c.verifiedBytes > 0 || c.result === 'prefix')
+      .map((c) =>
+        c.result === 'prefix'
+          ? `${c.stream} a prefix (${c.verifiedBytes} B checked; ${c.innerBytes} B inner, ${c.outerBytes} B outer)`
+          : `${c.stream} ${c.verifiedBytes === c.outerBytes ? `${c.outerBytes} B equal` : `${c.outerBytes} B, first ${c.verifiedBytes} B equal`}`,
+      );
+    parts.push(`bytes: ${s.join(', ')}`);
+  }
+  if (l.evidence.includes('timing') && l.timing) parts.push(`timing: opened ${fmtUs(l.timing.gapUs)} after the outer request, within its life`);
+  if (l.ambiguous) {
+    parts.push(
+      `cannot tell it from ${l.alternatives.map((r) => `session ${r.session}${r.file ? ` of ${r.file}` : ''}`).join(', ')}: the same evidence fits; taken in time order`,
+    );
+  }
+  return parts.join('; ');
+}
+
+function fmtUs(us: number): string {
+  return Math.abs(us) < 1000 ? `${Math.round(us)} µs` : `${(us / 1000).toFixed(1)} ms`;
+}
+
+/** Delay per stream direction, from the hop that sent the bytes on to the next one. */
+function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
+  const out: DelayStats[] = [];
+  for (const name of o.names) {
+    const so = o.streams.get(name)!;
+    const si = i.streams.get(name);
+    if (!si) continue;
+    for (const d of so.directions) {
+      const ro = directionRecord(o, so, d);
+      const ri = directionRecord(i, si, d);
+      if (!ro || !ri) continue;
+      // the grid points both hold (commonPoints, inlined: this runs for every link)
+      const step = Math.max(ro.step, ri.step);
+      const ra = step / ro.step;
+      const rb = step / ri.step;
+      const count = Math.min(Math.ceil(ro.points / ra), Math.ceil(ri.points / rb));
+      const all = new Float64Array(count);
+      const sign = d === ('clientToServer' satisfies Direction) ? 1 : -1;
+      let n = 0;
+      for (let k = 0; k < count; k++) {
+        const delta = ri.times[k * rb]! - shift - ro.times[k * ra]!;
+        if (delta === delta) all[n++] = sign * delta; // NaN: a point one side did not see
+      }
+      if (n === 0) continue;
+      const v = all.subarray(0, n).sort();
+      out.push({ stream: name, direction: d, samples: v.length, p50Us: Math.round(rank(v, 0.5)), p99Us: Math.round(rank(v, 0.99)), maxUs: Math.round(v[v.length - 1]!) });
+    }
+  }
+  return out;
+}
+
+/** Nearest-rank percentile of sorted values. */
+function rank(sorted: Float64Array, p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+function exitTravel(hops: HopSession[], clockOf: (file: string) => FileClock | undefined): PathSummary['exit'] {
+  let from = -1;
+  let to = -1;
+  for (let k = hops.length - 1; k >= 0; k--) if (hops[k]!.s.exit) (from = from < 0 ? k : from), (to = k);
+  if (from < 0) return null;
+  const inner = hops[from]!;
+  const outer = hops[to]!;
+  const ti = inner.r?.exitTime ?? null;
+  const tov = outer.r?.exitTime ?? null;
+  const shift = shiftOf(outer, inner, clockOf);
+  return {
+    status: inner.s.exit!.status,
+    code: inner.s.exit!.code,
+    from,
+    to,
+    travelUs: ti !== null && tov !== null && shift !== null && from !== to ? tov - (ti - shift) : null,
+  };
+}
+
+/** Where each stream's bytes fell short of the hop before them, and windows at zero. */
+function stops(hops: HopSession[]): PathStop[] {
+  const out: PathStop[] = [];
+  const names = hops.every((h) => h.names.length === hops[0]!.names.length && h.names.every((n, k) => n === hops[0]!.names[k]))
+    ? hops[0]!.names
+    : [...new Set(hops.flatMap((h) => h.names))].sort(streamOrder);
+  for (const name of names) {
+    const dirs = hops.map((h) => h.streams.get(name)?.directions).find((d) => d) ?? [];
+    for (const d of dirs) {
+      const order = hops.map((_, k) => k);
+      if (d === 'serverToClient') order.reverse();
+      for (let j = 1; j < order.length; j++) {
+        const prev = hops[order[j - 1]!]!;
+        const cur = hops[order[j]!]!;
+        const pb = prev.streams.get(name)?.summary[d].bytes ?? 0;
+        const cb = cur.streams.get(name)?.summary[d].bytes ?? 0;
+        if (cb < pb) {
+          out.push({ stream: name, direction: d, why: 'short', hop: order[j]!, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, stalledUs: null });
+          break;
+        }
+      }
+    }
+    hops.forEach((h, k) => {
+      const st = h.streams.get(name);
+      if (!st || !h.r) return;
+      for (const stall of h.r.stalls) {
+        if (stall.streamId !== st.summary.id) continue;
+        // a window used up by the stream's last bytes, the sender then done (FIN): nothing waited
+        if (stall.stalledUs === null && st.summary.halfClosed[stall.direction]) continue;
+        out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: st.summary[stall.direction].bytes, previousBytes: null, captureEnded: h.captureEnded, stalledUs: stall.stalledUs });
+      }
+    });
+  }
+  return out;
+}
