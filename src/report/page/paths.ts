@@ -258,7 +258,8 @@ export class PathView {
       const x = this.x(hop.exit.timeUs);
       const e = svg('g', { class: 'exit-flag' });
       e.append(svg('line', { x1: x, x2: x, y1: mid - half, y2: mid + half }));
-      const t = svg('text', { x: x + 3, y: mid + half - 2 });
+      // Near the right edge the label goes left of the flag.
+      const t = x > right - 50 ? svg('text', { x: x - 3, y: mid + half - 2, 'text-anchor': 'end' }) : svg('text', { x: x + 3, y: mid + half - 2 });
       t.textContent = `exit ${hop.exit.code ?? hop.exit.status}`;
       const tt = svg('title', {});
       tt.textContent = `exit status ${hop.exit.status}${hop.exit.code !== null ? ` code ${hop.exit.code}` : ''}${hop.exit.message ? `: ${hop.exit.message}` : ''}`;
