@@ -11,7 +11,7 @@ import { el, formatBytes, formatDuration } from './format.js';
 import { svg, tickStep } from './lanes.js';
 
 const LABEL_W = 230;
-const ROW_H = 58;
+const ROW_H = 64;
 const LINK_H = 40;
 const AXIS_H = 22;
 const BIN = 3;
@@ -23,7 +23,7 @@ export const HOP_NAME: Record<string, string> = {
   'kubelet-runtime': 'kubelet → container runtime',
 };
 
-const TRANSPORT_NAME: Record<string, string> = { websocket: 'WebSocket', 'spdy/3.1': 'SPDY/3.1', 'websocket+spdy': 'SPDY in WebSocket' };
+const TRANSPORT_NAME: Record<string, string> = { websocket: 'WebSocket', 'spdy/3.1': 'SPDY/3.1', 'websocket+spdy/3.1': 'SPDY/3.1 inside WebSocket' };
 
 type Dir = 0 | 1;
 const WAY: Record<Dir, 'clientToServer' | 'serverToClient'> = { 0: 'clientToServer', 1: 'serverToClient' };
@@ -60,6 +60,11 @@ interface Followed extends Flow {
 
 export function flowText(f: Flow): string {
   return f.stream.startsWith('data') ? `${f.stream} ${ARROW[f.d]}` : f.stream;
+}
+
+/** As flowText, with the direction as c→s or s→c (the link's line is narrow). */
+function shortFlow(f: Flow): string {
+  return f.stream.startsWith('data') ? `${f.stream} ${f.d === 0 ? 'c→s' : 's→c'}` : f.stream;
 }
 
 const covers = (m: Mark, offset: number) => m.o !== undefined && m.n !== undefined && m.o <= offset && offset < m.o + m.n;
@@ -220,11 +225,12 @@ export class PathView {
       t.textContent = text;
       g.append(t);
     };
-    label(`${i + 1}  ${HOP_NAME[hop.hop] ?? hop.hop}`, top + 16, 'hop-name');
-    label(`${TRANSPORT_NAME[hop.transport] ?? hop.transport} ${hop.protocol ?? '(protocol unknown)'}`, top + 31, 'hop-proto');
+    label(`${i + 1}  ${HOP_NAME[hop.hop] ?? hop.hop}`, top + 15, 'hop-name');
+    label(TRANSPORT_NAME[hop.transport] ?? hop.transport, top + 28, 'hop-transport');
+    label(hop.protocol ?? '(protocol unknown)', top + 41, 'hop-proto');
     label(
       `${hop.session !== null ? `session ${hop.session}` : 'session not in this report'}${hop.setupUs !== null ? ` · set-up ${formatDuration(hop.setupUs)}` : ''}`,
-      top + 45,
+      top + 55,
       'hop-sub',
     );
     const title = svg('title', {});
@@ -338,7 +344,7 @@ export class PathView {
       .join(' · ');
     first.textContent = `same ${this.path.kind}, ${l.confidence} confidence (${l.evidence.join(', ')})${flags ? ` · ${flags}` : ''}`;
     const second = svg('text', { x, y: top + 31, class: 'link-delay' });
-    const delays = l.delays.map((d) => `${flowText({ stream: d.stream, d: d.direction === 'clientToServer' ? 0 : 1 })} +${formatDuration(d.p50Us)} p50 / ${formatDuration(d.p99Us)} p99 / ${formatDuration(d.maxUs)} max`);
+    const delays = l.delays.map((d) => `${shortFlow({ stream: d.stream, d: d.direction === 'clientToServer' ? 0 : 1 })} +${formatDuration(d.p50Us)} p50 / ${formatDuration(d.p99Us)} p99 / ${formatDuration(d.maxUs)} max`);
     if (l.exitTravelUs !== null) delays.push(`exit status ${formatDuration(l.exitTravelUs)}`);
     second.textContent = delays.length ? `delay from one hop to the other: ${delays.join(' · ')}` : 'no delay measured (no bytes matched by offset)';
     const why = svg('title', {});
