@@ -320,7 +320,7 @@ function laneOrder(l: Lane): number {
  * clock corrected by its offset, zero at the earliest request), and each
  * hop's stream names tied to its session's lanes.
  */
-function reportPath(p: PathSummary, shown: Map<number, ReportSession>): ReportPath {
+export function reportPath(p: PathSummary, shown: Map<number, ReportSession>): ReportPath {
   const fix = (h: PathSummary['hops'][number], t: number) => t - (h.clockOffsetUs ?? 0);
   const zero = Math.min(...p.hops.map((h) => fix(h, Math.min(h.requestTime ?? h.startTime, h.startTime))));
   const on = (h: PathSummary['hops'][number], t: number | null) => (t === null ? null : fix(h, t) - zero);
