@@ -18,6 +18,7 @@ import type { PathSummary } from '../../src/paths/index.js';
 import { cliMissing, fixture, ROOT, runCli } from '../cli/helpers.js';
 import { execPathCapture, manyExecs } from '../helpers/exec-paths.js';
 import { sharedDir } from '../helpers/shared-captures.js';
+import { decodeForPaths } from '../paths/helpers.js';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
 const chromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((c) => c && existsSync(c)) ?? null;
@@ -180,6 +181,50 @@ describe.skipIf(skip !== null)('--html: the Paths view in Chromium', () => {
       await (await page.$('#paths-section'))!.screenshot({ path: join(SCREENSHOTS, 'report-paths-three-hops.png') });
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('a capture cut while stdout was on its way out: the links partial, the stop marked at its hop, the innermost hop\'s last byte not seen at the outer hops', async () => {
+    const whole = execPathCapture(manyExecs(1, { bytes: 8192 }));
+    const clientStdout = (at: number) =>
+      decodeForPaths(whole.subarray(0, at)).summary.sessions.find((s) => s.hop === 'client-apiserver')?.streams.find((s) => s.role === 'stdout')?.serverToClient.bytes ?? 0;
+    // The shortest cut at which kubectl's hop has some stdout: the inner hops carried more by then.
+    let lo = 0;
+    let hi = whole.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (clientStdout(mid) === 0) lo = mid;
+      else hi = mid;
+    }
+    const capture = join(tmp, 'cut.pcapng');
+    writeFileSync(capture, whole.subarray(0, hi));
+    const { html, paths } = await report(capture, 'cut');
+    expect(paths).toHaveLength(1);
+    const stop = paths[0]!.stopped.find((s) => s.stream === 'stdout' && s.why === 'short')!;
+    expect(stop.captureEnded).toBe(true);
+    const { page, errors } = await open(html);
+    try {
+      expect(await page.$$eval('#paths g.link[data-partial="true"]', (g) => g.length)).toBe(paths[0]!.links.filter((l) => l.partial).length);
+      expect(paths[0]!.links.some((l) => l.partial)).toBe(true);
+      expect(await page.$eval(`#paths g.hop-row[data-hop="${stop.hop}"] .stop`, (t) => t.textContent)).toMatch(/^stdout stopped here: .* of .*\(this capture ended there\)/);
+      // The last byte the innermost hop carried (it was a few frames ahead when the capture ended): seen there only.
+      const last = paths[0]!.hops[2]!.streams.find((s) => s.stream === 'stdout')!.bytes - 1;
+      await page.select('#paths .follow-stream', String(await page.$$eval('#paths .follow-stream option', (os) => os.findIndex((o) => o.textContent === 'stdout'))));
+      await page.$eval(
+        '#paths .follow-offset',
+        (e, n) => {
+          (e as HTMLInputElement).value = String(n);
+          e.dispatchEvent(new Event('change'));
+        },
+        last,
+      );
+      expect(paths[0]!.hops.map((h) => h.streams.find((s) => s.stream === 'stdout')!.bytes > last)).toEqual([false, false, true]);
+      expect((await followed(page, 1)).map((s) => s.hop)).toEqual([2]);
+      // Said in the order stdout travels: from the runtime out.
+      expect(await page.$$eval('#paths .follow-info .follow-hop.missing', (ms) => ms.map((m) => m.getAttribute('data-hop')))).toEqual(['1', '0']);
+      expect(errors).toEqual([]);
     } finally {
       await page.close();
     }
