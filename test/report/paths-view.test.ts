@@ -8,7 +8,7 @@
  * No console errors, no network. Screenshots go to test-output/screenshots/.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -260,6 +260,27 @@ describe.skipIf(skip !== null)('--html: the Paths view in Chromium', () => {
       mkdirSync(SCREENSHOTS, { recursive: true });
       await (await page.$('#paths-section'))!.screenshot({ path: join(SCREENSHOTS, 'report-paths.png') });
       expect(statSync(join(SCREENSHOTS, 'report-paths.png')).size).toBeGreaterThan(10_000);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('text from the capture is escaped in the Paths view as everywhere else', async () => {
+    const execs = manyExecs(1).map((e) => ({ ...e, command: ['sh', '-c', 'printf \x1b[31m<b>red</b>', 'abc\u202eevil'] }));
+    const capture = join(tmp, 'escapes.pcapng');
+    writeFileSync(capture, execPathCapture(execs));
+    const { html, paths } = await report(capture, 'escapes');
+    expect(paths).toHaveLength(1);
+    const text = readFileSync(html, 'utf8');
+    expect(text).not.toContain('\x1b[31m');
+    expect(text).not.toContain('\u202e');
+    const { page, errors } = await open(html);
+    try {
+      const title = await page.$eval('#paths .path h3', (e) => e.textContent!);
+      expect(title).toContain('abc\\u{202e}evil');
+      expect(title).toContain('printf \\x1b[31m<b>red</b>');
+      expect(await page.$$eval('#paths b', (b) => b.length)).toBe(0);
+      expect(errors).toEqual([]);
     } finally {
       await page.close();
     }
