@@ -6,6 +6,8 @@ export const CAPTURE_ERROR = {
   TRUNCATED_HEADER: 'CAPTURE_TRUNCATED_HEADER',
   /** The first bytes are no known pcap or pcapng magic. */
   UNKNOWN_FORMAT: 'CAPTURE_UNKNOWN_FORMAT',
+  /** The file could not be opened or read (missing, a folder, an I/O error). */
+  UNREADABLE: 'CAPTURE_UNREADABLE',
   /** Input was empty. */
   EMPTY: 'CAPTURE_EMPTY',
   UNSUPPORTED_VERSION: 'CAPTURE_UNSUPPORTED_VERSION',

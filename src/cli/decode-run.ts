@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 // Modules, not package barrels: start-up loads only what a decode runs.
 import { captureChunks } from '../capture/sources.js';
 import { CaptureDecoder } from '../tcp/pipeline.js';
-import type { DecodeAs, TimelineEvent } from '../timeline/index.js';
+import type { DecodeAs, DecodeSummary, TimelineEvent } from '../timeline/index.js';
 import { SessionDecoder } from '../timeline/session-decoder.js';
 import { SECRETS_TLS_KEY_LOG } from '../capture/types.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -18,7 +18,12 @@ import type { OutputFormat } from './output/types.js';
 import { printable } from '../common/printable.js';
 
 export interface DecodeArgs {
+  /** The capture, or the first of several. */
   input: string;
+  /** Several captures (all of them, `input` first), merged by time. */
+  inputs?: string[];
+  /** `--clock-offset FILE=±SECONDS`, repeatable. */
+  clockOffset?: string[];
   summary: boolean;
   json: boolean;
   ndjson: boolean;
@@ -89,11 +94,22 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     return EXIT_USAGE;
   }
   let total: number | null = null;
+  // Several captures, or a clock correction: merged by time (decode-merged.ts).
+  let merge: import('./decode-merged.js').MergePlan | null = null;
+  if (args.inputs !== undefined || args.clockOffset !== undefined) {
+    try {
+      merge = (await import('./decode-merged.js')).planMerge(args.inputs ?? [args.input], args.clockOffset ?? []);
+    } catch (e) {
+      io.stderr.write(`kubewire decode: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    total = merge.total;
+  }
   if (args.input === '-' && io.stdinIsTTY) {
     io.stderr.write('kubewire decode: standard input is a terminal; pipe a capture in (tcpdump -U -w - … | kubewire decode -)\n');
     return EXIT_USAGE;
   }
-  if (args.input !== '-') {
+  if (args.input !== '-' && merge === null) {
     try {
       const st = statSync(args.input);
       if (!st.isFile() && !st.isFIFO()) throw new Error('not a file');
@@ -126,7 +142,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
       keyFiles?.close();
       return EXIT_USAGE;
     }
-    onePath = await (await import('./paths-run.js')).pathSessions(args.input, args.path, decoderOptions, keys);
+    onePath = await (await import('./paths-run.js')).pathSessions(args.input, args.path, decoderOptions, keys, merge);
     if ('error' in onePath) {
       io.stderr.write(`kubewire decode: ${onePath.error}\n`);
       keyFiles?.close();
@@ -149,7 +165,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     hopMarks: onePath && !('error' in onePath) ? onePath.marks : undefined,
     extractDir: args.extract,
     asciicast: args.asciicast ? { dir: args.asciicast, all: args.asciicastAll ?? false, stdin: args.asciicastStdin ?? false } : undefined,
-    html: args.html ? { file: args.html, input: args.input === '-' ? 'standard input' : basename(args.input) } : undefined,
+    html: args.html ? { file: args.html, input: args.input === '-' ? 'standard input' : (args.inputs ?? [args.input]).map((f) => basename(f)).join(', ') } : undefined,
     stdout: io.stdout,
     bytes: args.bytes,
   });
@@ -159,6 +175,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
     // Digests are only shown by the summary and the JSON document.
     digests: format === 'summary' || format === 'json',
+    inputNames: args.inputs ?? [args.input],
   });
   let firstDiagnostic: string | null = null;
   const deliver = (events: TimelineEvent[]) => {
@@ -175,6 +192,16 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   const showProgress = args.progress ?? (io.stderr.isTTY === true && !outputIsLive);
   const progress = showProgress ? (await import('./progress.js')).createProgress(io.stderr, total, args.progress === true) : null;
 
+  // the paths, linked once every session is in
+  const finishSummary = (summary: DecodeSummary): DecodeSummary => {
+    if (!paths || !recorder) return summary;
+    const linked = paths.withPaths(summary, paths.linkSummary(summary, recorder, args.input));
+    if (args.path !== undefined) linked.paths = linked.paths.filter((p) => p.path === args.path);
+    return linked;
+  };
+  if (merge !== null) {
+    return (await import('./decode-merged.js')).runMerged(merge, { io, decoder, deliver, output, keys, progress, closeKeys: () => keyFiles?.close(), finishSummary });
+  }
   const reader = new CaptureDecoder((ev) => deliver(decoder.push(ev)), {
     onSecrets: (s) => {
       if (s.secretsType === SECRETS_TLS_KEY_LOG) keys.addSecretsBlock(s.data);
@@ -208,12 +235,6 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     );
     return EXIT_USAGE;
   }
-  let summary = decoder.summary();
-  if (paths && recorder) {
-    const linked = paths.withPaths(summary, paths.linkSummary(summary, recorder, args.input));
-    if (args.path !== undefined) linked.paths = linked.paths.filter((p) => p.path === args.path);
-    summary = linked;
-  }
-  await output.finish(summary);
+  await output.finish(finishSummary(decoder.summary()));
   return decoder.diagnosticCount > 0 || capture.diagnostics > 0 ? EXIT_DIAGNOSTICS : EXIT_OK;
 }

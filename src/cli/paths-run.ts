@@ -8,6 +8,8 @@ import { basename } from 'node:path';
 import { SECRETS_TLS_KEY_LOG } from '../capture/types.js';
 import { linkPaths, PathRecorder, type ClockOffset, type PathsResult, type PathSummary } from '../paths/index.js';
 import { CaptureDecoder, decoderChunks } from '../tcp/pipeline.js';
+import { decodeMergedCaptures } from '../tcp/merged-pipeline.js';
+import type { MergePlan } from './decode-merged.js';
 import type { DecodeSummary } from '../timeline/index.js';
 import { SessionDecoder } from '../timeline/session-decoder.js';
 import type { SessionDecoderOptions } from '../timeline/options.js';
@@ -30,7 +32,8 @@ export function linkSummary(summary: DecodeSummary, recorder: PathRecorder, inpu
   const file = inputName(input);
   return linkPaths(
     summary.sessions.map((s) => ({
-      file: (s as { files?: string[] }).files?.[0] ?? file,
+      // several captures decoded together: each session's first file is its clock
+      file: s.files?.[0] ?? file,
       summary: s,
       record: recorder.record(s.session),
     })),
@@ -50,24 +53,26 @@ export async function pathSessions(
   n: number,
   decoderOptions: SessionDecoderOptions,
   keys: TlsKeyLog,
+  merge: MergePlan | null = null,
 ): Promise<{ sessions: number[]; marks: Map<number, string>; path: PathSummary } | { error: string }> {
   const decoder = new SessionDecoder({ ...decoderOptions, frameEvents: false, digests: true });
   const recorder = new PathRecorder();
-  const reader = new CaptureDecoder(
-    (ev) => {
-      for (const e of decoder.push(ev)) recorder.event(e);
-    },
-    {
-      onSecrets: (s) => {
-        if (s.secretsType === SECRETS_TLS_KEY_LOG) keys.addSecretsBlock(s.data);
-      },
-    },
-  );
-  for await (const chunk of decoderChunks(input, reader)) {
-    reader.push(chunk);
-    if (reader.done) break;
+  const onEvent = (ev: Parameters<SessionDecoder['push']>[0]) => {
+    for (const e of decoder.push(ev)) recorder.event(e);
+  };
+  const onSecrets = (s: { secretsType: number; data: Uint8Array }) => {
+    if (s.secretsType === SECRETS_TLS_KEY_LOG) keys.addSecretsBlock(s.data);
+  };
+  if (merge) {
+    await decodeMergedCaptures(merge.inputs, onEvent, { names: merge.inputs, clockOffsetsUs: merge.clockOffsetsUs, onSecrets });
+  } else {
+    const reader = new CaptureDecoder(onEvent, { onSecrets });
+    for await (const chunk of decoderChunks(input, reader)) {
+      reader.push(chunk);
+      if (reader.done) break;
+    }
+    reader.end();
   }
-  reader.end();
   for (const e of decoder.finish()) recorder.event(e);
   const linked = linkSummary(decoder.summary(), recorder, input);
   const path = linked.paths[n - 1];

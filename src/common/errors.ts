@@ -32,6 +32,8 @@ export type ErrorScope =
 export type Layer = 'capture' | 'tcp' | 'tls' | 'http' | 'http2' | 'spdy' | 'websocket' | 'k8s' | 'timeline' | 'cli' | 'mux' | 'tap' | 'serve';
 
 export interface ErrorLocation {
+  /** The capture file, when several inputs are decoded together (as named on the command line). */
+  file?: string;
   /** Absolute byte offset in the byte stream (or file) the layer consumes. */
   offset?: number;
   direction?: Direction;
@@ -46,6 +48,7 @@ export interface ErrorLocation {
 
 export class KubewireError extends Error {
   override readonly name = 'KubewireError';
+  readonly file: string | undefined;
   readonly offset: number | undefined;
   readonly direction: Direction | undefined;
   readonly packet: number | undefined;
@@ -63,6 +66,8 @@ export class KubewireError extends Error {
     location: ErrorLocation = {},
   ) {
     super(withLocation(message, location));
+    this.bare = message;
+    this.file = location.file;
     this.offset = location.offset;
     this.direction = location.direction;
     this.packet = location.packet;
@@ -70,6 +75,24 @@ export class KubewireError extends Error {
     this.streamId = location.streamId;
     this.channel = location.channel;
     this.connection = location.connection;
+  }
+
+  /** The message without the location suffix. */
+  readonly bare: string;
+
+  /** The same error, located in capture file `file` too (its offsets are that file's). */
+  inFile(file: string): KubewireError {
+    const e = new KubewireError(this.layer, this.code, this.scope, this.bare, {
+      file,
+      offset: this.offset,
+      direction: this.direction,
+      packet: this.packet,
+      block: this.block,
+      streamId: this.streamId,
+      channel: this.channel,
+      connection: this.connection,
+    });
+    return e;
   }
 
   /** Plain object for JSON output; stable field names. */
@@ -80,7 +103,7 @@ export class KubewireError extends Error {
       scope: this.scope,
       message: this.message,
     };
-    for (const key of ['offset', 'direction', 'packet', 'block', 'streamId', 'channel', 'connection'] as const) {
+    for (const key of ['file', 'offset', 'direction', 'packet', 'block', 'streamId', 'channel', 'connection'] as const) {
       if (this[key] !== undefined) out[key] = this[key];
     }
     return out;
@@ -89,6 +112,7 @@ export class KubewireError extends Error {
 
 function withLocation(message: string, loc: ErrorLocation): string {
   const parts: string[] = [];
+  if (loc.file !== undefined) parts.push(`file ${loc.file}`);
   if (loc.connection !== undefined) parts.push(`connection ${loc.connection}`);
   if (loc.direction !== undefined) parts.push(loc.direction === 'clientToServer' ? 'client→server' : 'server→client');
   if (loc.streamId !== undefined) parts.push(`stream ${loc.streamId}`);

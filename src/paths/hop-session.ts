@@ -33,12 +33,16 @@ export interface HopSession {
   r: SessionRecord | undefined;
   level: number;
   streams: Map<string, NamedStream>;
+  /** The stream names, in report order. */
+  names: string[];
   /** Request time, else start (µs, own clock). */
   request: number;
   /** End (µs, own clock); null while open. */
   end: number | null;
   /** Ended by the capture (end of input, eviction), not by the session. */
   captureEnded: boolean;
+  /** The inner session that last proposed this one as its outer (proposes each pair once without a set per inner). */
+  seenBy: HopSession | null;
 }
 
 export function hopSession(input: PathSessionInput): HopSession | null {
@@ -46,6 +50,7 @@ export function hopSession(input: PathSessionInput): HopSession | null {
   const level = HOP_LEVEL[s.hop];
   if (level === undefined || s.application !== 'kubernetes' || s.kind === 'unknown') return null;
   const r = input.record;
+  const streams = namedStreams(s);
   return {
     ref: { file: input.file, session: s.session },
     key: `${input.file}\u0000${String(s.session).padStart(10, '0')}`,
@@ -54,10 +59,12 @@ export function hopSession(input: PathSessionInput): HopSession | null {
     s,
     r,
     level,
-    streams: namedStreams(s),
+    streams,
+    names: [...streams.keys()].sort(streamOrder),
     request: r?.requestTime ?? s.startTime,
     end: s.endTime,
     captureEnded: s.end === null || CAPTURE_ENDS.has(s.end),
+    seenBy: null,
   };
 }
 

@@ -13,7 +13,7 @@
  *    each file's clock offset (clock.ts); the second round links again with
  *    corrected times, so timing is evidence everywhere.
  */
-import { compareBytes, compareIdentity, compareTiming, type BytesResult, type IdentityResult, type TimingResult } from './evidence.js';
+import { TIMING_SLACK_US, compareBytes, compareIdentity, compareTiming, type BytesResult, type IdentityResult, type TimingResult } from './evidence.js';
 import { causalSamples, clockReport, estimateClocks, type FileClock } from './clock.js';
 import { directionRecord, hopSession, type HopSession } from './hop-session.js';
 import { buildPath } from './path-summary.js';
@@ -34,10 +34,10 @@ export interface ChosenLink extends Candidate {
   alternatives: SessionRef[];
 }
 
-/** Time buckets for proposing pairs whose lives overlap (µs). */
-const BUCKET_US = 1_000_000;
-/** A session spanning more buckets than this is proposed against every inner session instead. */
-const MAX_BUCKETS = 4096;
+/** Time buckets for proposing pairs whose lives overlap (µs): about an exec's length, so a bucket holds few. */
+const BUCKET_US = 10_000;
+/** A session spanning more buckets than this (a minute) is proposed against every inner session instead. */
+const MAX_BUCKETS = 6000;
 /** Leading stream bytes that propose a pair across files. */
 const SIGNATURE_BYTES = 16;
 
@@ -111,6 +111,8 @@ function chooseLinks(nodes: HopSession[], clockOf: ClockOf, oneFile: boolean): C
       takenScore.set(c.i, c.score);
     }
     for (const c of taken) {
+      // the per-stream comparison, for the links taken only
+      c.bytes = compareBytes(c.o, c.i, true);
       const alternatives: SessionRef[] = [];
       for (const other of [...strongest.get(c.o)!, ...strongest.get(c.i)!]) {
         if (other === c || other.score !== c.score) continue;
@@ -142,6 +144,7 @@ function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf
   // outers by time bucket of their corrected life, for inners on a known clock
   const buckets = new Map<number, HopSession[]>();
   const everywhere: HopSession[] = [];
+  let widest = 0;
   // outers by identity and by first bytes, for inners whose clock is not known relative to theirs
   const byIdentity = new Map<string, HopSession[]>();
   const bySignature = new Map<string, HopSession[]>();
@@ -151,24 +154,31 @@ function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf
     else m.set(k, [n]);
   };
   for (const o of outers) {
+    o.seenBy = null;
     const c = clockOf(o.clock);
     if (c) {
+      widest = Math.max(widest, c.uncertaintyUs);
       const from = Math.floor((o.request - c.offsetUs - c.uncertaintyUs) / BUCKET_US);
       const to = o.end === null || o.captureEnded ? Infinity : Math.floor((o.end - c.offsetUs + c.uncertaintyUs) / BUCKET_US);
       if (to - from > MAX_BUCKETS) everywhere.push(o);
       else for (let b = from; b <= to; b++) add(buckets, b, o);
     }
-    const id = identityKey(o);
-    if (id) add(byIdentity, id, o);
-    for (const sig of signatures(o)) add(bySignature, sig, o);
+  }
+  // across clocks not yet known: outers by identity and by first bytes
+  const unknownClocks = !oneFile && (outers.some((o) => !clockOf(o.clock)) || inners.some((i) => !clockOf(i.clock)));
+  if (unknownClocks) {
+    for (const o of outers) {
+      const id = identityKey(o);
+      if (id) add(byIdentity, id, o);
+      for (const sig of signatures(o)) add(bySignature, sig, o);
+    }
   }
   const out: Candidate[] = [];
   for (const i of inners) {
     const ci = clockOf(i.clock);
-    const seen = new Set<HopSession>();
     const consider = (o: HopSession) => {
-      if (seen.has(o)) return;
-      seen.add(o);
+      if (o.seenBy === i) return;
+      o.seenBy = i;
       const co = clockOf(o.clock);
       const clock =
         o.clock === i.clock ? { shift: 0, slack: 0 } : co && ci ? { shift: ci.offsetUs - co.offsetUs, slack: co.uncertaintyUs + ci.uncertaintyUs } : null;
@@ -177,11 +187,12 @@ function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf
     };
     if (ci) {
       // outers that began before this request and had not ended
-      const b = Math.floor((i.request - ci.offsetUs) / BUCKET_US);
-      for (const bb of [b - 1, b, b + 1]) for (const o of buckets.get(bb) ?? []) consider(o);
+      const at = i.request - ci.offsetUs;
+      const slack = TIMING_SLACK_US + ci.uncertaintyUs + widest;
+      for (let b = Math.floor((at - slack) / BUCKET_US); b <= Math.floor((at + slack) / BUCKET_US); b++) for (const o of buckets.get(b) ?? []) consider(o);
       for (const o of everywhere) consider(o);
     }
-    if (oneFile) continue;
+    if (!unknownClocks) continue;
     const id = identityKey(i);
     if (id) for (const o of byIdentity.get(id) ?? []) if (!clockOf(o.clock) || !ci) consider(o);
     for (const sig of signatures(i)) for (const o of bySignature.get(sig) ?? []) if (!clockOf(o.clock) || !ci) consider(o);
@@ -208,10 +219,10 @@ function signatures(n: HopSession): string[] {
 /** Weigh one pair; null when something rules it out or nothing speaks for it. */
 export function weigh(o: HopSession, i: HopSession, clock: { shift: number; slack: number } | null): Candidate | null {
   if (o.s.kind !== i.s.kind) return null;
-  const identity = compareIdentity(o, i);
-  if (!identity.ok) return null;
   const timing = clock ? compareTiming(o, i, clock.shift, clock.slack) : null;
   if (timing && !timing.ok) return null;
+  const identity = compareIdentity(o, i);
+  if (!identity.ok) return null;
   const bytes = compareBytes(o, i);
   if (!bytes.ok) return null;
   const evidence: LinkEvidence[] = [];

@@ -97,7 +97,7 @@ function pathLink(l: ChosenLink, k: number, shift: number | null): PathLink {
     partial: l.bytes.partial,
     ambiguous: l.ambiguous,
     alternatives: l.alternatives.map((r) => ({ ...r })),
-    streams: l.bytes.streams.map((s) => ({ ...s })),
+    streams: l.bytes.streams,
     delays: shift === null ? [] : delays(l.o, l.i, shift),
     exitTravelUs: shift !== null && l.o.r?.exitTime != null && l.i.r?.exitTime != null ? l.o.r.exitTime - (l.i.r.exitTime - shift) : null,
     sameClock: shift !== null,
@@ -140,11 +140,12 @@ function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
       const ro = directionRecord(o, so, d);
       const ri = directionRecord(i, si, d);
       if (!ro || !ri) continue;
-      const v: number[] = [];
+      const all = new Float64Array(Math.min(ro.points, ri.points));
+      let n = 0;
       const forward = d === ('clientToServer' satisfies Direction);
-      commonPoints(ro, ri, (_off, to, ti) => v.push(forward ? ti - shift - to : to - (ti - shift)));
-      if (v.length === 0) continue;
-      v.sort((a, b) => a - b);
+      commonPoints(ro, ri, (_off, to, ti) => (all[n++] = forward ? ti - shift - to : to - (ti - shift)));
+      if (n === 0) continue;
+      const v = all.subarray(0, n).sort();
       out.push({ stream: name, direction: d, samples: v.length, p50Us: Math.round(rank(v, 0.5)), p99Us: Math.round(rank(v, 0.99)), maxUs: Math.round(v[v.length - 1]!) });
     }
   }
@@ -152,7 +153,7 @@ function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
 }
 
 /** Nearest-rank percentile of sorted values. */
-function rank(sorted: number[], p: number): number {
+function rank(sorted: Float64Array, p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
 }
 
@@ -200,6 +201,8 @@ function stops(hops: HopSession[]): PathStop[] {
       if (!st || !h.r) return;
       for (const stall of h.r.stalls) {
         if (stall.streamId !== st.summary.id) continue;
+        // a window used up by the stream's last bytes, the sender then done (FIN): nothing waited
+        if (stall.stalledUs === null && st.summary.halfClosed[stall.direction]) continue;
         out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: st.summary[stall.direction].bytes, previousBytes: null, captureEnded: h.captureEnded, stalledUs: stall.stalledUs });
       }
     });

@@ -81,6 +81,15 @@ export class PathRecorder {
         if (!s) return;
         if (ev.state === 'exhausted' && s.stalls.length < MAX_STALLS) {
           s.stalls.push({ direction: ev.direction, streamId: ev.streamId, since: ev.time, stalledUs: null });
+        } else if (ev.state === 'overrun') {
+          // the sender went on past the window (spdystream honours none): no stall after all
+          for (let i = s.stalls.length - 1; i >= 0; i--) {
+            const st = s.stalls[i]!;
+            if (st.stalledUs === null && st.direction === ev.direction && (st.streamId === ev.streamId || st.streamId === 0 || ev.streamId === 0)) {
+              s.stalls.splice(i, 1);
+              break;
+            }
+          }
         } else if (ev.state === 'resumed') {
           for (let i = s.stalls.length - 1; i >= 0; i--) {
             const st = s.stalls[i]!;

@@ -1,34 +1,30 @@
 /**
  * What one direction of one stream at one hop leaves behind for linking:
- * its byte count, when its bytes were seen, digests of its first bytes, and
- * a bounded grid of (byte offset → time, byte value) samples.
+ * its byte count, when its bytes were seen, its first bytes, and a bounded
+ * grid of (byte offset → time, byte value) samples.
  *
  * Why these and nothing more:
- * - Equal streams are told by the summary's sha256 and byte count. A stream
- *   cut short (a capture that ends early, a hop that stopped passing bytes)
- *   must still be recognised as a prefix of the longer one: the sha256 of a
- *   whole stream says nothing about its prefixes, so the first
- *   `HEAD_BYTES` are hashed again with a digest kept at every power of two
- *   from `FIRST_CHECKPOINT`, and the first `RAW_HEAD_BYTES` are kept as they
- *   are. A prefix of any length is then checked at the largest checkpoint
- *   both streams reached, at the cost of hashing 64 KiB once per stream.
+ * - Equal streams are told by the summary's sha256 and byte count, which the
+ *   decoder computes anyway. A stream cut short (a capture that ends early,
+ *   a hop that stopped passing bytes) must still be recognised as a prefix
+ *   of the longer one, and the sha256 of a whole stream says nothing about
+ *   its prefixes. Hashing every prefix again would cost as much as the
+ *   decoder's own digests (a second pass over every byte); instead the
+ *   first `RAW_HEAD_BYTES` are kept as they are and the grid keeps one byte
+ *   per step: a prefix is accepted when its first bytes and every sampled
+ *   byte agree, which costs nothing per byte and stays bounded.
  * - The grid records, for byte offsets k·step, the time the byte was seen
  *   and its value. Two hops of one stream sample the same offsets (the step
  *   starts at `INITIAL_STEP` and only ever doubles), so delays are matched
  *   by byte offset, and the sampled byte values check the streams' content
- *   beyond the hashed head. Memory is bounded: past `2 · MAX_SAMPLES`
- *   points every other one is dropped and the step doubles.
+ *   all along. Memory is bounded: past `2 · MAX_SAMPLES` points every other
+ *   one is dropped and the step doubles.
  */
-import { createHash, type Hash } from 'node:crypto';
 
-/** Bytes at the start of a stream whose prefix digests are kept. */
-export const HEAD_BYTES = 64 * 1024;
-/** Bytes kept as they are (prefixes shorter than the first checkpoint). */
+/** Bytes kept as they are at the start of a stream. */
 export const RAW_HEAD_BYTES = 256;
-/** The first prefix digest; the next ones at 2×, 4×, … up to HEAD_BYTES. */
-export const FIRST_CHECKPOINT = 512;
 /** Grid step at the start (bytes); it doubles as the stream grows. */
-export const INITIAL_STEP = 16;
+export const INITIAL_STEP = 64;
 /** Grid points kept after a decimation; at most twice as many between two. */
 export const MAX_SAMPLES = 512;
 
@@ -38,12 +34,10 @@ export class DirectionRecord {
   /** Time of the first and of the last data event (µs). */
   firstTime = NaN;
   lastTime = NaN;
-  /** Bytes up to which the stream arrived without a gap (the head digests cover only those). */
+  /** Bytes up to which the stream arrived without a gap. */
   contiguous = 0;
   /** The first RAW_HEAD_BYTES bytes. */
   raw: Uint8Array | null = null;
-  /** Hex sha256 of the first FIRST_CHECKPOINT·2^i bytes. */
-  readonly checkpoints: string[] = [];
   /** Grid step: point k is byte offset k·step. */
   step = INITIAL_STEP;
   /** Per grid point: time the byte was seen (NaN: not seen, a gap). */
@@ -52,8 +46,6 @@ export class DirectionRecord {
   values = new Int16Array(64);
   /** Grid points recorded. */
   points = 0;
-  private hash: Hash | null = null;
-  private headDigest: string | null = null;
 
   /** Bytes [offset, offset + bytes.length) of the stream, seen at `time`. */
   add(offset: number, bytes: Uint8Array, time: number): void {
@@ -62,42 +54,18 @@ export class DirectionRecord {
     if (Number.isNaN(this.firstTime)) this.firstTime = time;
     this.lastTime = time;
     const end = offset + n;
-    if (offset === this.contiguous && this.contiguous < HEAD_BYTES) this.head(bytes);
+    if (offset === this.contiguous && offset < RAW_HEAD_BYTES) {
+      this.raw ??= new Uint8Array(RAW_HEAD_BYTES);
+      this.raw.set(bytes.subarray(0, RAW_HEAD_BYTES - offset), offset);
+    }
     if (offset === this.contiguous) this.contiguous = end;
     if (end > this.bytes) this.bytes = end;
     this.sample(offset, bytes, time);
   }
 
-  /** sha256 of the first min(contiguous, HEAD_BYTES) bytes. */
-  headSha256(): string {
-    if (this.headDigest !== null) return this.headDigest;
-    const d = (this.hash ? this.hash.copy() : createHash('sha256')).digest('hex');
-    if (this.contiguous >= HEAD_BYTES) this.headDigest = d;
-    return d;
-  }
-
   /** Byte offset of grid point k. */
   offsetOf(k: number): number {
     return k * this.step;
-  }
-
-  private head(bytes: Uint8Array): void {
-    let at = this.contiguous;
-    if (at < RAW_HEAD_BYTES) {
-      this.raw ??= new Uint8Array(RAW_HEAD_BYTES);
-      const take = Math.min(RAW_HEAD_BYTES - at, bytes.length);
-      this.raw.set(bytes.subarray(0, take), at);
-    }
-    const h = (this.hash ??= createHash('sha256'));
-    let i = 0;
-    while (i < bytes.length && at < HEAD_BYTES) {
-      const next = FIRST_CHECKPOINT << this.checkpoints.length;
-      const take = Math.min(bytes.length - i, next - at);
-      h.update(bytes.subarray(i, i + take));
-      i += take;
-      at += take;
-      if (at === next) this.checkpoints.push(h.copy().digest('hex'));
-    }
   }
 
   private sample(offset: number, bytes: Uint8Array, time: number): void {
@@ -137,23 +105,20 @@ export class DirectionRecord {
   }
 }
 
-/** The longest prefix both records show to be equal, or -1 when their first bytes differ. */
+/**
+ * The length of the prefix both records share as far as they show (the
+ * shorter's contiguous bytes), or -1 when their first bytes or a sampled
+ * byte differ.
+ */
 export function verifiedPrefix(a: DirectionRecord, b: DirectionRecord): number {
   const n = Math.min(a.contiguous, b.contiguous);
-  if (n === 0) return 0;
-  if (n <= RAW_HEAD_BYTES) {
-    for (let i = 0; i < n; i++) if (a.raw![i] !== b.raw![i]) return -1;
-    return n;
-  }
-  // Equal lengths within the head: the whole head digests decide.
-  if (a.contiguous === b.contiguous && n <= HEAD_BYTES) return a.headSha256() === b.headSha256() ? n : -1;
-  let i = Math.min(a.checkpoints.length, b.checkpoints.length) - 1;
-  if (i < 0) {
-    for (let k = 0; k < RAW_HEAD_BYTES; k++) if (a.raw![k] !== b.raw![k]) return -1;
-    return RAW_HEAD_BYTES;
-  }
-  if (a.checkpoints[i] === b.checkpoints[i]) return FIRST_CHECKPOINT << i;
-  return -1;
+  const head = Math.min(n, RAW_HEAD_BYTES);
+  for (let i = 0; i < head; i++) if (a.raw![i] !== b.raw![i]) return -1;
+  let same = true;
+  commonPoints(a, b, (off, _ta, _tb, eq) => {
+    if (off < n && !eq) same = false;
+  });
+  return same ? n : -1;
 }
 
 /**

@@ -45,8 +45,9 @@ export interface StreamComparison {
   outerBytes: number;
   innerBytes: number;
   /**
-   * equal: same count and sha256 (or, without digests, same head digest and sampled bytes);
-   * prefix: the shorter is a prefix of the longer as far as it was checked (`verifiedBytes`);
+   * equal: same count and sha256 (without digests: same count, first 256 bytes and sampled bytes);
+   * prefix: the shorter is a prefix of the longer: its first 256 bytes and every byte sampled
+   * along it (one per grid step) agree (`verifiedBytes`: the shorter's bytes; 0 when it has none);
    * counts: same count, content not checkable (no digests, no records); empty: no bytes on either side.
    */
   result: 'equal' | 'prefix' | 'counts' | 'empty';

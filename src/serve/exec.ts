@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ResizeDecoder } from '../k8s/index.js';
 import { runCommand, runEcho, type RunningCommand } from './process.js';
+import type { SessionRecord } from './hops/record.js';
 import type { ExecOutcome } from './status.js';
 
 export interface ExecRequest {
@@ -32,6 +33,8 @@ export interface ExecBehaviour {
   attachCommand?: string[];
   /** Extra environment for commands. */
   env?: Record<string, string>;
+  /** This session's record: what the command read and wrote, and how it ended (`serve --record`). */
+  record?: SessionRecord;
 }
 
 /** One exec session's client-facing ends. */
@@ -73,6 +76,7 @@ export async function runExec(req: ExecRequest, io: ExecIO, behaviour: ExecBehav
   let size: [number, number] | null = null;
   let firstSize: (() => void) | null = null;
   if (io.resize) {
+    io.resize.on('data', (d: Buffer) => behaviour.record?.bytes('resize', 'clientToServer', d));
     parseResize(io.resize, (w, h) => {
       size = [w, h];
       if (proc) proc.resize(w, h);
@@ -102,9 +106,16 @@ export async function runExec(req: ExecRequest, io: ExecIO, behaviour: ExecBehav
   } catch (e) {
     const outcome: ExecOutcome = { kind: 'failed', message: e instanceof Error ? e.message : String(e) };
     await io.finish(outcome);
+    behaviour.record?.end(outcome);
     return outcome;
   }
 
+  const rec = behaviour.record;
+  if (rec) {
+    io.stdin?.on('data', (d: Buffer) => rec.bytes('stdin', 'clientToServer', d));
+    proc.stdout?.on('data', (d: Buffer) => rec.bytes('stdout', 'serverToClient', d));
+    proc.stderr?.on('data', (d: Buffer) => rec.bytes('stderr', 'serverToClient', d));
+  }
   let exited = false;
   void io.gone.then(() => {
     if (!exited) proc!.kill();
@@ -149,6 +160,7 @@ export async function runExec(req: ExecRequest, io: ExecIO, behaviour: ExecBehav
   }
   await Promise.all(outputs);
   await io.finish(outcome);
+  rec?.end(outcome);
   return outcome;
 }
 

@@ -7,3 +7,4 @@ export { isLoopback } from './auth.js';
 export { bearerMatches } from './identity/index.js';
 export { apiResponse, handleApiRequest, type FakeApiOptions } from './fake-api.js';
 export type { ExecBehaviour, ExecRequest } from './exec.js';
+export * from './hops/index.js';

@@ -33,10 +33,11 @@ import {
 import { SpdySession } from '../spdy/session/index.js';
 import { computeAccept, headerValues } from '../websocket/index.js';
 import { isLoopback } from './auth.js';
-import { parseExecRequest, type ExecBehaviour } from './exec.js';
+import { parseExecRequest, type ExecBehaviour, type ExecRequest } from './exec.js';
 import { handleApiRequest } from './fake-api.js';
 import { TokenTable, authenticate, describeOutcome, loadClientCa, type AuthenticatorConfig } from './identity/index.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import type { HopRecorder } from './hops/record.js';
 import { KUBERNETES_PEER_OPTIONS } from './peer-options.js';
 import { serveSpdyExec } from './spdy-exec.js';
 import { serveSpdyPortForward } from './spdy-portforward.js';
@@ -46,11 +47,21 @@ import { serveWebSocketExec } from './ws-exec.js';
 import { serveTunnelledPortForward, serveWebSocketPortForward } from './ws-portforward.js';
 
 /** What an upgrade request's URL names. */
-interface UpgradeTarget {
+export interface UpgradeTarget {
   url: URL;
   namespace: string;
   pod: string;
   sub: 'exec' | 'attach' | 'portforward';
+  /** The exec/attach request when the URL does not carry it (a runtime's `/exec/{token}`). */
+  exec?: ExecRequest;
+}
+
+/** URL forms a role answers beside the API forms (the runtime's streaming URLs and token requests). */
+export interface ServeRoutes {
+  /** Answer a plain request; false leaves it to the fake API. */
+  request?(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  /** What an upgrade's URL names when it is not an API form; null for none. */
+  upgrade?(url: URL): UpgradeTarget | null;
 }
 
 /** One user of a token file (`parseTokenFile` gives these). */
@@ -97,6 +108,10 @@ export interface ServeOptions {
    * default silent.
    */
   log?: (line: string) => void;
+  /** Extra URL forms (`serve --as runtime`). */
+  routes?: ServeRoutes;
+  /** Record each session's bytes per stream and its exit (`serve --record`). */
+  record?: HopRecorder;
 }
 
 export interface ServeHandle {
@@ -165,6 +180,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
       res.end(body);
       return;
     }
+    if (opts.routes?.request?.(req, res)) return;
     handleApiRequest(req, res);
   };
 
@@ -178,14 +194,11 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
       return reject(socket, 401, 'Unauthorized', [], unauthorized());
     }
     const url = new URL(req.url ?? '/', 'http://local');
-    const m = SUBRESOURCE.exec(url.pathname);
-    if (!m) return reject(socket, 404, 'Not Found', [], statusBody(404, 'NotFound', `no upgrade at ${url.pathname}`));
-    const namespace = decodeURIComponent(m[1]!);
-    const pod = decodeURIComponent(m[2]!);
-    const sub = m[3] as 'exec' | 'attach' | 'portforward';
+    const target = apiTarget(url) ?? opts.routes?.upgrade?.(url) ?? null;
+    if (!target) return reject(socket, 404, 'Not Found', [], statusBody(404, 'NotFound', `no upgrade at ${url.pathname}`));
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
-    if (upgrade.includes('websocket')) return upgradeWebSocket(req, socket, head, { url, namespace, pod, sub });
-    if (upgrade.includes('spdy/3.1')) return upgradeSpdy(req, socket, head, { url, namespace, pod, sub });
+    if (upgrade.includes('websocket')) return upgradeWebSocket(req, socket, head, target);
+    if (upgrade.includes('spdy/3.1')) return upgradeSpdy(req, socket, head, target);
     reject(socket, 400, 'Bad Request', [], statusBody(400, 'BadRequest', `unsupported upgrade ${upgrade}`));
   };
 
@@ -193,7 +206,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     req: http.IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    { url, namespace, pod, sub }: UpgradeTarget,
+    { url, namespace, pod, sub, exec }: UpgradeTarget,
   ) => {
     const supported = sub === 'portforward' ? [PORT_FORWARD_PROTOCOL] : [...SPDY_REMOTE_COMMAND_SERVER];
     const neg = negotiateSpdy(headerValues(req.headers, 'x-stream-protocol-version'), supported);
@@ -205,11 +218,23 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     if (head.length) socket.unshift(head);
     const session = SpdySession.server(socket, KUBERNETES_PEER_OPTIONS);
     log(`spdy ${sub} ${namespace}/${pod} (${neg.protocol})`);
-    if (sub === 'portforward') {
-      void serveSpdyPortForward(session, { pod, connectHost: opts.connectHost, log });
+    const execReq = sub === 'portforward' ? null : (exec ?? parseExecRequest(url, sub, namespace, pod));
+    const record = opts.record?.session({
+      kind: sub,
+      transport: 'spdy/3.1',
+      protocol: neg.protocol,
+      side: 'client',
+      clientPort: (socket as Duplex & { remotePort?: number }).remotePort,
+      serverPort: (socket as Duplex & { localPort?: number }).localPort,
+      namespace,
+      pod,
+      command: execReq?.command,
+    });
+    if (!execReq) {
+      void serveSpdyPortForward(session, { pod, connectHost: opts.connectHost, log, record });
     } else {
       const version = remoteCommandProtocol(neg.protocol)?.version ?? 1;
-      void serveSpdyExec(session, parseExecRequest(url, sub, namespace, pod), { version, behaviour, log });
+      void serveSpdyExec(session, execReq, { version, behaviour: { ...behaviour, record }, log });
     }
   };
 
@@ -217,7 +242,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     req: http.IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    { url, namespace, pod, sub }: UpgradeTarget,
+    { url, namespace, pod, sub, exec }: UpgradeTarget,
   ) => {
     const key = req.headers['sec-websocket-key'];
     if (typeof key !== 'string' || req.headers['sec-websocket-version'] !== '13') {
@@ -241,7 +266,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     const conn = new WsServerConnection(socket, head);
     log(`websocket ${sub} ${namespace}/${pod} (${neg.protocol || 'no sub-protocol'})`);
     if (sub !== 'portforward') {
-      void serveWebSocketExec(conn, neg.protocol, parseExecRequest(url, sub, namespace, pod), behaviour, log);
+      void serveWebSocketExec(conn, neg.protocol, exec ?? parseExecRequest(url, sub, namespace, pod), behaviour, log);
     } else if (neg.protocol.startsWith(TUNNEL_PROTOCOL_PREFIX)) {
       void serveTunnelledPortForward(conn, { pod, connectHost: opts.connectHost, log });
     } else {
@@ -318,6 +343,12 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+function apiTarget(url: URL): UpgradeTarget | null {
+  const m = SUBRESOURCE.exec(url.pathname);
+  if (!m) return null;
+  return { url, namespace: decodeURIComponent(m[1]!), pod: decodeURIComponent(m[2]!), sub: m[3] as UpgradeTarget['sub'] };
 }
 
 function noDelay(socket: Duplex): void {

@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import type { SpdySession, SpdyStream } from '../spdy/session/index.js';
+import type { SessionRecord } from './hops/record.js';
 
 const PAIR_TIMEOUT_MS = 30_000;
 
@@ -16,6 +17,8 @@ export interface PortForwardOptions {
   connectHost?: string;
   pod: string;
   log?: (line: string) => void;
+  /** This session's record: bytes per forwarded connection (`serve --record`). */
+  record?: SessionRecord;
 }
 
 interface Pair {
@@ -62,23 +65,31 @@ export function serveSpdyPortForward(session: SpdySession, opts: PortForwardOpti
     if (pair.error && pair.data) {
       clearTimeout(pair.timer);
       pairs.delete(key);
-      forward(pair.error, pair.data, pair.port);
+      forward(pair.error, pair.data, pair.port, key);
     }
   });
 
-  const forward = (error: SpdyStream, data: SpdyStream, port: number) => {
+  const forward = (error: SpdyStream, data: SpdyStream, port: number, requestId: string) => {
+    const rec = opts.record;
+    if (rec) {
+      const key = { port, requestId };
+      data.on('data', (d: Buffer) => rec.bytes('data', 'clientToServer', d, key));
+    }
     const socket = net.connect(port, host);
     socket.setNoDelay(true);
     let connected = false;
     socket.on('connect', () => {
       connected = true;
       opts.log?.(`port-forward: stream ${data.id} → ${host}:${port}`);
+      if (rec) socket.on('data', (d: Buffer) => rec.bytes('data', 'serverToClient', d, { port, requestId }));
       data.pipe(socket);
       socket.pipe(data);
     });
     socket.on('error', (e) => {
       if (!connected && !error.destroyed) {
-        error.end(`error forwarding port ${port} to pod ${opts.pod}, uid : ${e.message}`);
+        const message = `error forwarding port ${port} to pod ${opts.pod}, uid : ${e.message}`;
+        rec?.bytes('error', 'serverToClient', Buffer.from(message), { port, requestId });
+        error.end(message);
         data.reset();
       } else data.destroy();
     });
@@ -93,6 +104,7 @@ export function serveSpdyPortForward(session: SpdySession, opts: PortForwardOpti
   return new Promise((resolve) =>
     session.on('close', () => {
       for (const p of pairs.values()) clearTimeout(p.timer);
+      opts.record?.end(null);
       resolve();
     }),
   );

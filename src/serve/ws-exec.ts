@@ -6,8 +6,8 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { ChannelDecoder, channelFrame, remoteCommandProtocol } from '../k8s/index.js';
-import { runExec, type ExecBehaviour, type ExecRequest } from './exec.js';
-import { statusPayload } from './status.js';
+import { runExec, type ExecBehaviour, type ExecIO, type ExecRequest } from './exec.js';
+import { statusPayload, type ExecOutcome } from './status.js';
 import type { WsServerConnection } from './ws-conn.js';
 
 const CH_STDIN = 0;
@@ -22,6 +22,8 @@ export function serveWebSocketExec(
   req: ExecRequest,
   behaviour: ExecBehaviour,
   log?: (line: string) => void,
+  /** What serves the session: the command here by default; the apiserver's translator relays it to a kubelet. */
+  run: (req: ExecRequest, io: ExecIO) => Promise<ExecOutcome> = (r, io) => runExec(r, io, behaviour),
 ): Promise<void> {
   const info = remoteCommandProtocol(protocol === '' ? 'channel.k8s.io' : protocol)!;
   const base64 = info.base64;
@@ -77,7 +79,7 @@ export function serveWebSocketExec(
   // "Connected": one empty message on the lowest channel we write.
   send(req.stdout ? CH_STDOUT : req.stderr && !req.tty ? CH_STDERR : CH_ERROR, new Uint8Array(0));
 
-  return runExec(
+  return run(
     req,
     {
       stdin,
@@ -92,6 +94,5 @@ export function serveWebSocketExec(
         conn.close();
       },
     },
-    behaviour,
   ).then(() => undefined);
 }

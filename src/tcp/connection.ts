@@ -92,6 +92,8 @@ export class Connection {
   lastTime: number;
   lastPacket: number;
   conflicts = 0;
+  /** `TcpSegment.source` values seen (merged captures), ascending; null when none carried one. */
+  sources: number[] | null = null;
   /** Segments seen on this connection (both directions): the clock of the ACK reorder tolerance. */
   segments = 0;
   /** A RST that came before bytes it follows, waiting for them (reorder tolerance). */

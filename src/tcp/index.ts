@@ -13,3 +13,10 @@ export {
   type DecodeCaptureOptions,
   type DecodeSummary,
 } from './pipeline.js';
+export {
+  MergedCaptureDecoder,
+  decodeMergedCaptures,
+  type InputSummary,
+  type MergedDecodeOptions,
+  type MergedDecodeSummary,
+} from './merged-pipeline.js';

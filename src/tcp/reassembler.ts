@@ -133,6 +133,7 @@ export class TcpReassembler {
     conn.lastTime = s.time;
     conn.lastPacket = s.packet;
     conn.segments++;
+    if (s.source !== undefined) noteSource(conn, s.source);
     const fromA = s.srcPort === conn.aPort && s.src === conn.aAddr;
     const h = fromA ? conn.ab : conn.ba;
     h.segmentsSeen++;
@@ -484,6 +485,7 @@ export class TcpReassembler {
       direction: fromA === undefined ? undefined : fromA ? conn.ab.direction : conn.ba.direction,
       time,
       packet: packet || undefined,
+      ...(conn.sources !== null ? { sources: conn.sources } : {}),
     });
     // Remember it for a while, so its trailing ACKs do not look like a new connection.
     if (this.conns.get(conn.key) === conn) {
@@ -817,6 +819,18 @@ export class TcpReassembler {
     if (this.strict) throw error;
     this.emit({ kind: 'diagnostic', connection: conn.id, time, error });
   }
+}
+
+/** Adds an input to the connection's sources (kept sorted; a handful at most). */
+function noteSource(conn: Connection, source: number): void {
+  const list = conn.sources;
+  if (list === null) {
+    conn.sources = [source];
+    return;
+  }
+  if (list.includes(source)) return;
+  list.push(source);
+  list.sort((a, b) => a - b);
 }
 
 function endpointKey(addr: IpAddress, port: number): string | number {

@@ -38,6 +38,11 @@ export interface TcpSegment {
   time: Timestamp;
   /** 1-based capture packet number (0 when not from a capture). */
   packet: number;
+  /**
+   * Which input the segment came from, when several captures are merged
+   * (0-based, in the order the inputs were given); absent otherwise.
+   */
+  source?: number;
 }
 
 /** Text form of an address: dotted quad, or RFC 5952 compressed IPv6. */

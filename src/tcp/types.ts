@@ -63,6 +63,11 @@ export interface ConnectionClose {
   direction?: Direction;
   time: Timestamp;
   packet?: number;
+  /**
+   * The inputs (`TcpSegment.source`, ascending) whose segments made up the
+   * connection, when the segments carried one (merged captures).
+   */
+  sources?: number[];
 }
 
 /** Something odd below the application layer (conflicting overlap, buffer limit hit, …). */

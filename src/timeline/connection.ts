@@ -40,6 +40,8 @@ export interface DecoderContext {
   refusedUpgrades: Array<{ connection: number; clientAddress: string; path: string; time: number; request: RequestSummary }>;
   /** Requests kept for the summary (bounded by `maxRequestsKept`). */
   requestsKept: number;
+  /** Several capture files are decoded together: `connection-close` names the connection's. */
+  closeNamesFiles?: boolean;
 }
 
 /** How long after a refused WebSocket upgrade a SPDY upgrade to the same path still counts as its retry. */
@@ -93,6 +95,8 @@ export class ConnectionDecoder {
   private readonly summaries: RequestSummary[] = [];
   private disabled = false;
   private finished = false;
+  /** The capture files the connection came from (set by the decoder; see `SessionSummary.files`). */
+  files: string[] = [];
   /** Bytes of each direction seen so far (absolute offset of the next byte). */
   private readonly next: Record<Direction, number> = { clientToServer: 0, serverToClient: 0 };
 
@@ -153,7 +157,14 @@ export class ConnectionDecoder {
   close(ev: ConnectionClose, out: TimelineEvent[]): void {
     this.lastTime = ev.time;
     this.end(ev.time, ev.reason, out);
-    out.push({ kind: 'connection-close', time: ev.time, connection: this.id, reason: ev.reason, direction: ev.direction ? this.dir(ev.direction) : null });
+    out.push({
+      kind: 'connection-close',
+      time: ev.time,
+      connection: this.id,
+      reason: ev.reason,
+      direction: ev.direction ? this.dir(ev.direction) : null,
+      ...(this.ctx.closeNamesFiles === true ? { files: [...this.files] } : {}),
+    });
   }
 
   /** End of input without a close event. */
@@ -172,11 +183,11 @@ export class ConnectionDecoder {
   }
 
   sessionSummaries(): SessionSummary[] {
-    return this.session ? [this.session.summary()] : [];
+    return this.session ? [{ ...this.session.summary(), files: [...this.files] }] : [];
   }
 
   requestSummaries(): RequestSummary[] {
-    return this.summaries;
+    return this.summaries.map((r) => ({ ...r, files: [...this.files] }));
   }
 
   // --- routing -----------------------------------------------------------------

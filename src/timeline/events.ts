@@ -424,6 +424,8 @@ export interface ConnectionCloseEvent extends Base {
   kind: 'connection-close';
   reason: CloseReason;
   direction: Direction | null;
+  /** When several capture files are decoded together: the ones the connection came from (see `SessionSummary.files`). */
+  files?: string[];
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { Direction } from '../common/errors.js';
 import type { SessionApplication, TimelineEvent, Transport } from './events.js';
 import type { SessionSetup } from './session.js';
-import type { SessionSummary } from './summary-types.js';
+import type { InterpretedSessionSummary, SessionSummary } from './summary-types.js';
 import { endpointText } from './session.js';
 import { noExecTarget } from './request-info.js';
 
@@ -21,7 +21,7 @@ export interface SessionInterpreter {
   gap(d: Direction, size: number, time: number, out: TimelineEvent[]): void;
   /** TCP closed or input ended. */
   end(time: number, tcp: SessionSummary['tcpClose'], out: TimelineEvent[]): void;
-  summary(): SessionSummary;
+  summary(): InterpretedSessionSummary;
   /** Count a diagnostic the connection reported about this session. */
   noteDiagnostic(): void;
   /** Mid-session: the first whole frame of `d` starts at `offset`. */
@@ -51,7 +51,7 @@ export function otherSessionSummary(
   setup: SessionSetup,
   application: SessionApplication,
   rest: Pick<SessionSummary, 'streams' | 'endTime' | 'end' | 'pings' | 'websocketClose' | 'tcpClose' | 'gaps' | 'diagnostics' | 'messages'>,
-): SessionSummary {
+): InterpretedSessionSummary {
   return {
     kind: 'unknown',
     transport: setup.transport,

@@ -80,4 +80,10 @@ export interface SessionDecoderOptions {
    * not decrypted.
    */
   tlsKeys?: TlsKeyLog | null;
+  /**
+   * The names of the capture inputs, in order, for the summary's `files`:
+   * a connection whose close event lists `sources` gets their names; with
+   * one input, every connection gets it.
+   */
+  inputNames?: readonly string[];
 }

@@ -11,7 +11,7 @@ import type { WebSocketFrame, WebSocketFrameEvent } from '../websocket/types.js'
 import type { TimelineEvent, Transport } from './events.js';
 import type { DecoderContext } from './connection.js';
 import type { SessionSetup } from './session.js';
-import type { MessageCounts, SessionSummary } from './summary-types.js';
+import type { MessageCounts, InterpretedSessionSummary, SessionSummary } from './summary-types.js';
 import { websocketFrameEvent } from './websocket-frame-event.js';
 import { endReasonOf, otherSessionStart, otherSessionSummary, type SessionInterpreter } from './interpreter.js';
 
@@ -90,7 +90,7 @@ export class PlainWebSocketSession implements SessionInterpreter {
     out.push({ kind: 'session-end', time, connection: this.setup.connection, session: this.id, reason: this.endReason });
   }
 
-  summary(): SessionSummary {
+  summary(): InterpretedSessionSummary {
     return otherSessionSummary(this.setup, 'websocket', {
       streams: [],
       endTime: this.endTime,

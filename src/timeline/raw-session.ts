@@ -9,7 +9,7 @@ import type { Direction } from '../common/errors.js';
 import type { TimelineEvent, Transport } from './events.js';
 import type { DecoderContext } from './connection.js';
 import type { SessionSetup } from './session.js';
-import type { SessionSummary } from './summary-types.js';
+import type { InterpretedSessionSummary, SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
 import { endReasonOf, otherSessionStart, otherSessionSummary, type SessionInterpreter } from './interpreter.js';
 
@@ -69,7 +69,7 @@ export class RawUpgradeSession implements SessionInterpreter {
     out.push({ kind: 'session-end', time, connection: this.setup.connection, session: this.id, reason: this.endReason });
   }
 
-  summary(): SessionSummary {
+  summary(): InterpretedSessionSummary {
     return otherSessionSummary(this.setup, 'raw', {
       streams: this.opened ? [this.stream.summary()] : [],
       endTime: this.endTime,

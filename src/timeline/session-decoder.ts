@@ -39,6 +39,8 @@ export class SessionDecoder {
   /** Connections not yet known to be plain (their first bytes may be TLS). */
   private readonly gates = new Map<number, TlsGate>();
   private readonly tlsSummaries: TlsConnectionSummary[] = [];
+  /** Their connections' files, by connection number (set when the connection closes). */
+  private readonly tlsFiles = new Map<number, string[]>();
 
   constructor(private readonly opts: SessionDecoderOptions = {}) {
     const limits: TimelineLimits = { ...DEFAULT_TIMELINE_LIMITS, ...opts.limits };
@@ -50,6 +52,7 @@ export class SessionDecoder {
       nextSession: 1,
       refusedUpgrades: [],
       requestsKept: 0,
+      closeNamesFiles: (opts.inputNames?.length ?? 0) > 1,
     };
   }
 
@@ -107,7 +110,11 @@ export class SessionDecoder {
       connections: this.connectionCount,
       diagnostics: this.diagnostics,
       dropped: { ...this.dropped },
-      tlsConnections: this.tlsSummaries.map((t) => ({ ...t, alpnOffered: [...t.alpnOffered] })),
+      tlsConnections: this.tlsSummaries.map((t) => ({
+        ...t,
+        alpnOffered: [...t.alpnOffered],
+        files: [...(this.tlsFiles.get(t.connection) ?? this.connections.get(t.connection)?.files ?? [])],
+      })),
     };
   }
 
@@ -140,6 +147,8 @@ export class SessionDecoder {
         prev.finish(out);
       }
       const c = new ConnectionDecoder(ev, this.ctx, this.decodeAsFor(ev.connection));
+      const names = this.opts.inputNames;
+      if (names !== undefined && names.length === 1) c.files = [names[0]!];
       this.connections.set(ev.connection, c);
       this.gates.set(ev.connection, new TlsGate(ev, this.opts.tlsKeys ?? null));
       this.all.add(c);
@@ -182,6 +191,7 @@ export class SessionDecoder {
         c.gap(ev, out);
         return;
       case 'close':
+        this.noteFiles(c, ev);
         c.close(ev, out);
         this.connections.delete(ev.connection);
         if (!c.hasSummary) this.dropClosed(c);
@@ -199,6 +209,7 @@ export class SessionDecoder {
     if (ev.kind === 'data') g.data(ev, c, out);
     else if (ev.kind === 'gap') g.gap(ev, c, out);
     else {
+      this.noteFiles(c, ev);
       g.end(ev.time, c, out);
       this.gates.delete(ev.connection);
       c.close(ev, out);
@@ -206,8 +217,19 @@ export class SessionDecoder {
       if (!c.hasSummary) this.dropClosed(c);
       else this.keepClosed(c);
     }
-    if (!had && g.summary !== null && this.tlsSummaries.length < MAX_TLS_KEPT) this.tlsSummaries.push(g.summary);
+    if (!had && g.summary !== null && this.tlsSummaries.length < MAX_TLS_KEPT) {
+      this.tlsSummaries.push(g.summary);
+      this.tlsFiles.set(c.id, c.files);
+    }
     if (g.passthrough) this.gates.delete(ev.connection);
+  }
+
+  /** Merged captures: the inputs whose segments made up the connection. */
+  private noteFiles(c: ConnectionDecoder, ev: ConnectionClose): void {
+    if (ev.sources === undefined) return;
+    const names = this.opts.inputNames ?? [];
+    c.files = ev.sources.map((i) => names[i] ?? `input ${i + 1}`);
+    if (this.tlsFiles.has(c.id)) this.tlsFiles.set(c.id, c.files);
   }
 
   private decodeAsFor(connection: number): DecodeAs | undefined {

@@ -16,7 +16,7 @@ import type { Endpoint } from '../tcp/types.js';
 import type { SessionEndReason, StreamRole, TimelineEvent, Transport } from './events.js';
 import type { DecoderContext } from './connection.js';
 import type { RequestInfo } from './request-info.js';
-import type { SessionSummary } from './summary-types.js';
+import type { InterpretedSessionSummary, SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
 import { FlowControl, type FlowChange } from './flow-control.js';
 import { flowControlSummary } from './flow-evidence.js';
@@ -316,7 +316,7 @@ export class Session {
     };
   }
 
-  summary(): SessionSummary {
+  summary(): InterpretedSessionSummary {
     const s = this.setup;
     const streams = [...this.streams.values()]
       .sort((a, b) => a.id - b.id)

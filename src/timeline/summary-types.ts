@@ -66,6 +66,13 @@ export interface SessionSummary extends ExecTarget {
   session: number;
   /** The TCP connection (numbering of the capture pipeline or the tap). */
   connection: number;
+  /**
+   * The capture files whose packets make up the session's connection, as
+   * named on the command line (`-` for standard input), in command-line
+   * order: one file, or several when the same connection was captured in
+   * more than one. [] when the events did not come from files (the tap).
+   */
+  files: string[];
   // hop, namespace, pod, container, command, stdin, stdout, stderr, tty: see ExecTarget
   /** What the client offered (`X-Stream-Protocol-Version` lines, `Sec-WebSocket-Protocol` entries). */
   offeredProtocols: string[];
@@ -164,6 +171,8 @@ export interface RequestSummary {
   /** For a refused upgrade: the session that retried it, when one did. */
   retriedBy: number | null;
   time: number;
+  /** The capture files the connection came from, as for sessions (always set by `SessionDecoder.summary()`). */
+  files?: string[];
 }
 
 /** A connection that carries TLS (summary contract addition). */
@@ -171,7 +180,12 @@ export interface TlsConnectionSummary extends TlsDescription {
   connection: number;
   client: string;
   server: string;
+  /** The capture files the connection came from, as for sessions (always set by `SessionDecoder.summary()`). */
+  files?: string[];
 }
+
+/** A session's summary as its interpreter knows it; the decoder adds what the connection knows. */
+export type InterpretedSessionSummary = Omit<SessionSummary, 'files'>;
 
 export interface DecodeSummary {
   sessions: SessionSummary[];

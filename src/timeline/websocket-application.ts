@@ -15,7 +15,7 @@ import { PORT_FORWARD_PROTOCOL, REMOTE_COMMAND_BASE64_V4, REMOTE_COMMAND_V4, TUN
 import type { TimelineEvent, Transport } from './events.js';
 import type { RequestInfo } from './request-info.js';
 import type { SessionInterpreter } from './interpreter.js';
-import type { SessionSummary } from './summary-types.js';
+import type { InterpretedSessionSummary, SessionSummary } from './summary-types.js';
 
 export type WebSocketApplication = 'kubernetes' | 'websocket' | 'by-messages';
 
@@ -103,7 +103,7 @@ export class WebSocketByMessages implements SessionInterpreter {
     this.inner!.end(time, tcp, out);
   }
 
-  summary(): SessionSummary {
+  summary(): InterpretedSessionSummary {
     // before a decision (a summary taken mid-decode): as plain WebSocket, the cautious reading
     return (this.inner ?? this.make('websocket')).summary();
   }

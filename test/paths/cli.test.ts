@@ -8,8 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PathSummary } from '../../src/paths/index.js';
+import { spawnSync } from 'node:child_process';
 import { cliMissing, runCli } from '../cli/helpers.js';
 import { execPathCapture, manyExecs } from '../helpers/exec-paths.js';
+import { sharedDir } from '../helpers/shared-captures.js';
+import type { ClockOffset } from '../../src/paths/index.js';
+
+const editcap = spawnSync('editcap', ['-h'], { stdio: 'ignore' }).error ? null : 'editcap';
+const realDir = sharedDir('real-apiserver');
 
 const missing = cliMissing();
 if (missing) console.warn(`skipping the paths CLI tests: ${missing}`);
@@ -36,7 +42,7 @@ describe.skipIf(missing !== null)('kubewire decode: paths', () => {
       expect(p.path).toBe(n + 1);
       expect(p.hops.map((h) => h.hop)).toEqual(['client-apiserver', 'apiserver-kubelet', 'kubelet-runtime']);
       expect(p.hops.map((h) => clientOf.get(h.session))).toEqual(execs[n]!.ports.map((port) => `127.0.0.1:${port}`));
-      expect(p.hops.every((h) => h.file === 'node.pcapng')).toBe(true);
+      expect(p.hops.every((h) => h.file === file)).toBe(true);
       expect(p.links.map((l) => l.evidence)).toEqual([
         ['identity', 'bytes', 'timing'],
         ['bytes', 'timing'],
@@ -96,5 +102,40 @@ describe.skipIf(missing !== null)('kubewire decode: paths', () => {
     const s = await runCli(['decode', '-', '--path', '1'], { input: execPathCapture(execs) });
     expect(s.code).toBe(2);
     expect(s.stderr).toContain('--path reads the capture twice');
+  });
+
+  it('two captures, one a second ahead: the path across them and the offset within a millisecond', async () => {
+    const client = join(dir, 'client.pcapng');
+    const node = join(dir, 'node.pcapng');
+    writeFileSync(client, execPathCapture(execs, { hops: [0] }));
+    writeFileSync(node, execPathCapture(execs, { hops: [1, 2], shiftUs: { 1: 1_000_000, 2: 1_000_000 } }));
+    const r = await runCli(['decode', node, client, '--summary', '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout.toString()) as { paths: PathSummary[]; clockOffsets: ClockOffset[] };
+    expect(doc.paths).toHaveLength(3);
+    for (const p of doc.paths) expect(p.hops.map((h) => h.file)).toEqual([client, node, node]);
+    const off = doc.clockOffsets.find((c) => c.file === node)!;
+    expect(off.reference).toBe(client);
+    expect(Math.abs(off.offsetUs! - 1_000_000)).toBeLessThan(1000);
+    const text = (await runCli(['decode', node, client, '--summary'])).stdout.toString();
+    expect(text).toMatch(/clock of \S+node\.pcapng: \+1\.000\d{3} s ± \d+ µs against \S+client\.pcapng \(from 3 linked sessions\)/);
+  });
+
+  it.skipIf(!editcap || !realDir)('a real API server\'s two hops, one shifted by editcap -t 1: one path, the offset within its bounds', async () => {
+    const shifted = join(dir, 'kubelet-shifted.pcapng');
+    const res = spawnSync(editcap!, ['-t', '1', `${realDir}/kubectl-1.33.exec-cat.kubelet-hop.pcapng`, shifted]);
+    expect(res.status).toBe(0);
+    const api = `${realDir}/kubectl-1.33.exec-cat.api-hop.pcapng`;
+    const r = await runCli(['decode', api, shifted, '--summary', '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout.toString()) as { paths: PathSummary[]; clockOffsets: ClockOffset[] };
+    expect(doc.paths).toHaveLength(1);
+    expect(doc.paths[0]!.hops.map((h) => [h.hop, h.file])).toEqual([
+      ['client-apiserver', api],
+      ['apiserver-kubelet', shifted],
+    ]);
+    expect(doc.paths[0]!.links[0]!.evidence).toEqual(['identity', 'bytes', 'timing']);
+    const off = doc.clockOffsets.find((c) => c.file === shifted)!;
+    expect(Math.abs(off.offsetUs! - 1_000_000)).toBeLessThanOrEqual(off.uncertaintyUs!);
   });
 });

@@ -41,7 +41,7 @@ describe('paths on synthetic three-hop captures', () => {
         for (const dl of l.delays) {
           expect(dl.p50Us).toBeGreaterThanOrEqual(110);
           expect(dl.maxUs).toBeLessThanOrEqual(231);
-          expect(dl.samples).toBe(256);
+          expect(dl.samples).toBe(64);
         }
         expect(l.exitTravelUs).toBeGreaterThanOrEqual(110);
       }

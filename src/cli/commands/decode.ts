@@ -1,6 +1,7 @@
 /**
- * `kubewire decode <capture|->`: sessions, streams and bytes of kubectl exec,
- * attach and port-forward traffic in a pcap/pcapng file or on stdin.
+ * `kubewire decode <capture…|->`: sessions, streams and bytes of kubectl
+ * exec, attach and port-forward traffic in pcap/pcapng files (merged by
+ * time when several are given) or on stdin.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { runDecode, type DecodeArgs } from '../decode-run.js';
@@ -9,22 +10,24 @@ import { withOutputFilters, type OutputCliArgs } from './output-args.js';
 
 
 export interface DecodeCliArgs extends OutputCliArgs {
-  capture: string;
+  capture: string[];
   progress?: boolean;
+  'clock-offset'?: string | string[];
   'tls-keylog'?: string | string[];
   path?: number;
 }
 
 export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
-  command: 'decode <capture>',
-  describe: 'Decode kubectl exec/attach/port-forward sessions in a pcap or pcapng capture ("-" reads stdin)',
+  command: 'decode <capture..>',
+  describe: 'Decode kubectl exec/attach/port-forward sessions in pcap or pcapng captures, merged by time ("-" reads stdin)',
   builder: (y: Argv) =>
     withOutputFilters(
       y
       .positional('capture', {
         type: 'string',
-        describe: 'pcap or pcapng file, or - for standard input (e.g. tcpdump -U -w -)',
+        describe: 'pcap or pcapng files (several are merged by time), or - for standard input (e.g. tcpdump -U -w -)',
         demandOption: true,
+        array: true,
       })
       .option('summary', { type: 'boolean', describe: 'One block per session instead of the timeline' })
       .option('json', { type: 'boolean', describe: 'One JSON document (with --summary: the summary contract)' })
@@ -44,6 +47,11 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
         requiresArg: true,
         describe: 'Only the sessions of path N (one exec followed across its hops; see the summary), each event marked with its hop',
       })
+      .option('clock-offset', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'FILE=±SECONDS: add SECONDS to the times of capture FILE (as given, or its basename) before merging; repeatable',
+      })
       .option('progress', {
         type: 'boolean',
         describe: 'Progress on stderr (default: when stderr is a terminal and the output is not shown live on it)',
@@ -56,6 +64,8 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
       .example('$0 decode exec.pcap --role stdout --extract out/', 'Raw stream bytes as files, with out/index.json')
       .example('$0 decode exec.pcapng --html report.html', 'One HTML page to open in a browser: sessions, streams on a time axis, terminal replay')
       .example('$0 decode exec.pcapng --asciicast casts/', 'TTY sessions as asciicast files: asciinema play casts/session1.cast')
+      .example('$0 decode api.pcapng node.pcap --summary', 'Several captures merged by time; each session names its files')
+      .example('$0 decode a.pcap b.pcap --clock-offset b.pcap=-0.25', "b.pcap's clock was 250 ms ahead: correct it before merging")
       .example('$0 decode node.pcapng --path 1', 'The timeline of one exec across its hops (client → API server → kubelet → runtime)')
       .example('$0 decode late.pcap --decode-as v4.channel.k8s.io', 'A capture joined after the upgrade')
       .example('$0 decode https.pcapng --tls-keylog keys.txt', 'Decrypt TLS with a key log (also read from pcapng secrets blocks)') as unknown as Argv<DecodeCliArgs>,
@@ -66,8 +76,11 @@ export const decodeCommand: CommandModule<object, DecodeCliArgs> = {
 
 /** What the handler hands to runDecode, from what yargs parsed. */
 export function decodeArgs(argv: ArgumentsCamelCase<DecodeCliArgs>): DecodeArgs {
+  const captures = ([] as string[]).concat(argv.capture).map((c) => restoreStdinArg(String(c)));
   return {
-    input: restoreStdinArg(argv.capture),
+    input: captures[0]!,
+    ...(captures.length > 1 ? { inputs: captures } : {}),
+    ...(argv['clock-offset'] !== undefined ? { clockOffset: ([] as string[]).concat(argv['clock-offset']) } : {}),
     summary: argv.summary ?? false,
     json: argv.json ?? false,
     ndjson: argv.ndjson ?? false,

@@ -55,7 +55,7 @@ export function renderPaths(paths: PathSummary[], offsets: ClockOffset[], chalk:
     lines.push(
       o.offsetUs === null
         ? `  clock of ${o.file}: not tied to ${o.reference} by any linked session`
-        : `  clock of ${o.file}: ${o.offsetUs >= 0 ? '+' : '-'}${formatDuration(Math.abs(o.offsetUs))} ± ${formatDuration(o.uncertaintyUs ?? 0)} against ${o.reference} (from ${o.links} linked session${o.links === 1 ? '' : 's'})`,
+        : `  clock of ${o.file}: ${o.offsetUs >= 0 ? '+' : '-'}${(Math.abs(o.offsetUs) / 1e6).toFixed(6)} s ± ${formatDuration(o.uncertaintyUs ?? 0)} against ${o.reference} (from ${o.links} linked session${o.links === 1 ? '' : 's'})`,
     );
   }
   lines.push('');

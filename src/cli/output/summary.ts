@@ -46,7 +46,9 @@ export function renderSummary(
   const diagnostics = printableDeep(diagnosticEvents);
   const lines: string[] = [];
   if (s.sessions.length === 0) lines.push(chalk.yellow(filtered ? 'No session matches the filters.' : 'No exec, attach or port-forward session found.'));
-  for (const sess of s.sessions) lines.push(renderSession(sess, chalk), '');
+  // Several captures decoded together: each session says which it came from.
+  const files = new Set([...s.sessions, ...s.requests].flatMap((x) => x.files ?? []));
+  for (const sess of s.sessions) lines.push(withFiles(renderSession(sess, chalk), sess, files.size > 1, chalk), '');
   // paths: added by `decode` when it links sessions across hops
   const withPaths = s as DecodeSummary & { paths?: PathSummary[]; clockOffsets?: ClockOffset[] };
   if (withPaths.paths) lines.push(...renderPaths(withPaths.paths, withPaths.clockOffsets ?? [], chalk));
@@ -92,6 +94,14 @@ export function renderSummary(
   }
   if (tls.some((t) => !t.decrypted && t.reason !== 'unsupported-suite')) lines.push(chalk.yellow(TLS_KEYS_HINT));
   return lines.join('\n') + '\n';
+}
+
+/** The session's capture files, under its first line. */
+function withFiles(block: string, sess: SessionSummary, show: boolean, chalk: ChalkInstance): string {
+  if (!show || sess.files.length === 0) return block;
+  const nl = block.indexOf('\n');
+  const line = `  ${chalk.dim(sess.files.length > 1 ? 'files' : 'file')} ${sess.files.join(', ')}`;
+  return nl < 0 ? `${block}\n${line}` : `${block.slice(0, nl)}\n${line}${block.slice(nl)}`;
 }
 
 function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {

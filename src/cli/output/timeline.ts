@@ -157,7 +157,7 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
     case 'session-end':
       return `${head} ${chalk.bold(`session ${ev.session} ended`)} (${ev.reason})`;
     case 'connection-close':
-      return `${head} connection closed (${ev.reason})`;
+      return `${head} connection closed (${ev.reason})${ev.files ? chalk.dim(`  ${ev.files.length === 1 ? 'file' : 'files'} ${ev.files.join(', ')}`) : ''}`;
     case 'diagnostic':
       return `${head} ${stream(ev.streamId, null, chalk)}${chalk.red(ev.error.code)} ${ev.error.message}`;
     case 'tls':

@@ -1,0 +1,2 @@
+import bench from './paths.bench.js';
+await bench.run();

@@ -1,0 +1,54 @@
+/** A hop's HTTP listener: loopback only (the hops carry no authentication of their own). */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { isLoopback } from '../auth.js';
+import { parseListen } from '../server.js';
+
+export interface HopHandle {
+  url: string;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function listenHop(
+  role: string,
+  listen: string | undefined,
+  onRequest: http.RequestListener,
+  onUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void,
+): Promise<HopHandle> {
+  const { host, port } = parseListen(listen);
+  if (!isLoopback(host)) throw new Error(`serve --as ${role} listens on loopback only (got ${host})`);
+  const sockets = new Set<Duplex>();
+  const server = http.createServer(onRequest);
+  const track = (s: Duplex) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  };
+  server.on('connection', track);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    track(socket);
+    socket.on('error', () => {});
+    onUpgrade(req, socket, head);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${addr.port}`,
+    host,
+    port: addr.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}

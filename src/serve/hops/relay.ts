@@ -1,0 +1,52 @@
+/**
+ * Handing the next hop's answer back to the client, as an upgrade-aware
+ * proxy does: a 101 is relayed as it came and the connection becomes a
+ * byte pipe; a refusal (a kubelet's 403 to a WebSocket protocol it does not
+ * speak) is relayed with `Connection: close` and the connection ends.
+ */
+import type { Duplex } from 'node:stream';
+import { pipeBothWays, type PipeOptions } from './pipe.js';
+import { formatHead, headerValue, type UpstreamResponse } from './upstream.js';
+
+export function relayUpgrade(client: Duplex, clientHead: Buffer, up: UpstreamResponse, opts: PipeOptions = {}): void {
+  const { socket } = up;
+  if (up.status !== 101) {
+    const headers = [...up.headers];
+    if (!headerValue(headers, 'connection')) headers.push(['Connection', 'close']);
+    client.write(formatHead(`HTTP/1.1 ${up.status} ${up.reason}`, headers));
+    if (up.rest.length) client.write(up.rest);
+    socket.on('data', (d: Buffer) => client.write(d));
+    socket.on('end', () => client.end());
+    socket.on('error', () => client.destroy());
+    socket.resume();
+    return;
+  }
+  client.write(formatHead(`HTTP/1.1 101 ${up.reason || 'Switching Protocols'}`, up.headers));
+  if (up.rest.length) {
+    opts.observe?.('serverToClient', up.rest);
+    client.write(up.rest);
+  }
+  if (clientHead.length) {
+    opts.observe?.('clientToServer', clientHead);
+    socket.write(clientHead);
+  }
+  setNoDelay(client);
+  pipeBothWays(client, socket, opts);
+}
+
+export function setNoDelay(socket: Duplex): void {
+  (socket as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+}
+
+/** A plain HTTP error answer on a socket that asked for an upgrade. */
+export function refuse(socket: Duplex, status: number, reason: string, body?: object): void {
+  const text = body ? JSON.stringify(body) : '';
+  const headers: Array<[string, string]> = body
+    ? [['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(text))], ['Connection', 'close']]
+    : [['Content-Length', '0'], ['Connection', 'close']];
+  socket.end(formatHead(`HTTP/1.1 ${status} ${reason}`, headers) + text);
+}
+
+export function statusBody(code: number, reason: string, message: string): object {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
