@@ -7,7 +7,6 @@
  * gives them, and a clicked data mark's stream offset at every other hop.
  * No console errors, no network. Screenshots go to test-output/screenshots/.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +24,7 @@ const chromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chro
 const skip = cliMissing() ?? (chromium ? null : 'chromium not installed (apt-get install chromium; .ci/run does); the Paths view is not checked in a browser');
 if (skip) console.warn(skip);
 const real = sharedDir('real-apiserver');
-const noMergecap = spawnSync('sh', ['-c', 'command -v mergecap']).status === 0 ? null : 'mergecap missing (apt-get install tshark)';
-const noReal = real ? noMergecap : 'no shared/real-apiserver beside the checkout';
+const noReal = real ? null : 'no shared/real-apiserver beside the checkout';
 if (!skip && noReal) console.warn(`${noReal}: the Paths view is not checked on a real kube-apiserver's hops`);
 
 const tmp = mkdtempSync(join(tmpdir(), 'kubewire-paths-html-'));
@@ -67,9 +65,9 @@ async function open(file: string): Promise<Opened> {
 }
 
 /** The summary's paths and the report of one capture. */
-async function report(capture: string, name: string): Promise<{ html: string; paths: PathSummary[] }> {
+async function report(capture: string | string[], name: string): Promise<{ html: string; paths: PathSummary[] }> {
   const html = join(tmp, `${name}.html`);
-  const r = await runCli(['decode', capture, '--summary', '--json', '--html', html]);
+  const r = await runCli(['decode', ...([] as string[]).concat(capture), '--summary', '--json', '--html', html]);
   expect([0, 1]).toContain(r.code);
   return { html, paths: (JSON.parse(r.stdout.toString()) as { paths: PathSummary[] }).paths };
 }
@@ -230,12 +228,9 @@ describe.skipIf(skip !== null)('--html: the Paths view in Chromium', () => {
     }
   });
 
-  it.skipIf(noReal !== null)('a real kube-apiserver: the WebSocket v5 client hop above the SPDY kubelet hop; the clicked stdout byte found at the kubelet hop', async () => {
-    const merged = join(tmp, 'exec-cat.pcapng');
+  it.skipIf(noReal !== null)('a real kube-apiserver, each hop its own capture file: the WebSocket v5 client hop above the SPDY kubelet hop; the clicked stdout byte found at the kubelet hop', async () => {
     const hop = (h: string) => join(real!, `kubectl-1.33.exec-cat.${h}-hop.pcapng`);
-    const m = spawnSync('mergecap', ['-w', merged, hop('api'), hop('kubelet')]);
-    expect(m.status).toBe(0);
-    const { html, paths } = await report(merged, 'real-exec-cat');
+    const { html, paths } = await report([hop('api'), hop('kubelet')], 'real-exec-cat');
     expect(paths).toHaveLength(1);
     const { page, errors, requests } = await open(html);
     try {
@@ -245,6 +240,10 @@ describe.skipIf(skip !== null)('--html: the Paths view in Chromium', () => {
         ['client-apiserver', 'websocket', 'v5.channel.k8s.io'],
         ['apiserver-kubelet', 'spdy/3.1', 'v4.channel.k8s.io'],
       ]);
+      // Two files, two clocks: the kubelet capture's put on the API server capture's, by name only.
+      const clocks = await page.$eval('#paths .path .facts', (e) => e.textContent!);
+      expect(clocks).toMatch(/^Times from 2 capture files, put on one clock: kubectl-1\.33\.exec-cat\.api-hop\.pcapng is the reference clock; kubectl-1\.33\.exec-cat\.kubelet-hop\.pcapng's clock runs .* \(± .*; corrected\)\.$/);
+      expect(await page.$eval('#paths-section', (e) => e.textContent!)).not.toContain(real!);
       const link = await page.$eval('#paths .path g.link', (g) => g.textContent!);
       expect(link).toContain('high confidence (identity, bytes, timing)');
       expect(link).toMatch(/stdout \+[\d.]+ ms p50/);

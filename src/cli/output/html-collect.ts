@@ -7,6 +7,7 @@
  * BYTES_PER_EVENT of its bytes, all marks together BYTES_IN_ALL, terminal
  * replays REPLAY_BYTES; what is left out is counted and the page says so.
  */
+import { basename } from 'node:path';
 import type { Direction } from '../../common/errors.js';
 import { printable, printableDeep } from '../../common/printable.js';
 import { namedStreams } from '../../paths/hop-session.js';
@@ -301,7 +302,8 @@ export class ReportCollector {
       input,
       sessions,
       paths: (linked.paths ?? []).map((p) => printableDeep(reportPath(p, shown))),
-      clockOffsets: printableDeep(linked.clockOffsets ?? []),
+      // Files by name, as the page names the input: the folders they were in are the decoding machine's business.
+      clockOffsets: printableDeep((linked.clockOffsets ?? []).map((o) => ({ ...o, file: basename(o.file), reference: basename(o.reference) }))),
       diagnostics: this.diagnostics,
       moreDiagnostics: this.moreDiagnostics,
       connections: kept.connections,
@@ -324,6 +326,8 @@ export function reportPath(p: PathSummary, shown: Map<number, ReportSession>): R
   const fix = (h: PathSummary['hops'][number], t: number) => t - (h.clockOffsetUs ?? 0);
   const zero = Math.min(...p.hops.map((h) => fix(h, Math.min(h.requestTime ?? h.startTime, h.startTime))));
   const on = (h: PathSummary['hops'][number], t: number | null) => (t === null ? null : fix(h, t) - zero);
+  // Longest first, so that no name is cut inside a longer one.
+  const files = [...new Set([...p.hops.map((h) => h.file), ...p.links.flatMap((l) => l.alternatives.map((a) => a.file))])].filter((f) => f !== basename(f)).sort((a, b) => b.length - a.length);
   let durationUs = 0;
   const hops = p.hops.map((h) => {
     const r = shown.get(h.session);
@@ -333,7 +337,7 @@ export function reportPath(p: PathSummary, shown: Map<number, ReportSession>): R
     return {
       hop: h.hop,
       session: r ? h.session : null,
-      file: h.file,
+      file: basename(h.file),
       transport: h.transport,
       protocol: h.protocol,
       client: h.client,
@@ -365,10 +369,10 @@ export function reportPath(p: PathSummary, shown: Map<number, ReportSession>): R
       inner: l.inner,
       confidence: l.confidence,
       evidence: l.evidence,
-      why: l.why,
+      why: files.reduce((w, f) => w.split(f).join(basename(f)), l.why),
       partial: l.partial,
       ambiguous: l.ambiguous,
-      alternatives: l.alternatives,
+      alternatives: l.alternatives.map((a) => ({ file: basename(a.file), session: a.session })),
       delays: l.delays,
       exitTravelUs: l.exitTravelUs,
     })),
