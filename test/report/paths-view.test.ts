@@ -264,6 +264,32 @@ describe.skipIf(skip !== null)('--html: the Paths view in Chromium', () => {
     }
   });
 
+  const chainTty = join(ROOT, 'fixtures', 'chain', 'k133-exec-tty.pcap');
+  it.skipIf(!existsSync(chainTty))('real kubectl 1.33 with a TTY through three hops (serve --chain): WebSocket v5, then SPDY twice; a stdout byte found at every hop', async () => {
+    const { html, paths } = await report(chainTty, 'chain-tty');
+    expect(paths).toHaveLength(1);
+    const { page, errors, requests } = await open(html);
+    try {
+      const shown = await shownPaths(page);
+      expectHops(shown, paths);
+      expect(shown[0]!.hops.map((h) => [h.hop, h.transport, h.protocol])).toEqual([
+        ['client-apiserver', 'websocket', 'v5.channel.k8s.io'],
+        ['apiserver-kubelet', 'spdy/3.1', 'v4.channel.k8s.io'],
+        ['kubelet-runtime', 'spdy/3.1', 'v4.channel.k8s.io'],
+      ]);
+      const offset = await clickClientStdout(page, 1);
+      const at = await followed(page, 1);
+      expect(at.map((s) => s.hop).sort()).toEqual([0, 1, 2]);
+      for (const s of at) expect(s.o0 <= offset && offset < s.o1).toBe(true);
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await (await page.$('#paths-section'))!.screenshot({ path: join(SCREENSHOTS, 'report-paths-chain.png') });
+    } finally {
+      await page.close();
+    }
+  });
+
   it('text from the capture is escaped in the Paths view as everywhere else', async () => {
     const execs = manyExecs(1).map((e) => ({ ...e, command: ['sh', '-c', 'printf \x1b[31m<b>red</b>', 'abc\u202eevil'] }));
     const capture = join(tmp, 'escapes.pcapng');
