@@ -165,8 +165,8 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   const pathSessionList = onePath && !('error' in onePath) ? onePath.sessions.filter((n) => !args.session?.length || args.session.includes(n)) : null;
   // session 0 never exists: --path and --session with nothing in common show nothing
   const sessionFilter = pathSessionList ? (pathSessionList.length ? pathSessionList : [0]) : args.session;
-  // Paths are shown by the summary and the JSON document.
-  const linking = format === 'summary' || format === 'json';
+  // Paths are shown by the summary, the JSON document and the HTML report.
+  const linking = format === 'summary' || format === 'json' || args.html !== undefined;
   const paths = linking ? await import('./paths-run.js') : null;
   const recorder = paths ? new (await import('../paths/recorder.js')).PathRecorder() : null;
   const output = await loadOutput({

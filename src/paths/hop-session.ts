@@ -73,7 +73,7 @@ export function hopSession(input: PathSessionInput): HopSession | null {
  * data streams by port and opening order (their ids and request ids are
  * each hop's own).
  */
-function namedStreams(s: SessionSummary): Map<string, NamedStream> {
+export function namedStreams(s: SessionSummary): Map<string, NamedStream> {
   const out = new Map<string, NamedStream>();
   if (s.kind === 'portforward') {
     const perPort = new Map<number, number>();

@@ -89,6 +89,111 @@ export interface ReportDiagnostic {
   message: string;
 }
 
+/**
+ * One hop of a path, for the Paths view. Times here are µs on the path's
+ * axis: since the earliest request or start among its hops, each hop's
+ * capture clock corrected by its file's clock offset to the reference clock.
+ */
+export interface ReportPathHop {
+  /** `client-apiserver`, `apiserver-kubelet` or `kubelet-runtime`. */
+  hop: string;
+  /** The report session that is this hop (its `summary.session`); null when the report leaves it out (filters). */
+  session: number | null;
+  file: string;
+  transport: string;
+  protocol: string | null;
+  client: string;
+  server: string;
+  /** Where the session's own times (its marks' `t`, µs since its start) begin on the path's axis. */
+  startUs: number;
+  requestUs: number | null;
+  upgradeUs: number | null;
+  endUs: number | null;
+  /** Request → 101 (µs). */
+  setupUs: number | null;
+  /** How the session ended (`exit`, `end-of-input`, …). */
+  end: string | null;
+  /** The file's clock offset to the reference clock (µs, subtracted from its times); null: not known, times taken as they are. */
+  clockOffsetUs: number | null;
+  /** Stream name as the path names it (`stdin`, `stdout`, `stderr`, `data:PORT#N`) → the session's lane key (`stream<ID>`). */
+  lanes: Record<string, string>;
+  /** Application bytes per stream direction at this hop. */
+  streams: Array<{ stream: string; direction: Way; bytes: number }>;
+  exit: { status: 'Success' | 'Failure'; code: number | null; message: string | null; timeUs: number | null } | null;
+  /** Flow-control stalls (µs on the path's axis; `stalledUs` null: never reopened). */
+  stalls: Array<{ direction: Way; streamId: number; sinceUs: number; stalledUs: number | null }>;
+}
+
+type Way = 'clientToServer' | 'serverToClient';
+
+/** Between two consecutive hops of a path (the page's copy of the summary's `PathLink`, which it does not import: that module is Node's). */
+export interface ReportPathLink {
+  /** Indexes into the path's `hops`. */
+  outer: number;
+  inner: number;
+  /** high: bytes and another kind of evidence; medium: two kinds, or bytes alone; low: one kind. */
+  confidence: 'high' | 'medium' | 'low';
+  evidence: Array<'identity' | 'bytes' | 'timing'>;
+  /** Why, in words. */
+  why: string;
+  /** Only a prefix of some stream matched. */
+  partial: boolean;
+  /** Other sessions matched as well; chosen by time order. */
+  ambiguous: boolean;
+  alternatives: Array<{ file: string; session: number }>;
+  /** The delay from the hop that sent the bytes to the hop that carried them next, matched by byte offset. */
+  delays: Array<{ stream: string; direction: Way; samples: number; p50Us: number; p99Us: number; maxUs: number }>;
+  /** µs from the inner hop's exit status to the outer hop's. */
+  exitTravelUs: number | null;
+}
+
+/** Where a stream's bytes stopped (the summary's `PathStop`). */
+export interface ReportPathStop {
+  stream: string;
+  direction: Way;
+  /** short: this hop carried fewer bytes than the hop before it; window-zero: a flow-control window sat at zero here. */
+  why: 'short' | 'window-zero';
+  hop: number;
+  bytes: number;
+  previousBytes: number | null;
+  stalledUs: number | null;
+  /** The hop's capture ended there: the capture, not the path, may have stopped. */
+  captureEnded: boolean;
+}
+
+/** A capture file's clock against the reference file's (the summary's `clockOffsets`). */
+export interface ReportClockOffset {
+  file: string;
+  reference: string;
+  offsetUs: number | null;
+  uncertaintyUs: number | null;
+  links: number;
+  samples: number;
+}
+
+/**
+ * A path: one exec, attach or port-forward linked across its hops by
+ * `kubewire decode` (the summary's `paths`; see src/paths/types.ts for
+ * what links, stops and the exit's travel mean).
+ */
+export interface ReportPath {
+  path: number;
+  kind: string;
+  namespace: string | null;
+  pod: string | null;
+  container: string | null;
+  command: string[];
+  tty: boolean;
+  /** Outermost first: kubectl → API server, API server → kubelet, kubelet → runtime. */
+  hops: ReportPathHop[];
+  /** links[i] joins hops[i] and hops[i + 1]. */
+  links: ReportPathLink[];
+  exit: { code: number | null; status: 'Success' | 'Failure'; from: number; to: number; travelUs: number | null } | null;
+  stopped: ReportPathStop[];
+  /** µs from the path's zero to its last hop's end or last event. */
+  durationUs: number;
+}
+
 export interface ReportData {
   version: 1;
   generator: string;
@@ -100,6 +205,10 @@ export interface ReportData {
   moreDiagnostics: number;
   connections: number;
   requests: number;
+  /** Sessions linked across hops (empty when decode found none, and in `tap` reports). */
+  paths: ReportPath[];
+  /** Per capture file, its clock's offset to the reference file (empty for one file). */
+  clockOffsets: ReportClockOffset[];
   /** Limits that shaped this report, said in the page. */
   limits: { bytesPerEvent: number; bytesInAll: number; marksPerLane: number; replayBytes: number };
 }

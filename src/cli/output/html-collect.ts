@@ -7,10 +7,13 @@
  * BYTES_PER_EVENT of its bytes, all marks together BYTES_IN_ALL, terminal
  * replays REPLAY_BYTES; what is left out is counted and the page says so.
  */
+import { basename } from 'node:path';
 import type { Direction } from '../../common/errors.js';
 import { printable, printableDeep } from '../../common/printable.js';
-import type { Lane, Mark, MarkDirection, MarkKind, Replay, ReportData, ReportDiagnostic, ReportSession } from '../../report/model.js';
-import type { DecodeSummary, SessionStartEvent, StreamRole, TimelineEvent } from '../../timeline/index.js';
+import { namedStreams } from '../../paths/hop-session.js';
+import type { ClockOffset, PathSummary } from '../../paths/types.js';
+import type { Lane, Mark, MarkDirection, MarkKind, Replay, ReportData, ReportDiagnostic, ReportPath, ReportSession } from '../../report/model.js';
+import type { DecodeSummary, SessionStartEvent, SessionSummary, StreamRole, TimelineEvent } from '../../timeline/index.js';
 import type { EventFilter } from './filter.js';
 
 export const REPORT_LIMITS = {
@@ -293,11 +296,17 @@ export class ReportCollector {
         omittedBytes: s.dataBytes - keptBytes,
       });
     }
+    // paths: added to the summary by `decode` when it linked sessions across hops
+    const linked = summary as DecodeSummary & { paths?: PathSummary[]; clockOffsets?: ClockOffset[] };
+    const shown = new Map(sessions.map((r) => [r.summary.session, r]));
     return {
       version: 1,
       generator,
       input,
       sessions,
+      paths: (linked.paths ?? []).map((p) => printableDeep(reportPath(p, shown))),
+      // Files by name, as the page names the input: the folders they were in are the decoding machine's business.
+      clockOffsets: printableDeep((linked.clockOffsets ?? []).map((o) => ({ ...o, file: basename(o.file), reference: basename(o.reference) }))),
       diagnostics: this.diagnostics,
       moreDiagnostics: this.moreDiagnostics,
       connections: kept.connections,
@@ -309,4 +318,76 @@ export class ReportCollector {
 
 function laneOrder(l: Lane): number {
   return l.key === 'session' ? -1 : ROLE_ORDER[l.role] ?? 7;
+}
+
+/**
+ * A path for the Paths view: its hops' times put on one axis (each file's
+ * clock corrected by its offset, zero at the earliest request), and each
+ * hop's stream names tied to its session's lanes.
+ */
+export function reportPath(p: PathSummary, shown: Map<number, ReportSession>): ReportPath {
+  const fix = (h: PathSummary['hops'][number], t: number) => t - (h.clockOffsetUs ?? 0);
+  const zero = Math.min(...p.hops.map((h) => fix(h, Math.min(h.requestTime ?? h.startTime, h.startTime))));
+  const on = (h: PathSummary['hops'][number], t: number | null) => (t === null ? null : fix(h, t) - zero);
+  // Longest first, so that no name is cut inside a longer one.
+  const files = [...new Set([...p.hops.map((h) => h.file), ...p.links.flatMap((l) => l.alternatives.map((a) => a.file))])].filter((f) => f !== basename(f)).sort((a, b) => b.length - a.length);
+  let durationUs = 0;
+  const hops = p.hops.map((h) => {
+    const r = shown.get(h.session);
+    const startUs = fix(h, h.startTime) - zero;
+    const endUs = on(h, h.endTime);
+    durationUs = Math.max(durationUs, endUs ?? 0, startUs + (r?.durationUs ?? 0));
+    return {
+      hop: h.hop,
+      session: r ? h.session : null,
+      file: basename(h.file),
+      transport: h.transport,
+      protocol: h.protocol,
+      client: h.client,
+      server: h.server,
+      startUs,
+      requestUs: on(h, h.requestTime),
+      upgradeUs: on(h, h.upgradeTime),
+      endUs,
+      setupUs: h.setupUs,
+      end: h.end,
+      clockOffsetUs: h.clockOffsetUs,
+      lanes: r ? laneKeys(r.summary) : {},
+      streams: h.streams.map((s) => ({ stream: s.stream, direction: s.direction, bytes: s.bytes })),
+      exit: h.exit ? { status: h.exit.status, code: h.exit.code, message: h.exit.message, timeUs: on(h, h.exit.time) } : null,
+      stalls: h.stalls.map((s) => ({ direction: s.direction, streamId: s.streamId, sinceUs: fix(h, s.since) - zero, stalledUs: s.stalledUs })),
+    };
+  });
+  return {
+    path: p.path,
+    kind: p.kind,
+    namespace: p.namespace,
+    pod: p.pod,
+    container: p.container,
+    command: p.command,
+    tty: p.tty,
+    hops,
+    links: p.links.map((l) => ({
+      outer: l.outer,
+      inner: l.inner,
+      confidence: l.confidence,
+      evidence: l.evidence,
+      why: files.reduce((w, f) => w.split(f).join(basename(f)), l.why),
+      partial: l.partial,
+      ambiguous: l.ambiguous,
+      alternatives: l.alternatives.map((a) => ({ file: basename(a.file), session: a.session })),
+      delays: l.delays,
+      exitTravelUs: l.exitTravelUs,
+    })),
+    exit: p.exit,
+    stopped: p.stopped,
+    durationUs,
+  };
+}
+
+/** The path's stream names (the same at every hop) → the lane that shows the stream in this session. */
+function laneKeys(s: SessionSummary): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, st] of namedStreams(s)) out[name] = `stream${st.summary.id}`;
+  return out;
 }

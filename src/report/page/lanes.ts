@@ -10,7 +10,7 @@ import type { Lane, Mark, ReportSession } from '../model.js';
 import { formatBytes, formatDuration } from './format.js';
 import { MARK_STYLE } from './marks.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
+export const SVG = 'http://www.w3.org/2000/svg';
 const LABEL_W = 170;
 const LANE_H = 46;
 const AXIS_H = 22;
@@ -23,14 +23,14 @@ export interface Pick {
   marks: Mark[];
 }
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   return e;
 }
 
 /** A round step for about `n` ticks over `span` µs. */
-function tickStep(span: number, n: number): number {
+export function tickStep(span: number, n: number): number {
   const raw = span / n;
   const p = Math.pow(10, Math.floor(Math.log10(raw)));
   for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;

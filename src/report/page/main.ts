@@ -8,11 +8,14 @@ import { showDetail } from './detail.js';
 import { byId, clock, el, formatBytes, formatDuration } from './format.js';
 import { LaneView } from './lanes.js';
 import { MARK_STYLE } from './marks.js';
+import { renderPaths } from './path-list.js';
+import type { PathView } from './paths.js';
 import { Player } from './replay.js';
 import { exitText, renderSessions, whereText } from './sessions.js';
 
 const data = JSON.parse(byId('kubewire-data').textContent ?? 'null') as ReportData;
 let view: LaneView | null = null;
+let pathViews: PathView[] = [];
 
 function plural(n: number, one: string, many = one + 's'): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -97,10 +100,19 @@ function boot(): void {
   diagnostics();
   byId('no-sessions').hidden = data.sessions.length > 0;
   const markSelected = renderSessions(data.sessions, (s) => showSession(s, markSelected));
+  pathViews = renderPaths(data, (n) => {
+    const s = data.sessions.find((x) => x.summary.session === n);
+    if (!s) return;
+    showSession(s, markSelected);
+    byId('session-section').scrollIntoView();
+  });
   byId('zoom-in').onclick = () => view?.zoom(2);
   byId('zoom-out').onclick = () => view?.zoom(0.5);
   byId('zoom-reset').onclick = () => view?.reset();
-  window.addEventListener('resize', () => view?.render());
+  window.addEventListener('resize', () => {
+    view?.render();
+    for (const v of pathViews) v.render();
+  });
   const wanted = Number(/session=(\d+)/.exec(location.hash)?.[1]);
   const first = data.sessions.find((s) => s.summary.session === wanted) ?? data.sessions[0];
   if (first) showSession(first, markSelected);
