@@ -23,7 +23,18 @@ export interface TapOutput {
   finish(summary: DecodeSummary): Promise<void>;
 }
 
+/**
+ * What the caller adds to the summary from the events (decode's path
+ * linking), so that the tap's summary has what decoding its recording gives.
+ */
+export interface SummaryStage {
+  event(ev: TimelineEvent): void;
+  finish(summary: DecodeSummary): DecodeSummary;
+}
+
 export interface TapRunOptions {
+  /** Sees every event, then completes the summary; none: the decoder's summary as it is. */
+  summaryStage?: SummaryStage;
   listen: ListenAddress;
   /** Where to forward; in signed-in mode, the kubeconfig cluster's server. */
   upstream: UpstreamAddress;
@@ -120,7 +131,14 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
     }
     for (const ev of events) opts.output.event(ev);
   };
-  const consumer = (ev: ConnectionEvent) => deliver(decoder.push(ev));
+  const stage = opts.summaryStage;
+  const consumer = stage
+    ? (ev: ConnectionEvent) => {
+        const events = decoder.push(ev);
+        for (const e of events) stage.event(e);
+        deliver(events);
+      }
+    : (ev: ConnectionEvent) => deliver(decoder.push(ev));
 
   let recorder: PcapngRecorder | undefined;
   if (opts.write) {
@@ -215,8 +233,11 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   if (opts.forced) await Promise.race([closing, opts.forced.then(() => tap.close(0))]);
   await closing;
   // The last events are rendered whatever the backlog: exit waits for the output to drain anyway.
-  for (const ev of decoder.finish()) opts.output.event(ev);
-  const summary = decoder.summary();
+  for (const ev of decoder.finish()) {
+    stage?.event(ev);
+    opts.output.event(ev);
+  }
+  const summary = stage ? stage.finish(decoder.summary()) : decoder.summary();
   await opts.output.finish(summary);
   await recorder?.close();
   const stats = tap.stats();

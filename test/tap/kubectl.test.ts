@@ -96,7 +96,7 @@ async function throughTap<T>(fn: (kubeconfig: string, tap: Tap, ca: string) => P
   expect(run.exitCode).toBe(0);
   expect(finished).toEqual(run.summary);
 
-  const decoder = new SessionDecoder();
+  const decoder = new SessionDecoder({ inputNames: [pcap] });
   const capture = new CaptureDecoder((ev) => void decoder.push(ev));
   capture.push(readFileSync(pcap));
   capture.end();

@@ -16,7 +16,7 @@ import { outputFormat, parseDecodeAs } from '../decode-run.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { colorWanted, createOutput } from '../output/index.js';
 import { parseListen, parseUpstream, type ListenAddress, type UpstreamAddress } from '../../tap/addresses.js';
-import { runTap, type TapRunOptions } from '../../tap/run-tap.js';
+import { runTap, type SummaryStage, type TapRunOptions } from '../../tap/run-tap.js';
 import { withOutputFilters, type OutputCliArgs } from './output-args.js';
 import { runWrapped } from '../../tap/wrapper.js';
 import { kubectlSelection } from '../../tap/kubectl-flags.js';
@@ -208,7 +208,11 @@ export async function runTapCommand(args: TapCliArgs, io: Io = { stdout: process
     bytes: args.bytes,
   });
 
+  // Paths, as decode links them: the summary of a tap equals that of its recording decoded.
+  const linking = format === 'summary' || format === 'json';
+  const summaryStage = linking ? await pathsStage(args.write ?? 'kubewire tap') : undefined;
   const base: Omit<TapRunOptions, 'stopped' | 'forced'> = {
+    summaryStage,
     listen,
     upstream,
     tls,
@@ -258,4 +262,14 @@ async function runUntilSignalled(base: Omit<TapRunOptions, 'stopped' | 'forced'>
     signals.off('SIGINT', onSignal);
     signals.off('SIGTERM', onSignal);
   }
+}
+
+/** Decode's path linking over the tap's events: sessions recorded, linked at the end. */
+async function pathsStage(input: string): Promise<SummaryStage> {
+  const [{ PathRecorder }, { linkSummary, withPaths }] = await Promise.all([import('../../paths/recorder.js'), import('../paths-run.js')]);
+  const recorder = new PathRecorder();
+  return {
+    event: (ev) => recorder.event(ev),
+    finish: (summary) => withPaths(summary, linkSummary(summary, recorder, input)),
+  };
 }
