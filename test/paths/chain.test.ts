@@ -4,7 +4,7 @@
  * record of its bytes as truth (fixtures/chain/*.truth.json). One path per
  * exec, hops in order, byte-exact at every hop against the records;
  * concurrent execs into one pod not crossed; the capture split into two
- * files, one a second late, gives the same path and the offset within the bound it states.
+ * files, one a second late, gives the same path and the offset within 1 ms.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -150,7 +150,7 @@ describe('paths on serve --chain captures (fixtures/chain)', () => {
     expect(seen.size).toBe(2);
   });
 
-  it('k127-exec-cat-exit7 split into hop 1 and hops 2-3 a second late: the same path, the offset within its stated bound', () => {
+  it('k127-exec-cat-exit7 split into hop 1 and hops 2-3 a second late: the same path, the offset within 1 ms', () => {
     const whole = linkPaths(decodeForPaths(join(DIR, 'k127-exec-cat-exit7.pcap'), { file: 'whole' }).inputs);
     const hop1 = decodeForPaths(join(DIR, 'k127-exec-cat-exit7.hop1.pcap'), { file: 'hop1.pcap' });
     const hops23 = decodeForPaths(join(DIR, 'k127-exec-cat-exit7.hops23.shifted1s.pcap'), { file: 'hops23.pcap' });
@@ -161,16 +161,12 @@ describe('paths on serve --chain captures (fixtures/chain)', () => {
     );
     const off = r.clockOffsets.find((c) => c.file === 'hops23.pcap')!;
     expect(off.reference).toBe('hop1.pcap');
-    // The estimate is as good as the fastest crossing each way: here the exit status comes back
-    // through the API server hop in about 0.2 ms, while the first stdin frames reach the kubelet
-    // hop only after 4 ms or more (the synthetic captures, with fast crossings both ways, give the
-    // offset within 1 ms: test/paths/synthetic.test.ts). The error stays within the bound the
-    // estimate states, and that bound is a few ms.
+    // as good as the fastest crossing each way: within the bound the estimate states, and within 1 ms
     const error = Math.abs(off.offsetUs! - 1_000_000);
     expect(error).toBeLessThanOrEqual(off.uncertaintyUs!);
-    expect(off.uncertaintyUs!).toBeLessThan(3000);
+    expect(error).toBeLessThan(1000);
     // corrected, the exit status's travel is that of the whole capture, within the offset's error
-    expect(Math.abs(r.paths[0]!.exit!.travelUs! - whole.paths[0]!.exit!.travelUs!)).toBeLessThanOrEqual(error + 1);
+    expect(Math.abs(r.paths[0]!.exit!.travelUs! - whole.paths[0]!.exit!.travelUs!)).toBeLessThan(1000);
     expect(r.paths[0]!.links.map((l) => l.evidence)).toEqual(whole.paths[0]!.links.map((l) => l.evidence));
   });
 });

@@ -27,8 +27,10 @@ export function pipeBothWays(client: Duplex, server: Duplex, opts: PipeOptions =
   };
   const copy = (from: Duplex, to: Duplex, direction: PipeDirection) => {
     from.on('data', (chunk: Buffer) => {
+      // forwarded first: the record (decoding SPDY frames) must not add to the hop's delay
+      const flowing = to.write(chunk);
       opts.observe?.(direction, chunk);
-      if (!to.write(chunk)) {
+      if (!flowing) {
         from.pause();
         to.once('drain', () => from.resume());
       }
