@@ -41,6 +41,8 @@ export interface HopSession {
   end: number | null;
   /** Ended by the capture (end of input, eviction), not by the session. */
   captureEnded: boolean;
+  /** The command's arguments joined by NUL (null when the URL has none): compared per pair, so joined once. */
+  command: string | null;
   /** The inner session that last proposed this one as its outer (proposes each pair once without a set per inner). */
   seenBy: HopSession | null;
 }
@@ -64,6 +66,7 @@ export function hopSession(input: PathSessionInput): HopSession | null {
     request: r?.requestTime ?? s.startTime,
     end: s.endTime,
     captureEnded: s.end === null || CAPTURE_ENDS.has(s.end),
+    command: s.command.length ? s.command.join('\u0000') : null,
     seenBy: null,
   };
 }
