@@ -18,23 +18,36 @@ export interface IdentityResult {
   fields: string[];
 }
 
+const IDENTITY_FIELDS = ['namespace', 'pod', 'container', 'command'] as const;
+/** The `fields` answer per set of equal fields (bit k: IDENTITY_FIELDS[k]), shared: pairs are weighed by the thousand and nothing changes these. */
+const FIELD_LISTS: string[][] = Array.from({ length: 16 }, (_, mask) => IDENTITY_FIELDS.filter((_f, k) => mask & (1 << k)));
+const NO_IDENTITY: IdentityResult = { ok: false, matched: false, fields: [] };
+
 export function compareIdentity(o: HopSession, i: HopSession): IdentityResult {
-  const fields: string[] = [];
-  const same = (name: string, a: string | null, b: string | null): boolean => {
-    if (a === null || b === null) return true;
-    if (a !== b) return false;
-    fields.push(name);
-    return true;
-  };
-  const ok =
-    o.s.kind === i.s.kind &&
-    same('namespace', o.s.namespace, i.s.namespace) &&
-    same('pod', o.s.pod, i.s.pod) &&
-    same('container', o.s.container, i.s.container) &&
-    same('command', o.s.command.length ? o.s.command.join('\u0000') : null, i.s.command.length ? i.s.command.join('\u0000') : null) &&
-    // a TTY session is one at every hop
-    (o.s.kind === 'portforward' || o.s.tty === i.s.tty);
-  return { ok, matched: ok && fields.includes('namespace') && fields.includes('pod'), fields };
+  if (o.s.kind !== i.s.kind) return NO_IDENTITY;
+  // per field: unknown on either side says nothing, a difference rules the pair out, equal counts
+  let mask = 0;
+  const a = o.s;
+  const b = i.s;
+  if (a.namespace !== null && b.namespace !== null) {
+    if (a.namespace !== b.namespace) return { ok: false, matched: false, fields: [] };
+    mask |= 1;
+  }
+  if (a.pod !== null && b.pod !== null) {
+    if (a.pod !== b.pod) return { ok: false, matched: false, fields: FIELD_LISTS[mask]!.slice() };
+    mask |= 2;
+  }
+  if (a.container !== null && b.container !== null) {
+    if (a.container !== b.container) return { ok: false, matched: false, fields: FIELD_LISTS[mask]!.slice() };
+    mask |= 4;
+  }
+  if (o.command !== null && i.command !== null) {
+    if (o.command !== i.command) return { ok: false, matched: false, fields: FIELD_LISTS[mask]!.slice() };
+    mask |= 8;
+  }
+  // a TTY session is one at every hop
+  if (a.kind !== 'portforward' && a.tty !== b.tty) return { ok: false, matched: false, fields: FIELD_LISTS[mask]!.slice() };
+  return { ok: true, matched: (mask & 3) === 3, fields: FIELD_LISTS[mask]! };
 }
 
 export interface BytesResult {

@@ -41,6 +41,8 @@ export interface HopSession {
   end: number | null;
   /** Ended by the capture (end of input, eviction), not by the session. */
   captureEnded: boolean;
+  /** The command's arguments joined by NUL (null when the URL has none): compared per pair, so joined once. */
+  command: string | null;
   /** The inner session that last proposed this one as its outer (proposes each pair once without a set per inner). */
   seenBy: HopSession | null;
 }
@@ -64,9 +66,15 @@ export function hopSession(input: PathSessionInput): HopSession | null {
     request: r?.requestTime ?? s.startTime,
     end: s.endTime,
     captureEnded: s.end === null || CAPTURE_ENDS.has(s.end),
+    command: s.command.length ? s.command.join('\u0000') : null,
     seenBy: null,
   };
 }
+
+/** Directions lists, shared by every stream (read only): a capture has thousands of streams. */
+const BOTH_WAYS: Direction[] = ['clientToServer', 'serverToClient'];
+const TO_SERVER: Direction[] = ['clientToServer'];
+const TO_CLIENT: Direction[] = ['serverToClient'];
 
 /**
  * Stream names shared by every hop: exec and attach by role; port-forward
@@ -83,13 +91,13 @@ export function namedStreams(s: SessionSummary): Map<string, NamedStream> {
       const n = perPort.get(port) ?? 0;
       perPort.set(port, n + 1);
       const name = `data:${port}#${n}`;
-      out.set(name, { name, directions: ['clientToServer', 'serverToClient'], summary: st });
+      out.set(name, { name, directions: BOTH_WAYS, summary: st });
     }
     return out;
   }
   for (const st of s.streams) {
-    if (st.role === 'stdin') out.set('stdin', { name: 'stdin', directions: ['clientToServer'], summary: st });
-    else if (st.role === 'stdout' || st.role === 'stderr') out.set(st.role, { name: st.role, directions: ['serverToClient'], summary: st });
+    if (st.role === 'stdin') out.set('stdin', { name: 'stdin', directions: TO_SERVER, summary: st });
+    else if (st.role === 'stdout' || st.role === 'stderr') out.set(st.role, { name: st.role, directions: TO_CLIENT, summary: st });
   }
   return out;
 }

@@ -42,10 +42,16 @@ const MAX_BUCKETS = 6000;
 const SIGNATURE_BYTES = 16;
 
 export function linkPaths(inputs: PathSessionInput[]): PathsResult {
-  const nodes = inputs
-    .map(hopSession)
-    .filter((n): n is HopSession => n !== null)
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const nodes: HopSession[] = [];
+  let sorted = true;
+  for (const input of inputs) {
+    const n = hopSession(input);
+    if (n === null) continue;
+    if (nodes.length && nodes[nodes.length - 1]!.key > n.key) sorted = false;
+    nodes.push(n);
+  }
+  // a decoder's summary lists sessions in order already
+  if (!sorted) nodes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const files = [...new Set(nodes.map((n) => n.clock))].sort();
   const reference = files.find((f) => nodes.some((n) => n.clock === f && n.level === 0)) ?? files[0] ?? '';
 
@@ -65,9 +71,9 @@ export function linkPaths(inputs: PathSessionInput[]): PathsResult {
     if (again.size >= clocks.size) clocks = again;
   }
   const clockOf = (file: string) => (files.length === 1 ? { offsetUs: 0, uncertaintyUs: 0 } : clocks.get(file));
-  const paths = assemble(nodes, links, clockOf);
-  const inPath = new Set(paths.flatMap((p) => p.hops.map((h) => `${h.file}\u0000${h.session}`)));
-  const unlinked = nodes.filter((n) => !inPath.has(`${n.file}\u0000${n.s.session}`)).map((n) => n.ref);
+  const inPath = new Set<HopSession>();
+  const paths = assemble(nodes, links, clockOf, inPath);
+  const unlinked = nodes.filter((n) => !inPath.has(n)).map((n) => n.ref);
   return { paths, clockOffsets: files.length > 1 ? clockReport(files, reference, clocks) : [], unlinked };
 }
 
@@ -122,7 +128,17 @@ function chooseLinks(nodes: HopSession[], clockOf: ClockOf, oneFile: boolean): C
         const ref = party.ref;
         if (!alternatives.some((r) => r.file === ref.file && r.session === ref.session)) alternatives.push(ref);
       }
-      chosen.push({ ...c, ambiguous: alternatives.length > 0, alternatives });
+      chosen.push({
+        o: c.o,
+        i: c.i,
+        identity: c.identity,
+        bytes: c.bytes,
+        timing: c.timing,
+        score: c.score,
+        evidence: c.evidence,
+        ambiguous: alternatives.length > 0,
+        alternatives,
+      });
     }
   }
   return chosen;
@@ -137,6 +153,8 @@ function byStrength(a: Candidate, b: Candidate): number {
     (a.i.key < b.i.key ? -1 : a.i.key > b.i.key ? 1 : 0)
   );
 }
+
+const SAME_CLOCK = { shift: 0, slack: 0 };
 
 /** Pairs worth weighing, weighed; contradicted ones left out. */
 function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf, oneFile: boolean): Candidate[] {
@@ -181,7 +199,7 @@ function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf
       o.seenBy = i;
       const co = clockOf(o.clock);
       const clock =
-        o.clock === i.clock ? { shift: 0, slack: 0 } : co && ci ? { shift: ci.offsetUs - co.offsetUs, slack: co.uncertaintyUs + ci.uncertaintyUs } : null;
+        o.clock === i.clock ? SAME_CLOCK : co && ci ? { shift: ci.offsetUs - co.offsetUs, slack: co.uncertaintyUs + ci.uncertaintyUs } : null;
       const c = weigh(o, i, clock);
       if (c) out.push(c);
     };
@@ -244,7 +262,7 @@ export function weigh(o: HopSession, i: HopSession, clock: { shift: number; slac
 }
 
 /** Chains of links, outermost hop first, numbered by the outermost hop's start on the reference clock. */
-function assemble(nodes: HopSession[], links: ChosenLink[], clockOf: ClockOf): PathSummary[] {
+function assemble(nodes: HopSession[], links: ChosenLink[], clockOf: ClockOf, inPath: Set<HopSession>): PathSummary[] {
   const innerOf = new Map<HopSession, ChosenLink>();
   const linkedInner = new Set<HopSession>();
   for (const l of links) {
@@ -261,6 +279,7 @@ function assemble(nodes: HopSession[], links: ChosenLink[], clockOf: ClockOf): P
       ls.push(l);
     }
     chains.push({ hops, links: ls });
+    for (const h of hops) inPath.add(h);
   }
   const start = (h: HopSession) => h.request - (clockOf(h.clock)?.offsetUs ?? 0);
   chains.sort((a, b) => start(a.hops[0]!) - start(b.hops[0]!) || (a.hops[0]!.key < b.hops[0]!.key ? -1 : 1));

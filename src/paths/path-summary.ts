@@ -130,6 +130,9 @@ function fmtUs(us: number): string {
   return Math.abs(us) < 1000 ? `${Math.round(us)} µs` : `${(us / 1000).toFixed(1)} ms`;
 }
 
+/** Delays of one stream direction before sorting; reused, as a typed array of its own costs an allocation outside the heap per link. */
+let scratch = new Float64Array(1024);
+
 /** Delay per stream direction, from the hop that sent the bytes on to the next one. */
 function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
   const out: DelayStats[] = [];
@@ -146,7 +149,8 @@ function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
       const ra = step / ro.step;
       const rb = step / ri.step;
       const count = Math.min(Math.ceil(ro.points / ra), Math.ceil(ri.points / rb));
-      const all = new Float64Array(count);
+      if (scratch.length < count) scratch = new Float64Array(Math.max(count, scratch.length * 2));
+      const all = scratch;
       const sign = d === ('clientToServer' satisfies Direction) ? 1 : -1;
       let n = 0;
       for (let k = 0; k < count; k++) {

@@ -28,6 +28,31 @@ export const INITIAL_STEP = 64;
 /** Grid points kept after a decimation; at most twice as many between two. */
 export const MAX_SAMPLES = 512;
 
+/** Grid points a record starts with (a 4 KiB stream at the initial step fills them exactly). */
+const INITIAL_POINTS = 64;
+/** Bytes of one record's starting arrays: times (8 B a point), values (2 B a point), the raw head. */
+const RECORD_BYTES = INITIAL_POINTS * 8 + INITIAL_POINTS * 2 + RAW_HEAD_BYTES;
+/** Records carved from one shared buffer. */
+const RECORDS_PER_SLAB = 1024;
+
+/**
+ * The starting arrays of records come from shared slabs: a capture has a
+ * record per stream direction, thousands of them, and a typed array of its
+ * own costs an allocation outside the heap each (about 3 µs per record for
+ * three arrays, measured), where a view on a slab costs a fraction of that.
+ * A slab lives as long as any record on it; arrays that grow are their own.
+ */
+let slab: ArrayBuffer | null = null;
+let slabUsed = RECORDS_PER_SLAB;
+
+function carve(): number {
+  if (slabUsed === RECORDS_PER_SLAB) {
+    slab = new ArrayBuffer(RECORD_BYTES * RECORDS_PER_SLAB);
+    slabUsed = 0;
+  }
+  return RECORD_BYTES * slabUsed++;
+}
+
 export class DirectionRecord {
   /** Bytes seen (the end of the last data event; a gap counts as seen). */
   bytes = 0;
@@ -36,16 +61,25 @@ export class DirectionRecord {
   lastTime = NaN;
   /** Bytes up to which the stream arrived without a gap. */
   contiguous = 0;
-  /** The first RAW_HEAD_BYTES bytes. */
+  /** The first RAW_HEAD_BYTES bytes (null until the stream's first byte is seen). */
   raw: Uint8Array | null = null;
   /** Grid step: point k is byte offset k·step. */
   step = INITIAL_STEP;
   /** Per grid point: time the byte was seen (NaN: not seen, a gap). */
-  times = new Float64Array(64);
+  times: Float64Array;
   /** Per grid point: the byte's value (-1: not seen). */
-  values = new Int16Array(64);
+  values: Int16Array;
   /** Grid points recorded. */
   points = 0;
+  /** The raw head's place on the slab, taken when the first byte comes. */
+  private readonly head: Uint8Array;
+
+  constructor() {
+    const at = carve();
+    this.times = new Float64Array(slab!, at, INITIAL_POINTS);
+    this.values = new Int16Array(slab!, at + INITIAL_POINTS * 8, INITIAL_POINTS);
+    this.head = new Uint8Array(slab!, at + INITIAL_POINTS * 10, RAW_HEAD_BYTES);
+  }
 
   /** Bytes [offset, offset + bytes.length) of the stream, seen at `time`. */
   add(offset: number, bytes: Uint8Array, time: number): void {
@@ -55,7 +89,7 @@ export class DirectionRecord {
     this.lastTime = time;
     const end = offset + n;
     if (offset === this.contiguous && offset < RAW_HEAD_BYTES) {
-      this.raw ??= new Uint8Array(RAW_HEAD_BYTES);
+      this.raw ??= this.head;
       this.raw.set(bytes.subarray(0, RAW_HEAD_BYTES - offset), offset);
     }
     if (offset === this.contiguous) this.contiguous = end;
