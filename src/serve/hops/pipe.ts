@@ -27,10 +27,8 @@ export function pipeBothWays(client: Duplex, server: Duplex, opts: PipeOptions =
   };
   const copy = (from: Duplex, to: Duplex, direction: PipeDirection) => {
     from.on('data', (chunk: Buffer) => {
-      // forwarded first: the record (decoding SPDY frames) must not add to the hop's delay
-      const flowing = to.write(chunk);
       opts.observe?.(direction, chunk);
-      if (!flowing) {
+      if (!to.write(chunk)) {
         from.pause();
         to.once('drain', () => from.resume());
       }

@@ -25,12 +25,12 @@ export function relayUpgrade(client: Duplex, clientHead: Buffer, up: UpstreamRes
   }
   client.write(formatHead(`HTTP/1.1 101 ${up.reason || 'Switching Protocols'}`, up.headers));
   if (up.rest.length) {
-    client.write(up.rest);
     opts.observe?.('serverToClient', up.rest);
+    client.write(up.rest);
   }
   if (clientHead.length) {
-    socket.write(clientHead);
     opts.observe?.('clientToServer', clientHead);
+    socket.write(clientHead);
   }
   setNoDelay(client);
   pipeBothWays(client, socket, opts);
