@@ -20,7 +20,7 @@ import type { FragmentLimits } from '../capture/fragments.js';
 import { mergeCaptureInputs, type MergedRecord, type MergeFilesOptions } from '../capture/merge.js';
 import { PacketDecoder } from '../capture/packet-decoder.js';
 import type { CaptureFormat, CaptureInterface, CaptureSecrets } from '../capture/types.js';
-import { CAPTURE_ACK_REORDER_TOLERANCE, type DecodeSummary } from './pipeline.js';
+import { CAPTURE_ACK_REORDER_TOLERANCE, countingEvents, type DecodeSummary } from './pipeline.js';
 import { TcpReassembler, type TcpReassemblerOptions } from './reassembler.js';
 import type { ConnectionEvent } from './types.js';
 
@@ -83,14 +83,7 @@ export class MergedCaptureDecoder {
       failed: false,
       inputs: this.names.map((name) => ({ name, format: undefined, bytes: 0, packets: 0, segments: 0, diagnostics: 0, failed: false })),
     };
-    this.onEvent = (e) => {
-      if (e.kind === 'open') this.summary.connections++;
-      else if (e.kind === 'gap') {
-        this.summary.gaps++;
-        this.summary.gapBytes += e.size;
-      } else if (e.kind === 'diagnostic') this.summary.diagnostics++;
-      onEvent(e);
-    };
+    this.onEvent = countingEvents(this.summary, onEvent);
     this.decoders = this.names.map(
       (_, i) => new PacketDecoder({ fragments: options.fragments, onDiagnostic: (error) => this.diagnostic(i, error) }),
     );

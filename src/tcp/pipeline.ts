@@ -57,6 +57,18 @@ export const CAPTURE_ACK_REORDER_TOLERANCE = 64;
 const NO_TCP_MIN_PACKETS = 16;
 
 /** A synchronous decoder: push capture bytes, events come out through `onEvent`. */
+/** `onEvent`, with the connections, gaps and diagnostics it sees counted into `summary`. */
+export function countingEvents(summary: DecodeSummary, onEvent: (e: ConnectionEvent) => void): (e: ConnectionEvent) => void {
+  return (e) => {
+    if (e.kind === 'open') summary.connections++;
+    else if (e.kind === 'gap') {
+      summary.gaps++;
+      summary.gapBytes += e.size;
+    } else if (e.kind === 'diagnostic') summary.diagnostics++;
+    onEvent(e);
+  };
+}
+
 export class CaptureDecoder {
   private readonly reader: CaptureReader;
   private readonly packets: PacketDecoder;
@@ -83,14 +95,7 @@ export class CaptureDecoder {
     this.strict = options.mode === 'strict';
     this.onInterface = options.onInterface;
     this.onSecrets = options.onSecrets;
-    this.onEvent = (e) => {
-      if (e.kind === 'open') this.summary.connections++;
-      else if (e.kind === 'gap') {
-        this.summary.gaps++;
-        this.summary.gapBytes += e.size;
-      } else if (e.kind === 'diagnostic') this.summary.diagnostics++;
-      onEvent(e);
-    };
+    this.onEvent = countingEvents(this.summary, onEvent);
     this.reader = new CaptureReader(options);
     this.packets = new PacketDecoder({
       fragments: options.fragments,
