@@ -184,6 +184,69 @@ describe.skipIf(skip !== null)('--html: the Paths view in Chromium', () => {
     }
   });
 
+  it('zoom, the mouse wheel and dragging move one time axis; a press that dragged is not a click; the session lanes share the same axis', async () => {
+    const capture = join(tmp, 'zoom.pcapng');
+    writeFileSync(capture, execPathCapture(manyExecs(1, { bytes: 16384 })));
+    const { html, paths } = await report(capture, 'zoom');
+    expect(paths).toHaveLength(1);
+    const { page, errors } = await open(html);
+    const path = '#paths .path[data-path="1"]';
+    /** The tick labels: what a change of the window moves. */
+    const view = () => page.$eval(path, (p) => ({ ticks: [...p.querySelectorAll('g.axis text')].map((t) => t.textContent!) }));
+    try {
+      const whole = await view();
+      await page.click(`${path} .toolbar button:nth-of-type(1)`);
+      const zoomed = await view();
+      expect(zoomed.ticks).not.toEqual(whole.ticks);
+      await page.click(`${path} .toolbar button:nth-of-type(3)`);
+      expect(await view()).toEqual(whole);
+
+      // The wheel zooms about the pointer; a drag to the right then shows earlier times.
+      const box = (await (await page.$(`${path} svg`))!.boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.6, box.y + 30);
+      await page.mouse.wheel({ deltaY: -100 });
+      await page.mouse.wheel({ deltaY: -100 });
+      const wheeled = await view();
+      expect(wheeled.ticks).not.toEqual(whole.ticks);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6 + 120, box.y + 30, { steps: 4 });
+      await page.mouse.up();
+      const dragged = await view();
+      expect(dragged.ticks).not.toEqual(wheeled.ticks);
+
+      // A press on a mark that moves away and back is a drag, not a click: nothing is followed.
+      await page.click(`${path} .toolbar button:nth-of-type(3)`);
+      const mark = (await (await page.$(`${path} .mark.data[data-stream="stdout"]`))!.boundingBox())!;
+      const mx = mark.x + mark.width / 2;
+      const my = mark.y + mark.height / 2;
+      await page.mouse.move(mx, my);
+      await page.mouse.down();
+      await page.mouse.move(mx + 40, my, { steps: 3 });
+      await page.mouse.move(mx, my, { steps: 3 });
+      await page.mouse.up();
+      expect(await followed(page, 1)).toEqual([]);
+      // A plain click on it follows its byte.
+      await page.click(`${path} .toolbar button:nth-of-type(3)`);
+      const again = (await (await page.$(`${path} .mark.data[data-stream="stdout"]`))!.boundingBox())!;
+      await page.mouse.click(again.x + again.width / 2, again.y + again.height / 2);
+      expect((await followed(page, 1)).length).toBeGreaterThan(0);
+
+      // The session's lanes: the same zoom buttons and wheel on their own axis.
+      const session = paths[0]!.hops[0]!.session!;
+      await page.click(`#sessions tbody tr[data-session="${session}"]`);
+      const lanesTicks = () => page.$$eval('#lanes g.axis text', (ts) => ts.map((t) => t.textContent!));
+      const before = await lanesTicks();
+      expect(before.length).toBeGreaterThan(0);
+      await page.click('#zoom-in');
+      expect(await lanesTicks()).not.toEqual(before);
+      await page.click('#zoom-reset');
+      expect(await lanesTicks()).toEqual(before);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('a capture cut while stdout was on its way out: the links partial, the stop marked at its hop, the innermost hop\'s last byte not seen at the outer hops', async () => {
     const whole = execPathCapture(manyExecs(1, { bytes: 8192 }));
     const clientStdout = (at: number) =>

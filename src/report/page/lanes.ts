@@ -7,15 +7,15 @@
  * separates them again.
  */
 import type { Lane, Mark, ReportSession } from '../model.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes } from './format.js';
 import { MARK_STYLE } from './marks.js';
+import { svg } from './svg.js';
+import { TimeAxis } from './time-axis.js';
 
-export const SVG = 'http://www.w3.org/2000/svg';
 const LABEL_W = 170;
 const LANE_H = 46;
 const AXIS_H = 22;
 const BIN = 3;
-const MIN_SPAN_US = 20;
 
 export interface Pick {
   lane: Lane;
@@ -23,24 +23,8 @@ export interface Pick {
   marks: Mark[];
 }
 
-export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
-}
-
-/** A round step for about `n` ticks over `span` µs. */
-export function tickStep(span: number, n: number): number {
-  const raw = span / n;
-  const p = Math.pow(10, Math.floor(Math.log10(raw)));
-  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
-  return 10 * p;
-}
-
 export class LaneView {
-  private v0 = 0;
-  private v1: number;
-  private readonly full: number;
+  private readonly axis: TimeAxis;
   private readonly maxBytes: number;
   private picks: Pick[] = [];
   private selected: string | null = null;
@@ -50,114 +34,47 @@ export class LaneView {
     private readonly session: ReportSession,
     private readonly onPick: (p: Pick) => void,
   ) {
-    this.full = Math.max(session.durationUs * 1.02, 1000);
-    this.v1 = this.full;
+    this.axis = new TimeAxis(host, session.durationUs, LABEL_W, () => this.render(), (e) => this.pick(e));
     let max = 1;
     for (const l of session.lanes) for (const m of l.marks) if (m.k === 'data' && (m.n ?? 0) > max) max = m.n!;
     this.maxBytes = max;
-    this.listen();
   }
 
-  private get plotW(): number {
-    return Math.max(200, (this.host.clientWidth || 1000) - LABEL_W);
-  }
-
-  private x(t: number): number {
-    return LABEL_W + ((t - this.v0) / (this.v1 - this.v0)) * this.plotW;
-  }
-
-  zoom(factor: number, atX?: number): void {
-    const span = this.v1 - this.v0;
-    const anchor = atX === undefined ? this.v0 + span / 2 : this.v0 + ((atX - LABEL_W) / this.plotW) * span;
-    const next = Math.min(this.full, Math.max(MIN_SPAN_US, span / factor));
-    const frac = (anchor - this.v0) / span;
-    this.setView(anchor - frac * next, anchor - frac * next + next);
-  }
-
-  pan(dxPixels: number): void {
-    const dt = (dxPixels / this.plotW) * (this.v1 - this.v0);
-    this.setView(this.v0 - dt, this.v1 - dt);
+  zoom(factor: number): void {
+    this.axis.zoom(factor);
   }
 
   reset(): void {
-    this.setView(0, this.full);
+    this.axis.reset();
   }
 
-  private setView(a: number, b: number): void {
-    const span = b - a;
-    if (a < 0) [a, b] = [0, span];
-    if (b > this.full) [a, b] = [Math.max(0, this.full - span), this.full];
-    this.v0 = a;
-    this.v1 = b;
-    this.render();
-  }
-
-  private listen(): void {
-    this.host.addEventListener(
-      'wheel',
-      (e) => {
-        e.preventDefault();
-        const r = this.host.getBoundingClientRect();
-        this.zoom(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left);
-      },
-      { passive: false },
-    );
-    let dragX: number | null = null;
-    let moved = 0;
-    this.host.addEventListener('mousedown', (e) => {
-      dragX = e.clientX;
-      moved = 0;
-    });
-    window.addEventListener('mousemove', (e) => {
-      if (dragX === null) return;
-      const dx = e.clientX - dragX;
-      moved += Math.abs(dx);
-      dragX = e.clientX;
-      if (dx) this.pan(dx);
-    });
-    window.addEventListener('mouseup', () => (dragX = null));
-    this.host.addEventListener('click', (e) => {
-      if (moved > 3) return;
-      const target = (e.target as Element).closest('[data-pick]');
-      if (!target) return;
-      const p = this.picks[Number(target.getAttribute('data-pick'))];
-      if (!p) return;
-      this.selected = `${p.lane.key}/${p.marks[0]!.t}/${p.marks[0]!.k}/${p.marks[0]!.d}`;
-      this.host.querySelectorAll('.selected').forEach((s) => s.classList.remove('selected'));
-      target.classList.add('selected');
-      this.onPick(p);
-    });
+  private pick(e: MouseEvent): void {
+    const target = (e.target as Element).closest('[data-pick]');
+    if (!target) return;
+    const p = this.picks[Number(target.getAttribute('data-pick'))];
+    if (!p) return;
+    this.selected = `${p.lane.key}/${p.marks[0]!.t}/${p.marks[0]!.k}/${p.marks[0]!.d}`;
+    this.host.querySelectorAll('.selected').forEach((s) => s.classList.remove('selected'));
+    target.classList.add('selected');
+    this.onPick(p);
   }
 
   render(): void {
-    const w = LABEL_W + this.plotW;
+    const w = this.axis.right;
     const h = AXIS_H + this.session.lanes.length * LANE_H;
     const root = svg('svg', { width: w, height: h, role: 'img', 'aria-label': 'streams on a time axis' });
     this.picks = [];
-    root.append(this.axis(h));
+    root.append(this.axis.ticks(h, AXIS_H));
     this.session.lanes.forEach((lane, i) => root.append(this.lane(lane, AXIS_H + i * LANE_H)));
     this.host.replaceChildren(root);
-  }
-
-  private axis(h: number): SVGGElement {
-    const g = svg('g', { class: 'axis' });
-    const step = tickStep(this.v1 - this.v0, 8);
-    for (let t = Math.ceil(this.v0 / step) * step; t <= this.v1; t += step) {
-      const x = this.x(t);
-      g.append(svg('line', { x1: x, x2: x, y1: AXIS_H - 4, y2: h, stroke: '#eee' }));
-      const label = svg('text', { x: x + 2, y: 13 });
-      label.textContent = formatDuration(t);
-      g.append(label);
-    }
-    return g;
   }
 
   private lane(lane: Lane, top: number): SVGGElement {
     const g = svg('g', { class: 'lane', 'data-lane': lane.key, 'data-role': lane.role });
     const mid = top + LANE_H / 2;
     const half = LANE_H / 2 - 3;
-    g.append(svg('rect', { class: 'lane-bg', x: LABEL_W, y: top + 1, width: this.plotW, height: LANE_H - 2 }));
-    g.append(svg('line', { class: 'mid', x1: LABEL_W, x2: LABEL_W + this.plotW, y1: mid, y2: mid }));
+    g.append(svg('rect', { class: 'lane-bg', x: LABEL_W, y: top + 1, width: this.axis.plotW, height: LANE_H - 2 }));
+    g.append(svg('line', { class: 'mid', x1: LABEL_W, x2: this.axis.right, y1: mid, y2: mid }));
     const label = svg('text', { x: 4, y: mid - 2 });
     label.textContent = lane.label;
     const sub = svg('text', { x: 4, y: mid + 11, fill: '#888' });
@@ -179,9 +96,9 @@ export class LaneView {
     };
     for (const m of lane.marks) {
       const end = m.t1 ?? m.t;
-      if (end < this.v0 || m.t > this.v1) continue;
-      const x0 = Math.max(LABEL_W, this.x(m.t));
-      const x1 = Math.min(LABEL_W + this.plotW, this.x(end));
+      if (!this.axis.shows(m.t, end)) continue;
+      const x0 = this.axis.clampedX(m.t);
+      const x1 = this.axis.clampedX(end);
       const key = `${m.k}/${m.d}`;
       const cur = open.get(key);
       if (cur && x0 - cur.x1 < BIN) {

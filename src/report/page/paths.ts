@@ -8,14 +8,14 @@
  */
 import type { Mark, ReportClockOffset, ReportPath, ReportPathHop, ReportPathLink, ReportSession } from '../model.js';
 import { el, formatBytes, formatDuration } from './format.js';
-import { svg, tickStep } from './lanes.js';
+import { svg } from './svg.js';
+import { TimeAxis } from './time-axis.js';
 
 const LABEL_W = 230;
 const ROW_H = 64;
 const LINK_H = 40;
 const AXIS_H = 22;
 const BIN = 3;
-const MIN_SPAN_US = 20;
 
 export const HOP_NAME: Record<string, string> = {
   'client-apiserver': 'kubectl → API server',
@@ -70,9 +70,7 @@ function shortFlow(f: Flow): string {
 const covers = (m: Mark, offset: number) => m.o !== undefined && m.n !== undefined && m.o <= offset && offset < m.o + m.n;
 
 export class PathView {
-  private v0 = 0;
-  private v1: number;
-  private readonly full: number;
+  private readonly axis: TimeAxis;
   private readonly marks: HopMark[][];
   private readonly maxBytes: number;
   private shapes: Shape[] = [];
@@ -87,13 +85,11 @@ export class PathView {
     private readonly onOpen: (session: number) => void,
     private readonly onFollow: (text: Array<Node | string>) => void,
   ) {
-    this.full = Math.max(path.durationUs * 1.02, 1000);
-    this.v1 = this.full;
+    this.axis = new TimeAxis(host, path.durationUs, LABEL_W, () => this.render(), (e) => this.click(e));
     this.marks = path.hops.map((h) => hopMarks(h, h.session !== null ? sessions.get(h.session) : undefined));
     let max = 1;
     for (const row of this.marks) for (const x of row) max = Math.max(max, x.m.n ?? 0);
     this.maxBytes = max;
-    this.listen();
   }
 
   /** The path's stream directions that carried bytes, in the order a reader expects them. */
@@ -104,74 +100,25 @@ export class PathView {
     return [...seen.values()];
   }
 
-  private get plotW(): number {
-    return Math.max(200, (this.host.clientWidth || 1000) - LABEL_W);
-  }
-
-  private x(t: number): number {
-    return LABEL_W + ((t - this.v0) / (this.v1 - this.v0)) * this.plotW;
-  }
-
-  zoom(factor: number, atX?: number): void {
-    const span = this.v1 - this.v0;
-    const anchor = atX === undefined ? this.v0 + span / 2 : this.v0 + ((atX - LABEL_W) / this.plotW) * span;
-    const next = Math.min(this.full, Math.max(MIN_SPAN_US, span / factor));
-    const frac = (anchor - this.v0) / span;
-    this.setView(anchor - frac * next, anchor - frac * next + next);
+  zoom(factor: number): void {
+    this.axis.zoom(factor);
   }
 
   reset(): void {
-    this.setView(0, this.full);
+    this.axis.reset();
   }
 
-  private setView(a: number, b: number): void {
-    const span = b - a;
-    if (a < 0) [a, b] = [0, span];
-    if (b > this.full) [a, b] = [Math.max(0, this.full - span), this.full];
-    this.v0 = a;
-    this.v1 = b;
-    this.render();
-  }
-
-  private listen(): void {
-    this.host.addEventListener(
-      'wheel',
-      (e) => {
-        e.preventDefault();
-        const r = this.host.getBoundingClientRect();
-        this.zoom(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left);
-      },
-      { passive: false },
-    );
-    let dragX: number | null = null;
-    let moved = 0;
-    this.host.addEventListener('mousedown', (e) => {
-      dragX = e.clientX;
-      moved = 0;
-    });
-    window.addEventListener('mousemove', (e) => {
-      if (dragX === null) return;
-      const dx = e.clientX - dragX;
-      moved += Math.abs(dx);
-      dragX = e.clientX;
-      if (dx) {
-        const dt = (dx / this.plotW) * (this.v1 - this.v0);
-        this.setView(this.v0 - dt, this.v1 - dt);
-      }
-    });
-    window.addEventListener('mouseup', () => (dragX = null));
-    this.host.addEventListener('click', (e) => {
-      if (moved > 3) return;
-      const target = e.target as Element;
-      const mark = target.closest('[data-shape]');
-      if (mark) {
-        const first = this.shapes[Number(mark.getAttribute('data-shape'))]?.marks[0];
-        if (first?.m.o !== undefined) this.follow({ stream: first.stream, d: first.d, offset: first.m.o });
-        return;
-      }
-      const row = target.closest('[data-open]');
-      if (row) this.onOpen(Number(row.getAttribute('data-open')));
-    });
+  /** A data mark follows its first byte down the path; elsewhere on a hop's row opens that hop's session. */
+  private click(e: MouseEvent): void {
+    const target = e.target as Element;
+    const mark = target.closest('[data-shape]');
+    if (mark) {
+      const first = this.shapes[Number(mark.getAttribute('data-shape'))]?.marks[0];
+      if (first?.m.o !== undefined) this.follow({ stream: first.stream, d: first.d, offset: first.m.o });
+      return;
+    }
+    const row = target.closest('[data-open]');
+    if (row) this.onOpen(Number(row.getAttribute('data-open')));
   }
 
   /** Follow one byte of a stream direction: highlight where it is at every hop and join the places. */
@@ -183,11 +130,11 @@ export class PathView {
 
   render(): void {
     const n = this.path.hops.length;
-    const w = LABEL_W + this.plotW;
+    const w = this.axis.right;
     const h = AXIS_H + n * ROW_H + (n - 1) * LINK_H;
     const root = svg('svg', { width: w, height: h, role: 'img', 'aria-label': `path ${this.path.path}: its hops on one time axis` });
     this.shapes = [];
-    root.append(this.axis(h));
+    root.append(this.axis.ticks(h, AXIS_H));
     this.path.hops.forEach((hop, i) => {
       const top = AXIS_H + i * (ROW_H + LINK_H);
       root.append(this.row(hop, i, top));
@@ -199,25 +146,12 @@ export class PathView {
     this.host.replaceChildren(root);
   }
 
-  private axis(h: number): SVGGElement {
-    const g = svg('g', { class: 'axis' });
-    const step = tickStep(this.v1 - this.v0, 8);
-    for (let t = Math.ceil(this.v0 / step) * step; t <= this.v1; t += step) {
-      const x = this.x(t);
-      g.append(svg('line', { x1: x, x2: x, y1: AXIS_H - 4, y2: h, stroke: '#eee' }));
-      const label = svg('text', { x: x + 2, y: 13 });
-      label.textContent = formatDuration(t);
-      g.append(label);
-    }
-    return g;
-  }
-
   private row(hop: ReportPathHop, i: number, top: number): SVGGElement {
     const open: Record<string, number> = hop.session !== null ? { 'data-open': hop.session } : {};
     const g = svg('g', { class: 'hop-row', 'data-hop': i, 'data-name': hop.hop, 'data-transport': hop.transport, 'data-protocol': hop.protocol ?? '', ...open });
     const mid = top + ROW_H / 2;
     const half = ROW_H / 2 - 4;
-    const right = LABEL_W + this.plotW;
+    const right = this.axis.right;
     g.append(svg('rect', { class: 'hop-bg', x: 0, y: top, width: right, height: ROW_H }));
     g.append(svg('line', { class: 'mid', x1: LABEL_W, x2: right, y1: mid, y2: mid }));
     const label = (text: string, y: number, cls: string) => {
@@ -238,7 +172,7 @@ export class PathView {
     g.append(title);
 
     // The set-up (request → 101) and the session's life, under the marks.
-    const clip = (t: number) => Math.min(right, Math.max(LABEL_W, this.x(t)));
+    const clip = (t: number) => this.axis.clampedX(t);
     if (hop.requestUs !== null && hop.upgradeUs !== null) {
       const x0 = clip(hop.requestUs);
       const r = svg('rect', { class: 'setup', x: x0, y: top + 6, width: Math.max(1, clip(hop.upgradeUs) - x0), height: ROW_H - 12 });
@@ -251,7 +185,7 @@ export class PathView {
     g.append(svg('line', { class: 'life', x1: clip(hop.startUs), x2: clip(end), y1: mid, y2: mid }));
     for (const s of hop.stalls) {
       const t1 = s.stalledUs !== null ? s.sinceUs + s.stalledUs : end;
-      if (t1 < this.v0 || s.sinceUs > this.v1) continue;
+      if (!this.axis.shows(s.sinceUs, t1)) continue;
       const x0 = clip(s.sinceUs);
       const r = svg('rect', { class: 'stall', x: x0, y: s.direction === 'clientToServer' ? mid - half : mid, width: Math.max(2, clip(t1) - x0), height: half });
       const tt = svg('title', {});
@@ -260,8 +194,8 @@ export class PathView {
       g.append(r);
     }
     g.append(...this.dataShapes(i, mid, half));
-    if (hop.exit && hop.exit.timeUs !== null && hop.exit.timeUs >= this.v0 && hop.exit.timeUs <= this.v1) {
-      const x = this.x(hop.exit.timeUs);
+    if (hop.exit && hop.exit.timeUs !== null && this.axis.shows(hop.exit.timeUs, hop.exit.timeUs)) {
+      const x = this.axis.x(hop.exit.timeUs);
       const e = svg('g', { class: 'exit-flag' });
       e.append(svg('line', { x1: x, x2: x, y1: mid - half, y2: mid + half }));
       // Near the right edge the label goes left of the flag.
@@ -285,7 +219,6 @@ export class PathView {
   private dataShapes(hop: number, mid: number, half: number): SVGElement[] {
     const out: SVGElement[] = [];
     const open = new Map<string, { marks: HopMark[]; x0: number; x1: number; bytes: number }>();
-    const right = LABEL_W + this.plotW;
     const flush = (key: string) => {
       const b = open.get(key);
       if (!b) return;
@@ -316,9 +249,9 @@ export class PathView {
       out.push(e);
     };
     for (const hm of this.marks[hop]!) {
-      if (hm.t1 < this.v0 || hm.t0 > this.v1) continue;
-      const x0 = Math.max(LABEL_W, this.x(hm.t0));
-      const x1 = Math.min(right, this.x(hm.t1));
+      if (!this.axis.shows(hm.t0, hm.t1)) continue;
+      const x0 = this.axis.clampedX(hm.t0);
+      const x1 = this.axis.clampedX(hm.t1);
       const key = `${hm.stream}/${hm.d}`;
       const cur = open.get(key);
       if (cur && x0 - cur.x1 < BIN) {
@@ -364,7 +297,7 @@ export class PathView {
       // Where in a merged mark the byte was is not known: placed by its share of the mark's bytes.
       const approx = (hm.m.c ?? 1) > 1;
       const t = approx ? hm.t0 + ((hm.t1 - hm.t0) * (f.offset - hm.m.o!)) / Math.max(1, hm.m.n!) : hm.t0;
-      points.push({ hop: s.hop, x: Math.min(LABEL_W + this.plotW, Math.max(LABEL_W, this.x(t))), y: s.y, t, approx });
+      points.push({ hop: s.hop, x: this.axis.clampedX(t), y: s.y, t, approx });
     }
     // Marks out of view still give the byte's time at their hop.
     const times = this.path.hops.map((_, i) => {
