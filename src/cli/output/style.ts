@@ -38,18 +38,7 @@ export function preview(bytes: Uint8Array, max = 48): string {
 
 export { printable, printableDeep } from '../../common/printable.js';
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
-}
-
-export function formatDuration(us: number): string {
-  if (us < 1000) return `${Math.round(us)} µs`;
-  if (us < 1e6) return `${(us / 1000).toFixed(1)} ms`;
-  return `${(us / 1e6).toFixed(3)} s`;
-}
+export { formatBytes, formatDuration } from '../../common/units.js';
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected ${JSON.stringify(x)}`);

@@ -13,18 +13,7 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return e as T;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
-}
-
-export function formatDuration(us: number): string {
-  if (us < 1000) return `${Math.round(us)} µs`;
-  if (us < 1e6) return `${(us / 1000).toFixed(1)} ms`;
-  return `${(us / 1e6).toFixed(3)} s`;
-}
+export { formatBytes, formatDuration } from '../../common/units.js';
 
 /** `HH:MM:SS.uuuuuu` UTC, as the CLI's timeline prints times. */
 export function clock(timeUs: number): string {
