@@ -1,6 +1,7 @@
 /**
  * A shortcut past yargs for the commonest command lines: `decode <capture>`
- * with only on/off options (`--summary --json`, `--ndjson`, …). Loading and
+ * with only on/off options (`--summary --json`, `--ndjson`, …) and key logs
+ * (`--tls-keylog FILE`, repeatable). Loading and
  * running yargs costs about 70 ms of CPU, a fifth of decoding a 100 MB
  * capture. Anything else (help, version, options with values, typos, repeats,
  * conflicts, `--`, a capture named like a boolean) returns null and goes
@@ -26,9 +27,15 @@ export function fastDecodeArgs(argv: readonly string[]): DecodeArgs | null {
   if (argv[0] !== 'decode') return null;
   let capture: string | undefined;
   const set = new Map<Switch, boolean>();
+  const keylogs: string[] = [];
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a.startsWith('--')) {
+    if (a === '--tls-keylog') {
+      // a plain file name only: yargs reads `-x`, `--x`, `-` and the like its own ways
+      const v = argv[++i];
+      if (v === undefined || !plainValue(v)) return null;
+      keylogs.push(v);
+    } else if (a.startsWith('--')) {
       const negated = a.startsWith('--no-');
       const key = SWITCHES.get(a.slice(negated ? 5 : 2));
       if (key === undefined || set.has(key)) return null;
@@ -63,5 +70,11 @@ export function fastDecodeArgs(argv: readonly string[]): DecodeArgs | null {
     showSecrets: set.get('showSecrets') ?? false,
     bytes: set.get('bytes') ?? false,
     progress: set.get('progress'),
+    ...(keylogs.length > 0 ? { tlsKeylog: keylogs } : {}),
   };
+}
+
+/** A value yargs takes as it is: not empty, not an option, not a boolean or a number. */
+function plainValue(v: string): boolean {
+  return /^[A-Za-z0-9_./][^\s]*$/.test(v) && !/^(true|false)$/i.test(v) && !/^[\d.]/.test(v);
 }

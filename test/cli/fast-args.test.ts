@@ -30,7 +30,8 @@ const TOKENS = [
   '--summary', '--no-summary', '--json', '--no-json', '--ndjson', '--follow', '--no-follow', '--show-secrets',
   '--no-show-secrets', '--bytes', '--progress', '--no-progress', 'cap.pcap', 'x', '-', '5', 'true', 'FALSE', '',
   '--', '-h', '--help', '-V', '--version', '--session', '1', '--role', 'stdout', '--bogus', '--summary=true',
-  '--showSecrets', '-s', '--decode-as', 'spdy', '--extract', 'out',
+  '--showSecrets', '-s', '--decode-as', 'spdy', '--extract', 'out', '--tls-keylog', 'keys.txt', 'k/2.log',
+  '--tls-keylog=keys.txt', '--no-tls-keylog', '1.5', 'x y',
 ];
 
 describe('fastDecodeArgs', () => {
@@ -42,6 +43,8 @@ describe('fastDecodeArgs', () => {
       ['decode', '-', '--ndjson'],
       ['decode', 'cap.pcap', '--follow', '--no-progress', '--show-secrets'],
       ['decode', 'cap.pcap', '--json', '--bytes', '--progress'],
+      ['decode', 'cap.pcap', '--tls-keylog', 'keys.txt', '--summary', '--json'],
+      ['decode', '--tls-keylog', 'a.txt', 'cap.pcap', '--tls-keylog', 'dir/b.txt'],
     ];
     for (const argv of lines) {
       const fast = fastDecodeArgs(argv);
@@ -58,6 +61,9 @@ describe('fastDecodeArgs', () => {
       ['decode'],
       ['decode', 'a', 'b'],
       ['decode', 'cap.pcap', '--session', '1'],
+      ['decode', 'cap.pcap', '--tls-keylog'],
+      ['decode', 'cap.pcap', '--tls-keylog', '-'],
+      ['decode', 'cap.pcap', '--tls-keylog=keys.txt'],
       ['decode', 'cap.pcap', '--ndjson', '--json'],
       ['decode', 'cap.pcap', '--follow', '--summary'],
       ['decode', 'cap.pcap', '--json', '--json'],
@@ -77,7 +83,7 @@ describe('fastDecodeArgs', () => {
         if (fast === null) return;
         expect(await viaYargs(argv)).toEqual(fast);
       }),
-      { numRuns: 300 },
+      { numRuns: 600 },
     );
   });
 });
