@@ -26,9 +26,10 @@ import { kubectlBinary, runKubectl } from '../test/helpers/kubectl.js';
 import { result, type Bench, type BenchResult } from './harness.js';
 import { bestOfAlternating, rightPrefix, tsharkStreams } from './decode.bench.js';
 
-const CLI = resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+// The bundled executable, as `bin` installs it (and as the decode bench runs it).
+const CLI = resolve(import.meta.dirname, '..', 'dist', 'bin', 'kubewire.js');
 const STDIN_BYTES = 48 * 1024 * 1024;
-const RUNS = 3;
+const RUNS = 5;
 
 /** A TLS front for a plain HTTP server that logs its TLS secrets (NSS key log) to `keylog`. */
 async function tlsFront(target: number, keylog: string): Promise<tls.Server> {
@@ -56,7 +57,7 @@ const bench: Bench = {
       captureUnavailable('pcap') ??
       (kubectl ? null : 'kubectl.1.27 not found') ??
       (tshark ? null : 'tshark not installed') ??
-      (statSync(CLI, { throwIfNoEntry: false }) ? null : 'dist/cli/main.js not built (npm run build)');
+      (statSync(CLI, { throwIfNoEntry: false }) ? null : 'dist/bin/kubewire.js not built (npm run build)');
     if (why) {
       console.warn(`tls-decode bench skipped: ${why}`);
       return [];
