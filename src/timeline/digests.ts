@@ -15,10 +15,13 @@ export interface RunningDigest {
   update(bytes: Uint8Array): void;
   /** sha256 (hex) of the bytes so far. An engine that hashes elsewhere answers once it has settled. */
   hex(): string;
-  /** Remember the state after the bytes so far (one mark at a time). */
-  mark(): void;
+  /**
+   * Remember the state after the bytes so far (one mark at a time). Optional:
+   * without it (and `rewind`), `dataPieces` leaves that digest's streams whole.
+   */
+  mark?(): void;
   /** Go back to the marked state, as if the bytes added since had never come. */
-  rewind(): void;
+  rewind?(): void;
 }
 
 export interface DigestEngine {

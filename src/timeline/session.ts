@@ -430,7 +430,9 @@ export class Session {
   private inPieces(id: number): boolean {
     if (!this.sidesKnown || this.setup.inferred || this.transport !== 'spdy/3.1') return false;
     const s = this.streams.get(id);
-    return s !== undefined && !s.inferred && s.role !== 'error' && s.role !== 'resize';
+    if (s === undefined || s.inferred || s.role === 'error' || s.role === 'resize') return false;
+    // a cut frame's pieces must be taken back: only with digests that can
+    return s.counters.clientToServer.rewindable && s.counters.serverToClient.rewindable;
   }
 
   /** A piece of a DATA frame (see `inPieces`): counted now, the frame's other effects once it is whole. */

@@ -25,18 +25,23 @@ export class DirectionCounter {
     this.bytes += b.length;
   }
 
+  /** Whether `mark()` and `rewind()` can take bytes back (the digest engine can). */
+  get rewindable(): boolean {
+    return this.hash === null || (this.hash.mark !== undefined && this.hash.rewind !== undefined);
+  }
+
   /** Before the first piece of a DATA frame delivered in pieces: where to come back to if it is cut. */
   mark(): void {
     this.markedBytes = this.bytes;
     this.markedHash = this.hash;
-    this.hash?.mark();
+    this.hash?.mark!();
   }
 
   /** The frame begun at `mark()` was cut (a gap, the end of input): its pieces do not count, as a whole frame's would not. */
   rewind(): void {
     this.bytes = this.markedBytes;
     // no bytes had been hashed at the mark: forget the digest opened since
-    if (this.markedHash) this.markedHash.rewind();
+    if (this.markedHash) this.markedHash.rewind!();
     this.hash = this.markedHash;
   }
 
