@@ -36,7 +36,8 @@ if (mode === 'read') {
   for await (const chunk of captureChunks(file)) bytes += chunk.length;
 } else {
   const worker = mode === 'worker' ? new WorkerDigests() : null;
-  const decoder = new SessionDecoder({ frameEvents: false, digests: worker ?? mode === 'inline' });
+  // as the CLI's summary decodes: no frame events, bulk DATA counted in pieces
+  const decoder = new SessionDecoder({ frameEvents: false, dataPieces: true, digests: worker ?? mode === 'inline' });
   const reader = new CaptureDecoder((ev) => decoder.push(ev), {});
   for await (const chunk of decoderChunks(file, reader)) {
     reader.push(chunk);

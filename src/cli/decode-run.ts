@@ -186,6 +186,8 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
     ...decoderOptions,
     // Frames are only shown by the timeline and the JSON forms.
     frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
+    // Only the summary is shown: bulk DATA is counted in pieces, not copied whole.
+    dataPieces: format === 'summary' && !args.extract && !args.html && !args.asciicast,
     digests: digestWorker ?? wantDigests,
     inputNames: args.inputs ?? [args.input],
   });

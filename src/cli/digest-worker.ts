@@ -27,6 +27,9 @@ export interface DigestWorkerOptions {
 
 const FREE = 0;
 const QUEUED = 1;
+/** In a slot's (id, length) list, a negative length is an operation on the digest, not bytes. */
+const MARK = -1;
+const REWIND = -2;
 
 // Runs in the worker. state[i] is slot i's owner; state[slots] is set when hashing failed.
 const WORKER_SOURCE = `
@@ -35,6 +38,7 @@ const { createHash } = require('node:crypto');
 const { ring, state: stateBuffer, slotBytes, slots } = workerData;
 const state = new Int32Array(stateBuffer);
 const hashes = [];
+const marked = [];
 parentPort.on('message', (m) => {
   try {
     if (m.finish) {
@@ -50,6 +54,15 @@ parentPort.on('message', (m) => {
       const n = pieces[i + 1];
       let h = hashes[id];
       if (h === undefined) h = hashes[id] = createHash('sha256');
+      if (n === ${MARK}) {
+        marked[id] = h.copy();
+        continue;
+      }
+      if (n === ${REWIND}) {
+        hashes[id] = marked[id];
+        marked[id] = undefined;
+        continue;
+      }
       h.update(new Uint8Array(ring, at, n));
       at += n;
     }
@@ -108,6 +121,8 @@ export class WorkerDigests implements DigestEngine {
     return {
       update: (bytes) => this.update(id, bytes),
       hex: () => this.hex(id),
+      mark: () => this.operation(id, MARK),
+      rewind: () => this.operation(id, REWIND),
     };
   }
 
@@ -128,6 +143,14 @@ export class WorkerDigests implements DigestEngine {
         this.lastId = id;
       }
     }
+  }
+
+  /** Queue a mark or rewind of digest `id`, in order with its bytes. */
+  private operation(id: number, op: number): void {
+    this.results = null;
+    this.pieces.push(id, op);
+    // the next bytes of `id` must not be added to the operation's entry
+    this.lastId = -1;
   }
 
   /** Hand the current slot to the worker and wait until the next one is free. */

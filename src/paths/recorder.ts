@@ -55,7 +55,7 @@ export class PathRecorder {
         if (!s) return;
         let st = s.streams.get(ev.streamId);
         if (!st) s.streams.set(ev.streamId, (st = { clientToServer: null, serverToClient: null }));
-        (st[ev.direction] ??= new DirectionRecord()).add(ev.offset, ev.bytes, ev.time);
+        (st[ev.direction] ??= new DirectionRecord()).add(ev.offset, ev.bytes, ev.time, ev.more);
         return;
       }
       case 'http-request':

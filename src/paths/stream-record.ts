@@ -73,6 +73,10 @@ export class DirectionRecord {
   points = 0;
   /** The raw head's place on the slab, taken when the first byte comes. */
   private readonly head: Uint8Array;
+  /** Stream offset where the frame being seen in pieces began (-1: none). */
+  private pieceFrom = -1;
+  /** The first time was set by that frame's pieces. */
+  private pieceFirst = false;
 
   constructor() {
     const at = carve();
@@ -81,10 +85,18 @@ export class DirectionRecord {
     this.head = new Uint8Array(slab!, at + INITIAL_POINTS * 10, RAW_HEAD_BYTES);
   }
 
-  /** Bytes [offset, offset + bytes.length) of the stream, seen at `time`. */
-  add(offset: number, bytes: Uint8Array, time: number): void {
+  /**
+   * Bytes [offset, offset + bytes.length) of the stream, seen at `time`.
+   * `more` as on a `stream-data` event: pieces of one frame are recorded as
+   * they come and, with the last, all take its time, as a whole frame would.
+   */
+  add(offset: number, bytes: Uint8Array, time: number, more?: boolean): void {
     const n = bytes.length;
     if (n === 0) return;
+    if (more !== undefined && this.pieceFrom < 0) {
+      this.pieceFrom = offset;
+      this.pieceFirst = Number.isNaN(this.firstTime);
+    }
     if (Number.isNaN(this.firstTime)) this.firstTime = time;
     this.lastTime = time;
     const end = offset + n;
@@ -95,6 +107,15 @@ export class DirectionRecord {
     if (offset === this.contiguous) this.contiguous = end;
     if (end > this.bytes) this.bytes = end;
     this.sample(offset, bytes, time);
+    if (more === false) this.settlePieces(time);
+  }
+
+  /** The frame seen in pieces is whole at `time`: its points and times become that time. */
+  private settlePieces(time: number): void {
+    for (let k = Math.ceil(this.pieceFrom / this.step); k < this.points; k++) if (!Number.isNaN(this.times[k]!)) this.times[k] = time;
+    if (this.pieceFirst) this.firstTime = time;
+    this.pieceFrom = -1;
+    this.pieceFirst = false;
   }
 
   /** Byte offset of grid point k. */

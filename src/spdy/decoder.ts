@@ -5,8 +5,10 @@
  * Zero-copy: a DATA payload (and `headerBlock`, `unknown.payload`) is a view
  * into the pushed chunk when the frame lies inside one chunk; only frames that
  * straddle chunks are copied (once, into memory the decoder never reuses).
- * Views stay valid while the caller leaves the pushed buffers alone (copy
- * with `slice()` to keep them past reuse of those buffers).
+ * With `dataPieces`, DATA frames that straddle chunks are not copied at all:
+ * their payload comes out in pieces, each a view into its chunk. Views stay
+ * valid while the caller leaves the pushed buffers alone (copy with `slice()`
+ * to keep them past reuse of those buffers).
  *
  * Errors: strict mode throws the first wire error (and the decoder stays
  * failed, like an endpoint that closed the session); inspect mode never
@@ -24,7 +26,7 @@ import { FRAME_HEADER_LENGTH } from './frames/frame-header.js';
 import { HeaderInflateContext } from './header-compression.js';
 import { resolveLimits, type SpdyLimits } from './limits.js';
 import { plausibleFrameLength } from './resync.js';
-import { FRAME_TYPE, SPDY_VERSION, type SpdyFrame, type SpdyHeaders } from './types.js';
+import { FLAG_FIN, FRAME_TYPE, SPDY_VERSION, type SpdyFrame, type SpdyHeaders } from './types.js';
 
 export type { SpdyLimits } from './limits.js';
 
@@ -57,6 +59,16 @@ export interface SpdyFrameDecoderOptions {
    * header rarely name one of them. Default: any id.
    */
   resyncStreamId?: (streamId: number) => boolean;
+  /**
+   * Deliver the payload of a DATA frame that straddles chunks as it arrives,
+   * as several `data` events (`more: true` on all but the last, `fin` on the
+   * last only), each a view into the chunk it came in, instead of copying the
+   * frame to deliver it whole. Default false (every frame whole). A frame
+   * cut by a gap or the end of input has its earlier pieces delivered
+   * already; the diagnostic that reports the cut says how many bytes. A
+   * function decides per frame, from its stream id, when its header is read.
+   */
+  dataPieces?: boolean | ((streamId: number) => boolean);
 }
 
 const SLAB_SIZE = 256 * 1024;
@@ -81,18 +93,24 @@ export class SpdyFrameDecoder {
   private readonly direction: Direction | undefined;
   private readonly limits: SpdyLimits;
   private readonly resyncStreamId: ((streamId: number) => boolean) | undefined;
+  private readonly dataPieces: boolean | ((streamId: number) => boolean);
   private readonly headerContext: HeaderInflateContext;
   private readonly ctx: FrameDecodeContext;
 
   /**
    * An incomplete frame: its header bytes so far, then (once the length is
    * known and checked) its body, copied as it arrives into memory of exactly
-   * its size.
+   * its size; or, for a DATA frame in pieces, no body (`partBody` null) and
+   * the bytes of it delivered so far in `partBodyFilled`.
    */
   private readonly partHeader = new Uint8Array(FRAME_HEADER_LENGTH);
   private partHeaderLength = 0;
+  /** The incomplete frame's body length, once its header is whole. */
+  private partLength = 0;
   private partBody: Uint8Array | null = null;
   private partBodyFilled = 0;
+  /** The incomplete frame is a DATA frame delivered in pieces. */
+  private partPieces = false;
   private slab: Uint8Array = EMPTY;
   private slabUsed = 0;
   /** Absolute offset of the first byte not yet decoded (the start of a partial frame). */
@@ -114,6 +132,7 @@ export class SpdyFrameDecoder {
     this.direction = opts.direction;
     this.limits = resolveLimits(opts.limits);
     this.resyncStreamId = opts.resyncStreamId;
+    this.dataPieces = opts.dataPieces ?? false;
     this.headerContext = new HeaderInflateContext((opts.headerContext ?? 'fresh') === 'fresh');
     this.cursor = this.received = opts.baseOffset ?? 0;
     this.ctx = {
@@ -196,7 +215,7 @@ export class SpdyFrameDecoder {
   pendingFrame(): { offset: number; header: Uint8Array; have: number; need: number | null } | null {
     if (this.failure || this.resyncing || this.skip > 0 || this.partHeaderLength === 0) return null;
     const header = this.partHeader.slice(0, this.partHeaderLength);
-    const need = this.partBody ? FRAME_HEADER_LENGTH + this.partBody.length : null;
+    const need = this.partHeaderLength === FRAME_HEADER_LENGTH ? FRAME_HEADER_LENGTH + this.partLength : null;
     return { offset: this.cursor, header, have: this.partHeaderLength + this.partBodyFilled, need };
   }
 
@@ -219,7 +238,8 @@ export class SpdyFrameDecoder {
   private pendingDescription(): string {
     if (this.skip > 0) return `${this.skip} bytes of an oversized frame missing`;
     if (this.partHeaderLength < FRAME_HEADER_LENGTH) return `${this.partHeaderLength} of 8 header bytes`;
-    return `${this.partBodyFilled} of ${this.partBody!.length} body bytes`;
+    const delivered = this.partPieces ? `, delivered in pieces already` : '';
+    return `${this.partBodyFilled} of ${this.partLength} body bytes${delivered}`;
   }
 
   private report(code: SpdyErrorCode, scope: ErrorScope, message: string, offset: number, streamId?: number): void {
@@ -324,9 +344,16 @@ export class SpdyFrameDecoder {
         this.completePartial(chunk.subarray(p, p + len));
         return p + len;
       }
-      this.partBody = this.allocBody(len);
+      this.partLength = len;
       this.partBodyFilled = 0;
+      const pieces = this.dataPieces;
+      if (w0 < 0x80000000 && (pieces === true || (pieces !== false && pieces(w0)))) {
+        this.partPieces = true;
+      } else {
+        this.partBody = this.allocBody(len);
+      }
     }
+    if (this.partPieces) return this.dataPiece(chunk, p);
     const body = this.partBody!;
     const take = Math.min(body.length - this.partBodyFilled, n - p);
     body.set(chunk.subarray(p, p + take), this.partBodyFilled);
@@ -334,6 +361,28 @@ export class SpdyFrameDecoder {
     p += take;
     if (this.partBodyFilled === body.length) this.completePartial(body);
     return p;
+  }
+
+  /** The next piece of a DATA frame delivered in pieces: what `chunk` holds of it from `p`. */
+  private dataPiece(chunk: Uint8Array, p: number): number {
+    const take = Math.min(this.partLength - this.partBodyFilled, chunk.length - p);
+    if (take === 0) return p;
+    const h = this.partHeader;
+    const streamId = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+    const flags = h[4]!;
+    const offset = this.cursor;
+    this.partBodyFilled += take;
+    const data = chunk.subarray(p, p + take);
+    if (this.partBodyFilled < this.partLength) {
+      this.out.push({ kind: 'data', offset, flags, streamId, fin: false, data, more: true });
+    } else {
+      this.cursor = offset + FRAME_HEADER_LENGTH + this.partLength;
+      this.dropPartial();
+      // as decodeData does for a whole frame, once the frame is complete
+      if (streamId === 0) this.report(SPDY_ERROR.INVALID_STREAM_ID, 'session', 'DATA frame on stream 0', offset, 0);
+      this.out.push({ kind: 'data', offset, flags, streamId, fin: (flags & FLAG_FIN) !== 0, data, more: false });
+    }
+    return p + take;
   }
 
   /**
@@ -365,8 +414,10 @@ export class SpdyFrameDecoder {
 
   private dropPartial(): void {
     this.partHeaderLength = 0;
+    this.partLength = 0;
     this.partBody = null;
     this.partBodyFilled = 0;
+    this.partPieces = false;
   }
 
   private dispatch(w0: number, flags: number, body: Uint8Array, offset: number): void {
@@ -426,20 +477,21 @@ export class SpdyFrameDecoder {
     const h = this.partHeader;
     if (!this.resyncing && this.partHeaderLength === FRAME_HEADER_LENGTH) {
       const w0 = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
-      const frameEnd = this.cursor + FRAME_HEADER_LENGTH + this.partBody!.length;
+      const frameEnd = this.cursor + FRAME_HEADER_LENGTH + this.partLength;
       if (this.received <= frameEnd) {
         // We know where the next frame starts: drop this one and stay in step.
         const control = w0 >= 0x80000000;
         const lostHeaders = control && isHeaderCarrying(w0 & 0xffff);
         if (lostHeaders) this.headerContext.markUnknown();
         const frameOffset = this.cursor;
+        const delivered = this.partPieces ? ` (${this.partBodyFilled} bytes of it delivered in pieces already)` : '';
         this.cursor = this.received;
         this.skip = frameEnd - this.received;
         this.dropPartial();
         this.report(
           SPDY_ERROR.GAP,
           control ? 'session' : 'stream',
-          `${size} bytes lost inside ${control ? `a control frame of type ${w0 & 0xffff}` : 'a DATA frame'}, which is dropped` +
+          `${size} bytes lost inside ${control ? `a control frame of type ${w0 & 0xffff}` : 'a DATA frame'}, which is dropped${delivered}` +
             (lostHeaders ? '; the header compression context is lost' : ''),
           frameOffset,
           control ? undefined : w0 & 0x7fffffff,

@@ -75,8 +75,15 @@ interface FrameBase {
 export interface DataFrame extends FrameBase {
   kind: 'data';
   streamId: number;
+  /** FIN flag; with `dataPieces`, set on the last piece only. */
   fin: boolean;
   data: Uint8Array;
+  /**
+   * Only from a decoder with `dataPieces`: true when this is a piece of a
+   * frame that straddles chunks and more of its payload follows (the pieces
+   * share the frame's `offset` and `flags`). Absent on whole frames.
+   */
+  more?: boolean;
 }
 
 interface HeaderCarrying {

@@ -35,6 +35,8 @@ export interface DecoderContext {
   limits: TimelineLimits;
   showSecrets: boolean;
   frameEvents: boolean;
+  /** Hand DATA payloads of bulk streams on in pieces as they arrive (see SessionDecoderOptions). */
+  dataPieces?: boolean;
   digests: DigestEngine | null;
   nextSession: number;
   /** Refused WebSocket upgrades, so that a retry on a new connection can link to them (bounded). */

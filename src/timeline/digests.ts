@@ -15,6 +15,13 @@ export interface RunningDigest {
   update(bytes: Uint8Array): void;
   /** sha256 (hex) of the bytes so far. An engine that hashes elsewhere answers once it has settled. */
   hex(): string;
+  /**
+   * Remember the state after the bytes so far (one mark at a time). Optional:
+   * without it (and `rewind`), `dataPieces` leaves that digest's streams whole.
+   */
+  mark?(): void;
+  /** Go back to the marked state, as if the bytes added since had never come. */
+  rewind?(): void;
 }
 
 export interface DigestEngine {
@@ -22,9 +29,17 @@ export interface DigestEngine {
 }
 
 class InlineDigest implements RunningDigest {
-  private readonly hash: Hash = createHash('sha256');
+  private hash: Hash = createHash('sha256');
+  private marked: Hash | null = null;
   update(bytes: Uint8Array): void {
     this.hash.update(bytes);
+  }
+  mark(): void {
+    this.marked = this.hash.copy();
+  }
+  rewind(): void {
+    if (this.marked) this.hash = this.marked;
+    this.marked = null;
   }
   hex(): string {
     return this.hash.copy().digest('hex');

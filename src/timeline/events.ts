@@ -231,6 +231,13 @@ export interface StreamDataEvent extends SessionBase {
   bytes: Uint8Array;
   /** Offset of bytes[0] within this stream's application bytes in this direction. */
   offset: number;
+  /**
+   * Only with the decoder's `dataPieces`: the bytes are a piece of a SPDY
+   * DATA frame that straddles segments; true while more of the frame is to
+   * come, false on its last piece (whose `time` is the frame's, as a whole
+   * frame's event would have). Absent when the event carries a whole frame.
+   */
+  more?: boolean;
 }
 
 /** One side finished sending on a stream (SPDY FIN, WebSocket v5 close signal). */

@@ -69,6 +69,17 @@ export interface SessionDecoderOptions {
    */
   frameEvents?: boolean;
   /**
+   * Count and hash the payload of a SPDY DATA frame that straddles TCP
+   * segments as its pieces arrive, instead of copying the frame to hand it on
+   * whole (default false). Only for streams whose bytes are counted and not
+   * read (stdin, stdout, stderr, port-forward data), once the session's sides
+   * and streams are known, and without frame events. The summary is the same
+   * (a frame cut by a gap or the end of input still counts for nothing); what
+   * differs is that `stream-data` events come per piece, so a consumer of
+   * events sees the pieces of a cut frame. The CLI's summary uses it.
+   */
+  dataPieces?: boolean;
+  /**
    * Keep a running sha256 of every stream and direction for the summary
    * (default true). Hashing is most of the cost of decoding bulk transfers;
    * outputs that never show digests (the timeline, NDJSON, the transcript)

@@ -49,6 +49,7 @@ export class SessionDecoder {
       limits,
       showSecrets: opts.showSecrets ?? false,
       frameEvents: opts.frameEvents ?? true,
+      dataPieces: opts.dataPieces ?? false,
       digests: opts.digests === false ? null : opts.digests === true || opts.digests === undefined ? INLINE_DIGESTS : opts.digests,
       nextSession: 1,
       refusedUpgrades: [],

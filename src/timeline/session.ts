@@ -84,6 +84,8 @@ export class Session {
   /** s2c WebSocket: channel of the message a continuation frame belongs to. */
   private lastChannel: Record<Direction, number | null> = { clientToServer: null, serverToClient: null };
   private readonly flow = new FlowControl();
+  /** Per direction: the DATA frame being handed on in pieces (its stream, its bytes so far). */
+  private piece: Record<Direction, { s: StreamState; bytes: number } | null> = { clientToServer: null, serverToClient: null };
   private resizeDecoder: ResizeDecoder;
   /** WebSocket remote command: channel decoding per direction (k8s layer). */
   private readonly chan: Partial<Record<Direction, ChannelDecoder>> = {};
@@ -241,10 +243,12 @@ export class Session {
       // the tunnelled SPDY stream lost an unknown number of bytes with it
       const inner = this.transport === 'websocket+spdy/3.1' ? this.spdy[d] : undefined;
       if (inner) this.onSpdyEvents(d, safe(() => inner.gap(size), d, this, out), out);
+      this.cutPiece(d);
       return;
     }
     const spdy = this.spdy[d];
     if (spdy) this.onSpdyEvents(d, safe(() => spdy.gap(size), d, this, out), out);
+    this.cutPiece(d);
   }
 
   /** TCP closed or input ended: flush decoders, settle the exit status and the end reason. */
@@ -260,6 +264,7 @@ export class Session {
       const spdy = this.spdy[d];
       if (spdy) {
         this.onSpdyEvents(d, this.unlessTeardown(d, 'spdy', spdy.pendingFrame(), tcp, safe(() => spdy.end(), d, this, out), out), out);
+        this.cutPiece(d);
         spdy.close();
       }
     }
@@ -412,7 +417,58 @@ export class Session {
       // Kubernetes clients open every stream, so stream ids are odd; once a
       // stream is known, prefer the known ones.
       resyncStreamId: (id) => (this.streams.size > 0 ? this.streams.has(id) : id % 2 === 1),
+      dataPieces: this.ctx.dataPieces === true && !this.ctx.frameEvents ? (id) => this.inPieces(id) : false,
     });
+  }
+
+  /**
+   * Whether a DATA frame of stream `id` that straddles segments may come in
+   * pieces: only when nothing but its byte count and digest needs the whole
+   * frame. The sides must be settled (no more swaps) and the stream known
+   * (its SYN_STREAM seen), and its role one whose bytes are not read.
+   */
+  private inPieces(id: number): boolean {
+    if (!this.sidesKnown || this.setup.inferred || this.transport !== 'spdy/3.1') return false;
+    const s = this.streams.get(id);
+    if (s === undefined || s.inferred || s.role === 'error' || s.role === 'resize') return false;
+    // a cut frame's pieces must be taken back: only with digests that can
+    return s.counters.clientToServer.rewindable && s.counters.serverToClient.rewindable;
+  }
+
+  /** A piece of a DATA frame (see `inPieces`): counted now, the frame's other effects once it is whole. */
+  private dataPiece(d: Direction, f: SpdyFrame & { kind: 'data' }, out: TimelineEvent[]): void {
+    let p = this.piece[d];
+    if (p === null) {
+      const s = this.streams.get(f.streamId)!;
+      s.counters[d].mark();
+      p = this.piece[d] = { s, bytes: 0 };
+    }
+    const s = p.s;
+    p.bytes += f.data.length;
+    if (f.data.length > 0) {
+      const counter = s.counters[d];
+      const offset = counter.bytes;
+      counter.add(f.data);
+      out.push({ kind: 'stream-data', time: this.time, connection: this.setup.connection, session: this.id, direction: d, streamId: s.id, role: s.role, bytes: f.data, offset, more: f.more });
+    }
+    if (f.more) return;
+    // the frame is whole: what a whole frame does besides counting
+    this.piece[d] = null;
+    this.flowData(d, f.streamId, p.bytes, out);
+    if (s.halfClosed[d] && (p.bytes > 0 || f.fin)) {
+      // SPDY/3.1 §2.3.7: a sender must not send on a stream after its FIN
+      this.diag(out, d, 'TIMELINE_DATA_AFTER_FIN', 'stream', `DATA on stream ${f.streamId} after this side's FIN`, f.streamId, f.offset);
+    }
+    if ((s.role === 'stdout' || s.role === 'stderr') && d === 'serverToClient') this.lastOutputTime = this.time;
+    if (f.fin) this.halfClose(s, d, out);
+  }
+
+  /** The decoder of `d` lost the frame it was handing on in pieces (a gap, the end): it counts for nothing. */
+  private cutPiece(d: Direction): void {
+    const p = this.piece[d];
+    if (p === null) return;
+    p.s.counters[d].rewind();
+    this.piece[d] = null;
   }
 
   // --- SPDY ----------------------------------------------------------------
@@ -498,6 +554,10 @@ export class Session {
         return d;
       }
       case 'data': {
+        if (f.more !== undefined) {
+          this.dataPiece(d, f, out);
+          return d;
+        }
         const clue = this.setup.inferred && this.roleClues.bytes(f.streamId, d, f.data, firstBytesLook);
         const s = this.streamFor(f.streamId, d, out);
         if (clue && s?.inferred) this.inferSpdyRoles(false, s);

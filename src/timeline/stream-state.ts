@@ -13,6 +13,8 @@ const EMPTY_SHA256 = createHash('sha256').digest('hex');
 export class DirectionCounter {
   bytes = 0;
   private hash: RunningDigest | null = null;
+  private markedBytes = 0;
+  private markedHash: RunningDigest | null = null;
 
   /** `digests` null: count only (the summary then reports `sha256: null`). */
   constructor(private readonly digests: DigestEngine | null) {}
@@ -21,6 +23,26 @@ export class DirectionCounter {
     if (b.length === 0) return;
     if (this.digests) (this.hash ??= this.digests.open()).update(b);
     this.bytes += b.length;
+  }
+
+  /** Whether `mark()` and `rewind()` can take bytes back (the digest engine can). */
+  get rewindable(): boolean {
+    return this.hash === null || (this.hash.mark !== undefined && this.hash.rewind !== undefined);
+  }
+
+  /** Before the first piece of a DATA frame delivered in pieces: where to come back to if it is cut. */
+  mark(): void {
+    this.markedBytes = this.bytes;
+    this.markedHash = this.hash;
+    this.hash?.mark!();
+  }
+
+  /** The frame begun at `mark()` was cut (a gap, the end of input): its pieces do not count, as a whole frame's would not. */
+  rewind(): void {
+    this.bytes = this.markedBytes;
+    // no bytes had been hashed at the mark: forget the digest opened since
+    if (this.markedHash) this.markedHash.rewind!();
+    this.hash = this.markedHash;
   }
 
   summary(): DirectionBytes {
