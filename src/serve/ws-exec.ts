@@ -64,7 +64,13 @@ export function serveWebSocketExec(
         } else if (ev.channel === CH_RESIZE && resize) resize.push(Buffer.from(ev.data));
         break;
       case 'close':
-        if (ev.channel === CH_STDIN) stdin?.push(null);
+        if (ev.channel === CH_STDIN && stdin && !stdin.readableEnded) {
+          stdin.push(null);
+          // An ended stdin is never read from again (`read` is not called):
+          // if it had paused the socket, only its end can resume it, or the
+          // client's pings and Close go unread.
+          conn.socket.resume();
+        }
         break;
       case 'empty':
       case 'diagnostic':

@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { RST_STATUS } from '../../src/spdy/types.js';
 import { SpdyFrameEncoder } from '../../src/spdy/encoder.js';
-import { SpdySession, SpdySessionCore, type SpdyStream } from '../../src/spdy/session/index.js';
+import { memoryPair, SpdySession, SpdySessionCore, type SpdyStream } from '../../src/spdy/session/index.js';
 import { bytes, loopbackSockets, memorySessions, readAll, sha, tcpSessions, writeAll, type Pair } from './helpers.js';
 
 function echoServer(p: Pair): void {
@@ -239,6 +239,42 @@ describe('backpressure', () => {
     expect(held).toBeLessThanOrEqual(65536 * 4);
     expect(sent).toBeGreaterThan(0);
     await p.close();
+  });
+
+  it('a stream that ends while it holds the transport paused lets go of it: what follows (GOAWAY, FIN) is still read', async () => {
+    // A peer that ignores windows sends more than one stream may buffer and
+    // that stream's FIN in the same read, as a runtime's stdin gets it: the
+    // transport pauses for the stream, then the FIN ends it. A stream that
+    // ended is never asked for more (`_read`), so only its end can release
+    // the transport; otherwise the peer's RST_STREAM, GOAWAY and FIN are
+    // never read and the connection stays open until some timeout.
+    const [peer, transport] = memoryPair();
+    const server = SpdySession.server(transport, { streamHighWaterMark: 16384, maxStreamBuffer: 65536 });
+    server.on('error', () => {});
+    let stream: SpdyStream | null = null;
+    server.on('stream', (s: SpdyStream) => {
+      stream = s;
+      s.respond();
+    });
+    const enc = new SpdyFrameEncoder();
+    const payload = bytes(4 * 32768);
+    const frames = [enc.encode({ kind: 'syn_stream', streamId: 1, associatedStreamId: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: [['streamtype', 'stdin']] })];
+    for (let p = 0; p < payload.length; p += 32768) frames.push(enc.encode({ kind: 'data', streamId: 1, fin: false, data: payload.subarray(p, p + 32768) }));
+    frames.push(enc.encode({ kind: 'data', streamId: 1, fin: true, data: new Uint8Array(0) }));
+    peer.resume();
+    peer.write(Buffer.concat(frames));
+    await new Promise((r) => setImmediate(r));
+    expect(stream, 'the stream arrived').not.toBeNull();
+    expect(stream!.readableLength, 'more than maxStreamBuffer is held: the transport was paused').toBeGreaterThan(65536);
+    // The reader takes everything, as `cat` does with stdin.
+    expect(sha(await readAll(stream!))).toBe(sha(payload));
+    const closed = once(server, 'close');
+    peer.write(enc.encode({ kind: 'goaway', lastGoodStreamId: 0, status: 0 }));
+    peer.end();
+    const late = new Promise((_, reject) => setTimeout(() => reject(new Error('the session never read past the ended stream')), 2000));
+    await Promise.race([closed, late]);
+    expect(server.isClosed).toBe(true);
+    enc.close();
   });
 });
 

@@ -17,7 +17,7 @@ import { startServe, type RecordedSession, type ServeHandle } from '../../src/se
 import { cliMissing, runCli } from '../cli/helpers.js';
 import { captureLo, chainCaptureUnavailable, recordingChain, type RecordingChain } from '../helpers/chain.js';
 import { kubectlBinary, kubectlMissing, runKubectl, writeKubeconfig } from '../helpers/kubectl.js';
-import { echoServer, freePort, roundTrip, runOnPty, waitForOutput } from './helpers.js';
+import { echoServer, exchange, freePort, roundTrip, runOnPty, waitForOutput } from './helpers.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const noCapture = chainCaptureUnavailable() ?? cliMissing();
@@ -47,8 +47,23 @@ interface Summary {
 async function decodeSummary(file: string): Promise<Summary> {
   const r = await runCli(['decode', file, '--summary', '--json'], { timeoutMs: 120_000 });
   // 1 would mean diagnostics: gaps in the capture or a protocol fault on some hop.
-  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  const why = r.code === 0 ? '' : await diagnosticsOf(file);
+  expect({ code: r.code, stderr: r.stderr }, `decoding ${file} (kept): ${why}`).toEqual({ code: 0, stderr: '' });
   return JSON.parse(r.stdout.toString('utf8')) as Summary;
+}
+
+/** The decoder's diagnostics for a capture, one line each, to say why a decode failed. */
+async function diagnosticsOf(file: string): Promise<string> {
+  const r = await runCli(['decode', file, '--json'], { timeoutMs: 120_000 });
+  try {
+    const events = (JSON.parse(r.stdout.toString('utf8')) as { events: Array<{ kind: string; connection?: number; error?: { code: string; message: string } }> }).events;
+    return events
+      .filter((e) => e.kind === 'diagnostic')
+      .map((e) => `connection ${e.connection}: ${e.error?.code} ${e.error?.message}`)
+      .join('; ');
+  } catch {
+    return `exit ${r.code}: ${r.stderr.toString().slice(0, 2000)}`;
+  }
 }
 
 const HOPS = ['client-apiserver', 'apiserver-kubelet', 'kubelet-runtime'] as const;
@@ -75,9 +90,24 @@ function recordOf(records: RecordedSession[], hop: RecordedSession['hop']): Reco
   return r[0]!;
 }
 
-async function waitForRecords(c: RecordingChain, n: number): Promise<void> {
-  for (let i = 0; i < 200 && c.records.length < n; i++) await new Promise((r) => setTimeout(r, 50));
-  expect(c.records.length).toBeGreaterThanOrEqual(n);
+const ALL_HOPS: Array<RecordedSession['hop']> = ['apiserver', 'kubelet', 'runtime'];
+
+/**
+ * The records of the sessions this test opened (started at or after `since`),
+ * once each of `hops` has kept one: a hop records a session when it is over,
+ * a proxying hop when both of its connections have closed. Records of earlier
+ * tests' sessions are not this test's, and none may still be arriving: each
+ * test waits for its own, so a late one means a hop held a session open.
+ */
+async function recordsSince(c: RecordingChain, since: number, hops = ALL_HOPS): Promise<RecordedSession[]> {
+  const mine = () => c.records.filter((r) => Date.parse(r.startedAt) >= since);
+  const complete = () => hops.every((h) => mine().some((r) => r.hop === h));
+  for (let i = 0; i < 200 && !complete(); i++) await new Promise((r) => setTimeout(r, 50));
+  const late = c.records.filter((r) => Date.parse(r.startedAt) < since && Date.parse(r.endedAt) >= since);
+  const list = (rs: RecordedSession[]) => rs.map((r) => `${r.hop} ${r.kind} ${r.startedAt}–${r.endedAt}`).join(', ') || 'none';
+  expect(mine().map((r) => r.hop).sort(), `each hop's record of this test's session after 10 s; have: ${list(mine())}`).toEqual([...hops].sort());
+  expect(late, `records of earlier tests' sessions that ended during this one: ${list(late)}`).toEqual([]);
+  return mine();
 }
 
 /** Run `fn` with the three hops captured when possible; the pcap path, or null. */
@@ -131,7 +161,7 @@ for (const k of clients) {
     });
 
     it('3 MiB of stdin echoed byte-exact and exit 7; each hop decoded from the capture matches the hops\' records', async () => {
-      c.records.length = 0;
+      const since = Date.now();
       const input = randomBytes(3 * 1024 * 1024);
       const args = ['exec', '-i', 'web', '--', 'sh', '-c', 'cat; exit 7'];
       const { value: r, file } = await captured(c, () => runKubectl(bin(), args, { kubeconfig, stdin: input, timeoutMs: 120_000 }));
@@ -139,10 +169,10 @@ for (const k of clients) {
       expect(r.stdout.length).toBe(input.length);
       expect(r.stdout.equals(input)).toBe(true);
       expect(r.stderr.toString()).toContain('command terminated with exit code 7');
-      await waitForRecords(c, 3);
+      const records = await recordsSince(c, since);
       // Every hop's own record: the same bytes, the same exit.
-      for (const hop of ['apiserver', 'kubelet', 'runtime'] as const) {
-        const rec = recordOf(c.records, hop);
+      for (const hop of ALL_HOPS) {
+        const rec = recordOf(records, hop);
         const stdin = rec.streams.find((s) => s.role === 'stdin')!;
         const stdout = rec.streams.find((s) => s.role === 'stdout')!;
         expect(stdin.clientToServer).toEqual({ bytes: input.length, sha256: sha(input) });
@@ -162,7 +192,7 @@ for (const k of clients) {
       });
       // The hops beyond the apiserver against the records the apiserver and kubelet kept of them.
       for (const [i, hop] of [[1, 'apiserver'], [2, 'kubelet']] as const) {
-        const rec = recordOf(c.records, hop);
+        const rec = recordOf(records, hop);
         for (const st of rec.streams) expect(stream(sessions[i]!, st.role).serverToClient).toEqual(st.serverToClient);
       }
       // The runtime says "exit status 7"; a translating apiserver re-wraps it for kubectl.
@@ -175,6 +205,7 @@ for (const k of clients) {
     }, 180_000);
 
     it('stdout, stderr and exit code equal plain serve', async () => {
+      const since = Date.now();
       const args = ['exec', 'web', '--', 'sh', '-c', 'echo out; echo err >&2; exit 7'];
       const [viaChain, viaPlain] = await Promise.all([
         runKubectl(bin(), args, { kubeconfig }),
@@ -185,9 +216,11 @@ for (const k of clients) {
       expect(viaChain.stdout.toString()).toBe('out\n');
       expect(viaChain.stdout.equals(viaPlain.stdout)).toBe(true);
       expect(viaChain.stderr.toString()).toBe(viaPlain.stderr.toString());
+      for (const rec of await recordsSince(c, since)) expect(rec.exit, `${rec.hop}'s record`).toEqual({ code: 7 });
     });
 
     it('a missing command fails with an error, as against plain serve', async () => {
+      const since = Date.now();
       const args = ['exec', 'web', '--', '/no/such/command'];
       const [viaChain, viaPlain] = await Promise.all([
         runKubectl(bin(), args, { kubeconfig }),
@@ -197,9 +230,11 @@ for (const k of clients) {
       expect(viaChain.code).toBe(viaPlain.code);
       expect(viaChain.stderr.toString()).toContain('error executing command in container');
       expect(viaChain.stderr.toString()).toContain('ENOENT');
+      await recordsSince(c, since);
     });
 
     it('attach: the started shell reads stdin and its exit code reaches kubectl', async () => {
+      const since = Date.now();
       const script = 'echo attached; exit 4\n';
       const [viaChain, viaPlain] = await Promise.all([
         runKubectl(bin(), ['attach', '-i', 'web'], { kubeconfig, stdin: script }),
@@ -209,10 +244,11 @@ for (const k of clients) {
       expect(viaChain.code).toBe(viaPlain.code);
       expect(viaChain.stdout.toString()).toBe('attached\n');
       expect(viaChain.stdout.equals(viaPlain.stdout)).toBe(true);
+      for (const rec of await recordsSince(c, since)) expect(rec.exit, `${rec.hop}'s record`).toEqual({ code: 4 });
     });
 
     it('TTY: the client size reaches the command, then a resize, over every hop', async () => {
-      c.records.length = 0;
+      const since = Date.now();
       // The first size travels beside the exec's start (three hops here); on a
       // busy machine the command may start before it lands, so wait for it.
       const PROBE =
@@ -228,8 +264,8 @@ for (const k of clients) {
       expect(r.output).toContain('30 100');
       expect(r.output).toContain('40 120');
       expect(r.output).toContain('IS-TTY');
-      await waitForRecords(c, 3);
-      const resize = recordOf(c.records, 'runtime').streams.find((s) => s.role === 'resize')!;
+      const records = await recordsSince(c, since);
+      const resize = recordOf(records, 'runtime').streams.find((s) => s.role === 'resize')!;
       expect(resize.clientToServer.bytes).toBeGreaterThan(0);
       if (!file) return;
       const sessions = byHop(await decodeSummary(file), c);
@@ -243,7 +279,7 @@ for (const k of clients) {
     }, 60_000);
 
     it('port-forward: parallel connections echoed byte-exact at every hop; a closed port reports the error', async () => {
-      c.records.length = 0;
+      const since = Date.now();
       const target = await echoServer();
       const local = await freePort();
       const closed = await freePort();
@@ -251,12 +287,14 @@ for (const k of clients) {
       let child: ChildProcess | null = null;
       const a = randomBytes(200_000);
       const b = randomBytes(70_000);
-      const { value: refusedStderr, file } = await captured(c, async () => {
+      const hello = Buffer.from('hello');
+      const { value: refused, file } = await captured(c, async () => {
         const run = runKubectl(bin(), ['port-forward', 'pod/web', `${local}:${target.port}`, `${localClosed}:${closed}`], {
           kubeconfig,
           timeoutMs: 60_000,
           onSpawn: (ch) => (child = ch),
         });
+        let reset = false;
         try {
           await waitForOutput(child!, `Forwarding from 127.0.0.1:${localClosed}`);
           const [ra, rb] = await Promise.all([roundTrip(local, a), roundTrip(local, b)]);
@@ -264,31 +302,42 @@ for (const k of clients) {
           expect(rb.equals(b)).toBe(true);
           expect(target.connections()).toBe(2);
           // Nothing listens on `closed` in the pod: the runtime's error travels back on the error stream.
-          const got = await roundTrip(localClosed, Buffer.from('hello'));
-          expect(got.length).toBe(0);
+          const got = await exchange(localClosed, hello);
+          expect(got.data.length).toBe(0);
+          reset = got.reset !== null;
           await new Promise((r) => setTimeout(r, 500));
         } finally {
           child!.kill('SIGTERM');
         }
-        return (await run).stderr.toString();
+        return { reset, stderr: (await run).stderr.toString() };
       });
       await target.close();
-      expect(refusedStderr).toContain(`error forwarding port ${closed} to pod web`);
-      await waitForRecords(c, 3);
-      const runtime = recordOf(c.records, 'runtime');
+      expect(refused.stderr).toContain(`error forwarding port ${closed} to pod web`);
+      const records = await recordsSince(c, since);
+      const runtime = recordOf(records, 'runtime');
       const dataOf = (rec: RecordedSession) =>
         rec.streams
           .filter((s) => s.role === 'data' && s.port === target.port && s.clientToServer.bytes > 0)
           .map((s) => s.clientToServer.sha256)
           .sort();
       expect(dataOf(runtime)).toEqual([sha(a), sha(b)].sort());
-      // The refusal is the runtime's; what kubectl sent to the closed port crossed two hops and was never read there.
-      const refusedAt = (rec: RecordedSession, role: string) => rec.streams.filter((s) => s.role === role && s.port === closed);
+      // The refusal is the runtime's, and the runtime never reads what kubectl sends to the closed port.
+      type Streams = { streams: Array<{ role: string; port?: number | null; clientToServer: { bytes: number }; serverToClient: { bytes: number } }> };
+      const refusedAt = (rec: Streams, role: string) => rec.streams.filter((s) => s.role === role && s.port === closed);
+      const sentTo = (rec: Streams) => refusedAt(rec, 'data').reduce((n, s) => n + s.clientToServer.bytes, 0);
       expect(refusedAt(runtime, 'error')[0]?.serverToClient.bytes).toBeGreaterThan(0);
-      expect(refusedAt(runtime, 'data').reduce((n, s) => n + s.clientToServer.bytes, 0)).toBe(0);
-      expect(refusedAt(recordOf(c.records, 'kubelet'), 'data')[0]?.clientToServer.bytes).toBe(5);
-      expect(dataOf(recordOf(c.records, 'kubelet'))).toEqual(dataOf(runtime));
-      expect(dataOf(recordOf(c.records, 'apiserver'))).toEqual(dataOf(runtime));
+      expect(sentTo(runtime)).toBe(0);
+      // Whether kubectl forwards the 'hello' before the refusal reaches it is up
+      // to its goroutines (the reply to the data stream and the refusal may come
+      // in one read): either all of it crossed the apiserver and the kubelet, or
+      // none. When kubectl hung up without reading it, the local connection was
+      // reset, and then nothing can have been sent.
+      const sent = sentTo(recordOf(records, 'kubelet'));
+      expect([0, hello.length]).toContain(sent);
+      if (refused.reset) expect(sent, 'kubectl reset the local connection: it never read the hello').toBe(0);
+      expect(sentTo(recordOf(records, 'apiserver'))).toBe(sent);
+      expect(dataOf(recordOf(records, 'kubelet'))).toEqual(dataOf(runtime));
+      expect(dataOf(recordOf(records, 'apiserver'))).toEqual(dataOf(runtime));
       if (!file) return;
       const sessions = byHop(await decodeSummary(file), c);
       const inner = { transport: 'spdy/3.1', protocol: 'portforward.k8s.io' };
@@ -300,8 +349,8 @@ for (const k of clients) {
         const data = s.streams.filter((x) => x.role === 'data' && x.port === target.port && x.clientToServer.bytes > 0);
         expect(data.map((x) => x.clientToServer.sha256).sort()).toEqual([sha(a), sha(b)].sort());
         for (const d of data) expect(d.serverToClient).toEqual(d.clientToServer);
-        const refused = s.streams.find((x) => x.role === 'error' && x.port === closed);
-        expect(refused?.serverToClient.bytes).toBeGreaterThan(0);
+        expect(refusedAt(s, 'error')[0]?.serverToClient.bytes).toBeGreaterThan(0);
+        expect(sentTo(s), `${s.hop}: bytes sent to the closed port`).toBe(sent);
       });
     }, 90_000);
   });
@@ -320,15 +369,16 @@ const k133 = kubectlMissing('1.33');
   });
 
   it('the kubelet refuses WebSocket v5 with 403, the apiserver relays it, kubectl falls back to SPDY', async () => {
+    const since = Date.now();
     const input = randomBytes(100_000);
     const { value: r, file } = await captured(c, () =>
       runKubectl(kubectlBinary('1.33')!, ['exec', '-i', 'web', '--', 'sh', '-c', 'cat; exit 5'], { kubeconfig, stdin: input }),
     );
     expect(r.code).toBe(5);
     expect(r.stdout.equals(input)).toBe(true);
-    await waitForRecords(c, 3);
+    const records = await recordsSince(c, since);
     // No translation: the apiserver's session toward the kubelet is the client's own SPDY, passed through.
-    expect(recordOf(c.records, 'apiserver').side).toBe('upstream');
+    expect(recordOf(records, 'apiserver').side).toBe('upstream');
     if (!file) return;
     const s = await decodeSummary(file);
     const refusals = s.requests.filter((q) => q.upgrade === 'websocket');
@@ -356,6 +406,7 @@ if (pyMissing) console.warn(`skipping python3-kubernetes through serve --chain: 
 
 (pyMissing ? describe.skip : describe)('python3-kubernetes (WebSocket v4) through serve --chain', () => {
   it('v4 is not translated: it passes the apiserver and the kubelet to the runtime as WebSocket', async () => {
+    const since = Date.now();
     const c = await recordingChain({});
     try {
       const kubeconfig = writeKubeconfig(c.chain.apiserver.url);
@@ -384,9 +435,8 @@ if (pyMissing) console.warn(`skipping python3-kubernetes through serve --chain: 
         expect(s.exit?.code).toBe(3);
         expect(stream(s, 'stdout').serverToClient.bytes).toBe('hello-v4\n'.length);
       }
-      // The runtime's own record of the WebSocket session.
-      await waitForRecords(c, 1);
-      const rec = recordOf(c.records, 'runtime');
+      // The runtime's own record of the WebSocket session (the proxying hops record SPDY sessions only).
+      const rec = recordOf(await recordsSince(c, since, ['runtime']), 'runtime');
       expect({ transport: rec.transport, protocol: rec.protocol, exit: rec.exit }).toEqual({ transport: 'websocket', protocol: 'v4.channel.k8s.io', exit: { code: 3 } });
       expect(rec.streams.find((x) => x.role === 'stdout')!.serverToClient.bytes).toBe('hello-v4\n'.length);
     } finally {

@@ -29,23 +29,39 @@ export async function echoServer(): Promise<{ port: number; connections: () => n
 
 /** Send `data` over a fresh TCP connection to `port`, read the same number of bytes back. */
 export async function roundTrip(port: number, data: Buffer): Promise<Buffer> {
+  const r = await exchange(port, data);
+  if (r.reset) throw r.reset;
+  return r.data;
+}
+
+/**
+ * `roundTrip` that also takes a reset for an end: what came back, and the
+ * reset if the peer closed with one (a peer that closes with unread input
+ * resets, as kubectl does to a local connection it hangs up before reading).
+ */
+export async function exchange(port: number, data: Buffer): Promise<{ data: Buffer; reset: Error | null }> {
   const s = net.connect(port, '127.0.0.1');
   await once(s, 'connect');
   const parts: Buffer[] = [];
   let got = 0;
+  let reset: Error | null = null;
   const done = new Promise<void>((resolve, reject) => {
     s.on('data', (d: Buffer) => {
       parts.push(d);
       got += d.length;
       if (got >= data.length) resolve();
     });
-    s.on('error', reject);
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ECONNRESET') return reject(e);
+      reset = e;
+      resolve();
+    });
     s.on('close', () => resolve());
   });
   s.write(data);
   await done;
   s.destroy();
-  return Buffer.concat(parts);
+  return { data: Buffer.concat(parts), reset };
 }
 
 /** Resolve once the child's stdout contains `text` (or reject on exit). */

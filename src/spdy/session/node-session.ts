@@ -260,9 +260,18 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
           }
           break;
         }
-        case 'end':
-          this.streams.get(ev.streamId)?.push(null);
+        case 'end': {
+          const s = this.streams.get(ev.streamId);
+          if (!s) break;
+          s.push(null);
+          // An ended stream can hold no more, and Node never calls `_read`
+          // on it again: if it paused the transport (its FIN came in the
+          // same read as the data that filled it), only its end can let go,
+          // or the peer's next frames (RST_STREAM, GOAWAY, its FIN) are
+          // never read.
+          if (this.pausedBy.delete(s)) this.resumeIfFree();
           break;
+        }
         case 'stream': {
           const s = new SpdyStream(this, ev.streamId, ev.headers, false, this.hwm);
           this.streams.set(ev.streamId, s);
