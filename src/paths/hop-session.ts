@@ -25,6 +25,8 @@ export interface NamedStream {
 
 export interface HopSession {
   file: string;
+  /** The session's number (the summary's, kept here: sorting reads it for every session). */
+  session: number;
   /** Rank in (file, session) order, set once the sessions are sorted: the tie-break that makes linking independent of input order. */
   order: number;
   /** Clock domain: the file, unless the input says otherwise. */
@@ -72,6 +74,7 @@ export function hopSession(input: PathSessionInput): HopSession | null {
   const streams = namedStreams(s);
   return {
     file: input.file,
+    session: s.session,
     order: 0,
     clock: input.clock ?? input.file,
     s,
@@ -97,12 +100,12 @@ export function hopSession(input: PathSessionInput): HopSession | null {
 
 /** Which session a hop is (made when a path or the unlinked list names it: most are never asked for). */
 export function refOf(h: HopSession): SessionRef {
-  return { file: h.file, session: h.s.session };
+  return { file: h.file, session: h.session };
 }
 
 /** (file, session) order: sessions of a file by number, files by name. */
 export function compareHops(a: HopSession, b: HopSession): number {
-  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.s.session - b.s.session;
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.session - b.session;
 }
 
 /** The usual names lists, shared by every session that has them (read only). */

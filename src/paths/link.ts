@@ -166,7 +166,7 @@ function choose(c: Candidate, runId: number): ChosenLink {
     const party = other.o === c.o ? other.i : other.o;
     // a session that went to a stronger match of its own is no alternative
     if (party.takenScore > c.score) return;
-    if (!alternatives.some((r) => r.file === party.file && r.session === party.s.session)) alternatives.push(refOf(party));
+    if (!alternatives.some((r) => r.file === party.file && r.session === party.session)) alternatives.push(refOf(party));
   };
   if (runId >= 0) {
     // the outer's candidates, then the inner's

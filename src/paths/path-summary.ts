@@ -78,7 +78,7 @@ function pathHop(h: HopSession, clockOffsetUs: number | null): PathHop {
     end: s.end,
     streams,
     exit: s.exit ? { status: s.exit.status, code: s.exit.code, message: s.exit.message, time: h.r?.exitTime ?? null } : null,
-    stalls: (h.r?.stalls ?? []).map((x) => ({ ...x })),
+    stalls: h.r && h.r.stalls.length ? h.r.stalls.map((x) => ({ ...x })) : [],
   };
 }
 
@@ -96,7 +96,7 @@ function pathLink(l: ChosenLink, k: number, shift: number | null): PathLink {
     why: why(l),
     partial: l.bytes.partial,
     ambiguous: l.ambiguous,
-    alternatives: l.alternatives.map((r) => ({ ...r })),
+    alternatives: l.alternatives.length ? l.alternatives.map((r) => ({ ...r })) : [],
     streams: l.bytes.streams,
     delays: shift === null ? [] : delays(l.o, l.i, shift),
     exitTravelUs: shift !== null && l.o.r?.exitTime != null && l.i.r?.exitTime != null ? l.o.r.exitTime - (l.i.r.exitTime - shift) : null,
@@ -196,17 +196,25 @@ function stops(hops: HopSession[]): PathStop[] {
     ? hops[0]!.names
     : [...new Set(hops.flatMap((h) => h.names))].sort(streamOrder);
   for (const name of names) {
-    const dirs = hops.map((h) => h.streams.get(name)?.directions).find((d) => d) ?? [];
+    let dirs: Direction[] = [];
+    for (const h of hops) {
+      const st = h.streams.get(name);
+      if (st) {
+        dirs = st.directions;
+        break;
+      }
+    }
     for (const d of dirs) {
-      const order = hops.map((_, k) => k);
-      if (d === 'serverToClient') order.reverse();
-      for (let j = 1; j < order.length; j++) {
-        const prev = hops[order[j - 1]!]!;
-        const cur = hops[order[j]!]!;
-        const pb = prev.streams.get(name)?.summary[d].bytes ?? 0;
+      // in the direction the bytes travel: inwards for what the client sends, outwards for the rest
+      const inwards = d !== 'serverToClient';
+      for (let j = 1; j < hops.length; j++) {
+        const prevAt = inwards ? j - 1 : hops.length - j;
+        const at = inwards ? j : hops.length - 1 - j;
+        const cur = hops[at]!;
+        const pb = hops[prevAt]!.streams.get(name)?.summary[d].bytes ?? 0;
         const cb = cur.streams.get(name)?.summary[d].bytes ?? 0;
         if (cb < pb) {
-          out.push({ stream: name, direction: d, why: 'short', hop: order[j]!, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, stalledUs: null });
+          out.push({ stream: name, direction: d, why: 'short', hop: at, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, stalledUs: null });
           break;
         }
       }
