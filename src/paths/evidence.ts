@@ -32,9 +32,7 @@ export const IDENTITY_DIFFERS = -1;
  * IDENTITY_FIELDS[k]), or IDENTITY_DIFFERS. No allocation: every weighed
  * pair asks, and most are ruled out by their bytes right after.
  */
-export function identityMask(o: HopSession, i: HopSession): number {
-  const a = o.s;
-  const b = i.s;
+export function identityMask(a: HopSession, b: HopSession): number {
   if (a.kind !== b.kind) return IDENTITY_DIFFERS;
   // per field: unknown on either side says nothing, a difference rules the pair out, equal counts
   let mask = 0;
@@ -50,8 +48,8 @@ export function identityMask(o: HopSession, i: HopSession): number {
     if (a.container !== b.container) return IDENTITY_DIFFERS;
     mask |= 4;
   }
-  if (o.command !== null && i.command !== null) {
-    if (o.command !== i.command) return IDENTITY_DIFFERS;
+  if (a.command !== null && b.command !== null) {
+    if (a.command !== b.command) return IDENTITY_DIFFERS;
     mask |= 8;
   }
   // a TTY session is one at every hop

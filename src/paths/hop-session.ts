@@ -43,6 +43,16 @@ export interface HopSession {
   end: number | null;
   /** Ended by the capture (end of input, eviction), not by the session. */
   captureEnded: boolean;
+  /**
+   * The summary's identity fields, kept here: every weighed pair compares
+   * them, and reading them from summaries spread over the heap cost a cache
+   * miss per pair where this session's own fields sit together.
+   */
+  kind: SessionSummary['kind'];
+  namespace: string | null;
+  pod: string | null;
+  container: string | null;
+  tty: boolean;
   /** The command's arguments joined by NUL (null when the URL has none): compared per pair, so joined once. */
   command: string | null;
   /** The inner session that last proposed this one as its outer (proposes each pair once without a set per inner). */
@@ -85,6 +95,11 @@ export function hopSession(input: PathSessionInput): HopSession | null {
     request: r?.requestTime ?? s.startTime,
     end: s.endTime,
     captureEnded: s.end === null || CAPTURE_ENDS.has(s.end),
+    kind: s.kind,
+    namespace: s.namespace,
+    pod: s.pod,
+    container: s.container,
+    tty: s.tty,
     command: s.command.length ? s.command.join('\u0000') : null,
     seenBy: null,
     hasInner: false,

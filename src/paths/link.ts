@@ -289,7 +289,7 @@ const NO_STREAMS: BytesResult['streams'] = [];
  * the ten thousand and most are ruled out.
  */
 export function weigh(o: HopSession, i: HopSession, clock: { shift: number; slack: number } | null): Candidate | null {
-  if (o.s.kind !== i.s.kind) return null;
+  if (o.kind !== i.kind) return null;
   const gapUs = clock ? timingGap(o, i, clock.shift, clock.slack) : NaN;
   if (clock && gapUs !== gapUs) return null;
   const mask = identityMask(o, i);
