@@ -21,33 +21,45 @@ export interface IdentityResult {
 const IDENTITY_FIELDS = ['namespace', 'pod', 'container', 'command'] as const;
 /** The `fields` answer per set of equal fields (bit k: IDENTITY_FIELDS[k]), shared: pairs are weighed by the thousand and nothing changes these. */
 const FIELD_LISTS: string[][] = Array.from({ length: 16 }, (_, mask) => IDENTITY_FIELDS.filter((_f, k) => mask & (1 << k)));
-const NO_IDENTITY: IdentityResult = { ok: false, matched: false, fields: [] };
 
-export function compareIdentity(o: HopSession, i: HopSession): IdentityResult {
-  if (o.s.kind !== i.s.kind) return NO_IDENTITY;
+/** The answer per set of equal fields when nothing differs, shared (read only): pairs are weighed by the thousand. */
+const IDENTITY_OK: IdentityResult[] = FIELD_LISTS.map((fields, mask) => ({ ok: true, matched: (mask & 3) === 3, fields }));
+/** identityMask's answer when a field both know differs. */
+export const IDENTITY_DIFFERS = -1;
+
+/**
+ * The identity fields both sessions know and share, as a mask (bit k:
+ * IDENTITY_FIELDS[k]), or IDENTITY_DIFFERS. No allocation: every weighed
+ * pair asks, and most are ruled out by their bytes right after.
+ */
+export function identityMask(a: HopSession, b: HopSession): number {
+  if (a.kind !== b.kind) return IDENTITY_DIFFERS;
   // per field: unknown on either side says nothing, a difference rules the pair out, equal counts
   let mask = 0;
-  const a = o.s;
-  const b = i.s;
   if (a.namespace !== null && b.namespace !== null) {
-    if (a.namespace !== b.namespace) return { ok: false, matched: false, fields: [] };
+    if (a.namespace !== b.namespace) return IDENTITY_DIFFERS;
     mask |= 1;
   }
   if (a.pod !== null && b.pod !== null) {
-    if (a.pod !== b.pod) return { ok: false, matched: false, fields: FIELD_LISTS[mask]!.slice() };
+    if (a.pod !== b.pod) return IDENTITY_DIFFERS;
     mask |= 2;
   }
   if (a.container !== null && b.container !== null) {
-    if (a.container !== b.container) return { ok: false, matched: false, fields: FIELD_LISTS[mask]!.slice() };
+    if (a.container !== b.container) return IDENTITY_DIFFERS;
     mask |= 4;
   }
-  if (o.command !== null && i.command !== null) {
-    if (o.command !== i.command) return { ok: false, matched: false, fields: FIELD_LISTS[mask]!.slice() };
+  if (a.command !== null && b.command !== null) {
+    if (a.command !== b.command) return IDENTITY_DIFFERS;
     mask |= 8;
   }
   // a TTY session is one at every hop
-  if (a.kind !== 'portforward' && a.tty !== b.tty) return { ok: false, matched: false, fields: FIELD_LISTS[mask]!.slice() };
-  return { ok: true, matched: (mask & 3) === 3, fields: FIELD_LISTS[mask]! };
+  if (a.kind !== 'portforward' && a.tty !== b.tty) return IDENTITY_DIFFERS;
+  return mask;
+}
+
+/** The shared answer for a mask from identityMask (read only). */
+export function identityResult(mask: number): IdentityResult {
+  return IDENTITY_OK[mask]!;
 }
 
 export interface BytesResult {
@@ -97,6 +109,35 @@ export function compareBytes(o: HopSession, i: HopSession, detail = false): Byte
     }
   }
   return { ok: true, streams, verified, partial };
+}
+
+/** Some stream of the last bytesVerified matched only as a prefix. */
+export let bytesPartial = false;
+
+/**
+ * compareBytes without the per-stream detail and without allocating: the
+ * bytes shown equal over all streams, or -1 when some stream's content
+ * differs; `bytesPartial` says whether a stream matched only as a prefix.
+ */
+export function bytesVerified(o: HopSession, i: HopSession): number {
+  bytesPartial = false;
+  const same = sameNames(o.names, i.names);
+  const names = same ? o.names : [...new Set([...o.names, ...i.names])].sort(streamOrder);
+  let verified = 0;
+  for (let n = 0; n < names.length; n++) {
+    const name = names[n]!;
+    const so = o.streams.get(name);
+    const si = i.streams.get(name);
+    const dirs = (so ?? si)!.directions;
+    for (let k = 0; k < dirs.length; k++) {
+      const r = compareDirection(o, i, so, si, dirs[k]!);
+      if (r === MISMATCH) return -1;
+      if (r === EMPTY) continue;
+      verified += verifiedOut;
+      if (r === PREFIX) bytesPartial = true;
+    }
+  }
+  return verified;
 }
 
 function sameNames(a: string[], b: string[]): boolean {
@@ -153,19 +194,20 @@ export interface TimingResult {
 }
 
 /**
- * `shift`: µs to subtract from the inner session's times to put them on the
- * outer's clock; `slack`: extra µs allowed for an estimated offset.
+ * Timing: the inner request's delay after the outer's (µs, corrected), or
+ * NaN when timing rules the pair out. `shift`: µs to subtract from the inner
+ * session's times to put them on the outer's clock; `slack`: extra µs
+ * allowed for an estimated offset. A number, not a result object: every
+ * weighed pair asks.
  */
-export function compareTiming(o: HopSession, i: HopSession, shift: number, slack: number): TimingResult {
+export function timingGap(o: HopSession, i: HopSession, shift: number, slack: number): number {
   const tol = TIMING_SLACK_US + slack;
   const iReq = i.request - shift;
   const gapUs = iReq - o.request;
-  if (gapUs < -tol) return { ok: false, nested: false, gapUs };
-  if (o.end !== null && !o.captureEnded && iReq > o.end + tol) return { ok: false, nested: false, gapUs };
-  if (o.end !== null && !o.captureEnded && i.end !== null && !i.captureEnded && i.end - shift > o.end + END_SLACK_US + tol) {
-    return { ok: false, nested: false, gapUs };
-  }
-  return { ok: true, nested: true, gapUs };
+  if (gapUs < -tol) return NaN;
+  if (o.end !== null && !o.captureEnded && iReq > o.end + tol) return NaN;
+  if (o.end !== null && !o.captureEnded && i.end !== null && !i.captureEnded && i.end - shift > o.end + END_SLACK_US + tol) return NaN;
+  return gapUs;
 }
 
 export function otherDirection(d: Direction): Direction {

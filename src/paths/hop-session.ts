@@ -4,6 +4,7 @@
  */
 import type { Direction } from '../common/errors.js';
 import type { Hop, SessionSummary, StreamSummary } from '../timeline/index.js';
+import type { Candidate, ChosenLink } from './link.js';
 import type { SessionRecord } from './recorder.js';
 import type { DirectionRecord } from './stream-record.js';
 import type { PathSessionInput, SessionRef } from './types.js';
@@ -23,10 +24,11 @@ export interface NamedStream {
 }
 
 export interface HopSession {
-  ref: SessionRef;
-  /** `file\0session`: unique, and the sort key that makes linking independent of input order. */
-  key: string;
   file: string;
+  /** The session's number (the summary's, kept here: sorting reads it for every session). */
+  session: number;
+  /** Rank in (file, session) order, set once the sessions are sorted: the tie-break that makes linking independent of input order. */
+  order: number;
   /** Clock domain: the file, unless the input says otherwise. */
   clock: string;
   s: SessionSummary;
@@ -41,10 +43,37 @@ export interface HopSession {
   end: number | null;
   /** Ended by the capture (end of input, eviction), not by the session. */
   captureEnded: boolean;
+  /**
+   * The summary's identity fields, kept here: every weighed pair compares
+   * them, and reading them from summaries spread over the heap cost a cache
+   * miss per pair where this session's own fields sit together.
+   */
+  kind: SessionSummary['kind'];
+  namespace: string | null;
+  pod: string | null;
+  container: string | null;
+  tty: boolean;
   /** The command's arguments joined by NUL (null when the URL has none): compared per pair, so joined once. */
   command: string | null;
   /** The inner session that last proposed this one as its outer (proposes each pair once without a set per inner). */
   seenBy: HopSession | null;
+  // The linker's working state, kept on the session rather than in sets and
+  // maps keyed by it: a capture has thousands of sessions, and a hash per
+  // lookup over objects scattered in memory cost more than the weighing.
+  /** Linked to an inner session (this round). */
+  hasInner: boolean;
+  /** Linked to an outer session (this round). */
+  hasOuter: boolean;
+  /** Score of the link taken for it in the current pair of hop levels; -1: none. */
+  takenScore: number;
+  /** Candidates of the current run of equal score that involve it: the first, and any others. */
+  runId: number;
+  runFirst: Candidate | null;
+  runMore: Candidate[] | null;
+  /** The link to its inner session, once links are chosen. */
+  innerLink: ChosenLink | null;
+  /** Part of an assembled path. */
+  inPath: boolean;
 }
 
 export function hopSession(input: PathSessionInput): HopSession | null {
@@ -54,21 +83,54 @@ export function hopSession(input: PathSessionInput): HopSession | null {
   const r = input.record;
   const streams = namedStreams(s);
   return {
-    ref: { file: input.file, session: s.session },
-    key: `${input.file}\u0000${String(s.session).padStart(10, '0')}`,
     file: input.file,
+    session: s.session,
+    order: 0,
     clock: input.clock ?? input.file,
     s,
     r,
     level,
     streams,
-    names: [...streams.keys()].sort(streamOrder),
+    names: streamNames(streams),
     request: r?.requestTime ?? s.startTime,
     end: s.endTime,
     captureEnded: s.end === null || CAPTURE_ENDS.has(s.end),
+    kind: s.kind,
+    namespace: s.namespace,
+    pod: s.pod,
+    container: s.container,
+    tty: s.tty,
     command: s.command.length ? s.command.join('\u0000') : null,
     seenBy: null,
+    hasInner: false,
+    hasOuter: false,
+    takenScore: -1,
+    runId: -1,
+    runFirst: null,
+    runMore: null,
+    innerLink: null,
+    inPath: false,
   };
+}
+
+/** Which session a hop is (made when a path or the unlinked list names it: most are never asked for). */
+export function refOf(h: HopSession): SessionRef {
+  return { file: h.file, session: h.session };
+}
+
+/** (file, session) order: sessions of a file by number, files by name. */
+export function compareHops(a: HopSession, b: HopSession): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.session - b.session;
+}
+
+/** The usual names lists, shared by every session that has them (read only). */
+const EXEC_NAMES = ['stdin', 'stdout', 'stderr'];
+const NO_STDIN_NAMES = ['stdout', 'stderr'];
+
+function streamNames(streams: Map<string, NamedStream>): string[] {
+  if (streams.size === 3 && streams.has('stdin') && streams.has('stdout') && streams.has('stderr')) return EXEC_NAMES;
+  if (streams.size === 2 && streams.has('stdout') && streams.has('stderr')) return NO_STDIN_NAMES;
+  return [...streams.keys()].sort(streamOrder);
 }
 
 /** Directions lists, shared by every stream (read only): a capture has thousands of streams. */

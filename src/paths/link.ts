@@ -13,9 +13,21 @@
  *    each file's clock offset (clock.ts); the second round links again with
  *    corrected times, so timing is evidence everywhere.
  */
-import { TIMING_SLACK_US, compareBytes, compareIdentity, compareTiming, type BytesResult, type IdentityResult, type TimingResult } from './evidence.js';
+import {
+  IDENTITY_DIFFERS,
+  TIMING_SLACK_US,
+  bytesPartial,
+  bytesVerified,
+  compareBytes,
+  identityMask,
+  identityResult,
+  timingGap,
+  type BytesResult,
+  type IdentityResult,
+  type TimingResult,
+} from './evidence.js';
 import { causalSamples, clockReport, estimateClocks, type FileClock } from './clock.js';
-import { directionRecord, hopSession, type HopSession } from './hop-session.js';
+import { compareHops, directionRecord, hopSession, refOf, type HopSession } from './hop-session.js';
 import { buildPath } from './path-summary.js';
 import type { LinkEvidence, PathSessionInput, PathsResult, PathSummary, SessionRef } from './types.js';
 
@@ -44,19 +56,23 @@ const SIGNATURE_BYTES = 16;
 export function linkPaths(inputs: PathSessionInput[]): PathsResult {
   const nodes: HopSession[] = [];
   let sorted = true;
+  const clocks0 = new Set<string>();
   for (const input of inputs) {
     const n = hopSession(input);
     if (n === null) continue;
-    if (nodes.length && nodes[nodes.length - 1]!.key > n.key) sorted = false;
+    if (nodes.length && compareHops(nodes[nodes.length - 1]!, n) > 0) sorted = false;
     nodes.push(n);
+    clocks0.add(n.clock);
   }
   // a decoder's summary lists sessions in order already
-  if (!sorted) nodes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const files = [...new Set(nodes.map((n) => n.clock))].sort();
+  if (!sorted) nodes.sort(compareHops);
+  // the tie-break rank: equal (file, session) share one
+  for (let k = 0; k < nodes.length; k++) nodes[k]!.order = k > 0 && compareHops(nodes[k - 1]!, nodes[k]!) === 0 ? nodes[k - 1]!.order : k;
+  const files = [...clocks0].sort();
   const reference = files.find((f) => nodes.some((n) => n.clock === f && n.level === 0)) ?? files[0] ?? '';
 
   let clocks = new Map<string, FileClock & { links: number; samples: number }>();
-  let links = chooseLinks(nodes, (file) => (file === reference || files.length === 1 ? { offsetUs: 0, uncertaintyUs: 0 } : undefined), files.length === 1);
+  let links = chooseLinks(nodes, (file) => (file === reference || files.length === 1 ? NO_OFFSET : undefined), files.length === 1);
   if (files.length > 1) {
     // the first round's links (unambiguous, across files) tie the clocks together
     clocks = estimateClocks(
@@ -70,87 +86,115 @@ export function linkPaths(inputs: PathSessionInput[]): PathsResult {
     );
     if (again.size >= clocks.size) clocks = again;
   }
-  const clockOf = (file: string) => (files.length === 1 ? { offsetUs: 0, uncertaintyUs: 0 } : clocks.get(file));
-  const inPath = new Set<HopSession>();
-  const paths = assemble(nodes, links, clockOf, inPath);
-  const unlinked = nodes.filter((n) => !inPath.has(n)).map((n) => n.ref);
+  const clockOf = (file: string) => (files.length === 1 ? NO_OFFSET : clocks.get(file));
+  const paths = assemble(nodes, links, clockOf);
+  const unlinked: SessionRef[] = [];
+  for (const n of nodes) if (!n.inPath) unlinked.push(refOf(n));
   return { paths, clockOffsets: files.length > 1 ? clockReport(files, reference, clocks) : [], unlinked };
 }
 
 type ClockOf = (file: string) => FileClock | undefined;
 
+/** The reference clock's offset, and every offset of a single file (read only). */
+const NO_OFFSET: FileClock = { offsetUs: 0, uncertaintyUs: 0 };
+
 function chooseLinks(nodes: HopSession[], clockOf: ClockOf, oneFile: boolean): ChosenLink[] {
   const byLevel: HopSession[][] = [[], [], []];
-  for (const n of nodes) byLevel[n.level]!.push(n);
+  for (const n of nodes) {
+    byLevel[n.level]!.push(n);
+    n.hasInner = false;
+    n.hasOuter = false;
+    n.runId = -1;
+  }
   const chosen: ChosenLink[] = [];
-  const hasInner = new Set<HopSession>();
-  const hasOuter = new Set<HopSession>();
+  let runId = 0;
   // adjacent hops first; then hop 1 to hop 3 for what is left (a capture without the middle hop)
   for (const [lo, li] of [
     [0, 1],
     [1, 2],
     [0, 2],
   ] as const) {
-    const outers = byLevel[lo]!.filter((n) => !hasInner.has(n));
-    const inners = byLevel[li]!.filter((n) => !hasOuter.has(n));
+    const outers = byLevel[lo]!.filter((n) => !n.hasInner);
+    const inners = byLevel[li]!.filter((n) => !n.hasOuter);
+    for (const n of outers) n.takenScore = -1;
+    for (const n of inners) n.takenScore = -1;
     const cands = candidates(outers, inners, clockOf, oneFile);
     cands.sort(byStrength);
-    const taken: Candidate[] = [];
-    for (const c of cands) {
-      if (hasInner.has(c.o) || hasOuter.has(c.i)) continue;
-      hasInner.add(c.o);
-      hasOuter.add(c.i);
-      taken.push(c);
-    }
-    // ambiguous: another candidate of either session, as strong, that nothing but time order put aside
-    const strongest = new Map<HopSession, Candidate[]>();
-    for (const c of cands) {
-      for (const n of [c.o, c.i]) {
-        const l = strongest.get(n);
-        if (l) l.push(c);
-        else strongest.set(n, [c]);
+    const taken = new Uint8Array(cands.length);
+    cands.forEach((c, k) => {
+      if (c.o.hasInner || c.i.hasOuter) return;
+      c.o.hasInner = true;
+      c.i.hasOuter = true;
+      c.o.takenScore = c.score;
+      c.i.takenScore = c.score;
+      taken[k] = 1;
+    });
+    // ambiguous: another candidate of either session, as strong, that nothing but time order put aside.
+    // Candidates of one score are contiguous once sorted: per run, each session lists its candidates in it.
+    for (let a = 0; a < cands.length; ) {
+      let b = a + 1;
+      while (b < cands.length && cands[b]!.score === cands[a]!.score) b++;
+      runId++;
+      if (b - a > 1) {
+        for (let k = a; k < b; k++) {
+          joinRun(cands[k]!.o, cands[k]!, runId);
+          joinRun(cands[k]!.i, cands[k]!, runId);
+        }
       }
-    }
-    const takenScore = new Map<HopSession, number>();
-    for (const c of taken) {
-      takenScore.set(c.o, c.score);
-      takenScore.set(c.i, c.score);
-    }
-    for (const c of taken) {
-      // the per-stream comparison, for the links taken only
-      c.bytes = compareBytes(c.o, c.i, true);
-      const alternatives: SessionRef[] = [];
-      for (const other of [...strongest.get(c.o)!, ...strongest.get(c.i)!]) {
-        if (other === c || other.score !== c.score) continue;
-        const party = other.o === c.o ? other.i : other.o;
-        // a session that went to a stronger match of its own is no alternative
-        if ((takenScore.get(party) ?? -1) > c.score) continue;
-        const ref = party.ref;
-        if (!alternatives.some((r) => r.file === ref.file && r.session === ref.session)) alternatives.push(ref);
-      }
-      chosen.push({
-        o: c.o,
-        i: c.i,
-        identity: c.identity,
-        bytes: c.bytes,
-        timing: c.timing,
-        score: c.score,
-        evidence: c.evidence,
-        ambiguous: alternatives.length > 0,
-        alternatives,
-      });
+      for (let k = a; k < b; k++) if (taken[k]) chosen.push(choose(cands[k]!, b - a > 1 ? runId : -1));
+      a = b;
     }
   }
   return chosen;
 }
 
-/** Strongest first; equals in order of the inner hop's delay after the outer's request; then by key (input order never matters). */
+function joinRun(n: HopSession, c: Candidate, runId: number): void {
+  if (n.runId !== runId) {
+    n.runId = runId;
+    n.runFirst = c;
+    n.runMore = null;
+  } else (n.runMore ??= []).push(c);
+}
+
+/** A taken candidate as a link: its per-stream comparison, and the candidates as strong as it of its run (`runId`; -1: alone in its score). */
+function choose(c: Candidate, runId: number): ChosenLink {
+  // the per-stream comparison, for the links taken only
+  c.bytes = compareBytes(c.o, c.i, true);
+  const alternatives: SessionRef[] = [];
+  const consider = (other: Candidate) => {
+    if (other === c) return;
+    const party = other.o === c.o ? other.i : other.o;
+    // a session that went to a stronger match of its own is no alternative
+    if (party.takenScore > c.score) return;
+    if (!alternatives.some((r) => r.file === party.file && r.session === party.session)) alternatives.push(refOf(party));
+  };
+  if (runId >= 0) {
+    // the outer's candidates, then the inner's
+    consider(c.o.runFirst!);
+    if (c.o.runMore) for (const other of c.o.runMore) consider(other);
+    consider(c.i.runFirst!);
+    if (c.i.runMore) for (const other of c.i.runMore) consider(other);
+  }
+  return {
+    o: c.o,
+    i: c.i,
+    identity: c.identity,
+    bytes: c.bytes,
+    timing: c.timing,
+    score: c.score,
+    evidence: c.evidence,
+    ambiguous: alternatives.length > 0,
+    alternatives,
+  };
+}
+
+/** Strongest first; equals in order of the inner hop's delay after the outer's request; then by (file, session) (input order never matters). */
 function byStrength(a: Candidate, b: Candidate): number {
   return (
     b.score - a.score ||
     Math.abs(a.timing?.gapUs ?? Infinity) - Math.abs(b.timing?.gapUs ?? Infinity) ||
-    (a.o.key < b.o.key ? -1 : a.o.key > b.o.key ? 1 : 0) ||
-    (a.i.key < b.i.key ? -1 : a.i.key > b.i.key ? 1 : 0)
+    a.o.order - b.o.order ||
+    a.i.order - b.i.order
   );
 }
 
@@ -234,55 +278,69 @@ function signatures(n: HopSession): string[] {
   return out;
 }
 
-/** Weigh one pair; null when something rules it out or nothing speaks for it. */
+/** Evidence lists per combination (bit 0 identity, 1 bytes, 2 timing), shared (read only; a path's link copies its own). */
+const EVIDENCE: LinkEvidence[][] = Array.from({ length: 8 }, (_, m) => (['identity', 'bytes', 'timing'] as const).filter((_e, k) => m & (1 << k)));
+/** The per-stream comparison of a candidate not taken: never read. */
+const NO_STREAMS: BytesResult['streams'] = [];
+
+/**
+ * Weigh one pair; null when something rules it out or nothing speaks for it.
+ * Nothing is allocated until the pair is a candidate: pairs are weighed by
+ * the ten thousand and most are ruled out.
+ */
 export function weigh(o: HopSession, i: HopSession, clock: { shift: number; slack: number } | null): Candidate | null {
-  if (o.s.kind !== i.s.kind) return null;
-  const timing = clock ? compareTiming(o, i, clock.shift, clock.slack) : null;
-  if (timing && !timing.ok) return null;
-  const identity = compareIdentity(o, i);
-  if (!identity.ok) return null;
-  const bytes = compareBytes(o, i);
-  if (!bytes.ok) return null;
-  const evidence: LinkEvidence[] = [];
+  if (o.kind !== i.kind) return null;
+  const gapUs = clock ? timingGap(o, i, clock.shift, clock.slack) : NaN;
+  if (clock && gapUs !== gapUs) return null;
+  const mask = identityMask(o, i);
+  if (mask === IDENTITY_DIFFERS) return null;
+  const identity = identityResult(mask);
+  const verified = bytesVerified(o, i);
+  if (verified < 0) return null;
+  const partial = bytesPartial;
+  let evidence = 0;
   let score = 0;
   if (identity.matched) {
-    evidence.push('identity');
+    evidence |= 1;
     score += 4 + identity.fields.length;
   }
-  if (bytes.verified > 0) {
-    evidence.push('bytes');
-    score += bytes.partial ? 12 : 16;
+  if (verified > 0) {
+    evidence |= 2;
+    score += partial ? 12 : 16;
   }
-  if (timing?.nested) {
-    evidence.push('timing');
+  if (clock) {
+    evidence |= 4;
     score += 2;
   }
-  if (evidence.length === 0) return null;
-  return { o, i, identity, bytes, timing, score, evidence };
+  if (evidence === 0) return null;
+  const timing: TimingResult | null = clock ? { ok: true, nested: true, gapUs } : null;
+  return { o, i, identity, bytes: { ok: true, streams: NO_STREAMS, verified, partial }, timing, score, evidence: EVIDENCE[evidence]! };
 }
 
-/** Chains of links, outermost hop first, numbered by the outermost hop's start on the reference clock. */
-function assemble(nodes: HopSession[], links: ChosenLink[], clockOf: ClockOf, inPath: Set<HopSession>): PathSummary[] {
-  const innerOf = new Map<HopSession, ChosenLink>();
-  const linkedInner = new Set<HopSession>();
-  for (const l of links) {
-    innerOf.set(l.o, l);
-    linkedInner.add(l.i);
-  }
-  const chains: Array<{ hops: HopSession[]; links: ChosenLink[] }> = [];
+/** Chains of links, outermost hop first, numbered by the outermost hop's start on the reference clock; marks the sessions in a path. */
+function assemble(nodes: HopSession[], links: ChosenLink[], clockOf: ClockOf): PathSummary[] {
   for (const n of nodes) {
-    if (linkedInner.has(n) || !innerOf.has(n)) continue;
+    n.innerLink = null;
+    n.hasOuter = false;
+    n.inPath = false;
+  }
+  for (const l of links) {
+    l.o.innerLink = l;
+    l.i.hasOuter = true;
+  }
+  const chains: Array<{ hops: HopSession[]; links: ChosenLink[]; start: number }> = [];
+  for (const n of nodes) {
+    if (n.hasOuter || n.innerLink === null) continue;
     const hops = [n];
     const ls: ChosenLink[] = [];
-    for (let l = innerOf.get(n); l; l = innerOf.get(l.i)) {
+    for (let l: ChosenLink | null = n.innerLink; l; l = l.i.innerLink) {
       hops.push(l.i);
       ls.push(l);
     }
-    chains.push({ hops, links: ls });
-    for (const h of hops) inPath.add(h);
+    chains.push({ hops, links: ls, start: n.request - (clockOf(n.clock)?.offsetUs ?? 0) });
+    for (const h of hops) h.inPath = true;
   }
-  const start = (h: HopSession) => h.request - (clockOf(h.clock)?.offsetUs ?? 0);
-  chains.sort((a, b) => start(a.hops[0]!) - start(b.hops[0]!) || (a.hops[0]!.key < b.hops[0]!.key ? -1 : 1));
+  chains.sort((a, b) => a.start - b.start || (a.hops[0]!.order < b.hops[0]!.order ? -1 : 1));
   return chains.map((c, k) => buildPath(k + 1, c.hops, c.links, clockOf));
 }
 

@@ -78,7 +78,7 @@ function pathHop(h: HopSession, clockOffsetUs: number | null): PathHop {
     end: s.end,
     streams,
     exit: s.exit ? { status: s.exit.status, code: s.exit.code, message: s.exit.message, time: h.r?.exitTime ?? null } : null,
-    stalls: (h.r?.stalls ?? []).map((x) => ({ ...x })),
+    stalls: h.r && h.r.stalls.length ? h.r.stalls.map((x) => ({ ...x })) : [],
   };
 }
 
@@ -96,7 +96,7 @@ function pathLink(l: ChosenLink, k: number, shift: number | null): PathLink {
     why: why(l),
     partial: l.bytes.partial,
     ambiguous: l.ambiguous,
-    alternatives: l.alternatives.map((r) => ({ ...r })),
+    alternatives: l.alternatives.length ? l.alternatives.map((r) => ({ ...r })) : [],
     streams: l.bytes.streams,
     delays: shift === null ? [] : delays(l.o, l.i, shift),
     exitTravelUs: shift !== null && l.o.r?.exitTime != null && l.i.r?.exitTime != null ? l.o.r.exitTime - (l.i.r.exitTime - shift) : null,
@@ -158,16 +158,36 @@ function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
         if (delta === delta) all[n++] = sign * delta; // NaN: a point one side did not see
       }
       if (n === 0) continue;
-      const v = all.subarray(0, n).sort();
-      out.push({ stream: name, direction: d, samples: v.length, p50Us: Math.round(rank(v, 0.5)), p99Us: Math.round(rank(v, 0.99)), maxUs: Math.round(v[v.length - 1]!) });
+      sortFirst(all, n);
+      out.push({ stream: name, direction: d, samples: n, p50Us: Math.round(rank(all, n, 0.5)), p99Us: Math.round(rank(all, n, 0.99)), maxUs: Math.round(all[n - 1]!) });
     }
   }
   return out;
 }
 
-/** Nearest-rank percentile of sorted values. */
-function rank(sorted: Float64Array, p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+/** Nearest-rank percentile of the first n sorted values. */
+function rank(sorted: Float64Array, n: number, p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * n) - 1)]!;
+}
+
+/** Below this many values an insertion sort in place beats a view and the built-in sort (a grid holds up to 1,024 points; a 4 KiB stream 64). */
+const INSERTION_SORT_MAX = 128;
+
+/** Sort the first n values ascending, -0 before 0 as the built-in typed array sort orders them (no NaN: they are left out). */
+function sortFirst(v: Float64Array, n: number): void {
+  if (n > INSERTION_SORT_MAX) {
+    v.subarray(0, n).sort();
+    return;
+  }
+  for (let k = 1; k < n; k++) {
+    const x = v[k]!;
+    let j = k - 1;
+    while (j >= 0 && (v[j]! > x || (v[j] === 0 && x === 0 && 1 / v[j]! > 1 / x))) {
+      v[j + 1] = v[j]!;
+      j--;
+    }
+    v[j + 1] = x;
+  }
 }
 
 function exitTravel(hops: HopSession[], clockOf: (file: string) => FileClock | undefined): PathSummary['exit'] {
@@ -196,17 +216,25 @@ function stops(hops: HopSession[]): PathStop[] {
     ? hops[0]!.names
     : [...new Set(hops.flatMap((h) => h.names))].sort(streamOrder);
   for (const name of names) {
-    const dirs = hops.map((h) => h.streams.get(name)?.directions).find((d) => d) ?? [];
+    let dirs: Direction[] = [];
+    for (const h of hops) {
+      const st = h.streams.get(name);
+      if (st) {
+        dirs = st.directions;
+        break;
+      }
+    }
     for (const d of dirs) {
-      const order = hops.map((_, k) => k);
-      if (d === 'serverToClient') order.reverse();
-      for (let j = 1; j < order.length; j++) {
-        const prev = hops[order[j - 1]!]!;
-        const cur = hops[order[j]!]!;
-        const pb = prev.streams.get(name)?.summary[d].bytes ?? 0;
+      // in the direction the bytes travel: inwards for what the client sends, outwards for the rest
+      const inwards = d !== 'serverToClient';
+      for (let j = 1; j < hops.length; j++) {
+        const prevAt = inwards ? j - 1 : hops.length - j;
+        const at = inwards ? j : hops.length - 1 - j;
+        const cur = hops[at]!;
+        const pb = hops[prevAt]!.streams.get(name)?.summary[d].bytes ?? 0;
         const cb = cur.streams.get(name)?.summary[d].bytes ?? 0;
         if (cb < pb) {
-          out.push({ stream: name, direction: d, why: 'short', hop: order[j]!, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, stalledUs: null });
+          out.push({ stream: name, direction: d, why: 'short', hop: at, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, stalledUs: null });
           break;
         }
       }

@@ -46,16 +46,30 @@ export class PathRecorder {
   private readonly sessions = new Map<number, SessionRecord>();
   /** Per connection: time of its last upgrade request not yet answered. */
   private readonly pendingUpgrade = new Map<number, number>();
+  /** The stream direction of the last data event: a stream's data comes in runs, and two map lookups per event are most of the cost. */
+  private lastSession = -1;
+  private lastStream = -1;
+  private lastDirection: Direction | null = null;
+  private lastRecord: DirectionRecord | null = null;
 
   /** One event; byte views are read before this returns. */
   event(ev: TimelineEvent): void {
     switch (ev.kind) {
       case 'stream-data': {
+        if (ev.session === this.lastSession && ev.streamId === this.lastStream && ev.direction === this.lastDirection) {
+          this.lastRecord!.add(ev.offset, ev.bytes, ev.time, ev.more);
+          return;
+        }
         const s = this.sessions.get(ev.session);
         if (!s) return;
         let st = s.streams.get(ev.streamId);
         if (!st) s.streams.set(ev.streamId, (st = { clientToServer: null, serverToClient: null }));
-        (st[ev.direction] ??= new DirectionRecord()).add(ev.offset, ev.bytes, ev.time, ev.more);
+        const r = (st[ev.direction] ??= new DirectionRecord());
+        this.lastSession = ev.session;
+        this.lastStream = ev.streamId;
+        this.lastDirection = ev.direction;
+        this.lastRecord = r;
+        r.add(ev.offset, ev.bytes, ev.time, ev.more);
         return;
       }
       case 'http-request':
@@ -115,6 +129,9 @@ export class PathRecorder {
   }
 
   private open(session: number, connection: number, requestTime: number | null, upgradeTime: number | null): void {
+    // a session number recorded afresh (or one dropped below) must not be written through the cache
+    this.lastSession = -1;
+    this.lastRecord = null;
     this.sessions.set(session, { session, connection, requestTime, upgradeTime, exitTime: null, streams: new Map(), stalls: [] });
     if (this.sessions.size > MAX_SESSIONS_KEPT) {
       const oldest = this.sessions.keys().next().value as number;
