@@ -20,13 +20,22 @@
  * `KUBEWIRE_TAP_BENCH_MIB` sets the bytes per synthetic run (default 1024),
  * `KUBEWIRE_TAP_BENCH_KUBECTL_MIB` per kubectl run (default 256),
  * `KUBEWIRE_TAP_BENCH_ROUNDS` the rounds (default 3), and
- * `KUBEWIRE_TAP_BENCH_ONLY=synthetic|kubectl` one part.
+ * `KUBEWIRE_TAP_BENCH_ONLY=synthetic|kubectl` one part, and
+ * `KUBEWIRE_TAP_BENCH_CASES` (a regular expression) only the synthetic rows
+ * whose name matches (e.g. `up.*timeline`, for a profile of one case).
  *
- * Decoding runs on the forwarding thread in bounded slices (see
- * `DecodeQueue`): when it cannot keep up, bytes are forwarded but not
- * decoded, so the notes give the share actually decoded next to the speed.
+ * Decoding runs on a worker thread, as `kubewire tap` runs it on a machine
+ * with two cores (the forwarding thread copies each read into a bounded
+ * ring, see `RingQueue`), or with `KUBEWIRE_TAP_BENCH_WORKER=0` on the
+ * forwarding thread in bounded slices (see `DecodeQueue`). Either way, when
+ * it cannot keep up, bytes are forwarded but not decoded, so the notes give
+ * the share actually decoded next to the speed. CPU time is the whole
+ * process's (both threads).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,6 +48,20 @@ const MiB = 1024 * 1024;
 const TOTAL_MIB = Number(process.env.KUBEWIRE_TAP_BENCH_MIB ?? 1024);
 const KUBECTL_MIB = Number(process.env.KUBEWIRE_TAP_BENCH_KUBECTL_MIB ?? 256);
 const here = dirname(fileURLToPath(import.meta.url));
+const ON_WORKER = process.env.KUBEWIRE_TAP_BENCH_WORKER !== '0';
+
+/** bench/tap-decode-worker.ts, through tsx's API (a worker's entry does not get `--import tsx` hooks on Node 20). */
+async function startDecodeWorker(options: object): Promise<Worker> {
+  const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const file = pathToFileURL(join(here, 'tap-decode-worker.ts')).href;
+  const boot = `import(${JSON.stringify(api)}).then((m) => m.tsImport(${JSON.stringify(file)}, ${JSON.stringify(import.meta.url)}))`;
+  const worker = new Worker(boot, { eval: true, workerData: options });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+  return worker;
+}
 
 /**
  * The two ends, in plain JavaScript for a child process: a server that
@@ -220,12 +243,18 @@ async function throughTap(
 ): Promise<Run> {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
-  const decoder = new SessionDecoder({ frameEvents: mode === 'timeline', digests: mode === 'summary' });
+  // As `kubewire tap` decodes: the decoder owns the tap's copies.
+  const options = { frameEvents: mode === 'timeline', digests: mode === 'summary' };
+  const decoder = new SessionDecoder({ ...options, ownsInput: true });
+  const worker = mode !== 'forward' && ON_WORKER ? await startDecodeWorker(options) : undefined;
   let decodedEvents = 0;
+  let diagnostics = 0;
   const tap: Tap = await startTap({
     upstream: { protocol: 'http', host: '127.0.0.1', port: upstreamPort },
+    consumerOwnsBytes: true,
+    worker: worker && { worker },
     consumer:
-      mode === 'forward'
+      mode === 'forward' || worker
         ? undefined
         : (ev) => {
             decodedEvents += decoder.push(ev).length;
@@ -239,8 +268,16 @@ async function throughTap(
   const { elapsedMs, endsCpuMs } = await transfer(tap.address.port);
   clearInterval(sampler);
   await tap.close(2000);
-  if (mode !== 'forward') decodedEvents += decoder.finish().length;
+  if (worker) {
+    const done = new Promise<{ events: number; diagnostics: number }>((resolve) => worker.on('message', (m) => 'events' in m && resolve(m)));
+    worker.postMessage({ finish: true });
+    ({ events: decodedEvents, diagnostics } = await done);
+  } else if (mode !== 'forward') {
+    decodedEvents += decoder.finish().length;
+    diagnostics = decoder.diagnosticCount;
+  }
   const cpu = process.cpuUsage(cpu0);
+  void worker?.terminate();
   const gib = bytes / (1024 * MiB);
   const stats = tap.stats();
   const forwarded = stats.bytesClientToServer + stats.bytesServerToClient;
@@ -251,7 +288,7 @@ async function throughTap(
     rssPeakMiB: rssPeak / MiB,
     decoded: mode === 'forward' ? 1 : 1 - stats.queue.droppedBytes / forwarded,
     decodedEvents,
-    diagnostics: decoder.diagnosticCount,
+    diagnostics,
   };
 }
 
@@ -343,12 +380,15 @@ async function syntheticRows(rounds: number): Promise<BenchResult[]> {
       ['download', 1, 'summary', '>= 0.50x'],
       ['upload', 16, 'summary', '>= 0.50x'],
     ];
+    const only = process.env.KUBEWIRE_TAP_BENCH_CASES ? new RegExp(process.env.KUBEWIRE_TAP_BENCH_CASES) : null;
     for (const [direction, streams, mode, target] of cases) {
-      const before = load();
-      const runs = await paired(rounds, viaTap(streams, direction, mode), direct(streams, direction));
       const how = { forward: 'forwarding only', timeline: 'decoding for the timeline', summary: 'decoding with digests (--summary)' }[mode];
       const what = `${streams === 1 ? 'one stream' : `${streams} streams`} ${direction === 'upload' ? 'up (stdin)' : 'down (stdout)'}`;
-      out.push(row(`tap ${what} ${TOTAL_MIB} MiB, ${how}`, 'direct loopback', target, runs, [before, load()]));
+      const name = `tap ${what} ${TOTAL_MIB} MiB, ${how}`;
+      if (only && !only.test(name)) continue;
+      const before = load();
+      const runs = await paired(rounds, viaTap(streams, direction, mode), direct(streams, direction));
+      out.push(row(name, 'direct loopback', target, runs, [before, load()]));
     }
   } finally {
     ends.stop();

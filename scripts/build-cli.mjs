@@ -13,7 +13,8 @@ const root = resolve(import.meta.dirname, '..');
 const out = join(root, 'dist', 'bin');
 rmSync(out, { recursive: true, force: true });
 const result = await build({
-  entryPoints: { kubewire: join(root, 'src', 'cli', 'main.ts') },
+  // The tap's decoding worker is an entry of its own, beside the chunks it shares with the CLI.
+  entryPoints: { kubewire: join(root, 'src', 'cli', 'main.ts'), 'tap-decode-worker': join(root, 'src', 'cli', 'tap-decode-worker.ts') },
   bundle: true,
   splitting: true,
   format: 'esm',

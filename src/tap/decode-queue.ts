@@ -52,7 +52,7 @@ export interface DecodeQueueStats {
  * Small events still cost memory; charging each at least this much keeps a
  * flood of one-byte chunks bounded by `maxBytes` too.
  */
-const EVENT_OVERHEAD_BYTES = 64;
+export const EVENT_OVERHEAD_BYTES = 64;
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_SLICE_MS = 8;
 const DEFAULT_MAX_SLICE_MS = 50;
@@ -108,7 +108,7 @@ export class DecodeQueue {
         return;
       }
       this.dropping = false;
-      if (this.openGaps.size > 0) this.openGaps.delete(key(event.connection, event.direction));
+      if (this.openGaps.size > 0) this.openGaps.delete(queueKey(event.connection, event.direction));
       this.enqueue(event, cost);
       return;
     }
@@ -152,7 +152,7 @@ export class DecodeQueue {
   ): void {
     this.stats_.droppedBytes += size;
     this.stats_.droppedChunks++;
-    const k = key(connection, direction);
+    const k = queueKey(connection, direction);
     const open = this.openGaps.get(k);
     if (open && open.offset + open.size === offset) {
       open.size += size;
@@ -208,7 +208,7 @@ export class DecodeQueue {
         this.head++;
         this.queuedBytes -= event.kind === 'data' ? Math.max(event.bytes.length, EVENT_OVERHEAD_BYTES) : EVENT_OVERHEAD_BYTES;
         if (event.kind === 'gap' && this.openGaps.size > 0) {
-          const k = key(event.connection, event.direction);
+          const k = queueKey(event.connection, event.direction);
           if (this.openGaps.get(k) === event) this.openGaps.delete(k);
         }
         this.deliver(event);
@@ -252,17 +252,22 @@ export class DecodeQueue {
   }
 }
 
-function key(connection: number, direction: Direction): string {
+/** The key of one connection's direction, for the open gaps. */
+export function queueKey(connection: number, direction: Direction): string {
   return `${connection}${direction === 'clientToServer' ? '>' : '<'}`;
 }
 
 /** The error the tap reports when a consumer throws (decoders are meant never to). */
 export function consumerFailure(error: unknown, event: ConnectionEvent): KubewireError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new KubewireError('tap', 'TAP_DECODER_FAILED', 'connection', `decoder threw: ${message}`, {
-    connection: event.kind === 'diagnostic' ? event.connection : event.connection,
+  return decoderFailed(error instanceof Error ? error.message : String(error), {
+    connection: event.connection,
     direction: event.kind === 'data' || event.kind === 'gap' ? event.direction : undefined,
   });
+}
+
+/** The same, for a consumer on a worker thread, which reports the message and where. */
+export function decoderFailed(message: string, at: { connection?: number; direction?: Direction }): KubewireError {
+  return new KubewireError('tap', 'TAP_DECODER_FAILED', 'connection', `decoder threw: ${message}`, at);
 }
 
 /** The error the tap reports when decoding fell behind and bytes were skipped. */

@@ -13,7 +13,8 @@
  * per direction.
  *
  * Plain TCP sides of a passthrough tap read into one reused buffer each
- * (`ReusedReads`); decoding and recording get their own copy of each read.
+ * (`ReusedReads`); decoding and recording get their own copy of each read
+ * (on the stream path too when the consumer may change it).
  * TLS sides, tunnels through a proxy and the signed-in mode keep Node's
  * stream path, where every read is a fresh buffer.
  */
@@ -21,10 +22,12 @@ import { createServer as createNetServer, connect as netConnect, type Server, ty
 import { createServer as createTlsServer, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 import { KubewireError, type Direction } from '../common/errors.js';
-import type { CloseReason, ConnectionEvent, Endpoint } from '../tcp/types.js';
+import type { CloseReason, ConnectionEvent, ConnectionGap, Endpoint } from '../tcp/types.js';
 import { hostPort, type ListenAddress, type UpstreamAddress, DEFAULT_LISTEN_HOST } from './addresses.js';
 import { systemClock, type Clock } from './clock.js';
-import { consumerFailure, decodeBehind, DecodeQueue, type DecodeQueueOptions, type DecodeQueueStats } from './decode-queue.js';
+import type { Worker } from 'node:worker_threads';
+import { consumerFailure, decodeBehind, decoderFailed, DecodeQueue, type DecodeQueueOptions, type DecodeQueueStats } from './decode-queue.js';
+import { RingQueue } from './decode-ring.js';
 import type { ClientCertificate } from '../identity/upstream-credentials.js';
 import { SignedInClient, type SignIn } from './signed-in-client.js';
 import { openThroughProxy } from './proxy-connect.js';
@@ -67,12 +70,28 @@ export interface TapOptions {
   /** Receives every connection event, in order, off the forwarding path. */
   consumer?: (event: ConnectionEvent) => void;
   /**
+   * Instead of `consumer`: a worker thread that reads the events with
+   * `readRing` (see `RingQueue`), so that decoding runs beside forwarding
+   * instead of taking turns with it. `onMessage` gets the worker's other
+   * messages.
+   */
+  worker?: { worker: Worker; onMessage?: (message: unknown) => void };
+  /**
    * Receives every event synchronously, on the forwarding path, before it is
    * queued for `consumer`: for a recorder that must see every byte. Must be
    * cheap and bound its own buffering; exceptions are caught and reported.
+   * A data event's bytes are valid during the call only (copy what is kept).
    */
   record?: (event: ConnectionEvent) => void;
-  /** Bounds of the queue between forwarding and `consumer`. */
+  /**
+   * Every data event's bytes are a copy of the tap's own, which `consumer`
+   * may change (a decoder that unmasks WebSocket payloads where they lie).
+   * Reads into reused buffers are copied anyway; with it, reads on the stream
+   * path (TLS sides, tunnels, signed in), which are also written on, are
+   * copied too. Default false.
+   */
+  consumerOwnsBytes?: boolean;
+  /** Bounds of the queue between forwarding and `consumer` (`maxBytes`: the worker's ring too). */
   queue?: Pick<DecodeQueueOptions, 'maxBytes' | 'sliceMs' | 'maxSliceMs'>;
   /** Problems worth telling the user (also sent to `consumer` as diagnostics where they concern a connection). */
   onReport?: (error: KubewireError) => void;
@@ -121,7 +140,7 @@ class TapServer implements Tap {
   address: ListenAddress = { host: DEFAULT_LISTEN_HOST, port: 0 };
   url = '';
   private readonly server: Server;
-  private readonly queue: DecodeQueue;
+  private readonly queue: DecodeQueue | RingQueue;
   private readonly clock: Clock;
   private readonly active = new Set<TappedConnection>();
   private allClosedWaiters: Array<() => void> = [];
@@ -139,20 +158,30 @@ class TapServer implements Tap {
 
   constructor(readonly opts: TapOptions) {
     this.clock = opts.clock ?? systemClock;
-    const consumer = opts.consumer ?? (() => {});
-    this.queue = new DecodeQueue(consumer, {
-      ...opts.queue,
-      onConsumerError: (error, event) => this.report(consumerFailure(error, event)),
-      onDrop: (gap) => {
-        // One report per connection: the gaps themselves carry the detail,
-        // and a flood of reports would only slow a decoder already behind.
-        if (this.behind.has(gap.connection)) return;
-        this.behind.add(gap.connection);
-        const error = decodeBehind(gap);
-        this.report(error);
-        this.queue.push({ kind: 'diagnostic', connection: gap.connection, time: gap.time, error });
-      },
-    });
+    const onDrop = (gap: ConnectionGap) => {
+      // One report per connection: the gaps themselves carry the detail,
+      // and a flood of reports would only slow a decoder already behind.
+      if (this.behind.has(gap.connection)) return;
+      this.behind.add(gap.connection);
+      const error = decodeBehind(gap);
+      this.report(error);
+      this.queue.push({ kind: 'diagnostic', connection: gap.connection, time: gap.time, error });
+    };
+    if (opts.worker) {
+      this.queue = new RingQueue(opts.worker.worker, {
+        maxBytes: opts.queue?.maxBytes,
+        onDrop,
+        onConsumerError: (message, at) => this.report(decoderFailed(message, at)),
+        onMessage: opts.worker.onMessage,
+      });
+    } else {
+      const consumer = opts.consumer ?? (() => {});
+      this.queue = new DecodeQueue(consumer, {
+        ...opts.queue,
+        onConsumerError: (error, event) => this.report(consumerFailure(error, event)),
+        onDrop,
+      });
+    }
     if (opts.tls) {
       const server = createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true, ALPNProtocols: ALPN });
       server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
@@ -221,21 +250,32 @@ class TapServer implements Tap {
 
   /** Whether anything looks at the bytes: without a consumer or recorder, data events are not made. @internal */
   get wantsData(): boolean {
-    return this.opts.consumer !== undefined || this.opts.record !== undefined;
+    return this.opts.consumer !== undefined || this.opts.worker !== undefined || this.opts.record !== undefined;
   }
 
   /**
    * The bytes for a data event of a read made into a reused buffer: a copy,
-   * unless the queue would only turn them into a gap and no recorder needs
-   * them (then the view, which nothing keeps).
+   * unless the queue copies them itself (the worker's ring) or would only
+   * turn them into a gap and no recorder needs them (then the view, which
+   * nothing keeps).
    * @internal
    */
-  ownBytes(view: Buffer): Buffer {
+  ownBytes(view: Uint8Array): Uint8Array {
+    if (this.queue instanceof RingQueue) return view;
     if (!this.opts.record && this.queue.wouldDrop(view.length)) return view;
     // Not Buffer.from(view): it copies element by element, several times slower than a memcpy.
     const copy = Buffer.allocUnsafeSlow(view.length);
     copy.set(view);
     return copy;
+  }
+
+  /**
+   * The bytes for a data event of a read that is also written on: the read
+   * itself, or a copy when the consumer may change them.
+   * @internal
+   */
+  sharedBytes(chunk: Uint8Array): Uint8Array {
+    return this.opts.consumerOwnsBytes && !(this.queue instanceof RingQueue) ? this.ownBytes(chunk) : chunk;
   }
 
   /** @internal */
@@ -482,7 +522,8 @@ class TappedConnection {
     const offset = this.offsets.clientToServer;
     this.offsets.clientToServer = offset + shown.length;
     this.tap.counters.bytesClientToServer += wire.length;
-    this.tap.emit({ kind: 'data', connection: this.id, direction: 'clientToServer', bytes: shown, offset, time: (this.lastTime = this.tap.now()) });
+    const bytes = this.tap.sharedBytes(shown);
+    this.tap.emit({ kind: 'data', connection: this.id, direction: 'clientToServer', bytes, offset, time: (this.lastTime = this.tap.now()) });
     const more = up.write(wire);
     if (up.writableLength > this.tap.counters.peakWriteBuffered) this.tap.counters.peakWriteBuffered = up.writableLength;
     if (!more) {
@@ -559,7 +600,8 @@ class TappedConnection {
       this.offsets[direction] = offset + chunk.length;
       if (c2s) counters.bytesClientToServer += chunk.length;
       else counters.bytesServerToClient += chunk.length;
-      this.tap.emit({ kind: 'data', connection: this.id, direction, bytes: chunk, offset, time: (this.lastTime = this.tap.now()) });
+      const bytes = this.tap.sharedBytes(chunk);
+      this.tap.emit({ kind: 'data', connection: this.id, direction, bytes, offset, time: (this.lastTime = this.tap.now()) });
       if (to.destroyed || to.writableEnded) return;
       const more = to.write(chunk);
       if (to.writableLength > counters.peakWriteBuffered) counters.peakWriteBuffered = to.writableLength;

@@ -5,9 +5,9 @@
  * let the decoder finish, flush every output and the recording.
  */
 import { appendFileSync, closeSync, createWriteStream, openSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import type { KubewireError } from '../common/errors.js';
-import type { ConnectionEvent } from '../tcp/types.js';
-import { SessionDecoder, type DecodeSummary, type SessionDecoderOptions, type TimelineEvent } from '../timeline/index.js';
+import type { DecodeSummary, SessionDecoderOptions } from '../timeline/index.js';
 import { hostPort, type ListenAddress, type UpstreamAddress } from './addresses.js';
 import { kubeconfigSnippet } from './kubeconfig.js';
 import { PcapngRecorder } from './pcapng-recorder.js';
@@ -17,20 +17,10 @@ import { localKubeconfigYaml, writeLocalKubeconfig } from '../identity/local-acc
 import { generateSelfSigned } from './self-signed.js';
 import { printable } from '../common/printable.js';
 
-/** What `createOutput` returns; the tap needs only this much of it. */
-export interface TapOutput {
-  event(ev: TimelineEvent): void;
-  finish(summary: DecodeSummary): Promise<void>;
-}
+import { TapDecoding, type SummaryStage, type TapOutput } from './tap-decoding.js';
+import type { TapWorkerMessage, TapWorkerRequest } from './decode-worker-side.js';
 
-/**
- * What the caller adds to the summary from the events (decode's path
- * linking), so that the tap's summary has what decoding its recording gives.
- */
-export interface SummaryStage {
-  event(ev: TimelineEvent): void;
-  finish(summary: DecodeSummary): DecodeSummary;
-}
+export type { SummaryStage, TapOutput } from './tap-decoding.js';
 
 export interface TapRunOptions {
   /** Sees every event, then completes the summary; none: the decoder's summary as it is. */
@@ -66,7 +56,14 @@ export interface TapRunOptions {
   /** How long open sessions may go on after a stop request. */
   graceMs: number;
   decoder: SessionDecoderOptions;
-  output: TapOutput;
+  /** Where the timeline events go; with `decodeWorker`, the worker builds its own and this is not used. */
+  output?: TapOutput;
+  /**
+   * Decode on this worker thread instead (it runs `serveTapDecoding`, was
+   * started with a `TapWorkerData` and has nothing else to do; it is ended
+   * at the end). What its outputs write comes to `write`, in order.
+   */
+  decodeWorker?: { worker: Worker; write: (chunk: string | Uint8Array) => void };
   /** Status lines and the kubeconfig snippet go here (stdout belongs to the outputs). */
   stderr: NodeJS.WritableStream;
   /** Resolves on the first stop request (SIGINT/SIGTERM in the CLI). */
@@ -97,7 +94,7 @@ export interface TapRunResult {
   reports: KubewireError[];
 }
 
-const DEFAULT_MAX_OUTPUT_BACKLOG = 16 * 1024 * 1024;
+export const DEFAULT_MAX_OUTPUT_BACKLOG = 16 * 1024 * 1024;
 
 export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   const reports: KubewireError[] = [];
@@ -118,27 +115,21 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
     tlsPair = opts.tls;
   }
 
-  // With a recording, sessions name it as their file (as decoding the recording does).
-  const decoder = new SessionDecoder(opts.write ? { inputNames: [opts.write], ...opts.decoder } : opts.decoder);
-  const maxBacklog = opts.maxOutputBacklogBytes ?? DEFAULT_MAX_OUTPUT_BACKLOG;
-  let unrendered = 0;
-  const deliver = (events: TimelineEvent[]) => {
-    if (events.length === 0) return;
-    if (opts.outputBacklog && opts.outputBacklog() > maxBacklog) {
-      if (unrendered === 0) say('the output is not keeping up; live events are skipped until it does (the summary stays complete)');
-      unrendered += events.length;
-      return;
-    }
-    for (const ev of events) opts.output.event(ev);
-  };
-  const stage = opts.summaryStage;
-  const consumer = stage
-    ? (ev: ConnectionEvent) => {
-        const events = decoder.push(ev);
-        for (const e of events) stage.event(e);
-        deliver(events);
-      }
-    : (ev: ConnectionEvent) => deliver(decoder.push(ev));
+  const worker = opts.decodeWorker ? workerDecoding(opts.decodeWorker, say) : undefined;
+  const stopWorker = () => void opts.decodeWorker?.worker.terminate();
+  let decoding: TapDecoding | undefined;
+  if (!worker) {
+    if (!opts.output) throw new TypeError('runTap needs an output or a decode worker');
+    decoding = new TapDecoding({
+      decoder: opts.decoder,
+      write: opts.write,
+      output: opts.output,
+      summaryStage: opts.summaryStage,
+      outputBacklog: opts.outputBacklog,
+      maxOutputBacklogBytes: opts.maxOutputBacklogBytes ?? DEFAULT_MAX_OUTPUT_BACKLOG,
+      say,
+    });
+  }
 
   let recorder: PcapngRecorder | undefined;
   if (opts.write) {
@@ -151,6 +142,7 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
       await opened;
     } catch (e) {
       say(`cannot write ${opts.write}: ${(e as Error).message}`);
+      stopWorker();
       return { exitCode: 2, reports };
     }
     file.on('error', (e) => say(`writing ${opts.write} failed: ${e.message}`));
@@ -165,6 +157,7 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
     } catch (e) {
       say(`cannot write ${opts.keylogFile}: ${(e as Error).message}`);
       await recorder?.close();
+      stopWorker();
       return { exitCode: 2, reports };
     }
     const file = opts.keylogFile;
@@ -183,7 +176,9 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
       insecure: opts.insecure,
       servername: opts.servername,
       tls: tlsPair,
-      consumer,
+      consumer: decoding?.consumer,
+      worker: worker && { worker: opts.decodeWorker!.worker, onMessage: worker.onMessage },
+      consumerOwnsBytes: true,
       record: recorder?.record,
       onReport: report,
       queue: opts.maxDecodeQueueBytes ? { maxBytes: opts.maxDecodeQueueBytes } : undefined,
@@ -191,6 +186,7 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   } catch (e) {
     say(`cannot listen on ${hostPort(opts.listen.host, opts.listen.port)}: ${(e as Error).message}`);
     await recorder?.close();
+    stopWorker();
     return { exitCode: 2, reports };
   }
 
@@ -211,6 +207,7 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
       say(`cannot write the kubeconfig: ${(e as Error).message}`);
       await tap.close(0);
       await recorder?.close();
+      stopWorker();
       return { exitCode: 2, reports };
     }
     const user = opts.signIn.credentials.user.name;
@@ -232,20 +229,71 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   const closing = tap.close(opts.graceMs);
   if (opts.forced) await Promise.race([closing, opts.forced.then(() => tap.close(0))]);
   await closing;
-  // The last events are rendered whatever the backlog: exit waits for the output to drain anyway.
-  for (const ev of decoder.finish()) {
-    stage?.event(ev);
-    opts.output.event(ev);
+  let summary: DecodeSummary | undefined;
+  let unrendered = 0;
+  let exitCode = 0;
+  if (decoding) {
+    summary = await decoding.finish();
+    unrendered = decoding.unrendered;
+  } else {
+    const done = await worker!.finish();
+    stopWorker();
+    if ('message' in done) {
+      say(`decoding failed: ${done.message}`);
+      exitCode = 1;
+    } else ({ summary, unrendered } = done);
   }
-  const summary = stage ? stage.finish(decoder.summary()) : decoder.summary();
-  await opts.output.finish(summary);
   await recorder?.close();
   const stats = tap.stats();
   if (unrendered > 0) say(`${unrendered} live events were not shown because the output fell behind`);
   if (stats.queue.droppedBytes > 0) {
     say(`decoding fell behind: ${stats.queue.droppedBytes} bytes were forwarded but not decoded (shown as gaps)`);
   }
-  return { exitCode: 0, stats, summary, reports };
+  return { exitCode, stats, summary, reports };
+}
+
+/**
+ * The forwarding thread's half of decoding on a worker: what the worker's
+ * outputs write goes to `write`; `finish` asks for the last events and the
+ * summary once every event has reached the worker.
+ */
+function workerDecoding(
+  w: NonNullable<TapRunOptions['decodeWorker']>,
+  say: (line: string) => void,
+): { onMessage: (m: unknown) => void; finish: () => Promise<{ summary: DecodeSummary; unrendered: number } | { message: string }> } {
+  let settle: ((r: { summary: DecodeSummary; unrendered: number } | { message: string }) => void) | undefined;
+  let failure: string | undefined;
+  const failed = (message: string) => {
+    failure ??= message;
+    settle?.({ message });
+  };
+  w.worker.on('error', (e) => failed(e.message));
+  w.worker.on('exit', (code) => failed(`the decoding worker exited (${code})`));
+  return {
+    onMessage: (raw) => {
+      const m = raw as TapWorkerMessage;
+      switch (m?.tap) {
+        case 'out':
+          w.write(m.chunk);
+          return;
+        case 'say':
+          say(m.line);
+          return;
+        case 'finished':
+          settle?.({ summary: m.summary, unrendered: m.unrendered });
+          return;
+        case 'failed':
+          failed(m.message);
+          return;
+      }
+    },
+    finish: () =>
+      new Promise((resolve) => {
+        if (failure !== undefined) return resolve({ message: failure });
+        settle = resolve;
+        w.worker.postMessage({ tap: 'finish' } satisfies TapWorkerRequest);
+      }),
+  };
 }
 
 /** Quoted for a POSIX shell when it needs to be. */

@@ -45,6 +45,8 @@ export interface DecoderContext {
   requestsKept: number;
   /** Several capture files are decoded together: `connection-close` names the connection's. */
   closeNamesFiles?: boolean;
+  /** WebSocket decoders may unmask in the input chunks (`SessionDecoderOptions.ownsInput`). */
+  unmask: 'copy' | 'in-place';
 }
 
 /** How long after a refused WebSocket upgrade a SPDY upgrade to the same path still counts as its retry. */

@@ -146,8 +146,8 @@ export class PlainWebSocketSession implements SessionInterpreter {
       connection: this.setup.connection,
       maxPayload: this.ctx.limits.maxWebSocketPayload,
       allowedRsv: this.allowedRsv,
-      // a capture inspector must not touch the bytes it was given
-      unmask: 'copy',
+      // A capture inspector must not touch the bytes it was given, unless they are its own.
+      unmask: this.ctx.unmask,
     });
   }
 

@@ -55,6 +55,7 @@ export class SessionDecoder {
       refusedUpgrades: [],
       requestsKept: 0,
       closeNamesFiles: (opts.inputNames?.length ?? 0) > 1,
+      unmask: opts.ownsInput ? 'in-place' : 'copy',
     };
   }
 

@@ -402,8 +402,8 @@ export class Session {
       baseOffset,
       connection: this.setup.connection,
       maxPayload: this.ctx.limits.maxWebSocketPayload,
-      // a capture inspector must not touch the bytes it was given
-      unmask: 'copy',
+      // A capture inspector must not touch the bytes it was given, unless they are its own.
+      unmask: this.ctx.unmask,
     });
   }
 

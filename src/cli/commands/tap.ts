@@ -16,7 +16,10 @@ import { outputFormat, parseDecodeAs } from '../decode-run.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { colorWanted, createOutput } from '../output/index.js';
 import { parseListen, parseUpstream, type ListenAddress, type UpstreamAddress } from '../../tap/addresses.js';
-import { runTap, type SummaryStage, type TapRunOptions } from '../../tap/run-tap.js';
+import { DEFAULT_MAX_OUTPUT_BACKLOG, runTap, type TapRunOptions } from '../../tap/run-tap.js';
+import { pathsStage } from '../tap-paths-stage.js';
+import { startTapDecodeWorker, useTapDecodeWorker } from '../tap-decode-worker-start.js';
+import type { TapCliWorkerApp } from '../tap-decode-worker.js';
 import { withOutputFilters, type OutputCliArgs } from './output-args.js';
 import { runWrapped } from '../../tap/wrapper.js';
 import { kubectlSelection } from '../../tap/kubectl-flags.js';
@@ -195,24 +198,52 @@ export async function runTapCommand(args: TapCliArgs, io: Io = { stdout: process
   const anyFormat = args.summary || args.json || args.ndjson || args.follow;
   const summary = args.summary ?? (wrapped && !anyFormat);
   const format = outputFormat({ summary, json: args.json ?? false, ndjson: args.ndjson ?? false, follow: args.follow ?? false });
-  const output = createOutput({
+  const outputOptions: TapCliWorkerApp['output'] = {
     format,
     summaryJson: summary && (args.json ?? false),
     color: colorWanted(dest, process.env),
-    showSecrets: args['show-secrets'],
+    showSecrets: args['show-secrets'] ?? false,
     filters: { session: args.session, stream: args.stream, role: args.role },
     extractDir: args.extract,
     asciicast: args.asciicast ? { dir: args.asciicast, all: args['asciicast-all'] ?? false, stdin: args['asciicast-stdin'] ?? false } : undefined,
     html: args.html ? { file: args.html, input: 'kubewire tap' } : undefined,
-    stdout: dest,
     bytes: args.bytes,
-  });
-
+  };
   // Paths, as decode links them: the summary of a tap equals that of its recording decoded.
   const linking = format === 'summary' || format === 'json';
-  const summaryStage = linking ? await pathsStage(args.write ?? 'kubewire tap') : undefined;
+  const pathsInput = linking ? (args.write ?? 'kubewire tap') : undefined;
+  const decoder: TapRunOptions['decoder'] = {
+    decodeAs,
+    showSecrets: args['show-secrets'],
+    frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
+    digests: format === 'summary' || format === 'json',
+  };
+  const outputBacklog = () => (dest as { writableLength?: number }).writableLength ?? 0;
+  const maxDecodeQueueBytes = args['max-decode-buffer'] * 1024 * 1024;
+  let decoding: Pick<TapRunOptions, 'output' | 'summaryStage' | 'decodeWorker'>;
+  if (useTapDecodeWorker(process.env)) {
+    // Decoding and the outputs run on a worker; what they write comes back here, to `dest`, in order.
+    const backlog = new Int32Array(new SharedArrayBuffer(4));
+    const noteBacklog = () => Atomics.store(backlog, 0, Math.min(outputBacklog(), 0x7fffffff));
+    const app: TapCliWorkerApp = { output: outputOptions, paths: pathsInput };
+    const worker = startTapDecodeWorker({ decoder, write: args.write, backlog: backlog.buffer as SharedArrayBuffer, maxOutputBacklogBytes: DEFAULT_MAX_OUTPUT_BACKLOG, app });
+    decoding = {
+      decodeWorker: {
+        worker,
+        write: (chunk) => {
+          dest.write(chunk, noteBacklog);
+          noteBacklog();
+        },
+      },
+    };
+  } else {
+    decoding = {
+      output: createOutput({ ...outputOptions, stdout: dest }),
+      summaryStage: pathsInput !== undefined ? await pathsStage(pathsInput) : undefined,
+    };
+  }
   const base: Omit<TapRunOptions, 'stopped' | 'forced'> = {
-    summaryStage,
+    ...decoding,
     listen,
     upstream,
     tls,
@@ -223,16 +254,10 @@ export async function runTapCommand(args: TapCliArgs, io: Io = { stdout: process
     keylogFile: args['tls-keylog'],
     write: args.write,
     graceMs: args.grace * 1000,
-    decoder: {
-      decodeAs,
-      showSecrets: args['show-secrets'],
-      frameEvents: format === 'timeline' || format === 'json' || format === 'ndjson',
-      digests: format === 'summary' || format === 'json',
-    },
-    output,
+    decoder,
     stderr: io.stderr,
-    maxDecodeQueueBytes: args['max-decode-buffer'] * 1024 * 1024,
-    outputBacklog: () => (dest as { writableLength?: number }).writableLength ?? 0,
+    maxDecodeQueueBytes,
+    outputBacklog,
   };
   try {
     if (wrapped) return await runWrapped(command, base, io.signals ?? process);
@@ -264,12 +289,3 @@ async function runUntilSignalled(base: Omit<TapRunOptions, 'stopped' | 'forced'>
   }
 }
 
-/** Decode's path linking over the tap's events: sessions recorded, linked at the end. */
-async function pathsStage(input: string): Promise<SummaryStage> {
-  const [{ PathRecorder }, { linkSummary, withPaths }] = await Promise.all([import('../../paths/recorder.js'), import('../paths-run.js')]);
-  const recorder = new PathRecorder();
-  return {
-    event: (ev) => recorder.event(ev),
-    finish: (summary) => withPaths(summary, linkSummary(summary, recorder, input)),
-  };
-}

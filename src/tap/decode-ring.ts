@@ -1,0 +1,200 @@
+/**
+ * The hand-off between forwarding and a decoder on a worker thread: the
+ * counterpart of `DecodeQueue` when decoding does not share the forwarding
+ * thread.
+ *
+ * `push` copies a data event's bytes into a ring in one SharedArrayBuffer
+ * at once (reused memory: no allocation, no garbage on this thread), so the
+ * caller may pass a view that is valid only during the call. The events of
+ * one turn of the event loop go to the worker as one message; the worker
+ * copies each chunk out into a buffer of its own, gives its ring space back
+ * (a shared counter) and decodes. The decoder's views therefore stay valid
+ * however long it keeps them, and the ring is reused at once.
+ *
+ * The bound and the gaps are `DecodeQueue`'s: the ring holds `maxBytes`;
+ * when a chunk does not fit, it is not copied but becomes a gap of the same
+ * size at the same offset, and dropping goes on until the worker has caught
+ * up to half the ring. Forwarding never waits for the worker.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { Direction } from '../common/errors.js';
+import type { ConnectionEvent, ConnectionGap } from '../tcp/types.js';
+import { type DecodeQueueStats, EVENT_OVERHEAD_BYTES, queueKey } from './decode-queue.js';
+import { toWire, type RingMessage, type WireEvent, type RingReply } from './decode-ring-wire.js';
+
+export interface RingQueueOptions {
+  /** Bytes the ring holds (the most decoding may fall behind). Default 64 MiB. */
+  maxBytes?: number;
+  /** Called once per run of dropped chunks (the first chunk dropped after data was accepted). */
+  onDrop?: (gap: ConnectionGap) => void;
+  /** Called when the worker's consumer threw on an event; forwarding and later events go on. */
+  onConsumerError?: (message: string, event: { connection?: number; direction?: Direction }) => void;
+  /** Messages of the application running in the worker (anything not the ring's own). */
+  onMessage?: (message: unknown) => void;
+}
+
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+export class RingQueue {
+  /** `push` copies data bytes: the caller need not hand over a copy. */
+  readonly copies = true;
+  private readonly ring: SharedArrayBuffer;
+  private readonly bytes: Uint8Array;
+  /** [0]: ring bytes the worker has given back, modulo 2^32. */
+  private readonly released: Int32Array;
+  private readonly size: number;
+  /** Ring bytes handed out, modulo 2^32, and where the next chunk goes. */
+  private given = 0;
+  private writeAt = 0;
+  private batch: WireEvent[] = [];
+  private scheduled = false;
+  private dropping = false;
+  /** The gap a further drop on the same connection and direction extends, while it is still in `batch`. */
+  private readonly openGaps = new Map<string, WireEvent & { kind: 'gap' }>();
+  private nextFlush = 1;
+  private readonly flushes = new Map<number, () => void>();
+  private readonly stats_: DecodeQueueStats = {
+    delivered: 0,
+    droppedBytes: 0,
+    droppedChunks: 0,
+    consumerErrors: 0,
+    peakBytes: 0,
+    queuedBytes: 0,
+  };
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly opts: RingQueueOptions = {},
+  ) {
+    this.size = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (!(this.size > 0)) throw new RangeError('maxBytes must be positive');
+    this.ring = new SharedArrayBuffer(this.size);
+    this.bytes = new Uint8Array(this.ring);
+    this.released = new Int32Array(new SharedArrayBuffer(4));
+    worker.on('message', (m: unknown) => this.onReply(m));
+    this.post({ kind: 'ring', ring: this.ring, released: this.released.buffer as SharedArrayBuffer });
+  }
+
+  push(event: ConnectionEvent): void {
+    if (event.kind !== 'data') {
+      this.add(toWire(event));
+      return;
+    }
+    const length = event.bytes.length;
+    const cost = this.costAt(length);
+    if (this.wouldDropCost(cost)) {
+      this.dropping = true;
+      this.drop(event.connection, event.direction, event.offset, length, event.time, event.packet);
+      return;
+    }
+    this.dropping = false;
+    if (this.openGaps.size > 0) this.openGaps.delete(queueKey(event.connection, event.direction));
+    // A chunk that does not fit before the end of the ring goes to its start; the skipped tail is part of its cost.
+    const n = Math.max(length, EVENT_OVERHEAD_BYTES);
+    const at = this.writeAt + n <= this.size ? this.writeAt : 0;
+    this.bytes.set(event.bytes, at);
+    this.writeAt = at + n;
+    this.given = (this.given + cost) >>> 0;
+    const queued = this.outstanding();
+    if (queued > this.stats_.peakBytes) this.stats_.peakBytes = queued;
+    const wire: WireEvent = { kind: 'data', connection: event.connection, direction: event.direction, offset: event.offset, time: event.time, at, length, cost };
+    if (event.packet !== undefined) wire.packet = event.packet;
+    this.add(wire);
+  }
+
+  /** Whether a data chunk of `size` bytes pushed now would become a gap. */
+  wouldDrop(size: number): boolean {
+    return this.wouldDropCost(this.costAt(size));
+  }
+
+  /** Resolves once the worker has taken every event pushed so far. */
+  idle(): Promise<void> {
+    const id = this.nextFlush++;
+    return new Promise((resolve) => {
+      this.flushes.set(id, resolve);
+      this.send();
+      this.post({ kind: 'flush', id });
+    });
+  }
+
+  stats(): DecodeQueueStats {
+    return { ...this.stats_, queuedBytes: this.outstanding() };
+  }
+
+  /** Ring bytes in use: copied in and not yet taken out by the worker. */
+  private outstanding(): number {
+    return (this.given - Atomics.load(this.released, 0)) >>> 0;
+  }
+
+  /** Ring bytes a chunk of `length` takes at the write position (small chunks are charged a minimum). */
+  private costAt(length: number): number {
+    const n = Math.max(length, EVENT_OVERHEAD_BYTES);
+    return this.writeAt + n <= this.size ? n : this.size - this.writeAt + n;
+  }
+
+  private wouldDropCost(cost: number): boolean {
+    // As DecodeQueue: once dropping, keep dropping until the worker has caught up to half the ring.
+    const limit = this.dropping ? this.size / 2 : this.size;
+    return this.outstanding() + cost > limit;
+  }
+
+  private drop(connection: number, direction: Direction, offset: number, size: number, time: number, packet: number | undefined): void {
+    this.stats_.droppedBytes += size;
+    this.stats_.droppedChunks++;
+    const k = queueKey(connection, direction);
+    const open = this.openGaps.get(k);
+    if (open && open.offset + open.size === offset) {
+      open.size += size;
+      return;
+    }
+    const gap: ConnectionGap = { kind: 'gap', connection, direction, offset, size, time };
+    if (packet !== undefined) gap.packet = packet;
+    const wire = toWire(gap) as WireEvent & { kind: 'gap' };
+    this.openGaps.set(k, wire);
+    this.add(wire);
+    this.opts.onDrop?.(gap);
+  }
+
+  private add(event: WireEvent): void {
+    this.batch.push(event);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // One message per turn of the event loop: posting each read alone costs more than copying it.
+    setImmediate(() => this.send());
+  }
+
+  private send(): void {
+    this.scheduled = false;
+    if (this.batch.length === 0) return;
+    const events = this.batch;
+    this.batch = [];
+    this.openGaps.clear();
+    this.stats_.delivered += events.length;
+    this.post({ kind: 'events', events });
+  }
+
+  private post(m: RingMessage): void {
+    this.worker.postMessage(m);
+  }
+
+  private onReply(m: unknown): void {
+    if (m && typeof m === 'object' && 'ring' in m) {
+      const r = (m as RingReply).ring;
+      if (r.kind === 'flushed') {
+        this.flushes.get(r.id)?.();
+        this.flushes.delete(r.id);
+        return;
+      }
+      if (r.kind === 'consumer-error') {
+        this.stats_.consumerErrors++;
+        try {
+          this.opts.onConsumerError?.(r.message, { connection: r.connection, direction: r.direction });
+        } catch {
+          // A failing error reporter must not break forwarding either.
+        }
+        return;
+      }
+    }
+    this.opts.onMessage?.(m);
+  }
+}
