@@ -13,9 +13,8 @@
  * are the warmed ones; the JIT settles over the first two or three.
  */
 import { linkPaths, PathRecorder } from '../src/paths/index.js';
-import { CaptureDecoder } from '../src/tcp/pipeline.js';
-import { SessionDecoder } from '../src/timeline/session-decoder.js';
 import { execPathCapture, manyExecs } from '../test/helpers/exec-paths.js';
+import { decodeForLinking } from './paths-decode.js';
 
 const execs = Number(process.argv[2] ?? 300);
 const rounds = Number(process.argv[3] ?? 5);
@@ -29,19 +28,7 @@ const phase = (name: string) => {
   names.push(name);
 };
 
-function decode(recorder: PathRecorder | null) {
-  const decoder = new SessionDecoder({ frameEvents: false, digests: true });
-  const take = recorder
-    ? (evs: ReturnType<SessionDecoder['push']>) => {
-        for (let i = 0; i < evs.length; i++) recorder.event(evs[i]!);
-      }
-    : (_evs: ReturnType<SessionDecoder['push']>) => {};
-  const reader = new CaptureDecoder((ev) => take(decoder.push(ev)));
-  for (let o = 0; o < capture.length; o += 1 << 20) reader.push(capture.subarray(o, Math.min(capture.length, o + (1 << 20))));
-  reader.end();
-  take(decoder.finish());
-  return decoder.summary();
-}
+const decode = (recorder: PathRecorder | null) => decodeForLinking(capture, recorder);
 
 phase('start-up');
 decode(null);

@@ -12,10 +12,9 @@
  * (process.cpuUsage) is reported beside wall time, as the machine may be shared.
  */
 import { linkPaths, PathRecorder } from '../src/paths/index.js';
-import { CaptureDecoder } from '../src/tcp/pipeline.js';
-import { SessionDecoder } from '../src/timeline/session-decoder.js';
 import { execPathCapture, manyExecs } from '../test/helpers/exec-paths.js';
 import { result, type Bench, type BenchResult } from './harness.js';
+import { decodeForLinking } from './paths-decode.js';
 
 const EXECS = 1000;
 const ROUNDS = 5;
@@ -32,19 +31,8 @@ function decode(capture: Uint8Array, link: boolean): Run {
   if (gc) gc();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const decoder = new SessionDecoder({ frameEvents: false, digests: true });
   const recorder = link ? new PathRecorder() : null;
-  const take = recorder
-    ? (evs: ReturnType<SessionDecoder['push']>) => {
-        for (let i = 0; i < evs.length; i++) recorder.event(evs[i]!);
-      }
-    : (_evs: ReturnType<SessionDecoder['push']>) => {};
-  const reader = new CaptureDecoder((ev) => take(decoder.push(ev)));
-  // in 1 MiB chunks, as the CLI reads a file
-  for (let o = 0; o < capture.length; o += 1 << 20) reader.push(capture.subarray(o, Math.min(capture.length, o + (1 << 20))));
-  reader.end();
-  take(decoder.finish());
-  const summary = decoder.summary();
+  const summary = decodeForLinking(capture, recorder);
   let paths = 0;
   if (recorder) {
     paths = linkPaths(summary.sessions.map((s) => ({ file: 'bench.pcapng', summary: s, record: recorder.record(s.session) }))).paths.length;

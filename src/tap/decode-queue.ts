@@ -48,6 +48,11 @@ export interface DecodeQueueStats {
   queuedBytes: number;
 }
 
+/** Stats of a queue that has seen nothing yet. */
+export function emptyQueueStats(): DecodeQueueStats {
+  return { delivered: 0, droppedBytes: 0, droppedChunks: 0, consumerErrors: 0, peakBytes: 0, queuedBytes: 0 };
+}
+
 /**
  * Small events still cost memory; charging each at least this much keeps a
  * flood of one-byte chunks bounded by `maxBytes` too.
@@ -74,14 +79,7 @@ export class DecodeQueue {
   /** When the previous slice ended (for the fair-share budget). */
   private lastSliceEnd = 0;
   private readonly now: () => number;
-  private readonly stats_: DecodeQueueStats = {
-    delivered: 0,
-    droppedBytes: 0,
-    droppedChunks: 0,
-    consumerErrors: 0,
-    peakBytes: 0,
-    queuedBytes: 0,
-  };
+  private readonly stats_: DecodeQueueStats = emptyQueueStats();
 
   constructor(
     private readonly consumer: (event: ConnectionEvent) => void,

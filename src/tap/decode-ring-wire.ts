@@ -5,22 +5,15 @@
  * a diagnostic's error travels as its fields, since structured cloning
  * keeps only the message of an Error subclass.
  */
-import { KubewireError, type Direction, type ErrorScope, type Layer } from '../common/errors.js';
+import { KubewireError, type Direction, type ErrorLocation, type ErrorScope, type Layer } from '../common/errors.js';
 import type { ConnectionClose, ConnectionData, ConnectionEvent, ConnectionGap, ConnectionOpen } from '../tcp/types.js';
 
-export interface WireError {
+/** A diagnostic's error as its fields: what it is and where (the location of `KubewireError`). */
+export interface WireError extends ErrorLocation {
   layer: Layer;
   code: string;
   scope: ErrorScope;
   bare: string;
-  file?: string;
-  offset?: number;
-  direction?: Direction;
-  packet?: number;
-  block?: number;
-  streamId?: number;
-  channel?: number;
-  connection?: number;
 }
 
 export type WireEvent =

@@ -19,7 +19,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Direction } from '../common/errors.js';
 import type { ConnectionEvent, ConnectionGap } from '../tcp/types.js';
-import { type DecodeQueueStats, EVENT_OVERHEAD_BYTES, queueKey } from './decode-queue.js';
+import { type DecodeQueueStats, emptyQueueStats, EVENT_OVERHEAD_BYTES, queueKey } from './decode-queue.js';
 import { toWire, type RingMessage, type WireEvent, type RingReply } from './decode-ring-wire.js';
 
 export interface RingQueueOptions {
@@ -53,14 +53,7 @@ export class RingQueue {
   private readonly openGaps = new Map<string, WireEvent & { kind: 'gap' }>();
   private nextFlush = 1;
   private readonly flushes = new Map<number, () => void>();
-  private readonly stats_: DecodeQueueStats = {
-    delivered: 0,
-    droppedBytes: 0,
-    droppedChunks: 0,
-    consumerErrors: 0,
-    peakBytes: 0,
-    queuedBytes: 0,
-  };
+  private readonly stats_: DecodeQueueStats = emptyQueueStats();
 
   constructor(
     private readonly worker: Worker,
