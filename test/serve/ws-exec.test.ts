@@ -59,4 +59,34 @@ describe('exec over WebSocket v5', () => {
     await served;
     client.destroy();
   });
+
+  it('stdin sent after the close signal, in the same read, is dropped (the channel decoder flags it, nothing is pushed into the ended stdin): the command gets what came before, and serve goes on', async () => {
+    const [client, socket] = memoryPair();
+    const conn = new WsServerConnection(socket, new Uint8Array(0));
+    let stdinRead!: (b: Buffer) => void;
+    const stdinDone = new Promise<Buffer>((r) => (stdinRead = r));
+    const errors: unknown[] = [];
+    const run = async (_req: ExecRequest, io: ExecIO): Promise<ExecOutcome> => {
+      io.stdin!.on('error', (e) => errors.push(e));
+      // Not read until the whole burst is in: the end is pushed but not yet consumed.
+      await new Promise((r) => setTimeout(r, 20));
+      stdinRead(await readAll(io.stdin!));
+      await io.gone;
+      return { kind: 'exit', code: 0 };
+    };
+    const served = serveWebSocketExec(conn, 'v5.channel.k8s.io', REQ, {}, undefined, run);
+    const enc = new WebSocketFrameEncoder({ role: 'client' });
+    client.write(
+      Buffer.concat([
+        Buffer.from(enc.frame(OPCODE.BINARY, Buffer.from('\x00before'))),
+        Buffer.from(enc.frame(OPCODE.BINARY, Uint8Array.of(255, 0))),
+        Buffer.from(enc.frame(OPCODE.BINARY, Buffer.from('\x00after'))),
+      ]),
+    );
+    expect((await stdinDone).toString()).toBe('before');
+    expect(errors).toEqual([]);
+    client.write(Buffer.from(enc.frame(OPCODE.CLOSE, Uint8Array.of(0x03, 0xe8))));
+    await served;
+    client.destroy();
+  });
 });
