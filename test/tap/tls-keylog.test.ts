@@ -90,7 +90,8 @@ if (missing) console.warn(`skipping tap --tls-keylog with tcpdump: ${missing}`);
       }
 
       if (which('tshark')) {
-        const paths = execFileSync('tshark', ['-r', pcap, '-o', `tls.keylog_file:${keys}`, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.uri'], {
+        // `-d`: the upstream's port is a random one, which tshark may give to another protocol's dissector by its port table.
+        const paths = execFileSync('tshark', ['-r', pcap, '-d', `tcp.port==${port},tls`, '-o', `tls.keylog_file:${keys}`, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.uri'], {
           encoding: 'utf8',
         });
         expect(paths).toMatch(/\/api\/v1\/namespaces\/default\/pods\/web\/exec\?/);
