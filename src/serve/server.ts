@@ -219,17 +219,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     const session = SpdySession.server(socket, KUBERNETES_PEER_OPTIONS);
     log(`spdy ${sub} ${namespace}/${pod} (${neg.protocol})`);
     const execReq = sub === 'portforward' ? null : (exec ?? parseExecRequest(url, sub, namespace, pod));
-    const record = opts.record?.session({
-      kind: sub,
-      transport: 'spdy/3.1',
-      protocol: neg.protocol,
-      side: 'client',
-      clientPort: (socket as Duplex & { remotePort?: number }).remotePort,
-      serverPort: (socket as Duplex & { localPort?: number }).localPort,
-      namespace,
-      pod,
-      command: execReq?.command,
-    });
+    const record = recordSession(socket, sub, 'spdy/3.1', neg.protocol, namespace, pod, execReq?.command);
     if (!execReq) {
       void serveSpdyPortForward(session, { pod, connectHost: opts.connectHost, log, record });
     } else {
@@ -237,6 +227,28 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
       void serveSpdyExec(session, execReq, { version, behaviour: { ...behaviour, record }, log });
     }
   };
+
+  /** The record of a session this server serves to its client (`--record`), when records are kept. */
+  const recordSession = (
+    socket: Duplex,
+    kind: UpgradeTarget['sub'],
+    transport: 'spdy/3.1' | 'websocket',
+    protocol: string,
+    namespace: string,
+    pod: string,
+    command: string[] | undefined,
+  ) =>
+    opts.record?.session({
+      kind,
+      transport,
+      protocol,
+      side: 'client',
+      clientPort: (socket as Duplex & { remotePort?: number }).remotePort,
+      serverPort: (socket as Duplex & { localPort?: number }).localPort,
+      namespace,
+      pod,
+      command,
+    });
 
   const upgradeWebSocket = (
     req: http.IncomingMessage,
@@ -267,17 +279,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     log(`websocket ${sub} ${namespace}/${pod} (${neg.protocol || 'no sub-protocol'})`);
     if (sub !== 'portforward') {
       const execReq = exec ?? parseExecRequest(url, sub, namespace, pod);
-      const record = opts.record?.session({
-        kind: sub,
-        transport: 'websocket',
-        protocol: neg.protocol,
-        side: 'client',
-        clientPort: (socket as Duplex & { remotePort?: number }).remotePort,
-        serverPort: (socket as Duplex & { localPort?: number }).localPort,
-        namespace,
-        pod,
-        command: execReq.command,
-      });
+      const record = recordSession(socket, sub, 'websocket', neg.protocol, namespace, pod, execReq.command);
       void serveWebSocketExec(conn, neg.protocol, execReq, { ...behaviour, record }, log);
     } else if (neg.protocol.startsWith(TUNNEL_PROTOCOL_PREFIX)) {
       void serveTunnelledPortForward(conn, { pod, connectHost: opts.connectHost, log });
