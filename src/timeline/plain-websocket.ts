@@ -6,7 +6,8 @@
  * are checked. Keeps counters and a short preview, never message bytes.
  */
 import { KubewireError, type Direction } from '../common/errors.js';
-import { WebSocketFrameDecoder } from '../websocket/decoder.js';
+import type { WebSocketFrameDecoder } from '../websocket/decoder.js';
+import { inspectingWebSocketDecoder } from './websocket-inspector.js';
 import type { WebSocketFrame, WebSocketFrameEvent } from '../websocket/types.js';
 import type { TimelineEvent, Transport } from './events.js';
 import type { DecoderContext } from './connection.js';
@@ -139,17 +140,9 @@ export class PlainWebSocketSession implements SessionInterpreter {
   }
 
   private newWs(d: Direction, baseOffset: number): WebSocketFrameDecoder {
-    return new WebSocketFrameDecoder({
-      mode: 'inspect',
-      direction: d,
-      baseOffset,
-      connection: this.setup.connection,
-      maxPayload: this.ctx.limits.maxWebSocketPayload,
-      allowedRsv: this.allowedRsv,
-      // A capture inspector must not touch the bytes it was given, unless they are its own.
-      unmask: this.ctx.unmask,
-    });
+    return inspectingWebSocketDecoder(this.ctx, this.setup.connection, d, baseOffset, this.allowedRsv);
   }
+
 
   private onEvents(d: Direction, events: WebSocketFrameEvent[], out: TimelineEvent[]): void {
     for (const ev of events) {

@@ -10,7 +10,8 @@ import { KubewireError, oppositeDirection, type Direction } from '../common/erro
 // sessions and handshakes a decode never runs, costing start-up time.
 import { SpdyFrameDecoder, type SpdyDecodeEvent } from '../spdy/decoder.js';
 import { type SpdyFrame, RST_STATUS, GOAWAY_STATUS, SETTINGS_ID } from '../spdy/types.js';
-import { WebSocketFrameDecoder } from '../websocket/decoder.js';
+import type { WebSocketFrameDecoder } from '../websocket/decoder.js';
+import { inspectingWebSocketDecoder } from './websocket-inspector.js';
 import type { WebSocketFrameEvent, WebSocketFrame } from '../websocket/types.js';
 import type { Endpoint } from '../tcp/types.js';
 import type { SessionEndReason, StreamRole, TimelineEvent, Transport } from './events.js';
@@ -396,16 +397,9 @@ export class Session {
   }
 
   private newWs(d: Direction, baseOffset: number): WebSocketFrameDecoder {
-    return new WebSocketFrameDecoder({
-      mode: 'inspect',
-      direction: d,
-      baseOffset,
-      connection: this.setup.connection,
-      maxPayload: this.ctx.limits.maxWebSocketPayload,
-      // A capture inspector must not touch the bytes it was given, unless they are its own.
-      unmask: this.ctx.unmask,
-    });
+    return inspectingWebSocketDecoder(this.ctx, this.setup.connection, d, baseOffset);
   }
+
 
   private newSpdy(d: Direction, baseOffset: number): SpdyFrameDecoder {
     return new SpdyFrameDecoder({
