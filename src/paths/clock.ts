@@ -8,7 +8,7 @@
  * θ ≈ (min forward − min backward) / 2, within ± (min forward + min backward) / 2.
  */
 import type { Direction } from '../common/errors.js';
-import { directionRecord, type HopSession } from './hop-session.js';
+import { sharedDirections, type HopSession } from './hop-session.js';
 import { commonPoints } from './stream-record.js';
 import type { ClockOffset } from './types.js';
 
@@ -29,17 +29,10 @@ interface PairSamples {
 export function causalSamples(o: HopSession, i: HopSession, fn: (direction: 'forward' | 'backward', us: number) => void): void {
   if (o.r?.requestTime != null && i.r?.requestTime != null) fn('forward', i.r.requestTime - o.r.requestTime);
   if (o.r?.exitTime != null && i.r?.exitTime != null) fn('backward', o.r.exitTime - i.r.exitTime);
-  for (const [name, so] of o.streams) {
-    const si = i.streams.get(name);
-    if (!si) continue;
-    for (const d of so.directions) {
-      const ro = directionRecord(o, so, d);
-      const ri = directionRecord(i, si, d);
-      if (!ro || !ri) continue;
-      const forward = d === ('clientToServer' satisfies Direction);
-      commonPoints(ro, ri, (_off, to, ti) => (forward ? fn('forward', ti - to) : fn('backward', to - ti)));
-    }
-  }
+  sharedDirections(o, i, (_name, d, ro, ri) => {
+    const forward = d === ('clientToServer' satisfies Direction);
+    commonPoints(ro, ri, (_off, to, ti) => (forward ? fn('forward', ti - to) : fn('backward', to - ti)));
+  });
 }
 
 /**

@@ -170,6 +170,27 @@ export function directionRecord(h: HopSession, st: NamedStream | undefined, d: D
   return h.r.streams.get(st.summary.id)?.[d] ?? null;
 }
 
+/**
+ * Each stream direction the outer hop carries that both hops recorded, in
+ * report order: what clock estimation and per-hop delays are measured on.
+ */
+export function sharedDirections(
+  o: HopSession,
+  i: HopSession,
+  fn: (name: string, d: Direction, outer: DirectionRecord, inner: DirectionRecord) => void,
+): void {
+  for (const name of o.names) {
+    const so = o.streams.get(name)!;
+    const si = i.streams.get(name);
+    if (!si) continue;
+    for (const d of so.directions) {
+      const ro = directionRecord(o, so, d);
+      const ri = directionRecord(i, si, d);
+      if (ro && ri) fn(name, d, ro, ri);
+    }
+  }
+}
+
 /** Stream names in the order they are reported. */
 export function streamOrder(a: string, b: string): number {
   const rank = (n: string) => (n === 'stdin' ? 0 : n === 'stdout' ? 1 : n === 'stderr' ? 2 : 3);

@@ -6,7 +6,7 @@
  */
 import type { Direction } from '../common/errors.js';
 import type { FileClock } from './clock.js';
-import { directionRecord, streamOrder, type HopSession } from './hop-session.js';
+import { directionRecord, sharedDirections, streamOrder, type HopSession } from './hop-session.js';
 import type { ChosenLink } from './link.js';
 import type { DelayStats, PathHop, PathLink, PathStop, PathSummary } from './types.js';
 
@@ -136,32 +136,24 @@ let scratch = new Float64Array(1024);
 /** Delay per stream direction, from the hop that sent the bytes on to the next one. */
 function delays(o: HopSession, i: HopSession, shift: number): DelayStats[] {
   const out: DelayStats[] = [];
-  for (const name of o.names) {
-    const so = o.streams.get(name)!;
-    const si = i.streams.get(name);
-    if (!si) continue;
-    for (const d of so.directions) {
-      const ro = directionRecord(o, so, d);
-      const ri = directionRecord(i, si, d);
-      if (!ro || !ri) continue;
-      // the grid points both hold (commonPoints, inlined: this runs for every link)
-      const step = Math.max(ro.step, ri.step);
-      const ra = step / ro.step;
-      const rb = step / ri.step;
-      const count = Math.min(Math.ceil(ro.points / ra), Math.ceil(ri.points / rb));
-      if (scratch.length < count) scratch = new Float64Array(Math.max(count, scratch.length * 2));
-      const all = scratch;
-      const sign = d === ('clientToServer' satisfies Direction) ? 1 : -1;
-      let n = 0;
-      for (let k = 0; k < count; k++) {
-        const delta = ri.times[k * rb]! - shift - ro.times[k * ra]!;
-        if (delta === delta) all[n++] = sign * delta; // NaN: a point one side did not see
-      }
-      if (n === 0) continue;
-      sortFirst(all, n);
-      out.push({ stream: name, direction: d, samples: n, p50Us: Math.round(rank(all, n, 0.5)), p99Us: Math.round(rank(all, n, 0.99)), maxUs: Math.round(all[n - 1]!) });
+  sharedDirections(o, i, (name, d, ro, ri) => {
+    // the grid points both hold (commonPoints, inlined: this runs for every link)
+    const step = Math.max(ro.step, ri.step);
+    const ra = step / ro.step;
+    const rb = step / ri.step;
+    const count = Math.min(Math.ceil(ro.points / ra), Math.ceil(ri.points / rb));
+    if (scratch.length < count) scratch = new Float64Array(Math.max(count, scratch.length * 2));
+    const all = scratch;
+    const sign = d === ('clientToServer' satisfies Direction) ? 1 : -1;
+    let n = 0;
+    for (let k = 0; k < count; k++) {
+      const delta = ri.times[k * rb]! - shift - ro.times[k * ra]!;
+      if (delta === delta) all[n++] = sign * delta; // NaN: a point one side did not see
     }
-  }
+    if (n === 0) return;
+    sortFirst(all, n);
+    out.push({ stream: name, direction: d, samples: n, p50Us: Math.round(rank(all, n, 0.5)), p99Us: Math.round(rank(all, n, 0.99)), maxUs: Math.round(all[n - 1]!) });
+  });
   return out;
 }
 

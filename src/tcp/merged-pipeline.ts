@@ -20,7 +20,7 @@ import type { FragmentLimits } from '../capture/fragments.js';
 import { mergeCaptureInputs, type MergedRecord, type MergeFilesOptions } from '../capture/merge.js';
 import { PacketDecoder } from '../capture/packet-decoder.js';
 import type { CaptureFormat, CaptureInterface, CaptureSecrets } from '../capture/types.js';
-import { CAPTURE_ACK_REORDER_TOLERANCE, countingEvents, type DecodeSummary } from './pipeline.js';
+import { CAPTURE_ACK_REORDER_TOLERANCE, countingEvents, emptyDecodeSummary, type DecodeSummary } from './pipeline.js';
 import { TcpReassembler, type TcpReassemblerOptions } from './reassembler.js';
 import type { ConnectionEvent } from './types.js';
 
@@ -72,15 +72,7 @@ export class MergedCaptureDecoder {
     this.strict = options.mode === 'strict';
     this.names = Array.from({ length: inputs }, (_, i) => options.names?.[i] ?? `input ${i + 1}`);
     this.summary = {
-      format: undefined,
-      bytes: 0,
-      packets: 0,
-      segments: 0,
-      connections: 0,
-      gaps: 0,
-      gapBytes: 0,
-      diagnostics: 0,
-      failed: false,
+      ...emptyDecodeSummary(),
       inputs: this.names.map((name) => ({ name, format: undefined, bytes: 0, packets: 0, segments: 0, diagnostics: 0, failed: false })),
     };
     this.onEvent = countingEvents(this.summary, onEvent);

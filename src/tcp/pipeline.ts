@@ -57,6 +57,11 @@ export const CAPTURE_ACK_REORDER_TOLERANCE = 64;
 const NO_TCP_MIN_PACKETS = 16;
 
 /** A synchronous decoder: push capture bytes, events come out through `onEvent`. */
+/** The counts of a capture not read yet. */
+export function emptyDecodeSummary(): DecodeSummary {
+  return { format: undefined, bytes: 0, packets: 0, segments: 0, connections: 0, gaps: 0, gapBytes: 0, diagnostics: 0, failed: false };
+}
+
 /** `onEvent`, with the connections, gaps and diagnostics it sees counted into `summary`. */
 export function countingEvents(summary: DecodeSummary, onEvent: (e: ConnectionEvent) => void): (e: ConnectionEvent) => void {
   return (e) => {
@@ -79,17 +84,7 @@ export class CaptureDecoder {
   private readonly strict: boolean;
   /** Per link type: packets, and how many held TCP (to notice a mislabelled file). */
   private readonly perLinkType = new Map<number, { packets: number; segments: number }>();
-  readonly summary: DecodeSummary = {
-    format: undefined,
-    bytes: 0,
-    packets: 0,
-    segments: 0,
-    connections: 0,
-    gaps: 0,
-    gapBytes: 0,
-    diagnostics: 0,
-    failed: false,
-  };
+  readonly summary: DecodeSummary = emptyDecodeSummary();
 
   constructor(onEvent: (e: ConnectionEvent) => void, options: DecodeCaptureOptions = {}) {
     this.strict = options.mode === 'strict';
