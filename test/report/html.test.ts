@@ -9,21 +9,17 @@
  * test-output/screenshots/ (not committed) to look at; nothing compares pixels.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Terminal } from '@xterm/headless';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliMissing, fixtures, ROOT, runCli } from '../cli/helpers.js';
+import { findChromium, launchChromium, openReport } from './browser.js';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
 
-function findChromium(): string | null {
-  for (const c of [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser']) if (c && existsSync(c)) return c;
-  return null;
-}
 const chromium = findChromium();
 const all = fixtures();
 const skip =
@@ -39,42 +35,14 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (skip) return;
-  const puppeteer = (await import('puppeteer-core')).default;
-  // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-  browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await launchChromium(chromium!);
 });
 afterAll(async () => {
   await browser?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Opened {
-  page: Page;
-  errors: string[];
-  requests: string[];
-  loadMs: number;
-}
-
-/** Open the report from disk, recording console errors, page errors and every request but the file itself. */
-async function open(file: string): Promise<Opened> {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 900 });
-  const errors: string[] = [];
-  const requests: string[] = [];
-  const url = pathToFileURL(file).href;
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${(e as Error).message}`));
-  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
-  page.on('request', (r) => {
-    if (r.url() !== url) requests.push(r.url());
-  });
-  const t0 = performance.now();
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForSelector('#sessions tbody tr, #no-sessions:not([hidden])');
-  return { page, errors, requests, loadMs: performance.now() - t0 };
-}
+const open = (file: string) => openReport(browser, file);
 
 interface SummarySession {
   session: number;

@@ -10,7 +10,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PathSummary } from '../../src/paths/index.js';
@@ -18,9 +17,10 @@ import { cliMissing, fixture, ROOT, runCli } from '../cli/helpers.js';
 import { execPathCapture, manyExecs } from '../helpers/exec-paths.js';
 import { sharedDir } from '../helpers/shared-captures.js';
 import { decodeForPaths } from '../paths/helpers.js';
+import { findChromium, launchChromium, openReport } from './browser.js';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
-const chromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((c) => c && existsSync(c)) ?? null;
+const chromium = findChromium();
 const skip = cliMissing() ?? (chromium ? null : 'chromium not installed (apt-get install chromium; .ci/run does); the Paths view is not checked in a browser');
 if (skip) console.warn(skip);
 const real = sharedDir('real-apiserver');
@@ -32,37 +32,14 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (skip) return;
-  const puppeteer = (await import('puppeteer-core')).default;
-  browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await launchChromium(chromium!);
 });
 afterAll(async () => {
   await browser?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Opened {
-  page: Page;
-  errors: string[];
-  requests: string[];
-}
-
-async function open(file: string): Promise<Opened> {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 900 });
-  const errors: string[] = [];
-  const requests: string[] = [];
-  const url = pathToFileURL(file).href;
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${(e as Error).message}`));
-  page.on('request', (r) => {
-    if (r.url() !== url) requests.push(r.url());
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForSelector('#sessions tbody tr, #no-sessions:not([hidden])');
-  return { page, errors, requests };
-}
+const open = (file: string) => openReport(browser, file);
 
 /** The summary's paths and the report of one capture. */
 async function report(capture: string | string[], name: string): Promise<{ html: string; paths: PathSummary[] }> {
