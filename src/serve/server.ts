@@ -17,7 +17,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   PORT_FORWARD_PROTOCOL,
@@ -125,6 +125,18 @@ export interface ServeHandle {
 }
 
 const SUBRESOURCE = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/;
+
+/** Listen, and the address bound, or the listen error (a port in use). */
+export async function listenAt(server: Server, port: number, host: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
+}
 
 export function parseListen(listen: string | undefined): { host: string; port: number } {
   if (!listen) return { host: '127.0.0.1', port: 0 };
@@ -321,14 +333,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
+  const addr = await listenAt(server, port, host);
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `${tls ? 'https' : 'http'}://${urlHost}:${addr.port}`;
   return {

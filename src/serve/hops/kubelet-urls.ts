@@ -14,17 +14,8 @@ import type { ExecRequest } from '../exec.js';
 
 export type Subresource = 'exec' | 'attach' | 'portforward';
 
-export interface KubeletTarget {
-  sub: Subresource;
-  namespace: string;
-  pod: string;
-  container: string;
-  command: string[];
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  tty: boolean;
-}
+/** What a kubelet URL names: an exec request's fields, under the subresource (port-forward too) instead of its kind. */
+export type KubeletTarget = Omit<ExecRequest, 'kind'> & { sub: Subresource };
 
 /** Go's url.QueryEscape: everything but A-Z a-z 0-9 - _ . ~ escaped, space as '+'. */
 export function goQueryEscape(s: string): string {

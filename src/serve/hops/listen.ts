@@ -1,9 +1,8 @@
 /** A hop's HTTP listener: loopback only (the hops carry no authentication of their own). */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLoopback } from '../auth.js';
-import { parseListen } from '../server.js';
+import { listenAt, parseListen } from '../server.js';
 
 export interface HopHandle {
   url: string;
@@ -32,14 +31,7 @@ export async function listenHop(
     socket.on('error', () => {});
     onUpgrade(req, socket, head);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
+  const addr = await listenAt(server, port, host);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${addr.port}`,
