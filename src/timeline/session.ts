@@ -449,12 +449,16 @@ export class Session {
     // the frame is whole: what a whole frame does besides counting
     this.piece[d] = null;
     this.flowData(d, f.streamId, p.bytes, out);
-    if (s.halfClosed[d] && (p.bytes > 0 || f.fin)) {
-      // SPDY/3.1 §2.3.7: a sender must not send on a stream after its FIN
-      this.diag(out, d, 'TIMELINE_DATA_AFTER_FIN', 'stream', `DATA on stream ${f.streamId} after this side's FIN`, f.streamId, f.offset);
-    }
+    this.checkAfterFin(s, d, f, p.bytes, out);
     if ((s.role === 'stdout' || s.role === 'stderr') && d === 'serverToClient') this.lastOutputTime = this.time;
     if (f.fin) this.halfClose(s, d, out);
+  }
+
+  /** SPDY/3.1 §2.3.7: a sender must not send on a stream after its FIN (`bytes`: the whole frame's). */
+  private checkAfterFin(s: StreamState, d: Direction, f: SpdyFrame & { kind: 'data' }, bytes: number, out: TimelineEvent[]): void {
+    if (s.halfClosed[d] && (bytes > 0 || f.fin)) {
+      this.diag(out, d, 'TIMELINE_DATA_AFTER_FIN', 'stream', `DATA on stream ${f.streamId} after this side's FIN`, f.streamId, f.offset);
+    }
   }
 
   /** The decoder of `d` lost the frame it was handing on in pieces (a gap, the end): it counts for nothing. */
@@ -556,10 +560,7 @@ export class Session {
         const s = this.streamFor(f.streamId, d, out);
         if (clue && s?.inferred) this.inferSpdyRoles(false, s);
         this.flowData(d, f.streamId, f.data.length, out);
-        if (s && s.halfClosed[d] && (f.data.length > 0 || f.fin)) {
-          // SPDY/3.1 §2.3.7: a sender must not send on a stream after its FIN
-          this.diag(out, d, 'TIMELINE_DATA_AFTER_FIN', 'stream', `DATA on stream ${f.streamId} after this side's FIN`, f.streamId, f.offset);
-        }
+        if (s) this.checkAfterFin(s, d, f, f.data.length, out);
         if (s) {
           this.streamData(s, d, f.data, out);
           if (f.fin) this.halfClose(s, d, out);
