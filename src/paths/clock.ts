@@ -27,8 +27,8 @@ interface PairSamples {
 
 /** Causal samples of one linked pair, on their own clocks: forward (outer → inner) and backward. */
 export function causalSamples(o: HopSession, i: HopSession, fn: (direction: 'forward' | 'backward', us: number) => void): void {
-  if (o.r?.requestTime != null && i.r?.requestTime != null) fn('forward', i.r.requestTime - o.r.requestTime);
-  if (o.r?.exitTime != null && i.r?.exitTime != null) fn('backward', o.r.exitTime - i.r.exitTime);
+  if (o.requestTime !== null && i.requestTime !== null) fn('forward', i.requestTime - o.requestTime);
+  if (o.exitTime !== null && i.exitTime !== null) fn('backward', o.exitTime - i.exitTime);
   sharedDirections(o, i, (_name, d, ro, ri) => {
     const forward = d === ('clientToServer' satisfies Direction);
     commonPoints(ro, ri, (_off, to, ti) => (forward ? fn('forward', ti - to) : fn('backward', to - ti)));

@@ -5,7 +5,7 @@
  * opens within its outer hop's life and closes around its end).
  */
 import type { Direction } from '../common/errors.js';
-import { directionRecord, streamOrder, type HopSession, type NamedStream } from './hop-session.js';
+import { side, streamOrder, type HopSession, type NamedStream } from './hop-session.js';
 import { verifiedPrefix } from './stream-record.js';
 import type { StreamComparison } from './types.js';
 
@@ -91,7 +91,7 @@ export function compareBytes(o: HopSession, i: HopSession, detail = false): Byte
     const so = o.streams.get(name);
     const si = i.streams.get(name);
     for (const d of (so ?? si)!.directions) {
-      const r = compareDirection(o, i, so, si, d);
+      const r = compareDirection(so, si, d);
       if (r === MISMATCH) return { ok: false, streams, verified, partial };
       if (r === EMPTY) continue;
       verified += verifiedOut;
@@ -100,8 +100,8 @@ export function compareBytes(o: HopSession, i: HopSession, detail = false): Byte
         streams.push({
           stream: name,
           direction: d,
-          outerBytes: so?.summary[d].bytes ?? 0,
-          innerBytes: si?.summary[d].bytes ?? 0,
+          outerBytes: so ? side(so, d).bytes : 0,
+          innerBytes: si ? side(si, d).bytes : 0,
           result: RESULTS[r] as StreamComparison['result'],
           verifiedBytes: verifiedOut,
         });
@@ -130,7 +130,7 @@ export function bytesVerified(o: HopSession, i: HopSession): number {
     const si = i.streams.get(name);
     const dirs = (so ?? si)!.directions;
     for (let k = 0; k < dirs.length; k++) {
-      const r = compareDirection(o, i, so, si, dirs[k]!);
+      const r = compareDirection(so, si, dirs[k]!);
       if (r === MISMATCH) return -1;
       if (r === EMPTY) continue;
       verified += verifiedOut;
@@ -150,22 +150,22 @@ function sameNames(a: string[], b: string[]): boolean {
 let verifiedOut = 0;
 
 /** One stream direction. */
-function compareDirection(o: HopSession, i: HopSession, so: NamedStream | undefined, si: NamedStream | undefined, d: Direction): number {
-  const ob = so?.summary[d].bytes ?? 0;
-  const ib = si?.summary[d].bytes ?? 0;
+function compareDirection(so: NamedStream | undefined, si: NamedStream | undefined, d: Direction): number {
+  const ob = so ? side(so, d).bytes : 0;
+  const ib = si ? side(si, d).bytes : 0;
   verifiedOut = 0;
   if (ob === 0 && ib === 0) return EMPTY;
   if (ob === ib) {
-    const ho = so!.summary[d].sha256;
-    const hi = si!.summary[d].sha256;
+    const ho = side(so!, d).sha256;
+    const hi = side(si!, d).sha256;
     if (ho !== null && hi !== null) {
       if (ho !== hi) return MISMATCH;
       verifiedOut = ob;
       return EQUAL;
     }
   }
-  const ro = directionRecord(o, so, d);
-  const ri = directionRecord(i, si, d);
+  const ro = so ? side(so, d).record : null;
+  const ri = si ? side(si, d).record : null;
   if (ob === ib) {
     if (!ro || !ri) return COUNTS;
     const p = verifiedPrefix(ro, ri);

@@ -5,15 +5,33 @@
 import type { Direction } from '../common/errors.js';
 import type { Hop, SessionSummary, StreamSummary } from '../timeline/index.js';
 import type { Candidate, ChosenLink } from './link.js';
-import type { SessionRecord } from './recorder.js';
+import type { SessionRecord, StallRecord } from './recorder.js';
 import type { DirectionRecord } from './stream-record.js';
 import type { PathSessionInput, SessionRef } from './types.js';
 
 /** Hops in path order, outermost first. */
 export const HOP_LEVEL: Partial<Record<Hop, number>> = { 'client-apiserver': 0, 'apiserver-kubelet': 1, 'kubelet-runtime': 2 };
 
+/** The stalls of a session that had none (read only). */
+const NO_STALLS: StallRecord[] = [];
+
 /** Session ends that are the capture's, not the session's. */
 const CAPTURE_ENDS = new Set(['end-of-input', 'evicted', 'timeout']);
+
+/**
+ * One direction of a named stream as the linker reads it: copied from the
+ * summary and the record once, when the session is taken in. Every pass
+ * (weighing, the per-stream comparison, the path's hops, where bytes
+ * stopped) reads these, next to the session's own fields, instead of the
+ * summaries and records spread over the heap: there a read was a cache miss
+ * per stream, per pass.
+ */
+export interface StreamSide {
+  bytes: number;
+  sha256: string | null;
+  /** null when the session was not recorded or the direction carried nothing. */
+  record: DirectionRecord | null;
+}
 
 export interface NamedStream {
   /** `stdin`, `stdout`, `stderr`, or `data:PORT#N`. */
@@ -21,6 +39,8 @@ export interface NamedStream {
   /** Directions that carry the stream's bytes. */
   directions: Direction[];
   summary: StreamSummary;
+  clientToServer: StreamSide;
+  serverToClient: StreamSide;
 }
 
 export interface HopSession {
@@ -32,8 +52,24 @@ export interface HopSession {
   /** Clock domain: the file, unless the input says otherwise. */
   clock: string;
   s: SessionSummary;
-  r: SessionRecord | undefined;
   level: number;
+  // The summary's and the record's fields a path's hop shows, copied when
+  // the session is taken in (as the streams' sides are, and for the same reason).
+  hop: Hop;
+  connection: number;
+  transport: SessionSummary['transport'];
+  protocol: string | null;
+  client: string;
+  server: string;
+  startTime: number;
+  endReason: SessionSummary['end'];
+  exit: SessionSummary['exit'];
+  /** The upgrade request, the 101, and the first exit status (µs, own clock; null when not recorded). */
+  requestTime: number | null;
+  upgradeTime: number | null;
+  exitTime: number | null;
+  /** Flow-control stalls recorded (shared and empty when none). */
+  stalls: StallRecord[];
   streams: Map<string, NamedStream>;
   /** The stream names, in report order. */
   names: string[];
@@ -81,15 +117,27 @@ export function hopSession(input: PathSessionInput): HopSession | null {
   const level = HOP_LEVEL[s.hop];
   if (level === undefined || s.application !== 'kubernetes' || s.kind === 'unknown') return null;
   const r = input.record;
-  const streams = namedStreams(s);
+  const streams = namedStreams(s, r);
   return {
     file: input.file,
     session: s.session,
     order: 0,
     clock: input.clock ?? input.file,
     s,
-    r,
     level,
+    hop: s.hop,
+    connection: s.connection,
+    transport: s.transport,
+    protocol: s.protocol,
+    client: s.client,
+    server: s.server,
+    startTime: s.startTime,
+    endReason: s.end,
+    exit: s.exit,
+    requestTime: r?.requestTime ?? null,
+    upgradeTime: r?.upgradeTime ?? null,
+    exitTime: r?.exitTime ?? null,
+    stalls: r && r.stalls.length ? r.stalls : NO_STALLS,
     streams,
     names: streamNames(streams),
     request: r?.requestTime ?? s.startTime,
@@ -143,7 +191,7 @@ const TO_CLIENT: Direction[] = ['serverToClient'];
  * data streams by port and opening order (their ids and request ids are
  * each hop's own).
  */
-export function namedStreams(s: SessionSummary): Map<string, NamedStream> {
+export function namedStreams(s: SessionSummary, r?: SessionRecord): Map<string, NamedStream> {
   const out = new Map<string, NamedStream>();
   if (s.kind === 'portforward') {
     const perPort = new Map<number, number>();
@@ -153,21 +201,35 @@ export function namedStreams(s: SessionSummary): Map<string, NamedStream> {
       const n = perPort.get(port) ?? 0;
       perPort.set(port, n + 1);
       const name = `data:${port}#${n}`;
-      out.set(name, { name, directions: BOTH_WAYS, summary: st });
+      out.set(name, named(name, BOTH_WAYS, st, r));
     }
     return out;
   }
   for (const st of s.streams) {
-    if (st.role === 'stdin') out.set('stdin', { name: 'stdin', directions: TO_SERVER, summary: st });
-    else if (st.role === 'stdout' || st.role === 'stderr') out.set(st.role, { name: st.role, directions: TO_CLIENT, summary: st });
+    if (st.role === 'stdin') out.set('stdin', named('stdin', TO_SERVER, st, r));
+    else if (st.role === 'stdout' || st.role === 'stderr') out.set(st.role, named(st.role, TO_CLIENT, st, r));
   }
   return out;
 }
 
-/** The record of a stream direction, when the session was recorded. */
-export function directionRecord(h: HopSession, st: NamedStream | undefined, d: Direction): DirectionRecord | null {
-  if (!st || !h.r) return null;
-  return h.r.streams.get(st.summary.id)?.[d] ?? null;
+/**
+ * A stream's side in direction d. A named load per direction, not `st[d]`:
+ * a property read by a key that varies is a keyed load V8 cannot cache, and
+ * every pass reads sides by the thousand.
+ */
+export function side(st: NamedStream, d: Direction): StreamSide {
+  return d === 'clientToServer' ? st.clientToServer : st.serverToClient;
+}
+
+function named(name: string, directions: Direction[], st: StreamSummary, r: SessionRecord | undefined): NamedStream {
+  const rec = r?.streams.get(st.id);
+  return {
+    name,
+    directions,
+    summary: st,
+    clientToServer: { bytes: st.clientToServer.bytes, sha256: st.clientToServer.sha256, record: rec?.clientToServer ?? null },
+    serverToClient: { bytes: st.serverToClient.bytes, sha256: st.serverToClient.sha256, record: rec?.serverToClient ?? null },
+  };
 }
 
 /**
@@ -184,8 +246,8 @@ export function sharedDirections(
     const si = i.streams.get(name);
     if (!si) continue;
     for (const d of so.directions) {
-      const ro = directionRecord(o, so, d);
-      const ri = directionRecord(i, si, d);
+      const ro = side(so, d).record;
+      const ri = side(si, d).record;
       if (ro && ri) fn(name, d, ro, ri);
     }
   }

@@ -27,7 +27,7 @@ import {
   type TimingResult,
 } from './evidence.js';
 import { causalSamples, clockReport, estimateClocks, type FileClock } from './clock.js';
-import { compareHops, directionRecord, hopSession, refOf, type HopSession } from './hop-session.js';
+import { compareHops, hopSession, side, refOf, type HopSession } from './hop-session.js';
 import { buildPath } from './path-summary.js';
 import type { LinkEvidence, PathSessionInput, PathsResult, PathSummary, SessionRef } from './types.js';
 
@@ -263,7 +263,7 @@ function candidates(outers: HopSession[], inners: HopSession[], clockOf: ClockOf
 }
 
 function identityKey(n: HopSession): string | null {
-  return n.s.namespace !== null && n.s.pod !== null ? `${n.s.kind}\u0000${n.s.namespace}\u0000${n.s.pod}` : null;
+  return n.namespace !== null && n.pod !== null ? `${n.kind}\u0000${n.namespace}\u0000${n.pod}` : null;
 }
 
 /** The first bytes of each stream direction that has them (a cut capture still has its start). */
@@ -271,7 +271,7 @@ function signatures(n: HopSession): string[] {
   const out: string[] = [];
   for (const [name, st] of n.streams) {
     for (const d of st.directions) {
-      const r = directionRecord(n, st, d);
+      const r = side(st, d).record;
       if (r && r.raw && r.contiguous >= SIGNATURE_BYTES) out.push(`${name}\u0000${d}\u0000${Buffer.from(r.raw.subarray(0, SIGNATURE_BYTES)).toString('hex')}`);
     }
   }

@@ -6,7 +6,7 @@
  */
 import type { Direction } from '../common/errors.js';
 import type { FileClock } from './clock.js';
-import { directionRecord, sharedDirections, streamOrder, type HopSession } from './hop-session.js';
+import { sharedDirections, side, streamOrder, type HopSession } from './hop-session.js';
 import type { ChosenLink } from './link.js';
 import type { DelayStats, PathHop, PathLink, PathStop, PathSummary } from './types.js';
 
@@ -23,12 +23,12 @@ export function buildPath(n: number, hops: HopSession[], links: ChosenLink[], cl
   const pathLinks = links.map((l, k) => pathLink(l, k, shiftOf(l.o, l.i, clockOf)));
   return {
     path: n,
-    kind: hops[0]!.s.kind,
-    namespace: first((h) => h.s.namespace),
-    pod: first((h) => h.s.pod),
-    container: first((h) => h.s.container),
-    command: first((h) => (h.s.command.length ? h.s.command : null)) ?? [],
-    tty: hops[0]!.s.tty,
+    kind: hops[0]!.kind,
+    namespace: first((h) => h.namespace),
+    pod: first((h) => h.pod),
+    container: first((h) => h.container),
+    command: first((h) => (h.command !== null ? h.s.command : null)) ?? [],
+    tty: hops[0]!.tty,
     hops: pathHops,
     links: pathLinks,
     exit: exitTravel(hops, clockOf),
@@ -45,40 +45,40 @@ function shiftOf(o: HopSession, i: HopSession, clockOf: (file: string) => FileCl
 }
 
 function pathHop(h: HopSession, clockOffsetUs: number | null): PathHop {
-  const s = h.s;
   const streams: PathHop['streams'] = [];
   for (const name of h.names) {
     const st = h.streams.get(name)!;
     for (const d of st.directions) {
-      const bytes = st.summary[d].bytes;
+      const sd = side(st, d);
+      const bytes = sd.bytes;
       if (bytes === 0 && st.directions.length > 1) continue;
-      const r = directionRecord(h, st, d);
+      const r = sd.record;
       const span = r ? r.lastTime - r.firstTime : 0;
       streams.push({ stream: name, direction: d, bytes, bytesPerSecond: span > 0 ? Math.round((bytes * 1e6) / span) : null });
     }
   }
-  const requestTime = h.r?.requestTime ?? null;
-  const upgradeTime = h.r?.upgradeTime ?? null;
+  const requestTime = h.requestTime;
+  const upgradeTime = h.upgradeTime;
   return {
-    hop: s.hop,
+    hop: h.hop,
     file: h.file,
-    session: s.session,
-    connection: s.connection,
-    kind: s.kind,
-    transport: s.transport,
-    protocol: s.protocol,
-    client: s.client,
-    server: s.server,
+    session: h.session,
+    connection: h.connection,
+    kind: h.kind,
+    transport: h.transport,
+    protocol: h.protocol,
+    client: h.client,
+    server: h.server,
     clockOffsetUs: clockOffsetUs === null ? null : Math.round(clockOffsetUs),
     requestTime,
     upgradeTime,
     setupUs: requestTime !== null && upgradeTime !== null ? upgradeTime - requestTime : null,
-    startTime: s.startTime,
-    endTime: s.endTime,
-    end: s.end,
+    startTime: h.startTime,
+    endTime: h.end,
+    end: h.endReason,
     streams,
-    exit: s.exit ? { status: s.exit.status, code: s.exit.code, message: s.exit.message, time: h.r?.exitTime ?? null } : null,
-    stalls: h.r && h.r.stalls.length ? h.r.stalls.map((x) => ({ ...x })) : [],
+    exit: h.exit ? { status: h.exit.status, code: h.exit.code, message: h.exit.message, time: h.exitTime } : null,
+    stalls: h.stalls.length ? h.stalls.map((x) => ({ ...x })) : [],
   };
 }
 
@@ -99,7 +99,7 @@ function pathLink(l: ChosenLink, k: number, shift: number | null): PathLink {
     alternatives: l.alternatives.length ? l.alternatives.map((r) => ({ ...r })) : [],
     streams: l.bytes.streams,
     delays: shift === null ? [] : delays(l.o, l.i, shift),
-    exitTravelUs: shift !== null && l.o.r?.exitTime != null && l.i.r?.exitTime != null ? l.o.r.exitTime - (l.i.r.exitTime - shift) : null,
+    exitTravelUs: shift !== null && l.o.exitTime !== null && l.i.exitTime !== null ? l.o.exitTime - (l.i.exitTime - shift) : null,
     sameClock: shift !== null,
   };
 }
@@ -185,16 +185,16 @@ function sortFirst(v: Float64Array, n: number): void {
 function exitTravel(hops: HopSession[], clockOf: (file: string) => FileClock | undefined): PathSummary['exit'] {
   let from = -1;
   let to = -1;
-  for (let k = hops.length - 1; k >= 0; k--) if (hops[k]!.s.exit) (from = from < 0 ? k : from), (to = k);
+  for (let k = hops.length - 1; k >= 0; k--) if (hops[k]!.exit) (from = from < 0 ? k : from), (to = k);
   if (from < 0) return null;
   const inner = hops[from]!;
   const outer = hops[to]!;
-  const ti = inner.r?.exitTime ?? null;
-  const tov = outer.r?.exitTime ?? null;
+  const ti = inner.exitTime;
+  const tov = outer.exitTime;
   const shift = shiftOf(outer, inner, clockOf);
   return {
-    status: inner.s.exit!.status,
-    code: inner.s.exit!.code,
+    status: inner.exit!.status,
+    code: inner.exit!.code,
     from,
     to,
     travelUs: ti !== null && tov !== null && shift !== null && from !== to ? tov - (ti - shift) : null,
@@ -223,8 +223,10 @@ function stops(hops: HopSession[]): PathStop[] {
         const prevAt = inwards ? j - 1 : hops.length - j;
         const at = inwards ? j : hops.length - 1 - j;
         const cur = hops[at]!;
-        const pb = hops[prevAt]!.streams.get(name)?.summary[d].bytes ?? 0;
-        const cb = cur.streams.get(name)?.summary[d].bytes ?? 0;
+        const sp = hops[prevAt]!.streams.get(name);
+        const sc = cur.streams.get(name);
+        const pb = sp ? side(sp, d).bytes : 0;
+        const cb = sc ? side(sc, d).bytes : 0;
         if (cb < pb) {
           out.push({ stream: name, direction: d, why: 'short', hop: at, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, stalledUs: null });
           break;
@@ -233,12 +235,12 @@ function stops(hops: HopSession[]): PathStop[] {
     }
     hops.forEach((h, k) => {
       const st = h.streams.get(name);
-      if (!st || !h.r) return;
-      for (const stall of h.r.stalls) {
+      if (!st) return;
+      for (const stall of h.stalls) {
         if (stall.streamId !== st.summary.id) continue;
         // a window used up by the stream's last bytes, the sender then done (FIN): nothing waited
         if (stall.stalledUs === null && st.summary.halfClosed[stall.direction]) continue;
-        out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: st.summary[stall.direction].bytes, previousBytes: null, captureEnded: h.captureEnded, stalledUs: stall.stalledUs });
+        out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: side(st, stall.direction).bytes, previousBytes: null, captureEnded: h.captureEnded, stalledUs: stall.stalledUs });
       }
     });
   }
