@@ -38,6 +38,7 @@ import { handleApiRequest } from './fake-api.js';
 import { TokenTable, authenticate, describeOutcome, loadClientCa, type AuthenticatorConfig } from './identity/index.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import type { HopRecorder } from './hops/record.js';
+import { OpenSockets } from './open-sockets.js';
 import { KUBERNETES_PEER_OPTIONS } from './peer-options.js';
 import { serveSpdyExec } from './spdy-exec.js';
 import { serveSpdyPortForward } from './spdy-portforward.js';
@@ -176,7 +177,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
 
   const log = opts.log ?? (() => {});
   const behaviour: ExecBehaviour = { echo: opts.echo, attachCommand: opts.attachCommand, env: opts.env };
-  const sockets = new Set<Duplex>();
+  const sockets = new OpenSockets();
 
   /** Authenticate and log one request; false when it was refused (the caller answers 401). */
   const admit = (req: http.IncomingMessage, socket: unknown, what: string): boolean => {
@@ -198,8 +199,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   };
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    sockets.track(socket);
     socket.on('error', () => {});
     // As the apiserver, authentication comes before anything else about
     // the upgrade: an unauthenticated client learns nothing of the protocols.
@@ -321,14 +321,8 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
       )
     : http.createServer(onRequest);
   server.on('upgrade', onUpgrade);
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.on('secureConnection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  server.on('connection', sockets.track);
+  server.on('secureConnection', sockets.track);
   const addr = await listenAt(server, port, host);
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `${tls ? 'https' : 'http'}://${urlHost}:${addr.port}`;
@@ -352,11 +346,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
             : undefined,
       caPem: tls?.cert,
     }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => sockets.close(server),
   };
 }
 
