@@ -116,6 +116,20 @@ interface StreamState {
   fin: { clientToServer: boolean; serverToClient: boolean };
 }
 
+/** A stream before any of its bytes: what its SYN_STREAM headers said, or (null) nothing known yet. */
+function newStreamState(info: StreamHeaderInfo | null): StreamState {
+  return {
+    info: info ?? { role: null, streamType: null, port: null, requestId: null },
+    inferred: false,
+    known: info !== null,
+    errorBytes: [],
+    errorSize: 0,
+    finished: false,
+    resize: null,
+    fin: { clientToServer: false, serverToClient: false },
+  };
+}
+
 export class SpdyStreamInterpreter {
   private readonly strict: boolean;
   private readonly portForward: boolean;
@@ -187,18 +201,8 @@ export class SpdyStreamInterpreter {
 
   private open(streamId: number, headers: SpdyHeaders | null, direction: Direction, offset: number | undefined, out: SpdyStreamEvent[]): void {
     if (this.firstSynId === null || streamId < this.firstSynId) this.firstSynId = streamId;
-    const info: StreamHeaderInfo =
-      headers === null ? { role: null, streamType: null, port: null, requestId: null } : streamInfoFromHeaders(headers);
-    const s: StreamState = {
-      info,
-      inferred: false,
-      known: headers !== null,
-      errorBytes: [],
-      errorSize: 0,
-      finished: false,
-      resize: null,
-      fin: { clientToServer: false, serverToClient: false },
-    };
+    const s = newStreamState(headers === null ? null : streamInfoFromHeaders(headers));
+    const info = s.info;
     this.streams.set(streamId, s);
     if (headers !== null) {
       if (info.role === null) {
@@ -279,16 +283,7 @@ export class SpdyStreamInterpreter {
       const stdoutTaken = [...this.streams.entries()].some(([id, o]) => id < streamId && o.info.role === 'stdout');
       role = stdoutTaken ? 'stderr' : 'stdout';
     }
-    const s: StreamState = existing ?? {
-      info: { role: null, streamType: null, port: null, requestId: null },
-      inferred: false,
-      known: false,
-      errorBytes: [],
-      errorSize: 0,
-      finished: false,
-      resize: null,
-      fin: { clientToServer: false, serverToClient: false },
-    };
+    const s = existing ?? newStreamState(null);
     s.info.role = role;
     s.inferred = true;
     if (role === 'resize') s.resize = new ResizeDecoder({ mode: 'inspect', direction, streamId });

@@ -9,7 +9,9 @@
  * subtract the hop's `clockOffsetUs` to put it on the reference file's clock.
  */
 import type { Direction } from '../common/errors.js';
-import type { Hop, SessionKind, SessionSummary, Transport } from '../timeline/index.js';
+// From the timeline's type modules, not its index: the report page compiles these types, without Node's.
+import type { Hop, SessionKind, Transport } from '../timeline/events.js';
+import type { SessionSummary } from '../timeline/summary-types.js';
 import type { SessionRecord } from './recorder.js';
 
 /** One session handed to the linker. */

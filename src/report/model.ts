@@ -4,7 +4,11 @@
  * (Node), read by `report/page/` (the browser); types only, so both sides
  * compile it. Times are µs since the session's start; `base64` fields are
  * stream bytes. Short keys on marks: a report can hold tens of thousands.
+ * The Paths view's types are the summary's (src/paths/types.ts, imported as
+ * types only, so none of it reaches the page's bundle) with their times put
+ * on each path's axis.
  */
+import type { ClockOffset, PathHop, PathLink, PathStop, PathSummary } from '../paths/types.js';
 import type { SessionSummary } from '../timeline/summary-types.js';
 
 export type MarkKind =
@@ -90,106 +94,46 @@ export interface ReportDiagnostic {
 }
 
 /**
- * One hop of a path, for the Paths view. Times here are µs on the path's
- * axis: since the earliest request or start among its hops, each hop's
- * capture clock corrected by its file's clock offset to the reference clock.
+ * One hop of a path, for the Paths view: the summary's `PathHop` with its
+ * times in µs on the path's axis (since the earliest request or start among
+ * its hops, each hop's capture clock corrected by its file's clock offset to
+ * the reference clock), its file by name, and its streams tied to the lanes.
  */
-export interface ReportPathHop {
-  /** `client-apiserver`, `apiserver-kubelet` or `kubelet-runtime`. */
-  hop: string;
+export interface ReportPathHop
+  extends Pick<PathHop, 'hop' | 'file' | 'transport' | 'protocol' | 'client' | 'server' | 'setupUs' | 'end' | 'clockOffsetUs'> {
   /** The report session that is this hop (its `summary.session`); null when the report leaves it out (filters). */
   session: number | null;
-  file: string;
-  transport: string;
-  protocol: string | null;
-  client: string;
-  server: string;
   /** Where the session's own times (its marks' `t`, µs since its start) begin on the path's axis. */
   startUs: number;
   requestUs: number | null;
   upgradeUs: number | null;
   endUs: number | null;
-  /** Request → 101 (µs). */
-  setupUs: number | null;
-  /** How the session ended (`exit`, `end-of-input`, …). */
-  end: string | null;
-  /** The file's clock offset to the reference clock (µs, subtracted from its times); null: not known, times taken as they are. */
-  clockOffsetUs: number | null;
   /** Stream name as the path names it (`stdin`, `stdout`, `stderr`, `data:PORT#N`) → the session's lane key (`stream<ID>`). */
   lanes: Record<string, string>;
   /** Application bytes per stream direction at this hop. */
-  streams: Array<{ stream: string; direction: Way; bytes: number }>;
-  exit: { status: 'Success' | 'Failure'; code: number | null; message: string | null; timeUs: number | null } | null;
-  /** Flow-control stalls (µs on the path's axis; `stalledUs` null: never reopened). */
-  stalls: Array<{ direction: Way; streamId: number; sinceUs: number; stalledUs: number | null }>;
+  streams: Array<Omit<PathHop['streams'][number], 'bytesPerSecond'>>;
+  exit: (Omit<NonNullable<PathHop['exit']>, 'time'> & { timeUs: number | null }) | null;
+  /** Flow-control stalls (`sinceUs` on the path's axis; `stalledUs` null: never reopened). */
+  stalls: Array<Omit<PathHop['stalls'][number], 'since'> & { sinceUs: number }>;
 }
 
-type Way = 'clientToServer' | 'serverToClient';
+/** Between two consecutive hops of a path: the summary's `PathLink` without its per-stream comparisons; files by name. */
+export type ReportPathLink = Omit<PathLink, 'streams' | 'sameClock'>;
 
-/** Between two consecutive hops of a path (the page's copy of the summary's `PathLink`, which it does not import: that module is Node's). */
-export interface ReportPathLink {
-  /** Indexes into the path's `hops`. */
-  outer: number;
-  inner: number;
-  /** high: bytes and another kind of evidence; medium: two kinds, or bytes alone; low: one kind. */
-  confidence: 'high' | 'medium' | 'low';
-  evidence: Array<'identity' | 'bytes' | 'timing'>;
-  /** Why, in words. */
-  why: string;
-  /** Only a prefix of some stream matched. */
-  partial: boolean;
-  /** Other sessions matched as well; chosen by time order. */
-  ambiguous: boolean;
-  alternatives: Array<{ file: string; session: number }>;
-  /** The delay from the hop that sent the bytes to the hop that carried them next, matched by byte offset. */
-  delays: Array<{ stream: string; direction: Way; samples: number; p50Us: number; p99Us: number; maxUs: number }>;
-  /** µs from the inner hop's exit status to the outer hop's. */
-  exitTravelUs: number | null;
-}
+/** Where a stream's bytes stopped: the summary's `PathStop`. */
+export type ReportPathStop = PathStop;
 
-/** Where a stream's bytes stopped (the summary's `PathStop`). */
-export interface ReportPathStop {
-  stream: string;
-  direction: Way;
-  /** short: this hop carried fewer bytes than the hop before it; window-zero: a flow-control window sat at zero here. */
-  why: 'short' | 'window-zero';
-  hop: number;
-  bytes: number;
-  previousBytes: number | null;
-  stalledUs: number | null;
-  /** The hop's capture ended there: the capture, not the path, may have stopped. */
-  captureEnded: boolean;
-}
-
-/** A capture file's clock against the reference file's (the summary's `clockOffsets`). */
-export interface ReportClockOffset {
-  file: string;
-  reference: string;
-  offsetUs: number | null;
-  uncertaintyUs: number | null;
-  links: number;
-  samples: number;
-}
+/** A capture file's clock against the reference file's: the summary's `clockOffsets`, files by name. */
+export type ReportClockOffset = ClockOffset;
 
 /**
  * A path: one exec, attach or port-forward linked across its hops by
  * `kubewire decode` (the summary's `paths`; see src/paths/types.ts for
  * what links, stops and the exit's travel mean).
  */
-export interface ReportPath {
-  path: number;
-  kind: string;
-  namespace: string | null;
-  pod: string | null;
-  container: string | null;
-  command: string[];
-  tty: boolean;
-  /** Outermost first: kubectl → API server, API server → kubelet, kubelet → runtime. */
+export interface ReportPath extends Omit<PathSummary, 'hops' | 'links'> {
   hops: ReportPathHop[];
-  /** links[i] joins hops[i] and hops[i + 1]. */
   links: ReportPathLink[];
-  exit: { code: number | null; status: 'Success' | 'Failure'; from: number; to: number; travelUs: number | null } | null;
-  stopped: ReportPathStop[];
   /** µs from the path's zero to its last hop's end or last event. */
   durationUs: number;
 }

@@ -31,17 +31,19 @@ import {
   remoteCommandProtocol,
 } from '../k8s/index.js';
 import { SpdySession } from '../spdy/session/index.js';
-import { computeAccept, headerValues } from '../websocket/index.js';
+import { buildUpgradeResponse, headerValues } from '../websocket/index.js';
 import { isLoopback } from './auth.js';
 import { parseExecRequest, type ExecBehaviour, type ExecRequest } from './exec.js';
 import { handleApiRequest } from './fake-api.js';
 import { TokenTable, authenticate, describeOutcome, loadClientCa, type AuthenticatorConfig } from './identity/index.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import type { HopRecorder } from './hops/record.js';
+import { OpenSockets } from './open-sockets.js';
 import { KUBERNETES_PEER_OPTIONS } from './peer-options.js';
 import { serveSpdyExec } from './spdy-exec.js';
 import { serveSpdyPortForward } from './spdy-portforward.js';
 import { generateSelfSigned, type TlsMaterial } from './tls.js';
+import { formatHead, refuse, setNoDelay, statusBody } from './upgrade-answer.js';
 import { WsServerConnection } from './ws-conn.js';
 import { serveWebSocketExec } from './ws-exec.js';
 import { serveTunnelledPortForward, serveWebSocketPortForward } from './ws-portforward.js';
@@ -175,7 +177,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
 
   const log = opts.log ?? (() => {});
   const behaviour: ExecBehaviour = { echo: opts.echo, attachCommand: opts.attachCommand, env: opts.env };
-  const sockets = new Set<Duplex>();
+  const sockets = new OpenSockets();
 
   /** Authenticate and log one request; false when it was refused (the caller answers 401). */
   const admit = (req: http.IncomingMessage, socket: unknown, what: string): boolean => {
@@ -197,21 +199,20 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   };
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    sockets.track(socket);
     socket.on('error', () => {});
     // As the apiserver, authentication comes before anything else about
     // the upgrade: an unauthenticated client learns nothing of the protocols.
     if (!admit(req, socket, ` (upgrade: ${req.headers.upgrade})`)) {
-      return reject(socket, 401, 'Unauthorized', [], unauthorized());
+      return refuse(socket, 401, 'Unauthorized', unauthorized());
     }
     const url = new URL(req.url ?? '/', 'http://local');
     const target = apiTarget(url) ?? opts.routes?.upgrade?.(url) ?? null;
-    if (!target) return reject(socket, 404, 'Not Found', [], statusBody(404, 'NotFound', `no upgrade at ${url.pathname}`));
+    if (!target) return refuse(socket, 404, 'Not Found', statusBody(404, 'NotFound', `no upgrade at ${url.pathname}`));
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
     if (upgrade.includes('websocket')) return upgradeWebSocket(req, socket, head, target);
     if (upgrade.includes('spdy/3.1')) return upgradeSpdy(req, socket, head, target);
-    reject(socket, 400, 'Bad Request', [], statusBody(400, 'BadRequest', `unsupported upgrade ${upgrade}`));
+    refuse(socket, 400, 'Bad Request', statusBody(400, 'BadRequest', `unsupported upgrade ${upgrade}`));
   };
 
   const upgradeSpdy = (
@@ -222,11 +223,11 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   ) => {
     const supported = sub === 'portforward' ? [PORT_FORWARD_PROTOCOL] : [...SPDY_REMOTE_COMMAND_SERVER];
     const neg = negotiateSpdy(headerValues(req.headers, 'x-stream-protocol-version'), supported);
-    if (!neg.ok) return reject(socket, neg.status, neg.status === 400 ? 'Bad Request' : 'Forbidden', neg.headers, statusBody(neg.status, 'BadRequest', neg.reason));
+    if (!neg.ok) return refuse(socket, neg.status, neg.status === 400 ? 'Bad Request' : 'Forbidden', statusBody(neg.status, 'BadRequest', neg.reason), neg.headers);
     socket.write(
-      rawHead(101, 'Switching Protocols', [['Connection', 'Upgrade'], ['Upgrade', 'SPDY/3.1'], ...neg.headers]),
+      formatHead('HTTP/1.1 101 Switching Protocols', [['Connection', 'Upgrade'], ['Upgrade', 'SPDY/3.1'], ...neg.headers]),
     );
-    noDelay(socket);
+    setNoDelay(socket);
     if (head.length) socket.unshift(head);
     const session = SpdySession.server(socket, KUBERNETES_PEER_OPTIONS);
     log(`spdy ${sub} ${namespace}/${pod} (${neg.protocol})`);
@@ -270,7 +271,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   ) => {
     const key = req.headers['sec-websocket-key'];
     if (typeof key !== 'string' || req.headers['sec-websocket-version'] !== '13') {
-      return reject(socket, 400, 'Bad Request', [['Sec-WebSocket-Version', '13']], statusBody(400, 'BadRequest', 'bad WebSocket handshake'));
+      return refuse(socket, 400, 'Bad Request', statusBody(400, 'BadRequest', 'bad WebSocket handshake'), [['Sec-WebSocket-Version', '13']]);
     }
     const supported =
       sub === 'portforward'
@@ -278,15 +279,10 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
         : [...WEBSOCKET_REMOTE_COMMAND_PROTOCOLS];
     const neg = negotiateWebSocket(headerValues(req.headers, 'sec-websocket-protocol'), supported);
     // A refusal makes kubectl retry over SPDY, as with a real apiserver.
-    if (!neg.ok) return reject(socket, 403, 'Forbidden', [], statusBody(403, 'Forbidden', neg.reason));
-    const headers: Array<[string, string]> = [
-      ['Upgrade', 'websocket'],
-      ['Connection', 'Upgrade'],
-      ['Sec-WebSocket-Accept', computeAccept(key)],
-    ];
-    if (neg.protocol) headers.push(['Sec-WebSocket-Protocol', neg.protocol]);
-    socket.write(rawHead(101, 'Switching Protocols', headers));
-    noDelay(socket);
+    if (!neg.ok) return refuse(socket, 403, 'Forbidden', statusBody(403, 'Forbidden', neg.reason));
+    // None chosen (''): no Sec-WebSocket-Protocol line at all.
+    socket.write(buildUpgradeResponse({ key, protocol: neg.protocol || null }));
+    setNoDelay(socket);
     const conn = new WsServerConnection(socket, head);
     log(`websocket ${sub} ${namespace}/${pod} (${neg.protocol || 'no sub-protocol'})`);
     if (sub !== 'portforward') {
@@ -325,14 +321,8 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
       )
     : http.createServer(onRequest);
   server.on('upgrade', onUpgrade);
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.on('secureConnection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  server.on('connection', sockets.track);
+  server.on('secureConnection', sockets.track);
   const addr = await listenAt(server, port, host);
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `${tls ? 'https' : 'http'}://${urlHost}:${addr.port}`;
@@ -356,11 +346,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
             : undefined,
       caPem: tls?.cert,
     }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => sockets.close(server),
   };
 }
 
@@ -368,31 +354,6 @@ function apiTarget(url: URL): UpgradeTarget | null {
   const m = SUBRESOURCE.exec(url.pathname);
   if (!m) return null;
   return { url, namespace: decodeURIComponent(m[1]!), pod: decodeURIComponent(m[2]!), sub: m[3] as UpgradeTarget['sub'] };
-}
-
-function noDelay(socket: Duplex): void {
-  const s = socket as Duplex & { setNoDelay?: (v: boolean) => void };
-  s.setNoDelay?.(true);
-}
-
-function rawHead(status: number, reason: string, headers: Array<[string, string]>): string {
-  return `HTTP/1.1 ${status} ${reason}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
-}
-
-function reject(socket: Duplex, status: number, reason: string, headers: Array<[string, string]>, body: object): void {
-  const text = JSON.stringify(body);
-  socket.end(
-    rawHead(status, reason, [
-      ...headers,
-      ['Content-Type', 'application/json'],
-      ['Content-Length', String(Buffer.byteLength(text))],
-      ['Connection', 'close'],
-    ]) + text,
-  );
-}
-
-function statusBody(code: number, reason: string, message: string): object {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
 
 function unauthorized(): object {

@@ -13,6 +13,7 @@
  */
 import { KubewireError, type Direction } from '../common/errors.js';
 import type { ConnectionEvent, ConnectionGap } from '../tcp/types.js';
+import { DroppedGaps } from './dropped-gaps.js';
 
 export interface DecodeQueueOptions {
   /** Bytes of data the queue may hold before it drops (as gaps). Default 64 MiB. */
@@ -67,12 +68,8 @@ export class DecodeQueue {
   private head = 0;
   private queuedBytes = 0;
   private scheduled = false;
-  /** Dropping since the bound was hit, until the queue is down to half of it. */
-  private dropping = false;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
-  /** The still-queued gap a further drop on the same connection and direction extends. */
-  private readonly openGaps = new Map<string, ConnectionGap>();
   private readonly maxBytes: number;
   private readonly sliceMs: number;
   private readonly maxSliceMs: number;
@@ -80,6 +77,7 @@ export class DecodeQueue {
   private lastSliceEnd = 0;
   private readonly now: () => number;
   private readonly stats_: DecodeQueueStats = emptyQueueStats();
+  private readonly gaps: DroppedGaps;
 
   constructor(
     private readonly consumer: (event: ConnectionEvent) => void,
@@ -90,6 +88,7 @@ export class DecodeQueue {
     this.maxSliceMs = Math.max(this.sliceMs, opts.maxSliceMs ?? DEFAULT_MAX_SLICE_MS);
     this.now = opts.now ?? (() => performance.now());
     if (!(this.maxBytes > 0)) throw new RangeError('maxBytes must be positive');
+    this.gaps = new DroppedGaps(this.stats_, (gap) => this.enqueue(gap, EVENT_OVERHEAD_BYTES), opts.onDrop);
   }
 
   /**
@@ -101,12 +100,10 @@ export class DecodeQueue {
     if (event.kind === 'data') {
       const cost = Math.max(event.bytes.length, EVENT_OVERHEAD_BYTES);
       if (this.wouldDrop(event.bytes.length)) {
-        this.dropping = true;
-        this.drop(event.connection, event.direction, event.offset, event.bytes.length, event.time, event.packet);
+        this.gaps.drop(event);
         return;
       }
-      this.dropping = false;
-      if (this.openGaps.size > 0) this.openGaps.delete(queueKey(event.connection, event.direction));
+      this.gaps.accepted(event);
       this.enqueue(event, cost);
       return;
     }
@@ -118,11 +115,7 @@ export class DecodeQueue {
    * caller that copies bytes for the consumer need not copy those.
    */
   wouldDrop(size: number): boolean {
-    // Once dropping, keep dropping until the consumer has caught up to half
-    // the bound: a few long gaps cost a decoder one resync each, where
-    // data and gaps in alternation would make it resync over and over.
-    const limit = this.dropping ? this.maxBytes / 2 : this.maxBytes;
-    return this.queuedBytes + Math.max(size, EVENT_OVERHEAD_BYTES) > limit;
+    return this.gaps.wouldDrop(this.queuedBytes, Math.max(size, EVENT_OVERHEAD_BYTES), this.maxBytes);
   }
 
   /** Resolves once every queued event has been handed to the consumer. */
@@ -138,29 +131,6 @@ export class DecodeQueue {
 
   stats(): DecodeQueueStats {
     return { ...this.stats_, queuedBytes: this.queuedBytes };
-  }
-
-  private drop(
-    connection: number,
-    direction: Direction,
-    offset: number,
-    size: number,
-    time: number,
-    packet: number | undefined,
-  ): void {
-    this.stats_.droppedBytes += size;
-    this.stats_.droppedChunks++;
-    const k = queueKey(connection, direction);
-    const open = this.openGaps.get(k);
-    if (open && open.offset + open.size === offset) {
-      open.size += size;
-      return;
-    }
-    const gap: ConnectionGap = { kind: 'gap', connection, direction, offset, size, time };
-    if (packet !== undefined) gap.packet = packet;
-    this.openGaps.set(k, gap);
-    this.enqueue(gap, EVENT_OVERHEAD_BYTES);
-    this.opts.onDrop?.(gap);
   }
 
   private enqueue(event: ConnectionEvent, cost: number): void {
@@ -205,10 +175,7 @@ export class DecodeQueue {
         this.items[this.head] = undefined as unknown as ConnectionEvent;
         this.head++;
         this.queuedBytes -= event.kind === 'data' ? Math.max(event.bytes.length, EVENT_OVERHEAD_BYTES) : EVENT_OVERHEAD_BYTES;
-        if (event.kind === 'gap' && this.openGaps.size > 0) {
-          const k = queueKey(event.connection, event.direction);
-          if (this.openGaps.get(k) === event) this.openGaps.delete(k);
-        }
+        if (event.kind === 'gap') this.gaps.delivered(event);
         this.deliver(event);
         // Checking the clock every event costs more than the decoding of a small one.
         if ((++n & 15) === 0 && this.now() >= deadline) break;
@@ -248,11 +215,6 @@ export class DecodeQueue {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
-}
-
-/** The key of one connection's direction, for the open gaps. */
-export function queueKey(connection: number, direction: Direction): string {
-  return `${connection}${direction === 'clientToServer' ? '>' : '<'}`;
 }
 
 /** The error the tap reports when a consumer throws (decoders are meant never to). */

@@ -11,7 +11,7 @@
  * (a shared counter) and decodes. The decoder's views therefore stay valid
  * however long it keeps them, and the ring is reused at once.
  *
- * The bound and the gaps are `DecodeQueue`'s: the ring holds `maxBytes`;
+ * The bound and the gaps are `DecodeQueue`'s (one `DroppedGaps`): the ring holds `maxBytes`;
  * when a chunk does not fit, it is not copied but becomes a gap of the same
  * size at the same offset, and dropping goes on until the worker has caught
  * up to half the ring. Forwarding never waits for the worker.
@@ -19,8 +19,9 @@
 import type { Worker } from 'node:worker_threads';
 import type { Direction } from '../common/errors.js';
 import type { ConnectionEvent, ConnectionGap } from '../tcp/types.js';
-import { type DecodeQueueStats, emptyQueueStats, EVENT_OVERHEAD_BYTES, queueKey } from './decode-queue.js';
+import { type DecodeQueueStats, emptyQueueStats, EVENT_OVERHEAD_BYTES } from './decode-queue.js';
 import { toWire, type RingMessage, type WireEvent, type RingReply } from './decode-ring-wire.js';
+import { DroppedGaps } from './dropped-gaps.js';
 
 export interface RingQueueOptions {
   /** Bytes the ring holds (the most decoding may fall behind). Default 64 MiB. */
@@ -48,12 +49,11 @@ export class RingQueue {
   private writeAt = 0;
   private batch: WireEvent[] = [];
   private scheduled = false;
-  private dropping = false;
-  /** The gap a further drop on the same connection and direction extends, while it is still in `batch`. */
-  private readonly openGaps = new Map<string, WireEvent & { kind: 'gap' }>();
   private nextFlush = 1;
   private readonly flushes = new Map<number, () => void>();
   private readonly stats_: DecodeQueueStats = emptyQueueStats();
+  /** A dropped chunk's gap grows while it is still in `batch`. */
+  private readonly gaps: DroppedGaps;
 
   constructor(
     private readonly worker: Worker,
@@ -61,6 +61,7 @@ export class RingQueue {
   ) {
     this.size = opts.maxBytes ?? DEFAULT_MAX_BYTES;
     if (!(this.size > 0)) throw new RangeError('maxBytes must be positive');
+    this.gaps = new DroppedGaps(this.stats_, (gap) => this.add(gap), opts.onDrop);
     this.ring = new SharedArrayBuffer(this.size);
     this.bytes = new Uint8Array(this.ring);
     this.released = new Int32Array(new SharedArrayBuffer(4));
@@ -76,12 +77,10 @@ export class RingQueue {
     const length = event.bytes.length;
     const cost = this.costAt(length);
     if (this.wouldDropCost(cost)) {
-      this.dropping = true;
-      this.drop(event.connection, event.direction, event.offset, length, event.time, event.packet);
+      this.gaps.drop(event);
       return;
     }
-    this.dropping = false;
-    if (this.openGaps.size > 0) this.openGaps.delete(queueKey(event.connection, event.direction));
+    this.gaps.accepted(event);
     // A chunk that does not fit before the end of the ring goes to its start; the skipped tail is part of its cost.
     const n = Math.max(length, EVENT_OVERHEAD_BYTES);
     const at = this.writeAt + n <= this.size ? this.writeAt : 0;
@@ -126,26 +125,7 @@ export class RingQueue {
   }
 
   private wouldDropCost(cost: number): boolean {
-    // As DecodeQueue: once dropping, keep dropping until the worker has caught up to half the ring.
-    const limit = this.dropping ? this.size / 2 : this.size;
-    return this.outstanding() + cost > limit;
-  }
-
-  private drop(connection: number, direction: Direction, offset: number, size: number, time: number, packet: number | undefined): void {
-    this.stats_.droppedBytes += size;
-    this.stats_.droppedChunks++;
-    const k = queueKey(connection, direction);
-    const open = this.openGaps.get(k);
-    if (open && open.offset + open.size === offset) {
-      open.size += size;
-      return;
-    }
-    const gap: ConnectionGap = { kind: 'gap', connection, direction, offset, size, time };
-    if (packet !== undefined) gap.packet = packet;
-    const wire = toWire(gap) as WireEvent & { kind: 'gap' };
-    this.openGaps.set(k, wire);
-    this.add(wire);
-    this.opts.onDrop?.(gap);
+    return this.gaps.wouldDrop(this.outstanding(), cost, this.size);
   }
 
   private add(event: WireEvent): void {
@@ -161,7 +141,7 @@ export class RingQueue {
     if (this.batch.length === 0) return;
     const events = this.batch;
     this.batch = [];
-    this.openGaps.clear();
+    this.gaps.deliveredAll();
     this.stats_.delivered += events.length;
     this.post({ kind: 'events', events });
   }

@@ -6,22 +6,14 @@
  * when a sender goes on past it (`overrun`: Go's spdystream ignores windows).
  */
 import { oppositeDirection, type Direction } from '../common/errors.js';
+import type { FlowControlEvent } from './events.js';
 import { doesFlowControl, newEvidence, type SenderEvidence } from './flow-evidence.js';
 
 /** SPDY/3.1 initial window, stream and session (spdy31.md). */
 export const INITIAL_WINDOW = 65536;
 
-export interface FlowChange {
-  direction: Direction;
-  /** 0 = the session window. */
-  streamId: number;
-  state: 'exhausted' | 'resumed' | 'overrun' | 'not-used';
-  window: number;
-  /** For `resumed`: µs since it was exhausted. */
-  stalledUs: number | null;
-  /** For `overrun`: the sender does flow control (see flow-evidence.ts), so it broke the rule. */
-  violation: boolean;
-}
+/** What a `flow-control` event says, before the session adds when and where. */
+export type FlowChange = Omit<FlowControlEvent, 'kind' | 'time' | 'connection' | 'session'>;
 
 interface WindowState {
   initial: number;

@@ -26,14 +26,6 @@ export function protocolTraits(name: string | null, kindHint: string): ProtocolT
   return { version: p.version, base64: p.base64, statusJson: p.statusFormat === 'json', portforward: kindHint === 'portforward' };
 }
 
-/** The exit status as the summary shows it (read with the k8s layer's `parseStatus`). */
-export interface ParsedStatus {
-  status: 'Success' | 'Failure';
-  code: number | null;
-  reason: string | null;
-  message: string | null;
-}
-
 /** Does this look like the start of a resize message? (mid-session role inference) */
 export function looksLikeResize(bytes: Uint8Array): boolean {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 16)).toString('latin1');

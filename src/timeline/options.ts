@@ -1,6 +1,7 @@
 /**
  * Options of `SessionDecoder`.
  */
+import type { SpdyLimits } from '../spdy/limits.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import type { DigestEngine } from './digests.js';
 
@@ -35,12 +36,7 @@ export interface TimelineLimits {
    */
   maxClosedConnectionsKept: number;
   /** SPDY codec limits passed down. */
-  spdy?: Partial<{
-    maxFrameLength: number;
-    maxHeaderBlockInflated: number;
-    maxInflatedTotal: number;
-    maxHeaderCount: number;
-  }>;
+  spdy?: Partial<SpdyLimits>;
   /** WebSocket codec: largest payload accepted. Default 64 MiB. */
   maxWebSocketPayload: number;
 }

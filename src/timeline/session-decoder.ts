@@ -195,10 +195,7 @@ export class SessionDecoder {
         return;
       case 'close':
         this.noteFiles(c, ev);
-        c.close(ev, out);
-        this.connections.delete(ev.connection);
-        if (!c.hasSummary) this.dropClosed(c);
-        else this.keepClosed(c);
+        this.closeConnection(c, ev, out);
         return;
       default: {
         const never: never = ev;
@@ -215,16 +212,21 @@ export class SessionDecoder {
       this.noteFiles(c, ev);
       g.end(ev.time, c, out);
       this.gates.delete(ev.connection);
-      c.close(ev, out);
-      this.connections.delete(ev.connection);
-      if (!c.hasSummary) this.dropClosed(c);
-      else this.keepClosed(c);
+      this.closeConnection(c, ev, out);
     }
     if (!had && g.summary !== null && this.tlsSummaries.length < MAX_TLS_KEPT) {
       this.tlsSummaries.push(g.summary);
       this.tlsFiles.set(c.id, c.files);
     }
     if (g.passthrough) this.gates.delete(ev.connection);
+  }
+
+  /** The connection ended: its decoder closes, and its summary is kept or, without one, it is let go. */
+  private closeConnection(c: ConnectionDecoder, ev: ConnectionClose, out: TimelineEvent[]): void {
+    c.close(ev, out);
+    this.connections.delete(ev.connection);
+    if (!c.hasSummary) this.dropClosed(c);
+    else this.keepClosed(c);
   }
 
   /** Merged captures: the inputs whose segments made up the connection. */

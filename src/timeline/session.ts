@@ -17,7 +17,7 @@ import type { Endpoint } from '../tcp/types.js';
 import type { SessionEndReason, StreamRole, TimelineEvent, Transport } from './events.js';
 import type { DecoderContext } from './connection.js';
 import type { RequestInfo } from './request-info.js';
-import type { InterpretedSessionSummary, SessionSummary } from './summary-types.js';
+import type { ExitSummary, InterpretedSessionSummary, SessionSummary } from './summary-types.js';
 import { StreamState } from './stream-state.js';
 import { FlowControl, type FlowChange } from './flow-control.js';
 import { flowControlSummary } from './flow-evidence.js';
@@ -29,7 +29,7 @@ import { PortForwardChannelDecoder, type PortForwardChannelEvent } from '../k8s/
 import { ResizeDecoder } from '../k8s/resize.js';
 import { parseStatus } from '../k8s/status.js';
 import { remoteCommandProtocol, REMOTE_COMMAND_BASE64_V4, REMOTE_COMMAND_V5 } from '../k8s/protocols.js';
-import { CHANNEL_ROLES, looksLikeResize, looksLikeStatus, protocolTraits, type ParsedStatus, type ProtocolTraits } from './k8s-adapter.js';
+import { CHANNEL_ROLES, looksLikeResize, looksLikeStatus, protocolTraits, type ProtocolTraits } from './k8s-adapter.js';
 import { SpdyRoleClues, inferSpdyRoles, inferSpdyRolesEitherWay, portForwardRole, type FirstBytes } from './spdy-roles.js';
 
 export interface SessionSetup {
@@ -93,7 +93,7 @@ export class Session {
   /** WebSocket native port-forward: channel pairs and port prefixes (k8s layer). */
   private readonly pf: Partial<Record<Direction, PortForwardChannelDecoder>> = {};
   private readonly resizes: Array<{ width: number; height: number }> = [];
-  private exit: ParsedStatus | null = null;
+  private exit: ExitSummary | null = null;
   private lastOutputTime: number | null = null;
   private lastOutputToExitUs: number | null = null;
   private readonly goaways: SessionSummary['goaway'] = [];
@@ -1057,7 +1057,7 @@ export class Session {
   }
 
   /** The status document through the k8s layer, as the summary's exit. */
-  private readStatus(s: StreamState, bytes: Uint8Array, format: 'json' | 'text', out: TimelineEvent[]): ParsedStatus {
+  private readStatus(s: StreamState, bytes: Uint8Array, format: 'json' | 'text', out: TimelineEvent[]): ExitSummary {
     const r = parseStatus(bytes, format, { direction: 'serverToClient', streamId: s.id, connection: this.setup.connection });
     for (const e of r.diagnostics) this.k8sDiag('serverToClient', e, out);
     const st = r.status;
@@ -1090,7 +1090,7 @@ export class Session {
     if ((err.halfClosed.serverToClient || cleanWs) && !this.setup.inferred) this.setExit({ status: 'Success', code: 0, reason: null, message: null }, out);
   }
 
-  private setExit(st: ParsedStatus, out: TimelineEvent[]): void {
+  private setExit(st: ExitSummary, out: TimelineEvent[]): void {
     this.exit = st;
     this.lastOutputToExitUs = this.lastOutputTime !== null ? this.time - this.lastOutputTime : null;
     out.push({

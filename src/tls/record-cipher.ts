@@ -63,14 +63,7 @@ export class RecordCipher {
       nonce.set(body.subarray(0, 8), 4);
     } else nonce = seqNonce(this.keys.iv, seq);
     const ct = body.subarray(explicit, body.length - TAG);
-    const aad = new Uint8Array(13);
-    writeSeq(aad, 0, seq);
-    aad[8] = header[0]!;
-    aad[9] = header[1]!;
-    aad[10] = header[2]!;
-    aad[11] = ct.length >>> 8;
-    aad[12] = ct.length & 0xff;
-    const pt = this.aead(nonce, aad, ct, body.subarray(body.length - TAG));
+    const pt = this.aead(nonce, additionalData(seq, header, ct.length), ct, body.subarray(body.length - TAG));
     return pt ? { type: header[0]!, plaintext: pt } : null;
   }
 
@@ -89,15 +82,8 @@ export class RecordCipher {
     if (contentLength < 0) return null;
     let ok = 1;
     for (let i = pt.length - 1 - pad; i < pt.length - 1; i++) ok &= pt[i] === pad ? 1 : 0;
-    const aad = new Uint8Array(13);
-    writeSeq(aad, 0, seq);
-    aad[8] = header[0]!;
-    aad[9] = header[1]!;
-    aad[10] = header[2]!;
-    aad[11] = contentLength >>> 8;
-    aad[12] = contentLength & 0xff;
     const content = pt.subarray(0, contentLength);
-    const mac = createHmac(this.suite.mac!, this.keys.macKey!).update(aad).update(content).digest();
+    const mac = createHmac(this.suite.mac!, this.keys.macKey!).update(additionalData(seq, header, contentLength)).update(content).digest();
     if (!ok || !timingSafeEqual(mac, pt.subarray(contentLength, contentLength + macLength))) return null;
     return { type: header[0]!, plaintext: new Uint8Array(content.buffer, content.byteOffset, content.length) };
   }
@@ -115,6 +101,22 @@ export class RecordCipher {
     }
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
+}
+
+/**
+ * TLS 1.2's seq_num ‖ type ‖ version ‖ length (RFC 5246 §6.2.3.1, §6.2.3.3):
+ * what an AEAD authenticates beside the ciphertext, and what the CBC MAC
+ * covers before the content. `length` is the plaintext's.
+ */
+function additionalData(seq: number, header: Uint8Array, length: number): Uint8Array {
+  const aad = new Uint8Array(13);
+  writeSeq(aad, 0, seq);
+  aad[8] = header[0]!;
+  aad[9] = header[1]!;
+  aad[10] = header[2]!;
+  aad[11] = length >>> 8;
+  aad[12] = length & 0xff;
+  return aad;
 }
 
 function writeSeq(b: Uint8Array, at: number, seq: number): void {

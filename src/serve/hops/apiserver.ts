@@ -26,9 +26,10 @@ import {
   WEBSOCKET_REMOTE_COMMAND_PROTOCOLS,
   negotiateWebSocket,
 } from '../../k8s/index.js';
-import { computeAccept, headerValues } from '../../websocket/index.js';
+import { buildUpgradeResponse, headerValues } from '../../websocket/index.js';
 import { parseExecRequest } from '../exec.js';
 import { handleApiRequest } from '../fake-api.js';
+import { refuse, setNoDelay, statusBody } from '../upgrade-answer.js';
 import { WsServerConnection } from '../ws-conn.js';
 import { serveWebSocketExec } from '../ws-exec.js';
 import { WsMessageDuplex } from '../ws-portforward.js';
@@ -37,10 +38,10 @@ import { kubeletPath, type KubeletTarget } from './kubelet-urls.js';
 import { listenHop, type HopHandle } from './listen.js';
 import { pipeBothWays } from './pipe.js';
 import type { HopRecorder } from './record.js';
-import { refuse, relayRecorded, relayUpgrade, setNoDelay, statusBody } from './relay.js';
+import { relayRecorded, relayUpgrade } from './relay.js';
 import { spdyTally } from './spdy-tally.js';
 import { translateToSpdy } from './translator.js';
-import { formatHead, parseUpstream, requestUpgrade, type UpstreamResponse } from './upstream.js';
+import { parseUpstream, requestUpgrade, type UpstreamResponse } from './upstream.js';
 
 export interface ApiserverHopOptions {
   /** host:port (loopback); default 127.0.0.1 and a free port. */
@@ -126,13 +127,8 @@ export async function startApiserverHop(opts: ApiserverHopOptions): Promise<HopH
       refuse(socket, 400, 'Bad Request', statusBody(400, 'BadRequest', 'bad WebSocket handshake'));
       return false;
     }
-    const headers: Array<[string, string]> = [
-      ['Upgrade', 'websocket'],
-      ['Connection', 'Upgrade'],
-      ['Sec-WebSocket-Accept', computeAccept(key)],
-    ];
-    if (protocol) headers.push(['Sec-WebSocket-Protocol', protocol]);
-    socket.write(formatHead('HTTP/1.1 101 Switching Protocols', headers));
+    // None chosen (''): no Sec-WebSocket-Protocol line at all.
+    socket.write(buildUpgradeResponse({ key, protocol: protocol || null }));
     setNoDelay(socket);
     return true;
   };

@@ -15,11 +15,12 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { headerValues } from '../../websocket/index.js';
+import { refuse, statusBody } from '../upgrade-answer.js';
 import { forwardHeaders } from './forward-headers.js';
 import { parseKubeletUrl } from './kubelet-urls.js';
 import { listenHop, type HopHandle } from './listen.js';
 import type { HopRecorder } from './record.js';
-import { refuse, relayRecorded, statusBody } from './relay.js';
+import { relayRecorded } from './relay.js';
 import { requestStreamingUrl } from './runtime-tokens.js';
 import { parseUpstream, requestUpgrade, type UpstreamResponse } from './upstream.js';
 

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isLoopback } from '../auth.js';
+import { OpenSockets } from '../open-sockets.js';
 import { listenAt, parseListen } from '../server.js';
 
 export interface HopHandle {
@@ -19,15 +20,11 @@ export async function listenHop(
 ): Promise<HopHandle> {
   const { host, port } = parseListen(listen);
   if (!isLoopback(host)) throw new Error(`serve --as ${role} listens on loopback only (got ${host})`);
-  const sockets = new Set<Duplex>();
+  const sockets = new OpenSockets();
   const server = http.createServer(onRequest);
-  const track = (s: Duplex) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  };
-  server.on('connection', track);
+  server.on('connection', sockets.track);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    track(socket);
+    sockets.track(socket);
     socket.on('error', () => {});
     onUpgrade(req, socket, head);
   });
@@ -37,10 +34,6 @@ export async function listenHop(
     url: `http://${urlHost}:${addr.port}`,
     host,
     port: addr.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => sockets.close(server),
   };
 }

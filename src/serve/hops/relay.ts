@@ -5,10 +5,11 @@
  * speak) is relayed with `Connection: close` and the connection ends.
  */
 import type { Duplex } from 'node:stream';
+import { formatHead, setNoDelay } from '../upgrade-answer.js';
 import { pipeBothWays, type PipeOptions } from './pipe.js';
 import type { HopRecorder, SessionInfo } from './record.js';
 import { spdyTally } from './spdy-tally.js';
-import { formatHead, headerValue, type UpstreamResponse } from './upstream.js';
+import { headerValue, type UpstreamResponse } from './upstream.js';
 
 export function relayUpgrade(client: Duplex, clientHead: Buffer, up: UpstreamResponse, opts: PipeOptions = {}): void {
   const { socket } = up;
@@ -57,21 +58,4 @@ export function relayRecorded(
     observe: tally ? (d, c) => tally.observe(d, c) : undefined,
     done: () => rec?.end(tally?.outcome()),
   });
-}
-
-export function setNoDelay(socket: Duplex): void {
-  (socket as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-}
-
-/** A plain HTTP error answer on a socket that asked for an upgrade. */
-export function refuse(socket: Duplex, status: number, reason: string, body?: object): void {
-  const text = body ? JSON.stringify(body) : '';
-  const headers: Array<[string, string]> = body
-    ? [['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(text))], ['Connection', 'close']]
-    : [['Content-Length', '0'], ['Connection', 'close']];
-  socket.end(formatHead(`HTTP/1.1 ${status} ${reason}`, headers) + text);
-}
-
-export function statusBody(code: number, reason: string, message: string): object {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }

@@ -6,6 +6,7 @@
  * with its socket, so the caller can relay the refusal.
  */
 import net from 'node:net';
+import { formatHead } from '../upgrade-answer.js';
 
 /** Header lines in wire order; repeated names stay separate lines. */
 export type HeaderLines = Array<[string, string]>;
@@ -22,10 +23,6 @@ export interface UpstreamResponse {
 
 /** Longest response head we read before giving up. */
 const MAX_HEAD = 64 * 1024;
-
-export function formatHead(first: string, headers: HeaderLines): string {
-  return `${first}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
-}
 
 /** `http://host:port` of an upstream; only plain HTTP on this machine's loopback is spoken. */
 export function parseUpstream(url: string): { host: string; port: number; hostHeader: string } {
