@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, cliMissing, runCli } from '../cli/helpers.js';
+import { readModel, render } from '../robustness/model.js';
 import { sharedFile } from './helpers.js';
 
 const missing = cliMissing();
@@ -118,5 +119,26 @@ describe.skipIf(missing !== null || !haveShared)('decode --tls-keylog on the rea
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(code).toBe(0);
     expectExecMatchesTruth(JSON.parse(Buffer.concat(out).toString()) as Summary);
+  });
+
+  it('a capture joined after the ClientHello: "handshake not captured" even with the keys, no false alarm, and the hint says why keys do not help', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubewire-tls-'));
+    const segments = readModel(dsbCapture!).segments;
+    const hello = segments.findIndex((s) => s.payload.length > 0);
+    expect(hello).toBeGreaterThan(0);
+    const joined = join(dir, 'joined.pcapng');
+    writeFileSync(joined, render(segments.slice(hello + 1), { format: 'pcapng' }));
+    const r = await runCli(['decode', joined, '--tls-keylog', keylog!, '--summary', '--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout.toString()) as Summary;
+    expect(s.diagnostics).toBe(0);
+    expect(s.sessions).toHaveLength(0);
+    expect(s.tlsConnections).toHaveLength(1);
+    expect(s.tlsConnections[0]).toMatchObject({ decrypted: false, reason: 'handshake-not-captured' });
+    const text = (await runCli(['decode', joined, '--tls-keylog', keylog!, '--summary'])).stdout.toString();
+    expect(text).toMatch(/not decrypted: handshake not captured/);
+    const last = text.trimEnd().split('\n').pop()!;
+    expect(last).toMatch(/handshake is not in the capture.*start the capture before the connection opens/);
+    expect(text).not.toMatch(/give its keys with --tls-keylog/);
   });
 });

@@ -10,7 +10,7 @@ import type { EventFilter } from './filter.js';
 import { createSummaryJsonOutput } from './summary-json.js';
 import { APPLICATION_TEXT, HOP_TEXT, arrow, clock, formatBytes, formatDuration, printableDeep } from './style.js';
 import type { Output } from './types.js';
-import { TLS_KEYS_HINT, tlsStatus, tlsText } from './tls-text.js';
+import { tlsHints, tlsStatus, tlsText } from './tls-text.js';
 import { renderPaths } from './paths-text.js';
 import type { ClockOffset, PathSummary } from '../../paths/types.js';
 
@@ -92,7 +92,7 @@ export function renderSummary(
     }
     if (diagnosticCount > diagnostics.length) lines.push(`  … and ${diagnosticCount - diagnostics.length} more (see the timeline)`);
   }
-  if (tls.some((t) => !t.decrypted && t.reason !== 'unsupported-suite')) lines.push(chalk.yellow(TLS_KEYS_HINT));
+  for (const hint of tlsHints(tls)) lines.push(chalk.yellow(hint));
   return lines.join('\n') + '\n';
 }
 

@@ -22,6 +22,22 @@ export function tlsStatus(t: TlsDescription): string {
   return `not decrypted: ${t.reason ? REASON_TEXT[t.reason] : 'unknown'}`;
 }
 
-/** The last line of a summary with TLS that was not decrypted. */
+/** The last line of a summary with TLS that had no key. */
 export const TLS_KEYS_HINT =
   'To decrypt TLS, give its keys with --tls-keylog FILE: SSLKEYLOGFILE=FILE for Python and curl, node --tls-keylog=FILE for Node, `kubewire tap --tls-keylog FILE` for kubectl.';
+
+/**
+ * The last line for TLS whose handshake the capture missed. Keys do not
+ * help there: a key log names its secrets by the ClientHello's random, and
+ * the record keys also need the suite the ServerHello chose.
+ */
+export const TLS_HANDSHAKE_HINT =
+  'TLS whose handshake is not in the capture cannot be decrypted, even with its keys: start the capture before the connection opens (before kubectl runs).';
+
+/** The closing lines of a summary for the TLS connections that were not decrypted: how to get what was missing. */
+export function tlsHints(tls: readonly TlsDescription[]): string[] {
+  const out: string[] = [];
+  if (tls.some((t) => !t.decrypted && t.reason !== 'unsupported-suite' && t.reason !== 'handshake-not-captured')) out.push(TLS_KEYS_HINT);
+  if (tls.some((t) => !t.decrypted && t.reason === 'handshake-not-captured')) out.push(TLS_HANDSHAKE_HINT);
+  return out;
+}
