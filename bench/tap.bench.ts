@@ -328,7 +328,9 @@ function row(
   extra = '',
 ): BenchResult {
   const m = (xs: Run[], f: (r: Run) => number) => median(xs.map(f));
-  const decoded = Math.min(...runs.ours.map((r) => r.decoded));
+  // the round that decoded least, and its events and diagnostics (they go together: a gap is named where bytes were dropped)
+  const worst = runs.ours.reduce((a, r) => (r.decoded < a.decoded ? r : a));
+  const decoded = worst.decoded;
   const ratios = runs.ratios;
   return result(name, 'MiB/s', m(runs.ours, (r) => r.mbps), m(runs.peer, (r) => r.mbps), {
     peerName,
@@ -339,9 +341,7 @@ function row(
       `CPU s/GiB: tap ${m(runs.ours, (r) => r.cpuPerGiB).toFixed(2)}, ${extra}` +
       `ends ${m(runs.ours, (r) => r.endsCpuPerGiB).toFixed(2)} (through the tap) / ${m(runs.peer, (r) => r.endsCpuPerGiB).toFixed(2)} (${peerName}); ` +
       `tap rss peak ${Math.max(...runs.ours.map((r) => r.rssPeakMiB)).toFixed(0)} MiB; ` +
-      (runs.ours[0]!.decodedEvents > 0
-        ? `decoded ${(100 * decoded).toFixed(1)}% at worst, ${runs.ours[0]!.decodedEvents} events, ${runs.ours[0]!.diagnostics} diagnostics; `
-        : '') +
+      (worst.decodedEvents > 0 ? `decoded ${(100 * decoded).toFixed(1)}% at worst, that round ${worst.decodedEvents} events, ${worst.diagnostics} diagnostics; ` : '') +
       `load ${loads[0]}→${loads[1]} on ${cpus().length} cores`,
   });
 }
