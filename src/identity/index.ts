@@ -9,4 +9,4 @@ export { kubeconfigFiles, loadKubeconfig, type MergedKubeconfig, type LoadOption
 export { resolveUpstream, selectTarget, type SelectOptions, type UpstreamTarget, type UpstreamCluster, type UpstreamUser } from './kubeconfig-resolve.js';
 export { ExecCredentialSource, parseExecCredential, type ExecCredential } from './exec-credential.js';
 export { UpstreamCredentials, type RequestCredentials, type ClientCertificate } from './upstream-credentials.js';
-export { newLocalToken, checkLocalToken, localKubeconfigYaml, writeLocalKubeconfig, type LocalTokenCheck } from './local-access.js';
+export { newLocalToken, checkLocalToken, localKubeconfigYaml, writeLocalKubeconfig, type LocalKubeconfigFile, type LocalTokenCheck } from './local-access.js';

@@ -5,7 +5,7 @@
  * the user upstream. `kubectl proxy`, by contrast, serves every local process.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, writeSync, closeSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { dump as toYaml } from 'js-yaml';
@@ -59,19 +59,39 @@ export function localKubeconfigYaml(opts: LocalKubeconfigOptions): string {
   );
 }
 
+/** Where the tap's kubeconfig went, and how to take it away again. */
+export interface LocalKubeconfigFile {
+  path: string;
+  /**
+   * Removes the temp folder the file was written into. Its token opens a tap
+   * that has stopped, so nothing of it should outlive the tap; a path the
+   * user named (`--kubeconfig-out`) is theirs and stays.
+   */
+  remove(): void;
+}
+
 /**
  * Write the kubeconfig readable by the user alone (0600, also when the file
  * was there before). Without a path: a fresh 0700 folder in the temp dir.
  */
-export function writeLocalKubeconfig(yaml: string, path?: string): string {
-  const file = path ?? join(mkdtempSync(join(tmpdir(), 'kubewire-tap-')), 'kubeconfig');
-  if (path) mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(file, 'w', 0o600);
+export function writeLocalKubeconfig(yaml: string, path?: string): LocalKubeconfigFile {
+  const folder = path ? undefined : mkdtempSync(join(tmpdir(), 'kubewire-tap-'));
+  const file = path ?? join(folder!, 'kubeconfig');
+  const remove = () => {
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  };
   try {
-    writeSync(fd, yaml);
-  } finally {
-    closeSync(fd);
+    if (path) mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(file, 'w', 0o600);
+    try {
+      writeSync(fd, yaml);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(file, 0o600);
+  } catch (e) {
+    remove();
+    throw e;
   }
-  chmodSync(file, 0o600);
-  return file;
+  return { path: file, remove };
 }

@@ -183,8 +183,21 @@ class TapServer implements Tap {
       });
     }
     if (opts.tls) {
-      const server = createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true, ALPNProtocols: ALPN });
-      server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
+      // Passing through, ask for a client certificate (and accept any, or none) only to tell
+      // the user that it stops here: ending TLS, the tap cannot present it upstream.
+      const passthrough = !opts.signIn;
+      const server = createTlsServer({
+        cert: opts.tls.cert,
+        key: opts.tls.key,
+        allowHalfOpen: true,
+        ALPNProtocols: ALPN,
+        requestCert: passthrough,
+        rejectUnauthorized: false,
+      });
+      server.on('secureConnection', (socket: TLSSocket) => {
+        if (passthrough) this.noticeClientCertificate(socket);
+        this.accept(socket);
+      });
       if (opts.keylog) server.on('keylog', (line: Buffer) => this.keylog(line));
       server.on('tlsClientError', (err) => {
         this.report(new KubewireError('tap', 'TAP_CLIENT_TLS_FAILED', 'connection', `client TLS handshake failed: ${err.message}`));
@@ -198,6 +211,24 @@ class TapServer implements Tap {
     this.server.on('error', (err) => {
       if (this.address.port !== 0) this.report(new KubewireError('tap', 'TAP_LISTEN_FAILED', 'connection', err.message));
     });
+  }
+
+  /** Said once: the first client that presents a certificate to a forwarding tap. */
+  private clientCertificateNoticed = false;
+
+  private noticeClientCertificate(socket: TLSSocket): void {
+    if (this.clientCertificateNoticed) return;
+    const cert = socket.getPeerCertificate();
+    if (!cert || Object.keys(cert).length === 0) return;
+    this.clientCertificateNoticed = true;
+    this.report(
+      new KubewireError(
+        'tap',
+        'TAP_CLIENT_CERTIFICATE_NOT_FORWARDED',
+        'connection',
+        'the client presented a certificate, which a forwarder that ends TLS cannot pass on: the upstream sees requests without it (kubectl: Unauthorized). Leave out --upstream and the tap signs in with the kubeconfig user\'s certificate itself',
+      ),
+    );
   }
 
   listen(): Promise<void> {

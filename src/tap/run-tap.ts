@@ -13,7 +13,7 @@ import { kubeconfigSnippet } from './kubeconfig.js';
 import { PcapngRecorder } from './pcapng-recorder.js';
 import { startTap, type Tap, type TapStats } from './proxy.js';
 import type { SignIn } from './signed-in-client.js';
-import { localKubeconfigYaml, writeLocalKubeconfig } from '../identity/local-access.js';
+import { localKubeconfigYaml, writeLocalKubeconfig, type LocalKubeconfigFile } from '../identity/local-access.js';
 import { generateSelfSigned } from './self-signed.js';
 import { printable } from '../common/printable.js';
 
@@ -190,6 +190,7 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
     return { exitCode: 2, reports };
   }
 
+  let removeKubeconfig = () => {};
   const upstreamUrl = `${opts.upstream.protocol}://${hostPort(opts.upstream.host, opts.upstream.port)}`;
   const recording = opts.write ? `, recording to ${opts.write}` : '';
   if (opts.signIn) {
@@ -200,9 +201,9 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
       contextName: opts.signIn.contextName,
       namespace: opts.signIn.namespace,
     });
-    let path: string;
+    let written: LocalKubeconfigFile;
     try {
-      path = writeLocalKubeconfig(yaml, opts.signIn.kubeconfigOut);
+      written = writeLocalKubeconfig(yaml, opts.signIn.kubeconfigOut);
     } catch (e) {
       say(`cannot write the kubeconfig: ${(e as Error).message}`);
       await tap.close(0);
@@ -210,6 +211,8 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
       stopWorker();
       return { exitCode: 2, reports };
     }
+    const path = written.path;
+    removeKubeconfig = written.remove;
     const user = opts.signIn.credentials.user.name;
     if (!opts.quiet) {
       say(`listening on ${tap.url}, signed in to ${upstreamUrl} as user "${user}" of context "${opts.signIn.contextName}"${recording}`);
@@ -229,6 +232,8 @@ export async function runTap(opts: TapRunOptions): Promise<TapRunResult> {
   const closing = tap.close(opts.graceMs);
   if (opts.forced) await Promise.race([closing, opts.forced.then(() => tap.close(0))]);
   await closing;
+  // Nothing can use the tap's token any more.
+  removeKubeconfig();
   let summary: DecodeSummary | undefined;
   let unrendered = 0;
   let exitCode = 0;

@@ -96,6 +96,33 @@ describe('tap over TLS', () => {
     expect(ok.receivedHash).toBe((await server.results.get(1)!).sentHash);
   });
 
+  it('forwarding, says once that a client certificate stops at the tap (the upstream never sees it), and still forwards', async () => {
+    const server = await startSinkServer(() => 1000);
+    cleanups.push(() => server.close());
+    const pair = generateSelfSigned();
+    const reports: KubewireError[] = [];
+    const tap = await startTap({
+      upstream: { protocol: 'http', host: '127.0.0.1', port: server.port },
+      tls: pair,
+      onReport: (e) => reports.push(e),
+    });
+    cleanups.push(() => tap.close(0));
+    const withoutCert = await runClient(tap.address.port, 1, 1000, (port) =>
+      tlsConnect({ port, host: '127.0.0.1', ca: pair.cert, ...({ allowHalfOpen: true } as object) }),
+    );
+    expect(withoutCert.receivedHash).toBe((await server.results.get(1)!).sentHash);
+    expect(reports).toEqual([]);
+    const user = generateSelfSigned();
+    for (const session of [2, 3]) {
+      const r = await runClient(tap.address.port, session, 1000, (port) =>
+        tlsConnect({ port, host: '127.0.0.1', ca: pair.cert, cert: user.cert, key: user.key, ...({ allowHalfOpen: true } as object) }),
+      );
+      expect(r.receivedHash).toBe((await server.results.get(session)!).sentHash);
+    }
+    expect(reports.map((e) => e.code)).toEqual(['TAP_CLIENT_CERTIFICATE_NOT_FORWARDED']);
+    expect(reports[0]!.message).toMatch(/cannot pass on.*Leave out --upstream/);
+  });
+
   async function tlsUpstream(): Promise<{ port: number; ca: string }> {
     const pair = generateSelfSigned();
     const server = createTlsServer({ cert: pair.cert, key: pair.key, allowHalfOpen: true }, (s) => {

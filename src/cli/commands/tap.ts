@@ -74,7 +74,7 @@ export const tapCommand: CommandModule<object, TapCliArgs> = {
         .option('exec-timeout', { type: 'number', default: 60, describe: 'Seconds an exec credential plugin may take' })
         .option('upstream', {
           type: 'string',
-          describe: 'Forward to this API server as a plain proxy instead (http(s)://HOST:PORT); credentials pass through',
+          describe: 'Forward to this API server as a plain proxy instead (http(s)://HOST:PORT); bearer tokens pass through, client certificates cannot',
         })
         .option('listen', {
           type: 'string',

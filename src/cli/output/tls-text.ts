@@ -1,5 +1,6 @@
 /** How a TLS connection is described in text (the timeline's `tls` line and the summary). */
 import type { TlsDescription } from '../../tls/types.js';
+import type { TlsConnectionSummary } from '../../timeline/summary-types.js';
 
 const REASON_TEXT: Record<NonNullable<TlsDescription['reason']>, string> = {
   'no-key': 'no key for this client random',
@@ -34,10 +35,32 @@ export const TLS_KEYS_HINT =
 export const TLS_HANDSHAKE_HINT =
   'TLS whose handshake is not in the capture cannot be decrypted, even with its keys: start the capture before the connection opens (before kubectl runs).';
 
+/** Servers named in the hint for keys that were given but did not cover every connection. */
+const SERVERS_NAMED = 3;
+
+/**
+ * The last line when keys were given (some connections are decrypted) but
+ * others have none in them. Asking for `--tls-keylog` again would send the
+ * user back to the key log they gave: what is missing is another program's
+ * secrets. Through a real API server this is the hop to the kubelet, whose
+ * TLS only the API server and the kubelet know.
+ */
+export function tlsOtherKeysHint(missing: readonly Pick<TlsConnectionSummary, 'server'>[]): string {
+  const servers = [...new Set(missing.map((t) => t.server))];
+  const named = servers.slice(0, SERVERS_NAMED).join(', ') + (servers.length > SERVERS_NAMED ? ', …' : '');
+  const n = missing.length;
+  return (
+    `${n} TLS connection${n === 1 ? ' has' : 's have'} no secrets in the keys given (to ${named}): a key log holds the secrets of the program that wrote it, ` +
+    '`kubewire tap --tls-keylog` those of the tap\'s own connections, not the API server\'s to a kubelet; give a key log from a program at either end of those connections.'
+  );
+}
+
 /** The closing lines of a summary for the TLS connections that were not decrypted: how to get what was missing. */
-export function tlsHints(tls: readonly TlsDescription[]): string[] {
+export function tlsHints(tls: readonly TlsConnectionSummary[]): string[] {
   const out: string[] = [];
-  if (tls.some((t) => !t.decrypted && t.reason !== 'unsupported-suite' && t.reason !== 'handshake-not-captured')) out.push(TLS_KEYS_HINT);
+  const noKey = tls.filter((t) => !t.decrypted && t.reason !== 'unsupported-suite' && t.reason !== 'handshake-not-captured');
+  // Some connections decrypted: keys were given, they just do not cover these.
+  if (noKey.length > 0) out.push(tls.some((t) => t.decrypted) ? tlsOtherKeysHint(noKey) : TLS_KEYS_HINT);
   if (tls.some((t) => !t.decrypted && t.reason === 'handshake-not-captured')) out.push(TLS_HANDSHAKE_HINT);
   return out;
 }
