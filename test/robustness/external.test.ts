@@ -1,0 +1,117 @@
+/**
+ * Hostile variants of real captures made elsewhere (../shared): WebSocket of
+ * other software, TLS with key logs, and the real API server's hops.
+ * Lossless variants (reordered, duplicated, overlapped, cut into tiny
+ * segments) decode to what the capture itself decodes to, without
+ * diagnostics; lossy ones (joined midway, truncated, flipped bits) never
+ * throw, never read other software as Kubernetes, and say what and where.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { DecodeSummary } from '../../src/timeline/index.js';
+import { TlsKeyLog } from '../../src/tls/keylog.js';
+import { sharedFiles } from '../helpers/shared-captures.js';
+import { decodeBytes, type Decoded } from './harness.js';
+import { readModel, render, type CaptureModel } from './model.js';
+import { duplicate, overlap, reorder, reorderEachDirection, resegment, rng } from './transforms.js';
+
+interface Capture {
+  name: string;
+  model: CaptureModel;
+  keylog: string | null;
+  /** Kubernetes traffic (the API server's hops); the others are not. */
+  kubernetes: boolean;
+}
+
+/** The key log beside a capture: `…capture.pcap` → `…keylog.txt`, `X.pcapng` → `X.keylog-….txt`, a hop's → `….keylog.txt`. */
+function keylogOf(path: string): string | null {
+  const candidates = [
+    path.replace(/capture\.pcap$/, 'keylog.txt'),
+    path.replace(/\.pcapng$/, '.keylog-extracted-from-capture-comment.txt'),
+    path.replace(/\.tls-dsb\.pcapng$/, '.keylog.txt'),
+  ];
+  return candidates.find((p) => p !== path && existsSync(p)) ?? null;
+}
+
+const captures: Capture[] = [
+  ...sharedFiles('external-captures', '.pcap'),
+  ...sharedFiles('external-captures', '.pcapng'),
+  ...sharedFiles('real-apiserver', '.pcapng'),
+].map((path) => ({
+  name: path.split('/').pop()!,
+  model: readModel(path),
+  keylog: keylogOf(path),
+  kubernetes: path.includes('real-apiserver'),
+}));
+if (captures.length === 0) console.warn('no ../shared/external-captures or ../shared/real-apiserver beside the repository: skipping hostile variants of real captures');
+
+function decode(c: Capture, file: Uint8Array): Decoded {
+  let tlsKeys: TlsKeyLog | undefined;
+  if (c.keylog) {
+    tlsKeys = new TlsKeyLog();
+    tlsKeys.addText(`${readFileSync(c.keylog, 'utf8')}\n`);
+  }
+  return decodeBytes(file, { keepBytes: false, tlsKeys });
+}
+
+/** What a lossless variant must keep: every session's shape, streams and digests, messages, exit; requests; TLS. */
+function shape(s: DecodeSummary): unknown {
+  const side = (x: { bytes: number; sha256: string | null }) => `${x.bytes}:${x.sha256}`;
+  return {
+    sessions: s.sessions
+      .map((x) => ({
+        kind: x.kind,
+        transport: x.transport,
+        protocol: x.protocol,
+        application: x.application,
+        client: x.client,
+        server: x.server,
+        request: x.request,
+        exit: x.exit,
+        end: x.end,
+        websocketClose: x.websocketClose,
+        messages: x.messages,
+        streams: x.streams.map((t) => `${t.id}:${t.role} ${side(t.clientToServer)} ${side(t.serverToClient)}`),
+        gaps: x.gaps,
+        notes: x.notes,
+      }))
+      .sort((a, b) => a.client.localeCompare(b.client)),
+    // connections are numbered by their first packet, which a reorder may change
+    requests: s.requests.map((r) => `${r.client} ${r.method} ${r.path} ${r.status}`).sort(),
+    tls: (s.tlsConnections ?? []).map((t) => `${t.client} ${t.version} ${t.cipherSuite} ${t.decrypted} ${t.reason} failed ${t.recordsFailed}`).sort(),
+  };
+}
+
+describe.skipIf(captures.length === 0)('hostile variants of real captures of other software and of the API server', () => {
+  it('lossless variants: the same summary as the capture, no diagnostics', () => {
+    let variants = 0;
+    for (const c of captures) {
+      const segs = c.model.segments;
+      const clean = decode(c, render(segs, { format: 'pcapng' }));
+      expect(clean.threw, c.name).toBe(null);
+      expect(clean.diagnostics, c.name).toEqual([]);
+      // the key logs work: every TLS connection with one is decrypted
+      if (c.keylog) expect(clean.summary.tlsConnections?.map((t) => t.decrypted), c.name).toEqual([true]);
+      const want = shape(clean.summary);
+      const cases: Array<[string, typeof segs]> = [
+        ['reordered in windows of 3', reorder(segs, 1, 3, true)],
+        ['reordered in windows of 16', reorder(segs, 2, 16, true)],
+        ['reordered, handshake too', reorder(segs, 4, 6)],
+        ['each direction reordered', reorderEachDirection(segs, 7, 8)],
+        ['every segment duplicated', duplicate(segs, 9, 1, 3)],
+        ['overlapping retransmissions', overlap(segs, 12, 0.5)],
+        ['reordered, duplicated, overlapped', overlap(duplicate(reorder(segs, 14, 8, true), 15, 0.3), 16, 0.4)],
+        ['1–40 byte segments, reordered', reorder(resegment(segs, (r) => 1 + Math.floor(r() * 40), 17), 17, 12, true)],
+      ];
+      for (const [label, v] of cases) {
+        const d = decode(c, render(v, { format: 'pcapng' }));
+        const where = `${c.name}: ${label}`;
+        expect(d.threw, where).toBe(null);
+        expect(d.diagnostics, where).toEqual([]);
+        expect(shape(d.summary), where).toEqual(want);
+        variants++;
+      }
+    }
+    expect(variants).toBe(captures.length * 8);
+  });
+});
