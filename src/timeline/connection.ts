@@ -490,7 +490,11 @@ export class ConnectionDecoder {
     const info = requestInfo('', '');
     if (protocol && /portforward/i.test(protocol)) info.kind = 'portforward';
     else if (protocol && /channel\.k8s\.io$/i.test(protocol)) info.kind = 'exec';
-    this.beginSession(transport, protocol, null, info, [], true, null, time, { clientToServer: this.sniff.clientToServer.offset, serverToClient: this.sniff.serverToClient.offset }, freshHeaders, out);
+    // Joined after the handshake, a WebSocket's subprotocol is unknown: unless the user named
+    // it, its first messages decide whether it is Kubernetes (other software's frames are
+    // never read as channels).
+    const choice: SessionChoice = transport === 'websocket' && this.decodeAs === undefined ? 'by-messages' : 'kubernetes';
+    this.beginSession(transport, protocol, null, info, [], true, null, time, { clientToServer: this.sniff.clientToServer.offset, serverToClient: this.sniff.serverToClient.offset }, freshHeaders, out, choice);
     if (this.openEv.startedLate) {
       // What the session did before the capture began is not in it: its
       // summary is not the whole story, and exit code 0 would say it was.

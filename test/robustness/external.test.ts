@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { DecodeSummary } from '../../src/timeline/index.js';
 import { TlsKeyLog } from '../../src/tls/keylog.js';
 import { sharedFiles } from '../helpers/shared-captures.js';
-import { decodeBytes, type Decoded } from './harness.js';
+import { decodeBytes, recordBoundaries, type Decoded } from './harness.js';
 import { readModel, render, type CaptureModel } from './model.js';
 import { duplicate, overlap, reorder, reorderEachDirection, resegment, rng } from './transforms.js';
 
@@ -113,5 +113,70 @@ describe.skipIf(captures.length === 0)('hostile variants of real captures of oth
       }
     }
     expect(variants).toBe(captures.length * 8);
+  });
+
+  /** No throw; never Kubernetes in other software's traffic; every diagnostic says where (an offset, packet, block or stream). */
+  function lossyProblems(c: Capture, d: Decoded, where: string): string[] {
+    const out: string[] = [];
+    if (d.threw) out.push(`${where}: threw ${String(d.threw)}`);
+    if (!c.kubernetes) {
+      for (const s of d.summary.sessions) if (s.application === 'kubernetes' || s.kind !== 'unknown') out.push(`${where}: session ${s.session} read as Kubernetes (${s.kind}, ${s.protocol})`);
+      for (const x of d.diagnostics) if (x.layer === 'k8s' || x.layer === 'spdy') out.push(`${where}: Kubernetes diagnostic ${x.code}: ${x.message}`);
+    }
+    // a finding about a whole stream (its Status document) names the stream
+    for (const x of d.diagnostics) if (!/(offset|packet|block|stream) \d+/.test(x.message)) out.push(`${where}: ${x.code} says not where: ${x.message}`);
+    return out;
+  }
+
+  it('joined midway at many packets: never Kubernetes in other software, each session still what it was', () => {
+    const problems: string[] = [];
+    let variants = 0;
+    for (const c of captures) {
+      const segs = c.model.segments;
+      const full = decode(c, render(segs, { format: 'pcapng' }));
+      const application = new Map(full.summary.sessions.map((s) => [`${s.client} ${s.server}`, s.application]));
+      const step = Math.max(1, Math.floor(segs.length / 12));
+      for (let at = 1; at < segs.length; at += step) {
+        const d = decode(c, render(segs.slice(at), { format: 'pcapng' }));
+        const where = `${c.name} from packet ${at + 1}`;
+        problems.push(...lossyProblems(c, d, where));
+        // a joined session is no other application than the whole capture's (its sides may have been swapped)
+        // where no frame start was found, what follows is read from an arbitrary byte
+        const unframed = new Set(d.diagnostics.filter((x) => x.code === 'TIMELINE_NO_FRAME_START').map((x) => x.connection));
+        for (const s of d.summary.sessions) {
+          if (unframed.has(s.connection)) continue;
+          const was = application.get(`${s.client} ${s.server}`) ?? application.get(`${s.server} ${s.client}`);
+          if (was !== undefined && s.application !== was && s.application !== 'raw') problems.push(`${where}: session ${s.session} ${s.application}, was ${was}`);
+        }
+        variants++;
+      }
+    }
+    expect(problems.slice(0, 5)).toEqual([]);
+    expect(variants).toBeGreaterThan(captures.length * 10);
+  });
+
+  it('truncated at many offsets and with flipped bits: no throw, and where the damage is', () => {
+    const problems: string[] = [];
+    for (const c of captures) {
+      const file = c.model.file;
+      // the shared captures are little-endian, as `recordBoundaries` reads
+      const bounds = recordBoundaries(file, file[0] === 0x0a ? 'pcapng' : 'pcap');
+      for (let i = 1; i < 16; i++) {
+        let at = Math.floor((file.length * i) / 16) + (i % 5);
+        // a cut exactly between records leaves a whole, valid file: cut one byte further
+        if (bounds.has(at)) at++;
+        const d = decode(c, file.subarray(0, at));
+        problems.push(...lossyProblems(c, d, `${c.name} cut at ${at}`));
+        if (!d.capture.failed) problems.push(`${c.name} cut at ${at}: the cut is not reported`);
+        else if (!d.diagnostics.some((x) => /^CAPTURE_/.test(x.code))) problems.push(`${c.name} cut at ${at}: no capture diagnostic`);
+      }
+      for (const seed of [21, 22, 23, 24, 25, 26]) {
+        const r = rng(seed);
+        const bad = file.slice();
+        for (let k = 0; k < 3; k++) bad[Math.floor(r() * bad.length)]! ^= 1 << Math.floor(r() * 8);
+        problems.push(...lossyProblems(c, decode(c, bad), `${c.name} flipped (seed ${seed})`));
+      }
+    }
+    expect(problems.slice(0, 5)).toEqual([]);
   });
 });

@@ -148,3 +148,16 @@ export function occursIn(a: Uint8Array, b: Uint8Array, from = 0): boolean {
   if (b.length === 0) return true;
   return Buffer.from(a).indexOf(Buffer.from(b), from) >= 0;
 }
+
+/** Offsets where a record (pcap) or block (pcapng) ends, as written by `render` (little-endian). */
+export function recordBoundaries(file: Uint8Array, format: 'pcap' | 'pcapng'): Set<number> {
+  const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const out = new Set<number>();
+  let o = format === 'pcap' ? 24 : 0;
+  while (o + 8 <= file.length) {
+    out.add(o);
+    o += format === 'pcap' ? 16 + v.getUint32(o + 8, true) : v.getUint32(o + 4, true);
+  }
+  out.add(o);
+  return out;
+}
