@@ -847,7 +847,17 @@ function newSniff(offset: number): SniffBuffer {
 function head(s: SniffBuffer, n: number): Uint8Array {
   const first = s.chunks[0]!;
   if (first.length >= n || s.chunks.length === 1) return first.subarray(0, n);
-  return concatBytes(s.chunks).subarray(0, n);
+  // only the chunks that hold the first n bytes: bytes may come one at a time, and the
+  // sniff looks at every one (copying the whole buffer each time was quadratic)
+  const out = new Uint8Array(Math.min(n, s.bytes));
+  let o = 0;
+  for (const c of s.chunks) {
+    if (o >= out.length) break;
+    const take = Math.min(c.length, out.length - o);
+    out.set(c.subarray(0, take), o);
+    o += take;
+  }
+  return out;
 }
 
 function offeredProtocols(h: HeaderList): string[] {
