@@ -83,6 +83,7 @@ export class WebSocketByMessages implements SessionInterpreter {
   /** Joined after the upgrade: the data payloads so far, per direction, for the tunnel check. */
   private payloads: Record<Direction, Uint8Array[]> | null;
   private payloadCount = 0;
+  private payloadsLooked = 0;
 
   constructor(
     id: number,
@@ -163,7 +164,10 @@ export class WebSocketByMessages implements SessionInterpreter {
     const bounded = final || this.heldBytes >= MAX_HELD_BYTES;
     if (this.payloads) {
       // joined: the port-forward tunnel's SPDY stream is cut anywhere into messages, so
-      // its pieces look like anything; SPDY frames found across them decide
+      // its pieces look like anything; SPDY frames found across them decide. Looked at
+      // only when a message came (bytes may come one at a time: each look copies them all)
+      if (!bounded && this.payloadCount === this.payloadsLooked) return;
+      this.payloadsLooked = this.payloadCount;
       const tunnel = tunnelVerdict(this.payloads, bounded || this.payloadCount >= MAX_TUNNEL_MESSAGES);
       if (tunnel === 'tunnel') app = 'kubernetes';
       else if (tunnel === null && !bounded) return;
