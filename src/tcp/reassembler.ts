@@ -139,8 +139,9 @@ export class TcpReassembler {
     h.segmentsSeen++;
     if (this.ackReorderTolerance > 0) {
       if (s.flags & TCP_FLAG.RST) {
-        if (conn.rst === null && this.rstBeyondHole(h, s)) {
-          // the bytes before the RST may still come (reordered capture): the RST waits for them
+        if (conn.rst === null && this.rstBeyondHole(h, fromA ? conn.ba : conn.ab, s)) {
+          // the bytes before the RST, or those it acknowledges, may still come (reordered
+          // capture): the RST waits for them
           conn.rst = { segment: { ...s, payload: EMPTY }, fromA, since: conn.segments };
           if (!conn.opened) this.open(conn, h, null); // as declaring the hole at once would have (numbering)
           this.releaseHeld(conn, false);
@@ -161,9 +162,15 @@ export class TcpReassembler {
     this.process(conn, fromA, s);
   }
 
-  private rstBeyondHole(h: HalfStream, s: TcpSegment): boolean {
+  /** A RST (from `h`'s side) comes before bytes it follows: its own side's, or the other side's (`r`) it acknowledges. */
+  private rstBeyondHole(h: HalfStream, r: HalfStream, s: TcpSegment): boolean {
+    return this.seqBeyondHole(h, s.seq) || (s.flags & TCP_FLAG.ACK ? this.seqBeyondHole(r, s.ack) : false);
+  }
+
+  /** Bytes of `h` up to sequence number `seq` are not all delivered yet (and near enough to come). */
+  private seqBeyondHole(h: HalfStream, seq: number): boolean {
     if (!h.init || h.finished) return false;
-    let limit = h.offsetOf(s.seq);
+    let limit = h.offsetOf(seq);
     if (h.finOffset >= 0 && limit > h.finOffset) limit = h.finOffset;
     return limit > h.offset && limit - h.offset < MAX_ACK_JUMP;
   }
@@ -172,8 +179,8 @@ export class TcpReassembler {
   private rstDue(conn: Connection, now: boolean): void {
     const w = conn.rst;
     if (w === null || conn.closed) return;
-    const h = w.fromA ? conn.ab : conn.ba;
-    if (!now && this.rstBeyondHole(h, w.segment) && conn.segments - w.since < this.ackReorderTolerance) return;
+    const [h, r] = w.fromA ? [conn.ab, conn.ba] : [conn.ba, conn.ab];
+    if (!now && this.rstBeyondHole(h, r, w.segment) && conn.segments - w.since < this.ackReorderTolerance) return;
     conn.rst = null;
     this.releaseHeld(conn, true);
     if (!conn.closed) this.process(conn, w.fromA, w.segment);

@@ -490,7 +490,11 @@ export class ConnectionDecoder {
     const info = requestInfo('', '');
     if (protocol && /portforward/i.test(protocol)) info.kind = 'portforward';
     else if (protocol && /channel\.k8s\.io$/i.test(protocol)) info.kind = 'exec';
-    this.beginSession(transport, protocol, null, info, [], true, null, time, { clientToServer: this.sniff.clientToServer.offset, serverToClient: this.sniff.serverToClient.offset }, freshHeaders, out);
+    // Joined after the handshake, a WebSocket's subprotocol is unknown: unless the user named
+    // it, its first messages decide whether it is Kubernetes (other software's frames are
+    // never read as channels).
+    const choice: SessionChoice = transport === 'websocket' && this.decodeAs === undefined ? 'by-messages' : 'kubernetes';
+    this.beginSession(transport, protocol, null, info, [], true, null, time, { clientToServer: this.sniff.clientToServer.offset, serverToClient: this.sniff.serverToClient.offset }, freshHeaders, out, choice);
     if (this.openEv.startedLate) {
       // What the session did before the capture began is not in it: its
       // summary is not the whole story, and exit code 0 would say it was.
@@ -843,7 +847,17 @@ function newSniff(offset: number): SniffBuffer {
 function head(s: SniffBuffer, n: number): Uint8Array {
   const first = s.chunks[0]!;
   if (first.length >= n || s.chunks.length === 1) return first.subarray(0, n);
-  return concatBytes(s.chunks).subarray(0, n);
+  // only the chunks that hold the first n bytes: bytes may come one at a time, and the
+  // sniff looks at every one (copying the whole buffer each time was quadratic)
+  const out = new Uint8Array(Math.min(n, s.bytes));
+  let o = 0;
+  for (const c of s.chunks) {
+    if (o >= out.length) break;
+    const take = Math.min(c.length, out.length - o);
+    out.set(c.subarray(0, take), o);
+    o += take;
+  }
+  return out;
 }
 
 function offeredProtocols(h: HeaderList): string[] {

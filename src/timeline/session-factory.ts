@@ -21,7 +21,7 @@ export function createSession(setup: SessionSetup, ctx: DecoderContext, choice: 
     case 'raw':
       return new RawUpgradeSession(setup, ctx);
     case 'by-messages':
-      return new WebSocketByMessages(setup.id, setup.baseOffset, (app) => (app === 'kubernetes' ? new Session(setup, ctx) : new PlainWebSocketSession(setup, ctx)));
+      return new WebSocketByMessages(setup.id, setup.baseOffset, (app) => (app === 'kubernetes' ? new Session(setup, ctx) : new PlainWebSocketSession(setup, ctx)), setup.inferred);
     default: {
       const never: never = choice;
       throw new Error(`unknown session choice ${String(never)}`);

@@ -557,7 +557,7 @@ export class Session {
           return d;
         }
         const clue = this.setup.inferred && this.roleClues.bytes(f.streamId, d, f.data, firstBytesLook);
-        const s = this.streamFor(f.streamId, d, out);
+        const s = this.streamFor(f.streamId, d, out, f.offset);
         if (clue && s?.inferred) this.inferSpdyRoles(false, s);
         this.flowData(d, f.streamId, f.data.length, out);
         if (s) this.checkAfterFin(s, d, f, f.data.length, out);
@@ -568,7 +568,7 @@ export class Session {
         return d;
       }
       case 'rst_stream': {
-        const s = this.streams.get(f.streamId) ?? this.streamFor(f.streamId, d, out);
+        const s = this.streams.get(f.streamId) ?? this.streamFor(f.streamId, d, out, f.offset);
         const statusName = RST_NAMES[f.status] ?? `UNKNOWN_${f.status}`;
         if (s) {
           if (!s.reset) {
@@ -650,10 +650,10 @@ export class Session {
   }
 
   /** The stream a DATA/RST refers to; created (role inferred) when its SYN_STREAM was not seen. */
-  private streamFor(id: number, d: Direction, out: TimelineEvent[]): StreamState | null {
+  private streamFor(id: number, d: Direction, out: TimelineEvent[], offset?: number): StreamState | null {
     const s = this.streams.get(id);
     if (s) return s;
-    if (!this.setup.inferred) this.diag(out, d, 'TIMELINE_UNKNOWN_STREAM', 'stream', `frame for stream ${id}, which was never opened`, id);
+    if (!this.setup.inferred) this.diag(out, d, 'TIMELINE_UNKNOWN_STREAM', 'stream', `frame for stream ${id}, which was never opened`, id, offset);
     return this.openStream(id, 'unknown', true, null, out);
   }
 
@@ -870,8 +870,9 @@ export class Session {
       if (g === null) return;
       delete this.tunnelAlign[d];
       const start = g === 'none' ? 0 : g.start;
-      if (g === 'none') this.diag(out, d, 'TIMELINE_NO_FRAME_START', 'session', `no SPDY frame found in the first ${buf.length} tunnelled bytes; decoding from the first byte`, null);
-      else if (start > 0) this.diag(out, d, 'TIMELINE_JOINED_MID_FRAME', 'session', `tunnelled SPDY starts inside a frame; ${start} bytes skipped`, null);
+      // offsets in the tunnelled SPDY stream, which starts at the first byte the capture has
+      if (g === 'none') this.diag(out, d, 'TIMELINE_NO_FRAME_START', 'session', `no SPDY frame found in the first ${buf.length} tunnelled bytes; decoding from the first byte`, null, 0);
+      else if (start > 0) this.diag(out, d, 'TIMELINE_JOINED_MID_FRAME', 'session', `tunnelled SPDY starts inside a frame; ${start} bytes skipped`, null, 0);
       this.spdy[d] = this.newSpdy(d, start);
       const fresh = this.spdy[d]!;
       this.onSpdyEvents(d, safe(() => fresh.push(buf.subarray(start)), d, this, out), out);

@@ -3,7 +3,10 @@
  * one of its own subprotocols, so a chosen subprotocol decides. Without one
  * (kubelets accept a client that offers none, as `channel.k8s.io`), the URL
  * decides when it is an exec, attach or port-forward path; otherwise the
- * first messages do: channel messages start with a channel byte (0–4).
+ * first messages do: channel messages start with a channel byte (0–4), the
+ * port-forward tunnel's with a SPDY frame. So
+ * do they for a WebSocket session the capture joined after its upgrade (no
+ * handshake to go by).
  * Anything else is shown as plain WebSocket, never read as channels, so
  * traffic of other software gets no Kubernetes diagnostics.
  */
@@ -17,6 +20,8 @@ import type { RequestInfo } from './request-info.js';
 import type { SessionInterpreter } from './interpreter.js';
 import type { InterpretedSessionSummary, SessionSummary } from './summary-types.js';
 import { copyBytes } from '../common/bytes.js';
+import { CLOSE_SIGNAL } from '../k8s/channel.js';
+import { tunnelVerdict } from './sniff-framing.js';
 
 export type WebSocketApplication = 'kubernetes' | 'websocket' | 'by-messages';
 
@@ -26,6 +31,8 @@ const OPERATION_SEGMENTS = new Set(['exec', 'attach', 'portforward']);
 const CHANNEL_EVIDENCE = 8;
 /** Bytes held while the messages decide; past it, what was seen decides. */
 const MAX_HELD_BYTES = 64 * 1024;
+/** Messages of a joined session after which the tunnel check decides with what it has. */
+const MAX_TUNNEL_MESSAGES = 64;
 /** Highest channel of the remote-command protocols (resize). */
 const MAX_CHANNEL = 4;
 
@@ -47,10 +54,15 @@ export function websocketApplication(chosen: string | null, offered: string[], p
 export function looksLikeChannelMessage(kind: 'text' | 'binary', payload: Uint8Array): boolean {
   if (payload.length === 0) return false;
   const b = payload[0]!;
-  return kind === 'binary' ? b <= MAX_CHANNEL : b >= 0x30 && b <= 0x30 + MAX_CHANNEL;
+  if (kind === 'text') return b >= 0x30 && b <= 0x30 + MAX_CHANNEL;
+  // v5's close signal: channel 255, then the channel closed
+  return b <= MAX_CHANNEL || (b === CLOSE_SIGNAL && payload.length === 2 && payload[1]! <= MAX_CHANNEL);
 }
 
-type Held = { op: 'bytes'; d: Direction; chunk: Uint8Array; time: number } | { op: 'gap'; d: Direction; size: number; time: number };
+type Held =
+  | { op: 'bytes'; d: Direction; chunk: Uint8Array; time: number }
+  | { op: 'gap'; d: Direction; size: number; time: number }
+  | { op: 'rebase'; d: Direction; offset: number };
 
 /**
  * A subprotocol-less WebSocket session whose URL says nothing: holds the
@@ -64,18 +76,25 @@ export class WebSocketByMessages implements SessionInterpreter {
   private readonly held: Held[] = [];
   private heldBytes = 0;
   private readonly look: Record<Direction, WebSocketFrameDecoder>;
+  private readonly lookDecoder: (d: Direction, baseOffset: number) => WebSocketFrameDecoder;
   private channelLike = 0;
   private other = 0;
   private readonly pendingReports: Array<{ d: Direction; error: KubewireError; time: number }> = [];
+  /** Joined after the upgrade: the data payloads so far, per direction, for the tunnel check. */
+  private payloads: Record<Direction, Uint8Array[]> | null;
+  private payloadCount = 0;
+  private payloadsLooked = 0;
 
   constructor(
     id: number,
     baseOffset: Record<Direction, number>,
     private readonly make: (app: 'kubernetes' | 'websocket') => SessionInterpreter,
+    joined = false,
   ) {
     this.id = id;
-    const dec = (d: Direction) => new WebSocketFrameDecoder({ mode: 'inspect', direction: d, enforceMasking: false, baseOffset: baseOffset[d], unmask: 'copy' });
-    this.look = { clientToServer: dec('clientToServer'), serverToClient: dec('serverToClient') };
+    this.payloads = joined ? { clientToServer: [], serverToClient: [] } : null;
+    this.lookDecoder = (d, base) => new WebSocketFrameDecoder({ mode: 'inspect', direction: d, enforceMasking: false, baseOffset: base, unmask: 'copy' });
+    this.look = { clientToServer: this.lookDecoder('clientToServer', baseOffset.clientToServer), serverToClient: this.lookDecoder('serverToClient', baseOffset.serverToClient) };
   }
 
   start(_out: TimelineEvent[]): void {
@@ -88,14 +107,14 @@ export class WebSocketByMessages implements SessionInterpreter {
     // the input is a view valid only until the next event
     this.held.push({ op: 'bytes', d, chunk: copyBytes(chunk), time });
     this.heldBytes += chunk.length;
-    this.watch(this.look[d].push(chunk));
+    this.watch(d, this.look[d].push(chunk));
     this.decideIfDone(false, out);
   }
 
   gap(d: Direction, size: number, time: number, out: TimelineEvent[]): void {
     if (this.inner) return this.inner.gap(d, size, time, out);
     this.held.push({ op: 'gap', d, size, time });
-    this.watch(this.look[d].gap(size));
+    this.watch(d, this.look[d].gap(size));
     this.decideIfDone(false, out);
   }
 
@@ -116,16 +135,24 @@ export class WebSocketByMessages implements SessionInterpreter {
   }
 
   rebase(d: Direction, offset: number): void {
-    this.inner?.rebase(d, offset);
+    if (this.inner) return this.inner.rebase(d, offset);
+    // a session the capture joined: the first whole frame of `d`, found before its bytes come
+    this.held.push({ op: 'rebase', d, offset });
+    this.look[d] = this.lookDecoder(d, offset);
   }
 
   summaryTransport(): Transport {
     return 'websocket';
   }
 
-  private watch(events: WebSocketFrameEvent[]): void {
+  private watch(d: Direction, events: WebSocketFrameEvent[]): void {
     for (const ev of events) {
       if (ev.kind === 'text' || ev.kind === 'binary') {
+        if (this.payloads) {
+          // the input is a view valid only until the next event
+          this.payloads[d].push(copyBytes(ev.payload));
+          this.payloadCount++;
+        }
         if (looksLikeChannelMessage(ev.kind, ev.payload)) this.channelLike++;
         else this.other++;
       }
@@ -134,9 +161,22 @@ export class WebSocketByMessages implements SessionInterpreter {
 
   private decideIfDone(final: boolean, out: TimelineEvent[]): void {
     let app: 'kubernetes' | 'websocket' | null = null;
-    if (this.other > 0) app = 'websocket';
-    else if (this.channelLike >= CHANNEL_EVIDENCE) app = 'kubernetes';
-    else if (final || this.heldBytes >= MAX_HELD_BYTES) app = this.channelLike > 0 ? 'kubernetes' : 'websocket';
+    const bounded = final || this.heldBytes >= MAX_HELD_BYTES;
+    if (this.payloads) {
+      // joined: the port-forward tunnel's SPDY stream is cut anywhere into messages, so
+      // its pieces look like anything; SPDY frames found across them decide. Looked at
+      // only when a message came (bytes may come one at a time: each look copies them all)
+      if (!bounded && this.payloadCount === this.payloadsLooked) return;
+      this.payloadsLooked = this.payloadCount;
+      const tunnel = tunnelVerdict(this.payloads, bounded || this.payloadCount >= MAX_TUNNEL_MESSAGES);
+      if (tunnel === 'tunnel') app = 'kubernetes';
+      else if (tunnel === null && !bounded) return;
+    }
+    if (app === null) {
+      if (this.other > 0) app = 'websocket';
+      else if (this.channelLike >= CHANNEL_EVIDENCE) app = 'kubernetes';
+      else if (bounded) app = this.channelLike > 0 ? 'kubernetes' : 'websocket';
+    }
     if (app === null) return;
     const inner = this.make(app);
     this.inner = inner;
@@ -145,8 +185,10 @@ export class WebSocketByMessages implements SessionInterpreter {
     this.pendingReports.length = 0;
     for (const h of this.held) {
       if (h.op === 'bytes') inner.bytes(h.d, h.chunk, h.time, out);
-      else inner.gap(h.d, h.size, h.time, out);
+      else if (h.op === 'gap') inner.gap(h.d, h.size, h.time, out);
+      else inner.rebase(h.d, h.offset);
     }
     this.held.length = 0;
+    this.payloads = null;
   }
 }

@@ -8,24 +8,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBytes, endsWith, fixtures, smallFixtures, truthProblems, type Decoded } from './harness.js';
+import { decodeBytes, endsWith, fixtures, recordBoundaries, smallFixtures, truthProblems, type Decoded } from './harness.js';
 import { render } from './model.js';
 import { resegment } from './transforms.js';
 
 const all = fixtures();
-
-/** Offsets where a record (pcap) or block (pcapng) ends, as written by `render` (little-endian). */
-function recordBoundaries(file: Uint8Array, format: 'pcap' | 'pcapng'): Set<number> {
-  const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const out = new Set<number>();
-  let o = format === 'pcap' ? 24 : 0;
-  while (o + 8 <= file.length) {
-    out.add(o);
-    o += format === 'pcap' ? 16 + v.getUint32(o + 8, true) : v.getUint32(o + 4, true);
-  }
-  out.add(o);
-  return out;
-}
 
 /** Every stream of `cut` is a prefix of the same stream (same session, id, direction) in `full`. */
 function prefixProblems(full: Decoded, cut: Decoded): string[] {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Direction } from '../../src/common/errors.js';
 import { CaptureDecoder, type DecodeSummary as CaptureSummary } from '../../src/tcp/index.js';
 import { SessionDecoder, type DecodeSummary, type SessionSummary, type TimelineEvent } from '../../src/timeline/index.js';
+import type { TlsKeyLog } from '../../src/tls/keylog.js';
 import { readModel, type CaptureModel } from './model.js';
 import { fixtureTruths, type FixtureTruth, type StreamTruth } from '../helpers/fixture-truths.js';
 
@@ -38,7 +39,7 @@ export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('
 export interface Decoded {
   summary: DecodeSummary;
   capture: CaptureSummary;
-  diagnostics: Array<{ code: string; message: string; connection: number }>;
+  diagnostics: Array<{ code: string; message: string; connection: number; layer: string }>;
   /** `${session}/${streamId}/${direction}` → application bytes, in decode order. */
   streams: Map<string, Uint8Array>;
   /** The decode threw (it never should in inspect mode). */
@@ -47,14 +48,14 @@ export interface Decoded {
 
 export const streamKey = (session: number, id: number, d: Direction) => `${session}/${id}/${d}`;
 
-export function decodeBytes(file: Uint8Array, opts: { chunk?: number; keepBytes?: boolean } = {}): Decoded {
-  const dec = new SessionDecoder({ frameEvents: false });
+export function decodeBytes(file: Uint8Array, opts: { chunk?: number; keepBytes?: boolean; tlsKeys?: TlsKeyLog } = {}): Decoded {
+  const dec = new SessionDecoder({ frameEvents: false, tlsKeys: opts.tlsKeys ?? null });
   const diagnostics: Decoded['diagnostics'] = [];
   const parts = new Map<string, Uint8Array[]>();
   const keep = opts.keepBytes ?? true;
   const take = (events: TimelineEvent[]) => {
     for (const ev of events) {
-      if (ev.kind === 'diagnostic') diagnostics.push({ code: ev.error.code, message: ev.error.message, connection: ev.connection });
+      if (ev.kind === 'diagnostic') diagnostics.push({ code: ev.error.code, message: ev.error.message, connection: ev.connection, layer: ev.error.layer });
       else if (ev.kind === 'stream-data' && keep) {
         const k = streamKey(ev.session, ev.streamId, ev.direction);
         let l = parts.get(k);
@@ -146,4 +147,17 @@ export function endsWith(a: Uint8Array, b: Uint8Array): boolean {
 export function occursIn(a: Uint8Array, b: Uint8Array, from = 0): boolean {
   if (b.length === 0) return true;
   return Buffer.from(a).indexOf(Buffer.from(b), from) >= 0;
+}
+
+/** Offsets where a record (pcap) or block (pcapng) ends, as written by `render` (little-endian). */
+export function recordBoundaries(file: Uint8Array, format: 'pcap' | 'pcapng'): Set<number> {
+  const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const out = new Set<number>();
+  let o = format === 'pcap' ? 24 : 0;
+  while (o + 8 <= file.length) {
+    out.add(o);
+    o += format === 'pcap' ? 16 + v.getUint32(o + 8, true) : v.getUint32(o + 4, true);
+  }
+  out.add(o);
+  return out;
 }
