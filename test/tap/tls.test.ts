@@ -72,16 +72,7 @@ describe('tap over TLS', () => {
   });
 
   it('reports a client that does not speak TLS, and goes on serving the next one', async () => {
-    const server = await startSinkServer(() => 1000);
-    cleanups.push(() => server.close());
-    const pair = generateSelfSigned();
-    const reports: KubewireError[] = [];
-    const tap = await startTap({
-      upstream: { protocol: 'http', host: '127.0.0.1', port: server.port },
-      tls: pair,
-      onReport: (e) => reports.push(e),
-    });
-    cleanups.push(() => tap.close(0));
+    const { server, pair, reports, tap } = await tlsTapToSink();
     const { connect } = await import('node:net');
     const plain = connect({ port: tap.address.port, host: '127.0.0.1' });
     plain.on('error', () => {});
@@ -97,16 +88,7 @@ describe('tap over TLS', () => {
   });
 
   it('forwarding, says once that a client certificate stops at the tap (the upstream never sees it), and still forwards', async () => {
-    const server = await startSinkServer(() => 1000);
-    cleanups.push(() => server.close());
-    const pair = generateSelfSigned();
-    const reports: KubewireError[] = [];
-    const tap = await startTap({
-      upstream: { protocol: 'http', host: '127.0.0.1', port: server.port },
-      tls: pair,
-      onReport: (e) => reports.push(e),
-    });
-    cleanups.push(() => tap.close(0));
+    const { server, pair, reports, tap } = await tlsTapToSink();
     const withoutCert = await runClient(tap.address.port, 1, 1000, (port) =>
       tlsConnect({ port, host: '127.0.0.1', ca: pair.cert, ...({ allowHalfOpen: true } as object) }),
     );
@@ -122,6 +104,21 @@ describe('tap over TLS', () => {
     expect(reports.map((e) => e.code)).toEqual(['TAP_CLIENT_CERTIFICATE_NOT_FORWARDED']);
     expect(reports[0]!.message).toMatch(/cannot pass on.*Leave out --upstream/);
   });
+
+  /** A TLS tap (self-signed) forwarding to a plain sink server, recording its reports. */
+  async function tlsTapToSink() {
+    const server = await startSinkServer(() => 1000);
+    cleanups.push(() => server.close());
+    const pair = generateSelfSigned();
+    const reports: KubewireError[] = [];
+    const tap = await startTap({
+      upstream: { protocol: 'http', host: '127.0.0.1', port: server.port },
+      tls: pair,
+      onReport: (e) => reports.push(e),
+    });
+    cleanups.push(() => tap.close(0));
+    return { server, pair, reports, tap };
+  }
 
   async function tlsUpstream(): Promise<{ port: number; ca: string }> {
     const pair = generateSelfSigned();
