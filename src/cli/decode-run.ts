@@ -172,6 +172,7 @@ export async function runDecode(args: DecodeArgs, io: DecodeIo = DEFAULT_IO): Pr
   const output = await loadOutput({
     format,
     summaryJson: args.summary && args.json,
+    tlsKeysGiven: () => keys.size > 0,
     color: colorWanted(io.stdout, io.env),
     showSecrets: args.showSecrets,
     filters: { session: sessionFilter, stream: args.stream, role: args.role },

@@ -76,6 +76,14 @@ describe('TLS hints at the end of a summary', () => {
     expect(hints).toEqual([expect.stringMatching(/^4 TLS connections have .*\(to 10\.0\.0\.1:10250, 10\.0\.0\.2:10250, 10\.0\.0\.3:10250, …\)/), TLS_HANDSHAKE_HINT]);
   });
 
+  it('keys given that cover no connection: says so instead of asking for --tls-keylog', () => {
+    const tls = [tlsConnection(1, KUBELET, false, 'no-key')];
+    expect(tlsHints(tls, true)).toEqual([expect.stringMatching(/^1 TLS connection has no secrets in the keys given \(to 127\.0\.0\.1:10250\)/)]);
+    expect(tlsHints(tls, false)).toEqual([TLS_KEYS_HINT]);
+    const last = renderSummary(summaryWith(tls), createChalk(false), [], 0, false, true).trimEnd().split('\n').pop();
+    expect(last).toMatch(/^1 TLS connection has no secrets in the keys given/);
+  });
+
   it('one connection: singular', () => {
     expect(tlsHints([tlsConnection(1, API, true, null), tlsConnection(2, KUBELET, false, 'no-key')])[0]).toMatch(/^1 TLS connection has no secrets/);
   });

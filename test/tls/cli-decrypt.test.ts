@@ -92,6 +92,9 @@ describe.skipIf(missing !== null || !haveShared)('decode --tls-keylog on the rea
     expect(r.stderr.trim().split('\n')).toEqual(['kubewire decode: warning: 3 malformed TLS key log lines skipped']);
     const s = JSON.parse(r.stdout.toString()) as Summary;
     expect(s.tlsConnections[0]).toMatchObject({ decrypted: false, reason: 'no-key' });
+    // keys were given: the last line does not ask for them again
+    const text = (await runCli(['decode', bare, '--tls-keylog', bad, '--summary'])).stdout.toString();
+    expect(text.trimEnd().split('\n').pop()).toMatch(/^1 TLS connection has no secrets in the keys given/);
     // repeatable: the good file after the bad one still decrypts
     const both = await runCli(['decode', bare, '--tls-keylog', bad, '--tls-keylog', keylog!, '--summary', '--json']);
     expect(both.code).toBe(0);

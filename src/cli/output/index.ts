@@ -32,7 +32,7 @@ export function createOutput(opts: OutputOptions): Output {
         main = createTimelineOutput(opts.stdout, chalk, filter, opts.hopMarks);
         break;
       case 'summary':
-        main = createSummaryOutput(opts.stdout, chalk, filter, false);
+        main = createSummaryOutput(opts.stdout, chalk, filter, false, opts.tlsKeysGiven);
         break;
       case 'json':
         main = createJsonOutput(opts.stdout, filter, bytes);

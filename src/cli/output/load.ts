@@ -21,7 +21,7 @@ export async function loadOutput(opts: OutputOptions): Promise<Output> {
         main = (await import('./timeline.js')).createTimelineOutput(opts.stdout, await chalk(), filter, opts.hopMarks);
         break;
       case 'summary':
-        main = (await import('./summary.js')).createSummaryOutput(opts.stdout, await chalk(), filter, false);
+        main = (await import('./summary.js')).createSummaryOutput(opts.stdout, await chalk(), filter, false, opts.tlsKeysGiven);
         break;
       case 'json':
         main = (await import('./json.js')).createJsonOutput(opts.stdout, filter, bytes);

@@ -17,7 +17,13 @@ import type { ClockOffset, PathSummary } from '../../paths/types.js';
 /** Diagnostics listed in the text summary; the rest are counted. */
 const MAX_DIAGNOSTICS_LISTED = 20;
 
-export function createSummaryOutput(out: NodeJS.WritableStream, chalk: ChalkInstance, filter: EventFilter, json: boolean): Output {
+export function createSummaryOutput(
+  out: NodeJS.WritableStream,
+  chalk: ChalkInstance,
+  filter: EventFilter,
+  json: boolean,
+  tlsKeysGiven?: () => boolean,
+): Output {
   if (json) return createSummaryJsonOutput(out, filter);
   const diagnostics: DiagnosticEvent[] = [];
   let diagnosticCount = 0;
@@ -29,7 +35,7 @@ export function createSummaryOutput(out: NodeJS.WritableStream, chalk: ChalkInst
     },
     async finish(summary: DecodeSummary) {
       const s = filter.summary(summary);
-      const text = renderSummary(s, chalk, diagnostics, diagnosticCount, filter.active);
+      const text = renderSummary(s, chalk, diagnostics, diagnosticCount, filter.active, tlsKeysGiven?.());
       await new Promise<void>((resolve) => out.write(text, () => resolve()));
     },
   };
@@ -41,6 +47,8 @@ export function renderSummary(
   diagnosticEvents: DiagnosticEvent[] = [],
   diagnosticCount = diagnosticEvents.length,
   filtered = false,
+  /** Whether TLS secrets were given; unknown: as some connection was decrypted. */
+  tlsKeysGiven?: boolean,
 ): string {
   const s = printableDeep(summary);
   const diagnostics = printableDeep(diagnosticEvents);
@@ -92,7 +100,7 @@ export function renderSummary(
     }
     if (diagnosticCount > diagnostics.length) lines.push(`  … and ${diagnosticCount - diagnostics.length} more (see the timeline)`);
   }
-  for (const hint of tlsHints(tls)) lines.push(chalk.yellow(hint));
+  for (const hint of tlsHints(tls, tlsKeysGiven)) lines.push(chalk.yellow(hint));
   return lines.join('\n') + '\n';
 }
 

@@ -39,8 +39,7 @@ export const TLS_HANDSHAKE_HINT =
 const SERVERS_NAMED = 3;
 
 /**
- * The last line when keys were given (some connections are decrypted) but
- * others have none in them. Asking for `--tls-keylog` again would send the
+ * The last line when keys were given but some connections have none in them. Asking for `--tls-keylog` again would send the
  * user back to the key log they gave: what is missing is another program's
  * secrets. Through a real API server this is the hop to the kubelet, whose
  * TLS only the API server and the kubelet know.
@@ -55,12 +54,16 @@ export function tlsOtherKeysHint(missing: readonly Pick<TlsConnectionSummary, 's
   );
 }
 
-/** The closing lines of a summary for the TLS connections that were not decrypted: how to get what was missing. */
-export function tlsHints(tls: readonly TlsConnectionSummary[]): string[] {
+/**
+ * The closing lines of a summary for the TLS connections that were not
+ * decrypted: how to get what was missing. `keysGiven`: whether secrets were
+ * given at all; when the caller does not know, a decrypted connection says so.
+ */
+export function tlsHints(tls: readonly TlsConnectionSummary[], keysGiven = tls.some((t) => t.decrypted)): string[] {
   const out: string[] = [];
   const noKey = tls.filter((t) => !t.decrypted && t.reason !== 'unsupported-suite' && t.reason !== 'handshake-not-captured');
-  // Some connections decrypted: keys were given, they just do not cover these.
-  if (noKey.length > 0) out.push(tls.some((t) => t.decrypted) ? tlsOtherKeysHint(noKey) : TLS_KEYS_HINT);
+  // Keys were given: they just do not cover these.
+  if (noKey.length > 0) out.push(keysGiven ? tlsOtherKeysHint(noKey) : TLS_KEYS_HINT);
   if (tls.some((t) => !t.decrypted && t.reason === 'handshake-not-captured')) out.push(TLS_HANDSHAKE_HINT);
   return out;
 }

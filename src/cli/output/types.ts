@@ -36,6 +36,8 @@ export interface OutputOptions {
   html?: { file: string; input: string };
   /** `--path N`: per session, which hop of the path it is; the timeline and `--follow` mark every event with it. */
   hopMarks?: Map<number, string>;
+  /** Whether TLS secrets were given (a key log, a Decryption Secrets Block): asked at the end, as they may come during the decode. */
+  tlsKeysGiven?: () => boolean;
 }
 
 export interface Output {
