@@ -21,21 +21,31 @@ function readAll(r: Readable): Promise<Buffer> {
   return once(r, 'end').then(() => Buffer.concat(parts));
 }
 
+/**
+ * A command that reads stdin only once the client's burst is all in (as a
+ * busy `cat` may: the end is pushed but not yet consumed), then runs until
+ * the client goes; `stdinDone` is what it read.
+ */
+function lateStdinReader(onStart?: (io: ExecIO) => void): { run: (req: ExecRequest, io: ExecIO) => Promise<ExecOutcome>; stdinDone: Promise<Buffer> } {
+  let stdinRead!: (b: Buffer) => void;
+  const stdinDone = new Promise<Buffer>((r) => (stdinRead = r));
+  const run = async (_req: ExecRequest, io: ExecIO): Promise<ExecOutcome> => {
+    onStart?.(io);
+    await new Promise((r) => setTimeout(r, 20));
+    stdinRead(await readAll(io.stdin!));
+    await io.gone;
+    return { kind: 'exit', code: 0 };
+  };
+  return { run, stdinDone };
+}
+
 describe('exec over WebSocket v5', () => {
   it('stdin that filled up and ended in the same read lets go of the socket: a ping after it is answered', async () => {
     const [client, socket] = memoryPair();
     const received: Buffer[] = [];
     client.on('data', (d: Buffer) => received.push(Buffer.from(d)));
     const conn = new WsServerConnection(socket, new Uint8Array(0));
-    let stdinRead!: (b: Buffer) => void;
-    const stdinDone = new Promise<Buffer>((r) => (stdinRead = r));
-    // The command reads stdin only once it is all there (as a busy `cat` may), then runs until the client goes.
-    const run = async (_req: ExecRequest, io: ExecIO): Promise<ExecOutcome> => {
-      await new Promise((r) => setTimeout(r, 20));
-      stdinRead(await readAll(io.stdin!));
-      await io.gone;
-      return { kind: 'exit', code: 0 };
-    };
+    const { run, stdinDone } = lateStdinReader();
     const served = serveWebSocketExec(conn, 'v5.channel.k8s.io', REQ, {}, undefined, run);
 
     const enc = new WebSocketFrameEncoder({ role: 'client' });
@@ -63,17 +73,8 @@ describe('exec over WebSocket v5', () => {
   it('stdin sent after the close signal, in the same read, is dropped (the channel decoder flags it, nothing is pushed into the ended stdin): the command gets what came before, and serve goes on', async () => {
     const [client, socket] = memoryPair();
     const conn = new WsServerConnection(socket, new Uint8Array(0));
-    let stdinRead!: (b: Buffer) => void;
-    const stdinDone = new Promise<Buffer>((r) => (stdinRead = r));
     const errors: unknown[] = [];
-    const run = async (_req: ExecRequest, io: ExecIO): Promise<ExecOutcome> => {
-      io.stdin!.on('error', (e) => errors.push(e));
-      // Not read until the whole burst is in: the end is pushed but not yet consumed.
-      await new Promise((r) => setTimeout(r, 20));
-      stdinRead(await readAll(io.stdin!));
-      await io.gone;
-      return { kind: 'exit', code: 0 };
-    };
+    const { run, stdinDone } = lateStdinReader((io) => io.stdin!.on('error', (e) => errors.push(e)));
     const served = serveWebSocketExec(conn, 'v5.channel.k8s.io', REQ, {}, undefined, run);
     const enc = new WebSocketFrameEncoder({ role: 'client' });
     client.write(
