@@ -209,7 +209,3 @@ export function timingGap(o: HopSession, i: HopSession, shift: number, slack: nu
   if (o.end !== null && !o.captureEnded && i.end !== null && !i.captureEnded && i.end - shift > o.end + END_SLACK_US + tol) return NaN;
   return gapUs;
 }
-
-export function otherDirection(d: Direction): Direction {
-  return d === 'clientToServer' ? 'serverToClient' : 'clientToServer';
-}

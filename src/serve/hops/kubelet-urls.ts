@@ -72,18 +72,3 @@ export function parseKubeletUrl(url: URL): KubeletTarget | null {
   }
   return null;
 }
-
-/** The exec/attach request a kubelet target names. */
-export function execRequestOf(t: KubeletTarget): ExecRequest {
-  return {
-    kind: t.sub === 'attach' ? 'attach' : 'exec',
-    namespace: t.namespace,
-    pod: t.pod,
-    container: t.container,
-    command: t.command,
-    stdin: t.stdin,
-    stdout: t.stdout,
-    stderr: t.stderr,
-    tty: t.tty,
-  };
-}
