@@ -104,10 +104,12 @@ export class WebSocketByMessages implements SessionInterpreter {
   bytes(d: Direction, chunk: Uint8Array, time: number, out: TimelineEvent[]): void {
     if (this.inner) return this.inner.bytes(d, chunk, time, out);
     if (chunk.length === 0) return;
-    // the input is a view valid only until the next event
-    this.held.push({ op: 'bytes', d, chunk: copyBytes(chunk), time });
+    // the input is a view valid only until the next event; the look decoder reads the held
+    // copy, so the payload views it gives (into that copy, or fresh memory) stay valid too
+    const copy = copyBytes(chunk);
+    this.held.push({ op: 'bytes', d, chunk: copy, time });
     this.heldBytes += chunk.length;
-    this.watch(d, this.look[d].push(chunk));
+    this.watch(d, this.look[d].push(copy));
     this.decideIfDone(false, out);
   }
 
@@ -149,8 +151,7 @@ export class WebSocketByMessages implements SessionInterpreter {
     for (const ev of events) {
       if (ev.kind === 'text' || ev.kind === 'binary') {
         if (this.payloads) {
-          // the input is a view valid only until the next event
-          this.payloads[d].push(copyBytes(ev.payload));
+          this.payloads[d].push(ev.payload);
           this.payloadCount++;
         }
         if (looksLikeChannelMessage(ev.kind, ev.payload)) this.channelLike++;
