@@ -154,6 +154,14 @@ export interface UpgradeRefusedEvent extends Base {
 export interface ExecTarget {
   /** Which hop of the exec path, from the request path. */
   hop: Hop;
+  /**
+   * The node whose `proxy` subresource carried the request
+   * (`/api/v1/nodes/{node}/proxy/exec/…`): the API server authorizes it as
+   * `nodes/proxy` (verb `get` for a WebSocket GET), not as `pods/exec`, and
+   * passes the rest of the path on to that node's kubelet; null otherwise
+   * (an addition).
+   */
+  nodeProxy: string | null;
   namespace: string | null;
   pod: string | null;
   container: string | null;

@@ -13,7 +13,7 @@ export interface RequestInfo extends ExecTarget {
 
 /** The target of a session whose URL names none (not Kubernetes, or not understood). */
 export function noExecTarget(): ExecTarget {
-  return { hop: 'unknown', namespace: null, pod: null, container: null, command: [], stdin: false, stdout: false, stderr: false, tty: false };
+  return { hop: 'unknown', nodeProxy: null, namespace: null, pod: null, container: null, command: [], stdin: false, stdout: false, stderr: false, tty: false };
 }
 
 const OPERATIONS: Record<string, SessionKind> = { exec: 'exec', attach: 'attach', portforward: 'portforward' };
@@ -27,23 +27,18 @@ export function requestInfo(path: string, query: string): RequestInfo {
     info.kind = OPERATIONS[seg[6]!.toLowerCase()]!;
     info.namespace = seg[3]!;
     info.pod = seg[5]!;
-  } else if (seg.length >= 2 && OPERATIONS[seg[0]!.toLowerCase()]) {
+  } else if (seg.length >= 7 && seg[0] === 'api' && seg[1] === 'v1' && seg[2] === 'nodes' && seg[4] === 'proxy' && kubeletTarget(seg.slice(5), info)) {
+    // /api/v1/nodes/{node}/proxy/{kubelet path}: the API server passes the rest
+    // of the path and the query on to that node's kubelet, so they are the kubelet's forms
+    info.hop = 'client-apiserver';
+    info.nodeProxy = seg[3]!;
+  } else if (seg.length === 2 && OPERATIONS[seg[0]!.toLowerCase()]) {
+    // /exec/{token}: the CRI streaming server; options live in the runtime's request cache
     info.kind = OPERATIONS[seg[0]!.toLowerCase()]!;
-    if (seg.length === 2) {
-      // /exec/{token}: the CRI streaming server; options live in the runtime's request cache
-      info.hop = 'kubelet-runtime';
-    } else if (info.kind === 'portforward' && (seg.length === 3 || seg.length === 4)) {
-      // /portForward/{ns}/{pod}[/{uid}]
-      info.hop = 'apiserver-kubelet';
-      info.namespace = seg[1]!;
-      info.pod = seg[2]!;
-    } else if (info.kind !== 'portforward' && (seg.length === 4 || seg.length === 5)) {
-      // /exec/{ns}/{pod}/{container} or /exec/{ns}/{pod}/{uid}/{container}
-      info.hop = 'apiserver-kubelet';
-      info.namespace = seg[1]!;
-      info.pod = seg[2]!;
-      info.container = seg[seg.length - 1]!;
-    }
+    info.hop = 'kubelet-runtime';
+  } else if (seg.length > 2 && OPERATIONS[seg[0]!.toLowerCase()]) {
+    info.kind = OPERATIONS[seg[0]!.toLowerCase()]!;
+    if (kubeletTarget(seg, info)) info.hop = 'apiserver-kubelet';
   }
   const params = parseQuery(query);
   const container = queryValues(params, 'container')[0];
@@ -63,6 +58,23 @@ export function requestInfo(path: string, query: string): RequestInfo {
     }
   }
   return info;
+}
+
+/**
+ * The kubelet's URL forms: `/exec/{ns}/{pod}/{container}` (or
+ * `/exec/{ns}/{pod}/{uid}/{container}`, and `/attach/…` alike),
+ * `/portForward/{ns}/{pod}[/{uid}]`. Fills in the kind and the target; false
+ * when `seg` is none of them.
+ */
+function kubeletTarget(seg: string[], info: RequestInfo): boolean {
+  const kind = seg.length > 0 ? OPERATIONS[seg[0]!.toLowerCase()] : undefined;
+  if (kind === undefined) return false;
+  if (kind === 'portforward' ? seg.length !== 3 && seg.length !== 4 : seg.length !== 4 && seg.length !== 5) return false;
+  info.kind = kind;
+  info.namespace = seg[1]!;
+  info.pod = seg[2]!;
+  if (kind !== 'portforward') info.container = seg[seg.length - 1]!;
+  return true;
 }
 
 /**

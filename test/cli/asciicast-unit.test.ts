@@ -9,7 +9,7 @@ import type { DecodeSummary, TimelineEvent } from '../../src/timeline/index.js';
 
 const T0 = 1_700_000_000_250_000;
 const s = { connection: 1, session: 1 };
-const start: TimelineEvent = { kind: 'session-start', ...s, time: T0, sessionKind: 'exec', transport: 'websocket', protocol: 'v5.channel.k8s.io', application: 'kubernetes', hop: 'client-apiserver', namespace: 'ns', pod: 'p', container: 'c', command: ['sh', '-i'], stdin: true, stdout: true, stderr: false, tty: true, inferred: false, retryOf: null };
+const start: TimelineEvent = { kind: 'session-start', ...s, time: T0, sessionKind: 'exec', transport: 'websocket', protocol: 'v5.channel.k8s.io', application: 'kubernetes', hop: 'client-apiserver', nodeProxy: null, namespace: 'ns', pod: 'p', container: 'c', command: ['sh', '-i'], stdin: true, stdout: true, stderr: false, tty: true, inferred: false, retryOf: null };
 const out = (dt: number, bytes: number[]): TimelineEvent => ({ kind: 'stream-data', ...s, time: T0 + dt, direction: 'serverToClient', streamId: 1, role: 'stdout', bytes: new Uint8Array(bytes), offset: 0 });
 const EMPTY: DecodeSummary = { sessions: [], requests: [], connections: 0, diagnostics: 0, dropped: { connections: 0, sessions: 0, requests: 0 } };
 

@@ -7,7 +7,7 @@ import type { DecodeSummary, SessionSummary, TimelineEvent } from '../../src/tim
 
 const T0 = 1_700_000_000_000_000;
 const s = { connection: 1, session: 1 };
-const start: TimelineEvent = { kind: 'session-start', ...s, time: T0, sessionKind: 'exec', transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io', application: 'kubernetes', hop: 'client-apiserver', namespace: 'ns', pod: 'p', container: 'c', command: ['cat'], stdin: true, stdout: true, stderr: false, tty: false, inferred: false, retryOf: null };
+const start: TimelineEvent = { kind: 'session-start', ...s, time: T0, sessionKind: 'exec', transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io', application: 'kubernetes', hop: 'client-apiserver', nodeProxy: null, namespace: 'ns', pod: 'p', container: 'c', command: ['cat'], stdin: true, stdout: true, stderr: false, tty: false, inferred: false, retryOf: null };
 
 function summaryOf(endTime: number): DecodeSummary {
   const session = { session: 1, startTime: T0, endTime, kind: 'exec', streams: [], diagnostics: 0, command: ['cat'] } as unknown as SessionSummary;

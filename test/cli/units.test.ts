@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { createFilter } from '../../src/cli/output/filter.js';
 import { createChalk } from '../../src/cli/output/style.js';
 import type { DecodeSummary, TimelineEvent } from '../../src/timeline/index.js';
+import { OPCODE, WebSocketFrameEncoder } from '../../src/websocket/index.js';
+import { C, S, decode, enc, script, type Step } from '../timeline/helpers.js';
 
 const ep = { address: '127.0.0.1', port: 1 };
 const base = { time: 1_700_000_000_000_000, connection: 2 };
@@ -24,7 +26,7 @@ const SAMPLES: TimelineEvent[] = [
   { kind: 'http-response', ...base, direction: 'serverToClient', index: 0, status: 101, reason: 'Switching Protocols', version: 'HTTP/1.1', headers: [], chosenProtocol: 'v4.channel.k8s.io', bodyLength: 0, body: null, offset: 0 },
   { kind: 'upgrade', ...s, transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io' },
   { kind: 'upgrade-refused', ...base, index: 0, status: 400, upgrade: 'websocket', path: '/x', message: 'no' },
-  { kind: 'session-start', ...s, sessionKind: 'exec', transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io', application: 'kubernetes', hop: 'client-apiserver', namespace: 'ns', pod: 'p', container: 'c', command: ['sh'], stdin: true, stdout: true, stderr: true, tty: false, inferred: false, retryOf: null },
+  { kind: 'session-start', ...s, sessionKind: 'exec', transport: 'spdy/3.1', protocol: 'v4.channel.k8s.io', application: 'kubernetes', hop: 'client-apiserver', nodeProxy: 'n1', namespace: 'ns', pod: 'p', container: 'c', command: ['sh'], stdin: true, stdout: true, stderr: true, tty: false, inferred: false, retryOf: null },
   { kind: 'frame', ...s, direction: 'clientToServer', layer: 'spdy', type: 'data', streamId: 3, role: 'stdin', length: 5, flags: 1, fin: true, offset: 10 },
   { kind: 'stream-open', ...s, direction: 'clientToServer', streamId: 3, role: 'stdin', inferred: true, port: null, requestId: null },
   { kind: 'stream-data', ...s, direction: 'clientToServer', streamId: 3, role: 'stdin', bytes: new Uint8Array([104, 105, 10, 0]), offset: 0 },
@@ -123,6 +125,25 @@ describe('text from the capture cannot drive the terminal', () => {
     const text = renderSummary(poison(dec.summary()), createChalk(false));
     expect(text).toContain('\\x1b[2J');
     expect(text).not.toMatch(UNSAFE);
+  });
+});
+
+describe('an exec through the API server\'s node proxy', () => {
+  it('the timeline and the summary name the node and how it was authorized', () => {
+    const chalk = createChalk(false);
+    expect(formatTimelineEvent(SAMPLES[7]!, chalk)).toContain('(client → API server through nodes/n1/proxy) ns/p/c -- sh');
+    const server = new WebSocketFrameEncoder({ role: 'server' });
+    const steps: Step[] = [
+      { d: C, bytes: enc('GET /api/v1/nodes/n1/proxy/attach/ns/p/c?output=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n') },
+      { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n') },
+      { d: S, bytes: server.encode({ opcode: OPCODE.BINARY, payload: new Uint8Array([1, 104, 105]) }) },
+    ];
+    const text = renderSummary(decode(script(steps)).decoder.summary(), chalk);
+    expect(text).toContain('hop client → API server through nodes/n1/proxy (authorized as nodes/proxy, not pods/attach)');
+    // a session straight to the pod's subresource says nothing of the kind
+    const plain = renderSummary(decode(script([{ d: C, bytes: enc('GET /api/v1/namespaces/ns/pods/p/attach?stdout=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n') }, steps[1]!, steps[2]!])).decoder.summary(), chalk);
+    expect(plain).toContain('hop client → API server  pod ns/p');
+    expect(plain).not.toContain('nodes/');
   });
 });
 

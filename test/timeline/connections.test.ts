@@ -159,6 +159,15 @@ describe('request info', () => {
     expect(requestInfo('/exec/AbCd_-12', '')).toMatchObject({ hop: 'kubelet-runtime', kind: 'exec', namespace: null });
     expect(requestInfo('/portforward/tok', '')).toMatchObject({ hop: 'kubelet-runtime', kind: 'portforward' });
     expect(requestInfo('/api/v1/namespaces/ns/pods/p/portforward', 'ports=80&ports=443')).toMatchObject({ ports: [80, 443] });
+    expect(requestInfo('/exec/ns/p/c', '')).toMatchObject({ nodeProxy: null });
+    // through the API server's node proxy: the kubelet's forms after /api/v1/nodes/{node}/proxy
+    expect(requestInfo('/api/v1/nodes/n1/proxy/exec/ns/p/c', 'command=sh&input=1')).toMatchObject({ hop: 'client-apiserver', nodeProxy: 'n1', kind: 'exec', namespace: 'ns', pod: 'p', container: 'c', stdin: true, command: ['sh'] });
+    expect(requestInfo('/api/v1/nodes/n1:10250/proxy/attach/ns/p/uid-1/c', '')).toMatchObject({ hop: 'client-apiserver', nodeProxy: 'n1:10250', kind: 'attach', container: 'c' });
+    expect(requestInfo('/api/v1/nodes/n1/proxy/portForward/ns/p', 'port=80')).toMatchObject({ hop: 'client-apiserver', nodeProxy: 'n1', kind: 'portforward', namespace: 'ns', pod: 'p', container: null, ports: [80] });
+    // the node proxy's other kubelet paths, and forms the kubelet does not have, are not exec sessions
+    expect(requestInfo('/api/v1/nodes/n1/proxy/metrics', '')).toMatchObject({ hop: 'unknown', kind: 'unknown', nodeProxy: null });
+    expect(requestInfo('/api/v1/nodes/n1/proxy/exec/ns/p', '')).toMatchObject({ hop: 'unknown', kind: 'unknown', nodeProxy: null });
+    expect(requestInfo('/exec/ns/p', '')).toMatchObject({ hop: 'unknown', kind: 'exec' });
     expect(requestInfo('/healthz', '')).toMatchObject({ hop: 'unknown', kind: 'unknown' });
   });
   it('reads booleans like the API server', () => {

@@ -88,6 +88,22 @@ describe('WebSocket exec session', () => {
     expect(byRole.stdout!.serverToClient).toEqual({ bytes: 4, sha256: sha256('bar\n') });
   });
 
+  it("names an exec through the API server's nodes/{node}/proxy as the client hop, with the kubelet URL's target", () => {
+    // the path a WebSocket client takes with only `get` on nodes/proxy: the API server hands it to the kubelet as it is
+    const { s } = wsPair();
+    const steps: Step[] = [
+      { d: C, bytes: enc('GET /api/v1/nodes/node-1/proxy/exec/ns/pod/ctr?command=id&output=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n') },
+      { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n') },
+      { d: S, bytes: s.encode({ opcode: OPCODE.BINARY, payload: cat(new Uint8Array([1]), enc('uid=0(root)\n')) }) },
+      { d: S, bytes: s.encode({ opcode: OPCODE.BINARY, payload: cat(new Uint8Array([3]), enc(SUCCESS)) }) },
+    ];
+    const { decoder, events } = decode(script(steps));
+    const sum = decoder.summary().sessions[0]!;
+    expect(sum).toMatchObject({ kind: 'exec', hop: 'client-apiserver', nodeProxy: 'node-1', namespace: 'ns', pod: 'pod', container: 'ctr', command: ['id'], stdout: true, stdin: false, exit: { status: 'Success' } });
+    expect(events.find((e) => e.kind === 'session-start')).toMatchObject({ hop: 'client-apiserver', nodeProxy: 'node-1' });
+    expect(decoder.diagnosticCount).toBe(0);
+  });
+
   it('decodes native WebSocket port-forward: channel pairs, port prefix stripped', () => {
     const { c, s } = wsPair();
     const port = new Uint8Array([0x90, 0x1f]); // 8080 little-endian

@@ -124,7 +124,9 @@ function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
   const target = sess.pod ? `${sess.namespace ?? '?'}/${sess.pod}${sess.container ? ` container ${sess.container}` : ''}` : null;
   const flags = (['stdin', 'stdout', 'stderr', 'tty'] as const).filter((f) => sess[f]);
   const facts: string[] = [];
-  facts.push(`hop ${HOP_TEXT[sess.hop]}`);
+  // the node proxy is authorized as nodes/proxy (get, for a WebSocket), not as pods/exec: worth a glance when auditing
+  const proxied = sess.nodeProxy !== null ? ` through nodes/${sess.nodeProxy}/proxy ${chalk.yellow(`(authorized as nodes/proxy, not pods/${sess.kind})`)}` : '';
+  facts.push(`hop ${HOP_TEXT[sess.hop]}${proxied}`);
   if (target) facts.push(`pod ${target}`);
   if (sess.command.length) facts.push(`command ${sess.command.join(' ')}`);
   if (flags.length) facts.push(`flags ${flags.join(',')}`);

@@ -92,7 +92,7 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       if (ev.application === 'websocket' || ev.application === 'raw') {
         return `${head} ${chalk.bold.green(`session ${ev.session}`)} ${APPLICATION_TEXT[ev.application]} ${ev.transport} ${ev.protocol ?? '(no subprotocol)'}`;
       }
-      return `${head} ${chalk.bold.green(`session ${ev.session} ${ev.sessionKind}`)} (${HOP_TEXT[ev.hop]})${target}${cmd} [${flags}] ${ev.transport} ${
+      return `${head} ${chalk.bold.green(`session ${ev.session} ${ev.sessionKind}`)} (${HOP_TEXT[ev.hop]}${ev.nodeProxy !== null ? ` through nodes/${ev.nodeProxy}/proxy` : ''})${target}${cmd} [${flags}] ${ev.transport} ${
         ev.protocol ?? 'protocol unknown'
       }${ev.inferred ? chalk.yellow(' (joined mid-session: inferred)') : ''}${ev.retryOf !== null ? ` retry of connection ${ev.retryOf}` : ''}`;
     }
