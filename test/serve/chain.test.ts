@@ -35,6 +35,9 @@ interface SummarySession {
   transport: string;
   protocol: string;
   hop: string;
+  nodeProxy: string | null;
+  namespace: string | null;
+  pod: string | null;
   server: string;
   exit: { status: string; code: number; message: string } | null;
   streams: SummaryStream[];
@@ -439,6 +442,49 @@ if (pyMissing) console.warn(`skipping python3-kubernetes through serve --chain: 
       const rec = recordOf(await recordsSince(c, since, ['runtime']), 'runtime');
       expect({ transport: rec.transport, protocol: rec.protocol, exit: rec.exit }).toEqual({ transport: 'websocket', protocol: 'v4.channel.k8s.io', exit: { code: 3 } });
       expect(rec.streams.find((x) => x.role === 'stdout')!.serverToClient.bytes).toBe('hello-v4\n'.length);
+    } finally {
+      await c.chain.close();
+    }
+  }, 60_000);
+});
+
+describe("a WebSocket exec through the API server's node proxy (ws as the client)", () => {
+  it('passes the kubelet path through untranslated; decode names the node and links the three hops into one path', async () => {
+    const { default: WebSocket } = await import('ws');
+    const c = await recordingChain({});
+    try {
+      const command = ['sh', '-c', 'echo via-node-proxy; exit 4'].map((a) => `command=${encodeURIComponent(a)}`).join('&');
+      const url = `ws://127.0.0.1:${c.ports.apiserver}/api/v1/nodes/node-1/proxy/exec/default/web/main?${command}&output=1&error=1`;
+      const { value: got, file } = await captured(c, () =>
+        new Promise<{ protocol: string; stdout: string; status: string }>((resolve, reject) => {
+          const ws = new WebSocket(url, ['v4.channel.k8s.io']);
+          let stdout = '';
+          let status = '';
+          ws.on('message', (data: Buffer) => {
+            if (data[0] === 1) stdout += data.subarray(1).toString('utf8');
+            if (data[0] === 3) status += data.subarray(1).toString('utf8');
+          });
+          ws.on('close', () => resolve({ protocol: ws.protocol, stdout, status }));
+          ws.on('error', reject);
+        }),
+      );
+      expect(got.protocol).toBe('v4.channel.k8s.io');
+      expect(got.stdout).toBe('via-node-proxy\n');
+      expect(JSON.parse(got.status)).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '4' }] } });
+      if (!file) return;
+      const r = await runCli(['decode', file, '--summary', '--json'], { timeoutMs: 120_000 });
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout.toString('utf8')) as Summary & { paths: Array<{ hops: Array<{ hop: string }> }> };
+      const sessions = byHop(s, c);
+      // the node proxy does not translate: WebSocket v4 at every hop, as the client offered it
+      expect(sessions.map((x) => [x.hop, x.transport, x.protocol, x.nodeProxy, x.namespace, x.pod])).toEqual([
+        ['client-apiserver', 'websocket', 'v4.channel.k8s.io', 'node-1', 'default', 'web'],
+        ['apiserver-kubelet', 'websocket', 'v4.channel.k8s.io', null, 'default', 'web'],
+        ['kubelet-runtime', 'websocket', 'v4.channel.k8s.io', null, null, null],
+      ]);
+      expect(s.paths.map((p) => p.hops.map((h) => h.hop))).toEqual([[...HOPS]]);
+      const text = await runCli(['decode', file, '--summary'], { timeoutMs: 120_000, env: { NO_COLOR: '1' } });
+      expect(text.stdout.toString('utf8')).toContain('through nodes/node-1/proxy (authorized as nodes/proxy, not pods/exec)');
     } finally {
       await c.chain.close();
     }

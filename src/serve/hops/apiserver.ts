@@ -16,6 +16,10 @@
  * - Any other WebSocket, and everything before those versions: passed
  *   through; a kubelet refuses v5 and the tunnel with 403, relayed with
  *   `Connection: close`, and kubectl falls back to SPDY.
+ * - The node proxy, `/api/v1/nodes/{node}/proxy/{kubelet path}`: the rest of
+ *   the path and the query passed through to the kubelet as they are, never
+ *   translated (a real API server's node proxy is the plain upgrade-aware
+ *   proxy). One kubelet stands for every node.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -34,7 +38,7 @@ import { WsServerConnection } from '../ws-conn.js';
 import { serveWebSocketExec } from '../ws-exec.js';
 import { WsMessageDuplex } from '../ws-portforward.js';
 import { forwardHeaders } from './forward-headers.js';
-import { kubeletPath, type KubeletTarget } from './kubelet-urls.js';
+import { kubeletPath, parseKubeletUrl, type KubeletTarget } from './kubelet-urls.js';
 import { listenHop, type HopHandle } from './listen.js';
 import { pipeBothWays } from './pipe.js';
 import type { HopRecorder } from './record.js';
@@ -57,6 +61,7 @@ export interface ApiserverHopOptions {
 }
 
 const SUBRESOURCE = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/;
+const NODE_PROXY = /^\/api\/v1\/nodes\/[^/]+\/proxy(\/.*)$/;
 
 /** `1.29` → 29 (the minor version; only 1.x exists). */
 export function apiserverMinor(version: string): number {
@@ -74,6 +79,15 @@ export async function startApiserverHop(opts: ApiserverHopOptions): Promise<HopH
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://local');
+    const remoteAddress = req.socket.remoteAddress ?? '127.0.0.1';
+    const proxied = NODE_PROXY.exec(url.pathname);
+    if (proxied) {
+      const path = `${proxied[1]!}${url.search}`;
+      const t = parseKubeletUrl(new URL(path, 'http://local'));
+      if (!t) return refuse(socket, 404, 'Not Found', statusBody(404, 'NotFound', `no upgrade at ${proxied[1]!}`));
+      log(`${req.method} ${req.url} (node proxy, passed through: ${req.method} ${path})`);
+      return void passThrough(req, socket, head, path, remoteAddress, { kind: t.sub, namespace: t.namespace, pod: t.pod, command: t.command });
+    }
     const m = SUBRESOURCE.exec(url.pathname);
     if (!m) return refuse(socket, 404, 'Not Found', statusBody(404, 'NotFound', `no upgrade at ${url.pathname}`));
     const namespace = decodeURIComponent(m[1]!);
@@ -87,7 +101,6 @@ export async function startApiserverHop(opts: ApiserverHopOptions): Promise<HopH
     const offered = headerValues(req.headers, 'sec-websocket-protocol')
       .flatMap((v) => v.split(','))
       .map((p) => p.trim());
-    const remoteAddress = req.socket.remoteAddress ?? '127.0.0.1';
 
     if (websocket && sub !== 'portforward' && translatesExec && offered.includes(REMOTE_COMMAND_V5)) {
       log(`${req.method} ${req.url} (websocket, translated to SPDY: POST ${path})`);
