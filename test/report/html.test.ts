@@ -9,7 +9,7 @@
  * test-output/screenshots/ (not committed) to look at; nothing compares pixels.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Terminal } from '@xterm/headless';
@@ -17,6 +17,8 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliMissing, fixtures, ROOT, runCli } from '../cli/helpers.js';
 import { findChromium, launchChromium, openReport } from './browser.js';
+import { writeSyntheticPcapng } from '../../src/capture/pcapng-writer.js';
+import { OPCODE, WebSocketFrameEncoder } from '../../src/websocket/index.js';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
 
@@ -209,6 +211,37 @@ describe.skipIf(skip !== null)('--html report in Chromium', () => {
         await term!.screenshot({ path: join(SCREENSHOTS, 'report-replay.png') });
         expect(statSync(join(SCREENSHOTS, 'report-page.png')).size).toBeGreaterThan(10_000);
       }
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("names the node of an exec through the API server's node proxy, and how it was authorized", async () => {
+    // one WebSocket exec through /api/v1/nodes/{node}/proxy, written as a capture
+    const server = new WebSocketFrameEncoder({ role: 'server' });
+    const t0 = 1_700_000_000_000_000;
+    const chunk = (direction: 'clientToServer' | 'serverToClient', bytes: Uint8Array, k: number) => ({ direction, bytes, time: t0 + k * 1000 });
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const capture = writeSyntheticPcapng([
+      {
+        client: { address: '10.0.0.1', port: 40000 },
+        server: { address: '10.0.0.2', port: 6443 },
+        chunks: [
+          chunk('clientToServer', enc('GET /api/v1/nodes/node-7/proxy/exec/ns/p/c?command=id&output=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n'), 0),
+          chunk('serverToClient', enc('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n'), 1),
+          chunk('serverToClient', server.encode({ opcode: OPCODE.BINARY, payload: new Uint8Array([1, ...enc('uid=0\n')]) }), 2),
+          chunk('serverToClient', server.encode({ opcode: OPCODE.BINARY, payload: new Uint8Array([3, ...enc('{"metadata":{},"status":"Success"}')]) }), 3),
+        ],
+      },
+    ]);
+    const file = join(tmp, 'node-proxy.pcapng');
+    writeFileSync(file, capture);
+    const { html } = await report(file, 'node-proxy');
+    const { page } = await open(html);
+    try {
+      await page.click('#sessions tbody tr[data-session="1"]');
+      const facts = await page.$eval('#session-facts', (e) => e.textContent!);
+      expect(facts).toContain('hop client-apiserver · through nodes/node-7/proxy (authorized as nodes/proxy, not pods/exec)');
     } finally {
       await page.close();
     }

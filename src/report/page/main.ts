@@ -46,6 +46,8 @@ function sessionFacts(s: ReportSession): string {
     `${m.kind}${m.tty ? ' with a TTY' : ''}`,
     `${m.transport} ${m.protocol ?? ''}`.trim(),
     `hop ${m.hop}`,
+    // the summary of a report made before the field came has none
+    m.nodeProxy ? `through nodes/${m.nodeProxy}/proxy (authorized as nodes/proxy, not pods/${m.kind})` : '',
     `${m.client} → ${m.server}`,
     `started ${clock(m.startTime)} UTC`,
     `lasted ${formatDuration(s.durationUs)}`,
