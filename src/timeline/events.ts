@@ -37,7 +37,9 @@ export type StreamRole = 'stdin' | 'stdout' | 'stderr' | 'error' | 'resize' | 'd
 
 /**
  * Which hop of the exec path a connection is, from the request path:
- * - `client-apiserver`: `/api/v1/namespaces/{ns}/pods/{pod}/exec|attach|portforward`
+ * - `client-apiserver`: `/api/v1/namespaces/{ns}/pods/{pod}/exec|attach|portforward`, or
+ *   the node proxy `/api/v1/nodes/{node}/proxy/{kubelet path}`; either after any
+ *   prefix the server URL's path puts in front
  * - `apiserver-kubelet`: `/exec/{ns}/{pod}/{container}`, `/attach/…`, `/portForward/{ns}/{pod}`
  * - `kubelet-runtime`: `/exec/{token}`, `/attach/{token}`, `/portforward/{token}`
  */

@@ -21,17 +21,8 @@ const OPERATIONS: Record<string, SessionKind> = { exec: 'exec', attach: 'attach'
 export function requestInfo(path: string, query: string): RequestInfo {
   const seg = pathSegments(path);
   const info: RequestInfo = { kind: 'unknown', ...noExecTarget(), ports: [] };
-  // /api/v1/namespaces/{ns}/pods/{pod}/{op}
-  if (seg.length === 7 && seg[0] === 'api' && seg[1] === 'v1' && seg[2] === 'namespaces' && seg[4] === 'pods' && OPERATIONS[seg[6]!.toLowerCase()]) {
+  if (apiTarget(seg, info)) {
     info.hop = 'client-apiserver';
-    info.kind = OPERATIONS[seg[6]!.toLowerCase()]!;
-    info.namespace = seg[3]!;
-    info.pod = seg[5]!;
-  } else if (seg.length >= 7 && seg[0] === 'api' && seg[1] === 'v1' && seg[2] === 'nodes' && seg[4] === 'proxy' && kubeletTarget(seg.slice(5), info)) {
-    // /api/v1/nodes/{node}/proxy/{kubelet path}: the API server passes the rest
-    // of the path and the query on to that node's kubelet, so they are the kubelet's forms
-    info.hop = 'client-apiserver';
-    info.nodeProxy = seg[3]!;
   } else if (seg.length === 2 && OPERATIONS[seg[0]!.toLowerCase()]) {
     // /exec/{token}: the CRI streaming server; options live in the runtime's request cache
     info.kind = OPERATIONS[seg[0]!.toLowerCase()]!;
@@ -58,6 +49,34 @@ export function requestInfo(path: string, query: string): RequestInfo {
     }
   }
   return info;
+}
+
+/**
+ * The API server's forms, after any prefix: kubectl puts the server URL's
+ * path in front of them (`https://rancher.example/k8s/clusters/c-m-1` →
+ * `/k8s/clusters/c-m-1/api/v1/…`), so each `api/v1` in the path is tried.
+ * Fills in the kind and the target; false when none is one of them.
+ */
+function apiTarget(seg: string[], info: RequestInfo): boolean {
+  for (let i = 0; i + 1 < seg.length; i++) {
+    if (seg[i] !== 'api' || seg[i + 1] !== 'v1') continue;
+    const n = seg.length - i;
+    const op = OPERATIONS[seg[seg.length - 1]!.toLowerCase()];
+    if (n === 7 && seg[i + 2] === 'namespaces' && seg[i + 4] === 'pods' && op) {
+      // …/api/v1/namespaces/{ns}/pods/{pod}/{op}
+      info.kind = op;
+      info.namespace = seg[i + 3]!;
+      info.pod = seg[i + 5]!;
+      return true;
+    }
+    if (n >= 7 && seg[i + 2] === 'nodes' && seg[i + 4] === 'proxy' && kubeletTarget(seg.slice(i + 5), info)) {
+      // …/api/v1/nodes/{node}/proxy/{kubelet path}: the API server passes the rest
+      // of the path and the query on to that node's kubelet, so they are the kubelet's forms
+      info.nodeProxy = seg[i + 3]!;
+      return true;
+    }
+  }
+  return false;
 }
 
 /**

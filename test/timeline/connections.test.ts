@@ -168,6 +168,16 @@ describe('request info', () => {
     expect(requestInfo('/api/v1/nodes/n1/proxy/metrics', '')).toMatchObject({ hop: 'unknown', kind: 'unknown', nodeProxy: null });
     expect(requestInfo('/api/v1/nodes/n1/proxy/exec/ns/p', '')).toMatchObject({ hop: 'unknown', kind: 'unknown', nodeProxy: null });
     expect(requestInfo('/exec/ns/p', '')).toMatchObject({ hop: 'unknown', kind: 'exec' });
+    // after a server URL's path prefix, as kubectl sends them to a Rancher-style cluster proxy
+    expect(requestInfo('/k8s/clusters/c-m-1/api/v1/namespaces/ns/pods/p/exec', 'command=sh')).toMatchObject({ hop: 'client-apiserver', kind: 'exec', namespace: 'ns', pod: 'p', command: ['sh'] });
+    expect(requestInfo('/k8s/clusters/c-m-1/api/v1/nodes/n1/proxy/portForward/ns/p', '')).toMatchObject({ hop: 'client-apiserver', kind: 'portforward', nodeProxy: 'n1', namespace: 'ns', pod: 'p' });
+    // an api/v1 in the prefix itself, and a namespace and pod named like it
+    expect(requestInfo('/api/v1/x/api/v1/namespaces/ns/pods/p/attach', '')).toMatchObject({ hop: 'client-apiserver', kind: 'attach', namespace: 'ns', pod: 'p' });
+    expect(requestInfo('/api/v1/namespaces/api/pods/v1/exec', '')).toMatchObject({ hop: 'client-apiserver', namespace: 'api', pod: 'v1' });
+    expect(requestInfo('/api/v1/nodes/n/proxy/exec/api/v1/c', '')).toMatchObject({ hop: 'client-apiserver', nodeProxy: 'n', namespace: 'api', pod: 'v1', container: 'c' });
+    // other subresources, prefixed or not, are not sessions
+    expect(requestInfo('/k8s/clusters/c-m-1/api/v1/namespaces/ns/pods/p/log', '')).toMatchObject({ hop: 'unknown', kind: 'unknown' });
+    expect(requestInfo('/k8s/clusters/c-m-1/api/v1/namespaces/ns/pods/p/exec/more', '')).toMatchObject({ hop: 'unknown', kind: 'unknown' });
     expect(requestInfo('/healthz', '')).toMatchObject({ hop: 'unknown', kind: 'unknown' });
   });
   it('reads booleans like the API server', () => {
