@@ -4,12 +4,13 @@
  * out, any chunk boundaries. Keep-alive (many messages), bodies by
  * Content-Length, chunked or (responses) until close, and protocol switches:
  *
- * - request side: after a request that asks for an upgrade, the parser holds
- *   further bytes (copies: they outlive the call) until the owner learns the
- *   answer: `acceptUpgrade()` hands them to the next protocol,
- *   `refuseUpgrade()` parses them as HTTP again.
- * - response side: a `101` ends HTTP; the `switch` event carries the bytes
- *   after the head (a view into the same chunk).
+ * - request side: after a request that asks for an upgrade, or a CONNECT,
+ *   the parser holds further bytes (copies: they outlive the call) until the
+ *   owner learns the answer: `acceptUpgrade()` hands them to the next
+ *   protocol (or the tunnel), `refuseUpgrade()` parses them as HTTP again.
+ * - response side: a `101`, or a 2xx answering a CONNECT, ends HTTP; the
+ *   `switch` event carries the bytes after the head (a view into the same
+ *   chunk).
  *
  * Body bytes are views into the pushed chunks (valid as long as the caller
  * does not reuse them). Heads are decoded as latin1, the HTTP/1 octet rule.
@@ -455,6 +456,13 @@ export class HttpParser {
       return true;
     }
     const req = this.expected.shift();
+    if (req?.method === 'CONNECT' && status >= 200 && status < 300) {
+      // a tunnel from the end of this head on, both ways (RFC 9110 §9.3.6: no content)
+      this.messages++;
+      this.state = State.Switched;
+      out.push({ kind: 'message-end', offset: this.pos });
+      return false;
+    }
     this.current = { head: req?.method === 'HEAD', method: req?.method ?? 'GET', upgrade: req?.upgrade ?? null };
     if (this.current.head || status === 204 || status === 304) {
       this.finishMessage(out);
@@ -500,7 +508,8 @@ export class HttpParser {
   private finishMessage(out: HttpParseEvent[]): void {
     this.messages++;
     out.push({ kind: 'message-end', offset: this.pos });
-    if (this.type === 'request' && this.current?.upgrade) {
+    if (this.type === 'request' && (this.current?.upgrade || this.current?.method === 'CONNECT')) {
+      // what follows is the new protocol's, or the tunnel's, if the answer agrees
       this.state = State.UpgradePending;
       out.push({ kind: 'upgrade-pending', offset: this.pos });
     } else {

@@ -5,8 +5,8 @@
  * rewritten (the caller adds the user's credentials, which may take an
  * exec plugin run); everything between heads (bodies, chunked framing) is
  * forwarded as it came. After an upgrade request the client's bytes wait
- * until the server's answer is known: a 101 turns both directions into a
- * plain byte pipe, anything else lets HTTP go on.
+ * until the server's answer is known: a 101 (or a 2xx to a CONNECT) turns
+ * both directions into a plain byte pipe, anything else lets HTTP go on.
  *
  * The server's responses are followed only as far as needed: their status
  * (a 401 means the user's credentials were rejected) and the 101.
@@ -38,6 +38,8 @@ export class RequestGate {
   private readonly held = new ByteQueue();
   private inBody = false;
   private upgradePending = false;
+  /** The request that waits for its answer is a CONNECT: a 2xx makes a tunnel, as a 101 does. */
+  private connectPending = false;
   private piping = false;
   private refused = false;
   private watchingResponses = true;
@@ -63,7 +65,8 @@ export class RequestGate {
       if (ev.kind === 'response-head') {
         verdict.statuses.push(ev.head.status);
         // An upgrade's answer decides what the held client bytes are.
-        if (this.upgradePending && ev.head.status !== 101 && ev.head.status >= 200) {
+        const tunnel = this.connectPending && ev.head.status >= 200 && ev.head.status < 300;
+        if (this.upgradePending && ev.head.status !== 101 && ev.head.status >= 200 && !tunnel) {
           this.upgradePending = false;
           verdict.actions.push(...this.follow(this.requests.refuseUpgrade()));
         }
@@ -100,6 +103,7 @@ export class RequestGate {
             break;
           }
           this.responses.expectResponse({ method: ev.head.method, upgrade: ev.head.upgrade });
+          this.connectPending = ev.head.method === 'CONNECT';
           out.push({ kind: 'head', head: ev.head });
           this.inBody = true;
           break;

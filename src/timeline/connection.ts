@@ -29,6 +29,8 @@ import { CLIENT_PREFACE_BYTES } from '../http2/frames.js';
 import { guessFraming, looksLikeTls, worthGuessing, type FramingGuess, type GuessConstraints, type HeldBytes } from './sniff-framing.js';
 import { concatBytes, copyBytes } from '../common/bytes.js';
 import type { DigestEngine } from './digests.js';
+import type { TlsKeyLog } from '../tls/keylog.js';
+import { ConnectTunnel } from './connect-tunnel.js';
 
 /** Shared across connections of one SessionDecoder. */
 export interface DecoderContext {
@@ -47,6 +49,8 @@ export interface DecoderContext {
   closeNamesFiles?: boolean;
   /** WebSocket decoders may unmask in the input chunks (`SessionDecoderOptions.ownsInput`). */
   unmask: 'copy' | 'in-place';
+  /** Secrets for TLS that starts inside a connection (a CONNECT tunnel's). */
+  tlsKeys?: TlsKeyLog | null;
 }
 
 /** How long after a refused WebSocket upgrade a SPDY upgrade to the same path still counts as its retry. */
@@ -56,7 +60,7 @@ export const MAX_REQUESTS_KEPT = 10_000;
 /** Bytes kept per direction while the connection is not classified yet. */
 const SNIFF_LIMIT = 256 * 1024;
 
-type Phase = 'sniff' | 'http' | 'http2' | 'session' | 'opaque';
+type Phase = 'sniff' | 'http' | 'http2' | 'session' | 'opaque' | 'tunnel';
 
 interface SniffBuffer extends HeldBytes {
   /** Absolute offset of the first buffered byte. */
@@ -117,7 +121,12 @@ export class ConnectionDecoder {
   }
 
   get sessionId(): number | null {
-    return this.session?.id ?? null;
+    return this.tunnel ? this.tunnel.sessionId : (this.session?.id ?? null);
+  }
+
+  /** The TLS inside the connection's CONNECT tunnel, once its first record came; null otherwise. */
+  get tunnelTls(): ConnectTunnel['tls'] {
+    return this.tunnel?.tls ?? null;
   }
 
   open(out: TimelineEvent[]): void {
@@ -188,11 +197,13 @@ export class ConnectionDecoder {
   }
 
   sessionSummaries(): SessionSummary[] {
+    if (this.tunnel) return this.tunnel.sessionSummaries().map((t) => ({ ...t, files: [...this.files] }));
     return this.session ? [{ ...this.session.summary(), files: [...this.files] }] : [];
   }
 
   requestSummaries(): RequestSummary[] {
-    return this.summaries.map((r) => ({ ...r, files: [...this.files] }));
+    const own = this.summaries.map((r) => ({ ...r, files: [...this.files] }));
+    return this.tunnel ? [...own, ...this.tunnel.requestSummaries().map((r) => ({ ...r, files: [...this.files] }))] : own;
   }
 
   // --- routing -----------------------------------------------------------------
@@ -229,6 +240,9 @@ export class ConnectionDecoder {
         this.session!.bytes(d, bytes, time, out);
         return;
       }
+      case 'tunnel':
+        this.tunnel!.data(d, bytes, offset, time, out);
+        return;
       case 'opaque':
         return;
       default: {
@@ -239,6 +253,8 @@ export class ConnectionDecoder {
   }
 
   private gapAt(d: Direction, offset: number, size: number, time: number, out: TimelineEvent[]): void {
+    // the tunnel's decoder says it, at its own offsets
+    if (this.phase === 'tunnel') return this.tunnel!.gap(d, offset, size, time, out);
     out.push({ kind: 'gap', time, connection: this.id, session: this.sessionId, direction: d, offset, size });
     switch (this.phase) {
       case 'sniff':
@@ -271,6 +287,11 @@ export class ConnectionDecoder {
     }
   }
 
+  /** End of the connection that carries this one as a tunnel (no close event: the outer connection has it). */
+  endTunnelled(time: number, reason: ConnectionClose['reason'], out: TimelineEvent[]): void {
+    this.end(time, reason, out);
+  }
+
   private end(time: number, reason: ConnectionClose['reason'], out: TimelineEvent[]): void {
     if (this.finished) return;
     if (this.phase === 'sniff') this.classify(time, true, out);
@@ -280,6 +301,7 @@ export class ConnectionDecoder {
       }
     }
     if (this.phase === 'http2') this.h2!.end(time, out);
+    if (this.phase === 'tunnel') this.tunnel!.end(time, reason, out);
     if (this.phase === 'session') {
       for (const d of ['clientToServer', 'serverToClient'] as const) if (this.align[d]) this.tryAlign(d, time, true, out);
       this.session!.end(time, reason, out);
@@ -297,12 +319,12 @@ export class ConnectionDecoder {
 
   /** Requests kept for the summary. */
   get requestCount(): number {
-    return this.summaries.length;
+    return this.summaries.length + (this.tunnel?.requestCount ?? 0);
   }
 
   /** Whether the summary has anything from this connection. */
   get hasSummary(): boolean {
-    return this.session !== null || this.summaries.length > 0;
+    return this.session !== null || this.summaries.length > 0 || this.tunnel?.hasSummary === true;
   }
 
   // --- classification ------------------------------------------------------------
@@ -676,11 +698,15 @@ export class ConnectionDecoder {
         if (this.ctx.refusedUpgrades.length > MAX_REFUSED_KEPT) this.ctx.refusedUpgrades.shift();
       }
       this.httpEvents('clientToServer', this.req!.refuseUpgrade(), time, out);
+    } else if (rec?.head.method === 'CONNECT' && h.status >= 300) {
+      // no tunnel: what the client sent after its CONNECT is HTTP again (a 2xx switches, below)
+      this.httpEvents('clientToServer', this.req!.refuseUpgrade(), time, out);
     }
   }
 
   private upgraded(rest: Uint8Array[], offset: number, time: number, out: TimelineEvent[]): void {
     const rec = this.requests.find((x) => x.index === this.respIndex - 1) ?? null;
+    if (rec?.head.method === 'CONNECT') return this.startTunnel(rec.head.target, rest, offset, time, out);
     const respHead = this.switchHead;
     const upgrade = (respHead ? headerValue(respHead.headers, 'upgrade') : null) ?? rec?.head.upgrade ?? '';
     let transport: Transport;
@@ -772,6 +798,35 @@ export class ConnectionDecoder {
   }
 
   private switchHead: HttpResponseHead | null = null;
+  private tunnel: ConnectTunnel | null = null;
+
+  /**
+   * A CONNECT was answered 2xx: from here both directions carry the tunnel
+   * (connect-tunnel.ts). `rest`: the server's bytes after its head, at
+   * `offset`; the client's bytes after its request wait in the request parser.
+   */
+  private startTunnel(target: string, rest: Uint8Array[], offset: number, time: number, out: TimelineEvent[]): void {
+    const held = this.req ? this.req.acceptUpgrade() : [];
+    let heldBytes = 0;
+    for (const h of held) heldBytes += h.length;
+    // the client's held bytes are the last it sent: the tunnel starts that far back
+    const start = { clientToServer: this.next.clientToServer - heldBytes, serverToClient: offset };
+    this.phase = 'tunnel';
+    this.req = this.resp = null;
+    const open: ConnectionOpen = { ...this.openEv, client: this.client, server: this.server, startedLate: false };
+    const tunnel = new ConnectTunnel(open, this.ctx.tlsKeys ?? null, target, start, (o) => new ConnectionDecoder(o, this.ctx, undefined));
+    this.tunnel = tunnel;
+    let at = start.clientToServer;
+    for (const h of held) {
+      tunnel.data('clientToServer', h, at, time, out);
+      at += h.length;
+    }
+    at = offset;
+    for (const r of rest) {
+      tunnel.data('serverToClient', r, at, time, out);
+      at += r.length;
+    }
+  }
 
   private beginSession(
     transport: Transport,

@@ -56,6 +56,7 @@ export class SessionDecoder {
       requestsKept: 0,
       closeNamesFiles: (opts.inputNames?.length ?? 0) > 1,
       unmask: opts.ownsInput ? 'in-place' : 'copy',
+      tlsKeys: opts.tlsKeys ?? null,
     };
   }
 
@@ -90,6 +91,7 @@ export class SessionDecoder {
           g.end(c.lastTime, c, out);
         }
         c.finish(out);
+        this.keepTunnelTls(c);
       } catch (e) {
         out.push(internalError(e, c.id, c.lastTime));
       }
@@ -119,6 +121,14 @@ export class SessionDecoder {
         files: [...(this.tlsFiles.get(t.connection) ?? this.connections.get(t.connection)?.files ?? [])],
       })),
     };
+  }
+
+  /** The TLS inside a connection's CONNECT tunnel joins the TLS connections once the connection ends. */
+  private keepTunnelTls(c: ConnectionDecoder): void {
+    const t = c.tunnelTls;
+    if (t === null || this.tlsSummaries.includes(t) || this.tlsSummaries.length >= MAX_TLS_KEPT) return;
+    this.tlsSummaries.push(t);
+    this.tlsFiles.set(c.id, c.files);
   }
 
   /** Keep a closed connection for the summary, dropping the oldest beyond the limit. */
@@ -224,6 +234,7 @@ export class SessionDecoder {
   /** The connection ended: its decoder closes, and its summary is kept or, without one, it is let go. */
   private closeConnection(c: ConnectionDecoder, ev: ConnectionClose, out: TimelineEvent[]): void {
     c.close(ev, out);
+    this.keepTunnelTls(c);
     this.connections.delete(ev.connection);
     if (!c.hasSummary) this.dropClosed(c);
     else this.keepClosed(c);

@@ -187,6 +187,8 @@ export interface TlsConnectionSummary extends TlsDescription {
   connection: number;
   client: string;
   server: string;
+  /** The `CONNECT` target when the TLS runs in a proxy's tunnel (`client` and `server` are then the proxy's connection); null otherwise (an addition). */
+  tunnel: string | null;
   /** The capture files the connection came from, as for sessions (always set by `SessionDecoder.summary()`). */
   files?: string[];
 }

@@ -37,6 +37,8 @@ export class TlsGate {
   constructor(
     private readonly openEv: ConnectionOpen,
     private readonly keys: TlsKeyLog | null,
+    /** The CONNECT target, for the TLS inside a proxy's tunnel. */
+    private readonly tunnel: string | null = null,
   ) {}
 
   data(ev: ConnectionData, c: ConnectionDecoder, out: TimelineEvent[]): void {
@@ -88,7 +90,7 @@ export class TlsGate {
     this.tls = new TlsDecoder({ connection: this.openEv.connection, keys: this.keys });
     const client = this.clientDir === 'clientToServer' ? this.openEv.client : this.openEv.server;
     const server = this.clientDir === 'clientToServer' ? this.openEv.server : this.openEv.client;
-    this.summary = { connection: this.openEv.connection, client: endpointText(client), server: endpointText(server), ...this.tls.description };
+    this.summary = { connection: this.openEv.connection, client: endpointText(client), server: endpointText(server), tunnel: this.tunnel, ...this.tls.description };
   }
 
   private feed(ev: ConnectionData, c: ConnectionDecoder, out: TimelineEvent[]): void {

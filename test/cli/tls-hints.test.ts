@@ -16,6 +16,7 @@ function tlsConnection(connection: number, server: string, decrypted: boolean, r
     connection,
     client: `127.0.0.1:${40000 + connection}`,
     server,
+    tunnel: null,
     version: 'TLS 1.3',
     serverName: null,
     alpnOffered: ['http/1.1'],

@@ -157,3 +157,24 @@ describe('head rewriting', () => {
     expect(Buffer.from(wire).toString('latin1')).not.toMatch(/authorization/i);
   });
 });
+
+describe('a CONNECT through the gate', () => {
+  it('a 2xx makes a pipe: the bytes the client sent after it go upstream as they are, not as HTTP', () => {
+    const gate = new RequestGate(TOKEN);
+    const tunnelled = latin1('\x16\x03\x01\x00\x05hello-tls');
+    const sent = render(gate.pushClient(Buffer.concat([latin1(`CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n${auth}\r\n`), tunnelled])));
+    expect(sent).toBe('<HEAD CONNECT api.example:443>');
+    const answer = gate.pushServer(latin1('HTTP/1.1 200 Connection established\r\n\r\n'));
+    expect(answer.statuses).toEqual([200]);
+    expect(render(answer.actions)).toBe(tunnelled.toString('latin1'));
+    expect(gate.isPipe).toBe(true);
+  });
+
+  it('any other answer lets HTTP go on with what the client sent after it', () => {
+    const gate = new RequestGate(TOKEN);
+    gate.pushClient(latin1(`CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n${auth}\r\n${GET}`));
+    const answer = gate.pushServer(latin1('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n'));
+    expect(render(answer.actions)).toBe('<HEAD GET /api?timeout=32s>');
+    expect(gate.isPipe).toBe(false);
+  });
+});

@@ -77,7 +77,10 @@ export function renderSummary(
   const tls = filtered ? [] : (s.tlsConnections ?? []);
   if (tls.length) {
     lines.push(chalk.bold(`TLS connections (${tls.length})`));
-    for (const t of tls) lines.push(`  #${t.connection} ${t.client} → ${t.server} ${tlsText(t)}: ${t.decrypted ? chalk.green(tlsStatus(t)) : chalk.yellow(tlsStatus(t))}`);
+    for (const t of tls) {
+      const via = t.tunnel ? ` (a proxy's tunnel to ${t.tunnel})` : '';
+      lines.push(`  #${t.connection} ${t.client} → ${t.server}${via} ${tlsText(t)}: ${t.decrypted ? chalk.green(tlsStatus(t)) : chalk.yellow(tlsStatus(t))}`);
+    }
     lines.push('');
   }
   lines.push(

@@ -44,8 +44,9 @@ const SERVERS_NAMED = 3;
  * secrets. Through a real API server this is the hop to the kubelet, whose
  * TLS only the API server and the kubelet know.
  */
-export function tlsOtherKeysHint(missing: readonly Pick<TlsConnectionSummary, 'server'>[]): string {
-  const servers = [...new Set(missing.map((t) => t.server))];
+export function tlsOtherKeysHint(missing: readonly Pick<TlsConnectionSummary, 'server' | 'tunnel'>[]): string {
+  // through a proxy, the server that holds the other end of the TLS is the tunnel's target
+  const servers = [...new Set(missing.map((t) => t.tunnel ?? t.server))];
   const named = servers.slice(0, SERVERS_NAMED).join(', ') + (servers.length > SERVERS_NAMED ? ', …' : '');
   const n = missing.length;
   return (

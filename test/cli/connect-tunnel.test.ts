@@ -1,0 +1,174 @@
+/**
+ * Clients behind an HTTPS proxy (`HTTPS_PROXY`): every connection to the
+ * proxy is `CONNECT host:port`, a 200, then TLS to the API server inside
+ * the tunnel. Captured between the client and the proxy, `decode` must see
+ * the TLS inside (and decrypt it with the client's key log), raise no false
+ * alarm without keys, and find the exec session in it.
+ *
+ * Peers: real kubectl 1.33 through the proxy (`HTTPS_PROXY`; Go skips the
+ * proxy for loopback addresses, so the server listens on this machine's
+ * other address when it has one), and a `ws` client whose TLS socket is made
+ * over the tunnel by Node with its key log events written down.
+ */
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServe, type ServeHandle } from '../../src/serve/index.js';
+import { captureLo, chainCaptureUnavailable } from '../helpers/chain.js';
+import { kubectlBinary, kubectlMissing, runKubectl } from '../helpers/kubectl.js';
+import { cliMissing, runCli } from './helpers.js';
+
+const skip = cliMissing() ?? chainCaptureUnavailable();
+if (skip) console.warn(`skipping decode of CONNECT tunnels: ${skip}`);
+
+/** A CONNECT proxy: one line of HTTP in, a 200, then bytes both ways. */
+async function connectProxy(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((c) => {
+    sockets.add(c);
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      c.off('data', onData);
+      const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.1\r\n/.exec(head.toString('latin1'));
+      if (!m) return void c.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+      const up = net.connect(Number(m[2]), m[1]!, () => {
+        c.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        if (head.length > end + 4) up.write(head.subarray(end + 4));
+        c.pipe(up).pipe(c);
+      });
+      sockets.add(up);
+      up.on('error', () => c.destroy());
+      c.on('error', () => up.destroy());
+    };
+    c.on('data', onData);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** A non-loopback IPv4 address of this machine (Go's proxy rule skips loopback), or null. */
+function otherAddress(): string | null {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return null;
+}
+
+interface Summary {
+  sessions: Array<{ kind: string; hop: string; pod: string | null; exit: { code: number | null } | null; streams: Array<{ role: string; serverToClient: { bytes: number; sha256: string | null } }> }>;
+  requests: Array<{ method: string; path: string; status: number | null }>;
+  tlsConnections: Array<{ tunnel: string | null; decrypted: boolean; reason: string | null; version: string | null }>;
+  diagnostics: number;
+}
+
+async function decode(file: string, keys?: string): Promise<{ code: number | null; summary: Summary; text: string }> {
+  const args = ['decode', file, ...(keys ? ['--tls-keylog', keys] : [])];
+  const json = await runCli([...args, '--summary', '--json'], { timeoutMs: 60_000 });
+  const text = await runCli([...args, '--summary'], { timeoutMs: 60_000, env: { NO_COLOR: '1' } });
+  return { code: json.code, summary: JSON.parse(json.stdout.toString('utf8')) as Summary, text: text.stdout.toString('utf8') };
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+describe.skipIf(skip !== null)('decode: TLS inside a proxy’s CONNECT tunnel', () => {
+  let proxy: Awaited<ReturnType<typeof connectProxy>>;
+  let serve: ServeHandle;
+  const dir = mkdtempSync(join(tmpdir(), 'kubewire-connect-'));
+  const host = otherAddress();
+  beforeAll(async () => {
+    proxy = await connectProxy();
+    serve = await startServe({ tls: true, token: 'tunnel-token', listen: `${host ?? '127.0.0.1'}:0` });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await serve?.close();
+  });
+
+  it('a ws exec over TLS in the tunnel: decrypted with the client’s key log into the exec session; without keys, no false alarm', async () => {
+    const file = join(dir, 'ws.pcap');
+    const keys = join(dir, 'ws.keys');
+    const cap = await captureLo(file, [proxy.port]);
+    let out = '';
+    try {
+      const { default: WebSocket } = await import('ws');
+      const tunnel = net.connect(proxy.port, '127.0.0.1');
+      await new Promise<void>((resolve, reject) => {
+        tunnel.once('error', reject);
+        tunnel.write(`CONNECT ${serve.host}:${serve.port} HTTP/1.1\r\nHost: ${serve.host}:${serve.port}\r\n\r\n`);
+        tunnel.once('data', (d: Buffer) => (/^HTTP\/1\.1 200 /.test(d.toString('latin1')) ? resolve() : reject(new Error(d.toString()))));
+      });
+      const secure = tls.connect({ socket: tunnel, rejectUnauthorized: false, servername: 'kube.test', ALPNProtocols: ['http/1.1'] });
+      secure.on('keylog', (line) => appendFileSync(keys, line));
+      const url = `wss://${serve.host}:${serve.port}/api/v1/namespaces/default/pods/web/exec?command=echo&command=through-the-tunnel&stdout=true`;
+      out = await new Promise<string>((resolve, reject) => {
+        const ws = new WebSocket(url, ['v4.channel.k8s.io'], { createConnection: () => secure, headers: { Authorization: 'Bearer tunnel-token' } });
+        let stdout = '';
+        ws.on('message', (data: Buffer) => {
+          if (data[0] === 1) stdout += data.subarray(1).toString('utf8');
+        });
+        ws.on('close', () => resolve(stdout));
+        ws.on('error', reject);
+      });
+    } finally {
+      await cap.stop();
+    }
+    expect(out).toBe('through-the-tunnel\n');
+
+    const plain = await decode(file);
+    expect(plain.code).toBe(0);
+    expect(plain.summary.diagnostics).toBe(0);
+    expect(plain.summary.requests.map((r) => [r.method, r.status])).toEqual([['CONNECT', 200]]);
+    expect(plain.summary.tlsConnections).toMatchObject([{ tunnel: `${serve.host}:${serve.port}`, decrypted: false, reason: 'no-key', version: 'TLS 1.3' }]);
+    expect(plain.text).toContain(`(a proxy's tunnel to ${serve.host}:${serve.port}) TLS 1.3`);
+
+    const keyed = await decode(file, keys);
+    expect(keyed.code).toBe(0);
+    expect(keyed.summary.diagnostics).toBe(0);
+    expect(keyed.summary.tlsConnections).toMatchObject([{ tunnel: `${serve.host}:${serve.port}`, decrypted: true }]);
+    expect(keyed.summary.requests.map((r) => [r.method, r.path.split('?')[0], r.status])).toEqual([
+      ['CONNECT', `${serve.host}:${serve.port}`, 200],
+      ['GET', '/api/v1/namespaces/default/pods/web/exec', 101],
+    ]);
+    expect(keyed.summary.sessions).toHaveLength(1);
+    const s = keyed.summary.sessions[0]!;
+    expect({ kind: s.kind, hop: s.hop, pod: s.pod, code: s.exit?.code }).toEqual({ kind: 'exec', hop: 'client-apiserver', pod: 'web', code: 0 });
+    expect(s.streams.find((x) => x.role === 'stdout')?.serverToClient).toEqual({ bytes: out.length, sha256: sha(out) });
+  }, 60_000);
+
+  it.skipIf(kubectlMissing('1.33') !== null || host === null)('kubectl 1.33 with HTTPS_PROXY: every connection is a tunnel with TLS in it, and nothing is a false alarm', async () => {
+    const file = join(dir, 'kubectl.pcap');
+    const kubeconfig = join(dir, 'kubeconfig');
+    appendFileSync(kubeconfig, serve.kubeconfig);
+    const cap = await captureLo(file, [proxy.port]);
+    let r;
+    try {
+      r = await runKubectl(kubectlBinary('1.33')!, ['exec', '-i', 'web', '--', 'sh', '-c', 'cat; exit 3'], {
+        kubeconfig,
+        stdin: Buffer.from('via the proxy\n'),
+        env: { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: '' },
+      });
+    } finally {
+      await cap.stop();
+    }
+    expect(r.stdout.toString()).toBe('via the proxy\n');
+    expect(r.code).toBe(3);
+    const d = await decode(file);
+    expect(d.code).toBe(0);
+    expect(d.summary.diagnostics).toBe(0);
+    expect(d.summary.requests.length).toBeGreaterThan(0);
+    for (const q of d.summary.requests) expect([q.method, q.path, q.status]).toEqual(['CONNECT', `${serve.host}:${serve.port}`, 200]);
+    expect(d.summary.tlsConnections).toHaveLength(d.summary.requests.length);
+    for (const t of d.summary.tlsConnections) expect(t).toMatchObject({ tunnel: `${serve.host}:${serve.port}`, decrypted: false, version: 'TLS 1.3' });
+  }, 60_000);
+});
