@@ -31,6 +31,7 @@ import { concatBytes, copyBytes } from '../common/bytes.js';
 import type { DigestEngine } from './digests.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import { ConnectTunnel } from './connect-tunnel.js';
+import { readSocks5, type Socks5Reading } from '../socks/index.js';
 
 /** Shared across connections of one SessionDecoder. */
 export interface DecoderContext {
@@ -59,6 +60,9 @@ const MAX_REFUSED_KEPT = 64;
 export const MAX_REQUESTS_KEPT = 10_000;
 /** Bytes kept per direction while the connection is not classified yet. */
 const SNIFF_LIMIT = 256 * 1024;
+/** Bytes of each direction a SOCKS5 handshake is looked for in (it is shorter). */
+const SOCKS_HEAD_BYTES = 2048;
+const NOTHING = new Uint8Array(0);
 
 type Phase = 'sniff' | 'http' | 'http2' | 'session' | 'opaque' | 'tunnel';
 
@@ -345,6 +349,12 @@ export class ConnectionDecoder {
     const hcWait = hc === 'maybe' && c2s.bytes > 0;
     const hsWait = hs === 'maybe' && s2c.bytes > 0;
     if ((hcWait || hsWait) && !final) return;
+    if (c2s.bytes > 0 && c2s.offset === 0 && s2c.offset === 0 && !this.openEv.startedLate && this.decodeAs === undefined) {
+      // a SOCKS5 proxy's handshake, then its tunnel
+      const socks = readSocks5(head(c2s, SOCKS_HEAD_BYTES), s2c.bytes > 0 ? head(s2c, SOCKS_HEAD_BYTES) : NOTHING);
+      if (socks.kind === 'more' && !final) return;
+      if (socks.kind === 'done') return this.startSocksTunnel(socks, time, out);
+    }
     if ((c2s.bytes >= 3 && looksLikeTls(head(c2s, 3))) || (s2c.bytes >= 3 && looksLikeTls(head(s2c, 3)))) {
       // encrypted: nothing to decode, whatever `decodeAs` says
       return this.becomeOpaque(time, out);
@@ -805,17 +815,43 @@ export class ConnectionDecoder {
    * (connect-tunnel.ts). `rest`: the server's bytes after its head, at
    * `offset`; the client's bytes after its request wait in the request parser.
    */
+  /** The tunnel from `start` on (each direction's outer offset of its first byte); the connection's bytes go to it from now. */
+  private openTunnel(target: string, start: Record<Direction, number>): ConnectTunnel {
+    this.phase = 'tunnel';
+    const open: ConnectionOpen = { ...this.openEv, client: this.client, server: this.server, startedLate: false };
+    this.tunnel = new ConnectTunnel(open, this.ctx.tlsKeys ?? null, target, start, (o) => new ConnectionDecoder(o, this.ctx, undefined));
+    return this.tunnel;
+  }
+
+  /** A SOCKS5 handshake ended (socks/handshake.ts): after a success the rest is the tunnel, as after a CONNECT's 2xx. */
+  private startSocksTunnel(socks: Extract<Socks5Reading, { kind: 'done' }>, time: number, out: TimelineEvent[]): void {
+    out.push({ kind: 'connection-classified', time, connection: this.id, protocol: 'socks5', inferred: false, forced: false });
+    const c2s = this.sniff.clientToServer;
+    const s2c = this.sniff.serverToClient;
+    this.sniff.clientToServer = newSniff(0);
+    this.sniff.serverToClient = newSniff(0);
+    if (socks.reply !== 0 || socks.command !== 'connect') {
+      // refused, or not a byte stream to one target: nothing to decode after it
+      this.phase = 'opaque';
+      return;
+    }
+    const start = { clientToServer: c2s.offset + socks.clientBytes, serverToClient: s2c.offset + socks.serverBytes };
+    const tunnel = this.openTunnel(socks.target, start);
+    const rest = (s: SniffBuffer, n: number) => concatBytes(s.chunks).subarray(n);
+    const c = rest(c2s, socks.clientBytes);
+    const s = rest(s2c, socks.serverBytes);
+    if (c.length) tunnel.data('clientToServer', c, start.clientToServer, time, out);
+    if (s.length) tunnel.data('serverToClient', s, start.serverToClient, time, out);
+  }
+
   private startTunnel(target: string, rest: Uint8Array[], offset: number, time: number, out: TimelineEvent[]): void {
     const held = this.req ? this.req.acceptUpgrade() : [];
     let heldBytes = 0;
     for (const h of held) heldBytes += h.length;
     // the client's held bytes are the last it sent: the tunnel starts that far back
     const start = { clientToServer: this.next.clientToServer - heldBytes, serverToClient: offset };
-    this.phase = 'tunnel';
     this.req = this.resp = null;
-    const open: ConnectionOpen = { ...this.openEv, client: this.client, server: this.server, startedLate: false };
-    const tunnel = new ConnectTunnel(open, this.ctx.tlsKeys ?? null, target, start, (o) => new ConnectionDecoder(o, this.ctx, undefined));
-    this.tunnel = tunnel;
+    const tunnel = this.openTunnel(target, start);
     let at = start.clientToServer;
     for (const h of held) {
       tunnel.data('clientToServer', h, at, time, out);

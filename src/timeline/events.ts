@@ -46,7 +46,8 @@ export type StreamRole = 'stdin' | 'stdout' | 'stderr' | 'error' | 'resize' | 'd
 export type Hop = 'client-apiserver' | 'apiserver-kubelet' | 'kubelet-runtime' | 'unknown';
 
 /** How a connection's bytes are read, after classification (or forced with `decodeAs`). */
-export type ConnectionProtocol = 'http' | 'http2' | 'spdy' | 'websocket' | 'websocket+spdy' | 'opaque';
+/** `socks5`: a SOCKS5 proxy's handshake (its tunnel is then classified again, on the same connection). */
+export type ConnectionProtocol = 'http' | 'http2' | 'spdy' | 'websocket' | 'websocket+spdy' | 'socks5' | 'opaque';
 
 /** Header lines in wire order; secrets already redacted unless `showSecrets`. */
 export type HeaderList = Array<[name: string, value: string]>;

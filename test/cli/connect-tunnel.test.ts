@@ -1,7 +1,7 @@
 /**
- * Clients behind an HTTPS proxy (`HTTPS_PROXY`): every connection to the
- * proxy is `CONNECT host:port`, a 200, then TLS to the API server inside
- * the tunnel. Captured between the client and the proxy, `decode` must see
+ * Clients behind a proxy: with `HTTPS_PROXY=http://…` every connection to
+ * the proxy is `CONNECT host:port`, a 200, then TLS to the API server inside
+ * the tunnel; with `socks5://…` a SOCKS5 handshake takes the CONNECT's place. Captured between the client and the proxy, `decode` must see
  * the TLS inside (and decrypt it with the client's key log), raise no false
  * alarm without keys, and find the exec session in it.
  *
@@ -59,6 +59,51 @@ async function connectProxy(): Promise<{ port: number; close(): Promise<void> }>
   };
 }
 
+/** A SOCKS5 proxy (RFC 1928): no authentication, CONNECT to an IPv4 address or a name. */
+async function socksProxy(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((c) => {
+    sockets.add(c);
+    let buf = Buffer.alloc(0);
+    let greeted = false;
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!greeted) {
+        if (buf.length < 2 || buf.length < 2 + buf[1]!) return;
+        buf = buf.subarray(2 + buf[1]!);
+        c.write(Buffer.from([5, 0]));
+        greeted = true;
+      }
+      if (buf.length < 5) return;
+      const type = buf[3]!;
+      const end = type === 1 ? 8 : type === 3 ? 5 + buf[4]! : -1;
+      if (end < 0) return void c.destroy();
+      if (buf.length < end + 2) return;
+      const host = type === 1 ? [...buf.subarray(4, 8)].join('.') : buf.subarray(5, end).toString('latin1');
+      const port = buf.readUInt16BE(end);
+      const rest = buf.subarray(end + 2);
+      c.off('data', onData);
+      const up = net.connect(port, host, () => {
+        c.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+        if (rest.length) up.write(rest);
+        c.pipe(up).pipe(c);
+      });
+      sockets.add(up);
+      up.on('error', () => c.destroy());
+      c.on('error', () => up.destroy());
+    };
+    c.on('data', onData);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
 /** A non-loopback IPv4 address of this machine (Go's proxy rule skips loopback), or null. */
 function otherAddress(): string | null {
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
@@ -83,15 +128,18 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe.skipIf(skip !== null)('decode: TLS inside a proxy’s CONNECT tunnel', () => {
   let proxy: Awaited<ReturnType<typeof connectProxy>>;
+  let socks: Awaited<ReturnType<typeof socksProxy>>;
   let serve: ServeHandle;
   const dir = mkdtempSync(join(tmpdir(), 'kubewire-connect-'));
   const host = otherAddress();
   beforeAll(async () => {
     proxy = await connectProxy();
+    socks = await socksProxy();
     serve = await startServe({ tls: true, token: 'tunnel-token', listen: `${host ?? '127.0.0.1'}:0` });
   });
   afterAll(async () => {
     await proxy?.close();
+    await socks?.close();
     await serve?.close();
   });
 
@@ -170,5 +218,32 @@ describe.skipIf(skip !== null)('decode: TLS inside a proxy’s CONNECT tunnel', 
     for (const q of d.summary.requests) expect([q.method, q.path, q.status]).toEqual(['CONNECT', `${serve.host}:${serve.port}`, 200]);
     expect(d.summary.tlsConnections).toHaveLength(d.summary.requests.length);
     for (const t of d.summary.tlsConnections) expect(t).toMatchObject({ tunnel: `${serve.host}:${serve.port}`, decrypted: false, version: 'TLS 1.3' });
+  }, 60_000);
+
+  it.skipIf(kubectlMissing('1.33') !== null || host === null)('kubectl 1.33 through a SOCKS5 proxy: the handshake is named and the TLS in its tunnel listed, with no false alarm', async () => {
+    const file = join(dir, 'socks.pcap');
+    const kubeconfig = join(dir, 'kubeconfig-socks');
+    appendFileSync(kubeconfig, serve.kubeconfig);
+    const cap = await captureLo(file, [socks.port]);
+    let r;
+    try {
+      r = await runKubectl(kubectlBinary('1.33')!, ['exec', '-i', 'web', '--', 'sh', '-c', 'cat; exit 4'], {
+        kubeconfig,
+        stdin: Buffer.from('via socks\n'),
+        env: { HTTPS_PROXY: `socks5://127.0.0.1:${socks.port}`, NO_PROXY: '' },
+      });
+    } finally {
+      await cap.stop();
+    }
+    expect(r.stdout.toString()).toBe('via socks\n');
+    expect(r.code).toBe(4);
+    const d = await decode(file);
+    expect(d.code).toBe(0);
+    expect(d.summary.diagnostics).toBe(0);
+    expect(d.summary.tlsConnections.length).toBeGreaterThan(0);
+    for (const t of d.summary.tlsConnections) expect(t).toMatchObject({ tunnel: `${serve.host}:${serve.port}`, decrypted: false, version: 'TLS 1.3' });
+    const ndjson = await runCli(['decode', file, '--ndjson'], { timeoutMs: 60_000 });
+    const classified = ndjson.stdout.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; protocol?: string }).filter((e) => e.kind === 'connection-classified');
+    expect(classified.filter((e) => e.protocol === 'socks5')).toHaveLength(d.summary.tlsConnections.length);
   }, 60_000);
 });

@@ -1,7 +1,8 @@
 /**
- * CONNECT tunnels (what `HTTPS_PROXY` makes of every connection): after a
- * 2xx the connection carries a stream of its own, decoded afresh; anything
- * else leaves HTTP going on. Real peers (kubectl, TLS inside) are in
+ * Proxies' tunnels: an HTTP CONNECT (what `HTTPS_PROXY=http://…` makes of
+ * every connection) answered 2xx, or a SOCKS5 handshake that succeeded
+ * (`socks5://…`): the connection then carries a stream of its own, decoded
+ * afresh; a refused CONNECT leaves HTTP going on. Real peers (kubectl, TLS inside) are in
  * test/cli/connect-tunnel.test.ts; these are the shapes a proxy can give.
  */
 import fc from 'fast-check';
@@ -97,5 +98,37 @@ describe('CONNECT tunnels', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  const socksHello = { client: new Uint8Array([5, 1, 0, 5, 1, 0, 3, 11, ...enc('api.example'), 0x19, 0x2b]), server: new Uint8Array([5, 0, 5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90]) };
+
+  it('a SOCKS5 CONNECT that succeeded: the tunnel after it is decoded, named by its target, with no diagnostics', () => {
+    const steps: Step[] = [{ d: C, bytes: socksHello.client.subarray(0, 3) }, { d: S, bytes: socksHello.server.subarray(0, 2) }, { d: C, bytes: socksHello.client.subarray(3) }, { d: S, bytes: socksHello.server.subarray(2) }, ...execInside()];
+    const { decoder, events } = decode(script(steps));
+    expect(decoder.diagnosticCount).toBe(0);
+    expect(events.filter((e) => e.kind === 'connection-classified').map((e) => e.kind === 'connection-classified' && e.protocol)).toEqual(['socks5', 'http']);
+    const sum = decoder.summary();
+    expect(sum.requests.map((r) => [r.method, r.status])).toEqual([['GET', 101]]);
+    expect(sum.sessions[0]).toMatchObject({ kind: 'exec', pod: 'p', exit: { status: 'Success' } });
+    // any chunking, the handshake and the tunnel's first bytes in one segment included
+    const merged: Step[] = [{ d: C, bytes: socksHello.client.subarray(0, 3) }, { d: S, bytes: socksHello.server.subarray(0, 2) }, { d: C, bytes: cat(socksHello.client.subarray(3), execInside()[0]!.bytes) }, { d: S, bytes: socksHello.server.subarray(2) }, ...execInside().slice(1)];
+    expect(decode(script(merged)).decoder.summary().sessions[0]).toMatchObject({ kind: 'exec', pod: 'p', exit: { status: 'Success' } });
+    for (const st of [steps, merged]) {
+      const whole = decode(script(st)).decoder.summary();
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 1, max: 200 }), { maxLength: 6 }), (cuts) => {
+          expect(decode(rechunk(script(st), (len) => cuts.map((x) => x % len))).decoder.summary()).toEqual(whole);
+        }),
+        { numRuns: 40 },
+      );
+    }
+  });
+
+  it('a SOCKS5 proxy that refuses: the connection is named, nothing after it is decoded or blamed', () => {
+    const refused = new Uint8Array([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]);
+    const { decoder, events } = decode(script([{ d: C, bytes: socksHello.client.subarray(0, 3) }, { d: S, bytes: socksHello.server.subarray(0, 2) }, { d: C, bytes: socksHello.client.subarray(3) }, { d: S, bytes: refused }]));
+    expect(decoder.diagnosticCount).toBe(0);
+    expect(events.some((e) => e.kind === 'connection-classified' && e.protocol === 'socks5')).toBe(true);
+    expect(decoder.summary().sessions).toEqual([]);
   });
 });
