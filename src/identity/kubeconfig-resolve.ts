@@ -123,8 +123,8 @@ function resolveCluster(entry: Named<RawCluster>): UpstreamCluster {
     } catch {
       throw new KubeconfigError(where, `proxy-url is not a URL: ${JSON.stringify(proxyText)}`);
     }
-    if (proxyUrl.protocol !== 'http:' && proxyUrl.protocol !== 'https:') {
-      throw new KubeconfigError(where, `proxy-url: only http and https proxies (HTTP CONNECT) are supported, got ${proxyUrl.protocol}`);
+    if (!['http:', 'https:', 'socks5:', 'socks5h:'].includes(proxyUrl.protocol)) {
+      throw new KubeconfigError(where, `proxy-url: only http, https (HTTP CONNECT) and socks5 proxies are supported, got ${proxyUrl.protocol}`);
     }
   }
   return {

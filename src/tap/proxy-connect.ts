@@ -1,16 +1,19 @@
 /**
- * A kubeconfig cluster's `proxy-url`: an HTTP CONNECT tunnel to the API
- * server through an HTTP (or HTTPS) proxy, as client-go opens it. Userinfo
+ * A kubeconfig cluster's `proxy-url` (or the proxy the environment names):
+ * an HTTP CONNECT tunnel to the API server through an HTTP (or HTTPS)
+ * proxy, as client-go opens it, or a SOCKS5 one (proxy-socks5.ts). Userinfo
  * in the proxy URL becomes `Proxy-Authorization: Basic …`.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { hostPort, type UpstreamAddress } from './addresses.js';
+import { openThroughSocks5 } from './proxy-socks5.js';
 
 /** Largest proxy answer head we read. */
 const MAX_HEAD = 16 * 1024;
 
 export function openThroughProxy(proxy: URL, target: UpstreamAddress, timeoutMs: number): Promise<Socket> {
+  if (proxy.protocol === 'socks5:' || proxy.protocol === 'socks5h:') return openThroughSocks5(proxy, target, timeoutMs);
   const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80);
   const host = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
   const socket: Socket =

@@ -8,6 +8,7 @@
 import { resolveUpstream, type SelectOptions, type UpstreamTarget } from '../identity/kubeconfig-resolve.js';
 import { UpstreamCredentials } from '../identity/upstream-credentials.js';
 import { newLocalToken } from '../identity/local-access.js';
+import { proxyFromEnvironment } from '../identity/proxy-env.js';
 import type { UpstreamAddress } from './addresses.js';
 import type { TapRunOptions } from './run-tap.js';
 
@@ -23,6 +24,8 @@ export interface SignInSetup {
 export interface SignInOptions extends SelectOptions {
   kubeconfigOut?: string;
   execTimeoutMs?: number;
+  /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read when the cluster names no proxy-url (default: this process's). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function prepareSignIn(opts: SignInOptions): Promise<SignInSetup> {
@@ -49,7 +52,8 @@ export async function prepareSignIn(opts: SignInOptions): Promise<SignInSetup> {
       kubeconfigOut: opts.kubeconfigOut,
       contextName: target.contextName,
       namespace: target.namespace,
-      proxyUrl: target.cluster.proxyUrl,
+      // as client-go: the kubeconfig's proxy-url, else the environment's proxy for this server
+      proxyUrl: target.cluster.proxyUrl ?? proxyFromEnvironment(opts.env ?? process.env, server),
     },
   };
 }

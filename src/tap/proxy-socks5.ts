@@ -1,0 +1,107 @@
+/**
+ * A cluster behind a SOCKS5 proxy (`proxy-url: socks5://…`, or
+ * `HTTPS_PROXY=socks5://…`; an `ssh -D` tunnel is the usual one): the
+ * tunnel to the API server as client-go's dialer opens it (RFC 1928). The
+ * server's name goes to the proxy as it is, so the proxy resolves it; userinfo
+ * in the proxy URL is offered as a username and password (RFC 1929).
+ */
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { readSocks5 } from '../socks/index.js';
+import type { UpstreamAddress } from './addresses.js';
+
+const REPLIES: Record<number, string> = {
+  1: 'general failure',
+  2: 'connection not allowed by ruleset',
+  3: 'network unreachable',
+  4: 'host unreachable',
+  5: 'connection refused',
+  6: 'TTL expired',
+  7: 'command not supported',
+  8: 'address type not supported',
+};
+
+export function openThroughSocks5(proxy: URL, target: UpstreamAddress, timeoutMs: number): Promise<Socket> {
+  const port = Number(proxy.port) || 1080;
+  const host = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
+  const user = proxy.username ? Buffer.from(decodeURIComponent(proxy.username)) : null;
+  const password = Buffer.from(decodeURIComponent(proxy.password));
+  if (user && (user.length > 255 || password.length > 255)) return Promise.reject(new Error(`proxy ${proxy.host}: a SOCKS5 username and password are 255 bytes at most`));
+  const greeting = user ? Buffer.from([5, 2, 0, 2]) : Buffer.from([5, 1, 0]);
+  const auth = user ? Buffer.concat([Buffer.from([1, user.length]), user, Buffer.from([password.length]), password]) : null;
+  const request = Buffer.concat([Buffer.from([5, 1, 0]), address(target.host), Buffer.from([target.port >> 8, target.port & 0xff])]);
+  const where = `${target.host}:${target.port}`;
+  const socket = netConnect({ host, port });
+  return new Promise<Socket>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`proxy ${proxy.host} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    // what was sent and received so far: readSocks5 says when the handshake is over
+    const sent: Buffer[] = [greeting];
+    let received = Buffer.alloc(0);
+    let stage: 'method' | 'auth' | 'reply' = 'method';
+    socket.once('error', (e) => fail(new Error(`proxy ${proxy.host}: ${e.message}`)));
+    socket.once('connect', () => socket.write(greeting));
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (stage === 'method') {
+        if (received.length < 2) return;
+        if (received[0] !== 5) return fail(new Error(`proxy ${proxy.host} does not speak SOCKS5`));
+        if (received[1] === 0xff || (received[1] === 2 && !auth) || (received[1] !== 0 && received[1] !== 2)) {
+          return fail(new Error(`proxy ${proxy.host} accepts none of the SOCKS5 methods offered (${user ? 'none, username/password' : 'none; give a username and password in the proxy URL'})`));
+        }
+        stage = received[1] === 2 ? 'auth' : 'reply';
+        const next = stage === 'auth' ? auth! : request;
+        sent.push(next);
+        socket.write(next);
+      }
+      if (stage === 'auth') {
+        if (received.length < 4) return;
+        if (received[3] !== 0) return fail(new Error(`proxy ${proxy.host} refused the SOCKS5 username and password`));
+        stage = 'reply';
+        sent.push(request);
+        socket.write(request);
+      }
+      const r = readSocks5(Buffer.concat(sent), received);
+      if (r.kind === 'more') return;
+      if (r.kind === 'no') return fail(new Error(`proxy ${proxy.host} sent an answer that is not SOCKS5`));
+      socket.off('data', onData);
+      if (r.reply !== 0) return fail(new Error(`proxy ${proxy.host} refused CONNECT ${where}: ${REPLIES[r.reply] ?? `reply ${r.reply}`}`));
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      socket.pause();
+      // Bytes after the proxy's reply already belong to the tunnel.
+      const rest = received.subarray(r.serverBytes);
+      if (rest.length) socket.unshift(rest);
+      resolve(socket);
+    };
+    socket.on('data', onData);
+  });
+}
+
+/** ATYP and address: an IP literal as such, a name for the proxy to resolve. */
+function address(host: string): Buffer {
+  const v = isIP(host);
+  if (v === 4) return Buffer.from([1, ...host.split('.').map(Number)]);
+  if (v === 6) {
+    const words = expandIpv6(host);
+    const b = Buffer.alloc(17);
+    b[0] = 4;
+    words.forEach((w, k) => b.writeUInt16BE(w, 1 + 2 * k));
+    return b;
+  }
+  const name = Buffer.from(host, 'latin1');
+  return Buffer.concat([Buffer.from([3, name.length]), name]);
+}
+
+function expandIpv6(host: string): number[] {
+  const [head, tail] = host.includes('::') ? host.split('::') : [host, null];
+  // the last part may be a dotted IPv4 address (`::ffff:192.0.2.1`): two words
+  const words = (x: string) => (x.includes('.') ? ((n) => [(n[0]! << 8) | n[1]!, (n[2]! << 8) | n[3]!])(x.split('.').map(Number)) : [parseInt(x, 16)]);
+  const part = (s: string | null | undefined) => (s ? s.split(':').flatMap(words) : []);
+  const a = part(head);
+  const b = part(tail);
+  return tail === null ? a : [...a, ...new Array<number>(8 - a.length - b.length).fill(0), ...b];
+}
