@@ -115,7 +115,8 @@ export class SessionDecoder {
       connections: this.connectionCount,
       diagnostics: this.diagnostics,
       dropped: { ...this.dropped },
-      tlsConnections: this.tlsSummaries.map((t) => ({
+      // by connection number: a tunnel's TLS joins the list when its connection ends
+      tlsConnections: [...this.tlsSummaries].sort((a, b) => a.connection - b.connection).map((t) => ({
         ...t,
         alpnOffered: [...t.alpnOffered],
         files: [...(this.tlsFiles.get(t.connection) ?? this.connections.get(t.connection)?.files ?? [])],
