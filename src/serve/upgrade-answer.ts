@@ -23,6 +23,12 @@ export function refuse(socket: Duplex, status: number, reason: string, body?: ob
   socket.end(formatHead(`HTTP/1.1 ${status} ${reason}`, [...headers, ...own]) + text);
 }
 
+/** A plain-text refusal, as the kubelet's HTTP handlers write an error (status, the message, no Status object). */
+export function refuseText(socket: Duplex, status: number, reason: string, text: string): void {
+  const own: Array<[string, string]> = [['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(Buffer.byteLength(text))], ['Connection', 'close']];
+  socket.end(formatHead(`HTTP/1.1 ${status} ${reason}`, own) + text);
+}
+
 /** A failure `metav1.Status`, as the API server and the kubelet answer. */
 export function statusBody(code: number, reason: string, message: string): object {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };

@@ -959,13 +959,24 @@ function chosenProtocol(h: HeaderList): string | null {
   return headerValue(h, 'x-stream-protocol-version') ?? headerValue(h, 'sec-websocket-protocol');
 }
 
+/** Longest plain-text refusal shown (the kubelet writes one line). */
+const PLAIN_MESSAGE_MAX = 200;
+
+/**
+ * What a refusal says: a Status object's message (the API server's), or a
+ * plain-text body's first line (the kubelet's handlers write the error so).
+ */
 function statusMessage(body: Uint8Array | null): string | null {
   if (!body || body.length === 0) return null;
+  const text = Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8');
   try {
-    const o = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8')) as { message?: unknown };
+    const o = JSON.parse(text) as { message?: unknown };
     return typeof o.message === 'string' ? o.message : null;
   } catch {
-    return null;
+    const line = text.split(/\r?\n/, 1)[0]!.trim();
+    // printable text only: a binary or HTML body says nothing worth a line
+    if (!line || line.startsWith('<') || /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(line)) return null;
+    return line.length > PLAIN_MESSAGE_MAX ? `${line.slice(0, PLAIN_MESSAGE_MAX)}…` : line;
   }
 }
 

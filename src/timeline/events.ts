@@ -171,9 +171,10 @@ export interface ExecTarget {
   /** argv from the repeated `command` query parameters. */
   command: string[];
   /**
-   * Options as the API server reads them (absent, "0", "false" → false), the
-   * kubelet's `input`/`output`/`error` names included; on the runtime hop,
-   * whose URL carries none, from the streams the client opened.
+   * Options as the API server reads them (absent, "0", "false" → false); on a
+   * kubelet URL (the kubelet hop, the node proxy) as the kubelet reads them
+   * (`input`, `output`, `error`, `tty`, set only when "1"); on the runtime
+   * hop, whose URL carries none, from the streams the client opened.
    */
   stdin: boolean;
   stdout: boolean;

@@ -35,13 +35,20 @@ export function requestInfo(path: string, query: string): RequestInfo {
   const container = queryValues(params, 'container')[0];
   if (container !== undefined && info.container === null) info.container = container;
   info.command = queryValues(params, 'command');
-  // The API server asks the kubelet with its own parameter names
-  // (`input`, `output`, `error` = "1"; `tty` keeps its name), so a capture
-  // of that hop carries those instead of the public ones.
-  info.stdin = queryBool([...queryValues(params, 'stdin'), ...queryValues(params, 'input')]);
-  info.stdout = queryBool([...queryValues(params, 'stdout'), ...queryValues(params, 'output')]);
-  info.stderr = queryBool([...queryValues(params, 'stderr'), ...queryValues(params, 'error')]);
-  info.tty = queryBool(queryValues(params, 'tty'));
+  if (info.hop === 'apiserver-kubelet' || info.nodeProxy !== null) {
+    // The kubelet's URL: `input`, `output`, `error` and `tty`, each set only when it is "1"
+    // (the API server writes them so; through the node proxy the client does)
+    const set = (name: string) => queryValues(params, name)[0] === '1';
+    info.stdin = set('input');
+    info.stdout = set('output');
+    info.stderr = set('error');
+    info.tty = set('tty');
+  } else {
+    info.stdin = queryBool([...queryValues(params, 'stdin'), ...queryValues(params, 'input')]);
+    info.stdout = queryBool([...queryValues(params, 'stdout'), ...queryValues(params, 'output')]);
+    info.stderr = queryBool([...queryValues(params, 'stderr'), ...queryValues(params, 'error')]);
+    info.tty = queryBool(queryValues(params, 'tty'));
+  }
   for (const v of [...queryValues(params, 'ports'), ...queryValues(params, 'port')]) {
     for (const p of v.split(',')) {
       const n = Number(p.trim());

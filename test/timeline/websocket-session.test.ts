@@ -75,7 +75,7 @@ describe('WebSocket exec session', () => {
   it('decodes base64 channel protocols and strips nothing else', () => {
     const { c, s } = wsPair();
     const steps: Step[] = [
-      { d: C, bytes: enc('GET /exec/ns/pod/ctr?command=sh&stdin=1&stdout=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: v4.base64.channel.k8s.io\r\n\r\n') },
+      { d: C, bytes: enc('GET /exec/ns/pod/ctr?command=sh&input=1&output=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: v4.base64.channel.k8s.io\r\n\r\n') },
       { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: v4.base64.channel.k8s.io\r\n\r\n') },
       { d: C, bytes: c.encode({ opcode: OPCODE.TEXT, payload: enc('0Zm9vCg==') }) },
       { d: S, bytes: s.encode({ opcode: OPCODE.TEXT, payload: enc('1' + Buffer.from('bar\n').toString('base64')) }) },

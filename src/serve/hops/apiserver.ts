@@ -17,9 +17,12 @@
  *   through; a kubelet refuses v5 and the tunnel with 403, relayed with
  *   `Connection: close`, and kubectl falls back to SPDY.
  * - The node proxy, `/api/v1/nodes/{node}/proxy/{kubelet path}`: the rest of
- *   the path and the query passed through to the kubelet as they are, never
- *   translated (a real API server's node proxy is the plain upgrade-aware
- *   proxy). One kubelet stands for every node.
+ *   the path passed through to the kubelet, never translated (a real API
+ *   server's node proxy is the plain upgrade-aware proxy), and without the
+ *   query: the proxy loses it on upgrades (measured with a real
+ *   kube-apiserver 1.20, and a known limitation upstream), so the kubelet
+ *   refuses an exec or attach that no longer says which streams it wants.
+ *   One kubelet stands for every node.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -82,7 +85,8 @@ export async function startApiserverHop(opts: ApiserverHopOptions): Promise<HopH
     const remoteAddress = req.socket.remoteAddress ?? '127.0.0.1';
     const proxied = NODE_PROXY.exec(url.pathname);
     if (proxied) {
-      const path = `${proxied[1]!}${url.search}`;
+      // the query stays behind, as it does at a real API server (see above)
+      const path = proxied[1]!;
       const t = parseKubeletUrl(new URL(path, 'http://local'));
       if (!t) return refuse(socket, 404, 'Not Found', statusBody(404, 'NotFound', `no upgrade at ${proxied[1]!}`));
       log(`${req.method} ${req.url} (node proxy, passed through: ${req.method} ${path})`);

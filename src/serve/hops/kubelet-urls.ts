@@ -47,7 +47,8 @@ export function kubeletPath(t: KubeletTarget): string {
   return `/${t.sub}/${base}/${pathEscape(t.container)}${q.length ? `?${q.join('&')}` : ''}`;
 }
 
-const TRUE = new Set(['1', 'true', 'True', 'TRUE']);
+/** The kubelet reads a flag as set only when it is `1` (`true` is not: the API server writes `1`). */
+const TRUE = new Set(['1']);
 
 /** Read a kubelet streaming URL; null when the path is none of its forms. */
 export function parseKubeletUrl(url: URL): KubeletTarget | null {

@@ -15,7 +15,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { headerValues } from '../../websocket/index.js';
-import { refuse, statusBody } from '../upgrade-answer.js';
+import { refuse, refuseText, statusBody } from '../upgrade-answer.js';
 import { forwardHeaders } from './forward-headers.js';
 import { parseKubeletUrl } from './kubelet-urls.js';
 import { listenHop, type HopHandle } from './listen.js';
@@ -43,6 +43,11 @@ export async function startKubeletHop(opts: KubeletHopOptions): Promise<HopHandl
     const url = new URL(req.url ?? '/', 'http://local');
     const t = parseKubeletUrl(url);
     if (!t) return refuse(socket, 404, 'Not Found');
+    if (t.sub !== 'portforward' && !t.stdin && !t.stdout && !t.stderr) {
+      // the kubelet's own check, before any upgrade (a request whose query was lost on the way gets this)
+      log(`${req.method} ${req.url}: none of input, output, error: 400`);
+      return refuseText(socket, 400, 'Bad Request', 'you must specify at least 1 of stdin, stdout, stderr');
+    }
     let set: Record<string, string | null> = {};
     if ((req.headers.upgrade ?? '').toLowerCase().includes('websocket')) {
       const allowed = t.sub === 'portforward' ? KUBELET_WEBSOCKET_PORT_FORWARD : KUBELET_WEBSOCKET_EXEC;
