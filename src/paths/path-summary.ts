@@ -228,7 +228,7 @@ function stops(hops: HopSession[]): PathStop[] {
         const pb = sp ? side(sp, d).bytes : 0;
         const cb = sc ? side(sc, d).bytes : 0;
         if (cb < pb) {
-          out.push({ stream: name, direction: d, why: 'short', hop: at, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, stalledUs: null });
+          out.push({ stream: name, direction: d, why: 'short', hop: at, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, captureGaps: cur.gaps[d], stalledUs: null });
           break;
         }
       }
@@ -240,7 +240,7 @@ function stops(hops: HopSession[]): PathStop[] {
         if (stall.streamId !== st.summary.id) continue;
         // a window used up by the stream's last bytes, the sender then done (FIN): nothing waited
         if (stall.stalledUs === null && st.summary.halfClosed[stall.direction]) continue;
-        out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: side(st, stall.direction).bytes, previousBytes: null, captureEnded: h.captureEnded, stalledUs: stall.stalledUs });
+        out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: side(st, stall.direction).bytes, previousBytes: null, captureEnded: h.captureEnded, captureGaps: 0, stalledUs: stall.stalledUs });
       }
     });
   }
