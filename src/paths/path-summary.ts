@@ -110,11 +110,13 @@ function why(l: ChosenLink): string {
   if (l.evidence.includes('bytes')) {
     const s = l.bytes.streams
       .filter((c) => c.verifiedBytes > 0 || c.result === 'prefix')
-      .map((c) =>
-        c.result === 'prefix'
-          ? `${c.stream} a prefix (${c.verifiedBytes} B checked; ${c.innerBytes} B inner, ${c.outerBytes} B outer)`
-          : `${c.stream} ${c.verifiedBytes === c.outerBytes ? `${c.outerBytes} B equal` : `${c.outerBytes} B, first ${c.verifiedBytes} B equal`}`,
-      );
+      .map((c) => {
+        // a port-forward data stream carries bytes both ways: say which
+        const what = c.stream.startsWith('data') ? `${c.stream} ${c.direction === 'clientToServer' ? 'c→s' : 's→c'}` : c.stream;
+        return c.result === 'prefix'
+          ? `${what} a prefix (${c.verifiedBytes} B checked; ${c.innerBytes} B inner, ${c.outerBytes} B outer)`
+          : `${what} ${c.verifiedBytes === c.outerBytes ? `${c.outerBytes} B equal` : `${c.outerBytes} B, first ${c.verifiedBytes} B equal`}`;
+      });
     parts.push(`bytes: ${s.join(', ')}`);
   }
   if (l.evidence.includes('timing') && l.timing) parts.push(`timing: opened ${fmtUs(l.timing.gapUs)} after the outer request, within its life`);

@@ -123,6 +123,10 @@ describe('paths on serve --chain captures (fixtures/chain)', () => {
           ['serverToClient', 'equal', s.serverToClient.bytes],
         ]).sort(),
       );
+      // the evidence in words names each data stream's direction, as the delays do
+      for (const c of l.streams) {
+        expect(l.why).toContain(`${c.stream} ${c.direction === 'clientToServer' ? 'c→s' : 's→c'} ${c.verifiedBytes} B equal`);
+      }
     }
     expect(p.exit).toBeNull();
   });
