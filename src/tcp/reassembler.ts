@@ -546,7 +546,20 @@ export class TcpReassembler {
   private open(conn: Connection, h: HalfStream | null, firstBytes: Uint8Array | null): void {
     if (conn.opened) return;
     conn.opened = true;
-    if (conn.clientIsA === undefined) conn.clientIsA = guessClientIsA(conn, h, firstBytes);
+    if (conn.clientIsA === undefined) {
+      if (firstBytes === null || firstBytes.length === 0) {
+        // opened by a segment without bytes (an ACK) while bytes wait for their stream's start:
+        // the earliest of those says more about the sides than the ports do
+        let first: { h: HalfStream; segment: TcpSegment } | null = null;
+        for (const x of [conn.ab, conn.ba]) {
+          for (const e of x.held ?? []) {
+            if (e.segment.payload.length > 0 && (first === null || e.segment.time < first.segment.time)) first = { h: x, segment: e.segment };
+          }
+        }
+        if (first !== null) [h, firstBytes] = [first.h, first.segment.payload];
+      }
+      conn.clientIsA = guessClientIsA(conn, h, firstBytes);
+    }
     conn.id = ++this.opened;
     conn.ab.direction = conn.clientIsA ? 'clientToServer' : 'serverToClient';
     conn.ba.direction = conn.clientIsA ? 'serverToClient' : 'clientToServer';
