@@ -70,6 +70,8 @@ export interface HopSession {
   exitTime: number | null;
   /** Flow-control stalls recorded (shared and empty when none). */
   stalls: StallRecord[];
+  /** Capture gaps in each direction; without a record, the summary's count for both (it does not say which). */
+  gaps: { clientToServer: number; serverToClient: number };
   streams: Map<string, NamedStream>;
   /** The stream names, in report order. */
   names: string[];
@@ -138,6 +140,7 @@ export function hopSession(input: PathSessionInput): HopSession | null {
     upgradeTime: r?.upgradeTime ?? null,
     exitTime: r?.exitTime ?? null,
     stalls: r && r.stalls.length ? r.stalls : NO_STALLS,
+    gaps: r ? r.gaps : { clientToServer: s.gaps, serverToClient: s.gaps },
     streams,
     names: streamNames(streams),
     request: r?.requestTime ?? s.startTime,

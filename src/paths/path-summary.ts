@@ -110,11 +110,13 @@ function why(l: ChosenLink): string {
   if (l.evidence.includes('bytes')) {
     const s = l.bytes.streams
       .filter((c) => c.verifiedBytes > 0 || c.result === 'prefix')
-      .map((c) =>
-        c.result === 'prefix'
-          ? `${c.stream} a prefix (${c.verifiedBytes} B checked; ${c.innerBytes} B inner, ${c.outerBytes} B outer)`
-          : `${c.stream} ${c.verifiedBytes === c.outerBytes ? `${c.outerBytes} B equal` : `${c.outerBytes} B, first ${c.verifiedBytes} B equal`}`,
-      );
+      .map((c) => {
+        // a port-forward data stream carries bytes both ways: say which
+        const what = c.stream.startsWith('data') ? `${c.stream} ${c.direction === 'clientToServer' ? 'c→s' : 's→c'}` : c.stream;
+        return c.result === 'prefix'
+          ? `${what} a prefix (${c.verifiedBytes} B checked; ${c.innerBytes} B inner, ${c.outerBytes} B outer)`
+          : `${what} ${c.verifiedBytes === c.outerBytes ? `${c.outerBytes} B equal` : `${c.outerBytes} B, first ${c.verifiedBytes} B equal`}`;
+      });
     parts.push(`bytes: ${s.join(', ')}`);
   }
   if (l.evidence.includes('timing') && l.timing) parts.push(`timing: opened ${fmtUs(l.timing.gapUs)} after the outer request, within its life`);
@@ -228,7 +230,7 @@ function stops(hops: HopSession[]): PathStop[] {
         const pb = sp ? side(sp, d).bytes : 0;
         const cb = sc ? side(sc, d).bytes : 0;
         if (cb < pb) {
-          out.push({ stream: name, direction: d, why: 'short', hop: at, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, stalledUs: null });
+          out.push({ stream: name, direction: d, why: 'short', hop: at, bytes: cb, previousBytes: pb, captureEnded: cur.captureEnded, captureGaps: cur.gaps[d], stalledUs: null });
           break;
         }
       }
@@ -240,7 +242,7 @@ function stops(hops: HopSession[]): PathStop[] {
         if (stall.streamId !== st.summary.id) continue;
         // a window used up by the stream's last bytes, the sender then done (FIN): nothing waited
         if (stall.stalledUs === null && st.summary.halfClosed[stall.direction]) continue;
-        out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: side(st, stall.direction).bytes, previousBytes: null, captureEnded: h.captureEnded, stalledUs: stall.stalledUs });
+        out.push({ stream: name, direction: stall.direction, why: 'window-zero', hop: k, bytes: side(st, stall.direction).bytes, previousBytes: null, captureEnded: h.captureEnded, captureGaps: 0, stalledUs: stall.stalledUs });
       }
     });
   }

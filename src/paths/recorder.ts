@@ -40,6 +40,8 @@ export interface SessionRecord {
   exitTime: number | null;
   streams: Map<number, StreamRecords>;
   stalls: StallRecord[];
+  /** Capture gaps inside the session, per direction: bytes that passed but are not in the capture. */
+  gaps: { clientToServer: number; serverToClient: number };
 }
 
 export class PathRecorder {
@@ -115,6 +117,14 @@ export class PathRecorder {
         }
         return;
       }
+      case 'gap': {
+        const s = ev.session === null ? undefined : this.sessions.get(ev.session);
+        if (!s) return;
+        s.gaps[ev.direction]++;
+        // the offsets of what comes after may not be the streams' own
+        for (const st of s.streams.values()) st[ev.direction]?.cut();
+        return;
+      }
       case 'connection-close':
         this.pendingUpgrade.delete(ev.connection);
         return;
@@ -132,7 +142,7 @@ export class PathRecorder {
     // a session number recorded afresh (or one dropped below) must not be written through the cache
     this.lastSession = -1;
     this.lastRecord = null;
-    this.sessions.set(session, { session, connection, requestTime, upgradeTime, exitTime: null, streams: new Map(), stalls: [] });
+    this.sessions.set(session, { session, connection, requestTime, upgradeTime, exitTime: null, streams: new Map(), stalls: [], gaps: { clientToServer: 0, serverToClient: 0 } });
     if (this.sessions.size > MAX_SESSIONS_KEPT) {
       const oldest = this.sessions.keys().next().value as number;
       this.sessions.delete(oldest);

@@ -73,6 +73,11 @@ export class DirectionRecord {
   points = 0;
   /** The raw head's place on the slab, taken when the first byte comes. */
   private readonly head: Uint8Array;
+  /**
+   * The capture lost bytes of this direction (`cut()`): the offsets of later
+   * data may not be the stream's, so nothing more is sampled.
+   */
+  private lost = false;
   /** Stream offset where the frame being seen in pieces began (-1: none). */
   private pieceFrom = -1;
   /** The first time was set by that frame's pieces. */
@@ -100,6 +105,10 @@ export class DirectionRecord {
     if (Number.isNaN(this.firstTime)) this.firstTime = time;
     this.lastTime = time;
     const end = offset + n;
+    if (this.lost) {
+      if (end > this.bytes) this.bytes = end;
+      return;
+    }
     if (offset === this.contiguous && offset < RAW_HEAD_BYTES) {
       this.raw ??= this.head;
       this.raw.set(bytes.subarray(0, RAW_HEAD_BYTES - offset), offset);
@@ -108,6 +117,17 @@ export class DirectionRecord {
     if (end > this.bytes) this.bytes = end;
     this.sample(offset, bytes, time);
     if (more === false) this.settlePieces(time);
+  }
+
+  /**
+   * The capture lost bytes of the stream's direction of the connection. A
+   * DATA frame (or WebSocket message) the loss cut is dropped uncounted, so
+   * the offsets of the bytes after it are short by its length: the record
+   * keeps what it has (`contiguous` stays where it is) and samples no more.
+   */
+  cut(): void {
+    if (this.pieceFrom >= 0) this.settlePieces(this.lastTime);
+    this.lost = true;
   }
 
   /** The frame seen in pieces is whole at `time`: its points and times become that time. */

@@ -133,6 +133,12 @@ export interface PathStop {
   stalledUs: number | null;
   /** The hop's session ended with the capture (`end-of-input`): the capture, not the path, may have stopped. */
   captureEnded: boolean;
+  /**
+   * Capture gaps at this hop in the stream's direction (short only; 0 for
+   * window-zero): bytes passed there that the capture lost, so the capture,
+   * not the path, may be short. An addition.
+   */
+  captureGaps: number;
 }
 
 export interface PathSummary {

@@ -74,6 +74,13 @@ const IDLE_SWEEP_INTERVAL = 4096;
 const EMPTY = new Uint8Array(0);
 /** Segments of a connection that bytes from a side with no SYN seen wait for its SYN or for earlier bytes. */
 const START_TOLERANCE = 16;
+/**
+ * Or capture time (µs) they wait, whatever the connection does: a quiet
+ * connection (an idle keep-alive that carries one request) may send no more
+ * segments for seconds, and its bytes would come out that late, after
+ * everything captured meanwhile. Reordering in a capture spans far less.
+ */
+const START_WAIT_US = 200_000;
 
 export class TcpReassembler {
   /** Insertion order matters: the eviction sweep walks it oldest first. */
@@ -100,6 +107,11 @@ export class TcpReassembler {
   private readonly ackReorderTolerance: number;
   /** Inside releaseHeld (replays must not start another). */
   private releasing = false;
+  /** Connections holding bytes whose stream start is unknown (see START_WAIT_US), and the capture time of the last look at them. */
+  private readonly startHeld = new Set<Connection>();
+  private startCheckedAt = -Infinity;
+  /** The latest segment time seen (µs). */
+  private now = -Infinity;
 
   constructor(options: TcpReassemblerOptions) {
     this.emit = options.onEvent;
@@ -127,6 +139,8 @@ export class TcpReassembler {
 
   /** Feed one segment. The payload view is not retained (buffered bytes are copied). */
   segment(s: TcpSegment): void {
+    if (s.time > this.now) this.now = s.time;
+    if (this.startHeld.size > 0 && this.now - this.startCheckedAt >= START_WAIT_US / 4) this.releaseStartsDue();
     const conn = this.lookup(s);
     if (conn === null) return;
     conn.touched = true;
@@ -221,11 +235,25 @@ export class TcpReassembler {
       h.heldBytes = 0;
     }
     const start = this.startUnknown(h, s);
+    if (start) this.startHeld.add(conn);
     h.held.push({ segment: { ...s, payload: copyBytes(s.payload) }, since: conn.segments, start });
     h.heldBytes += s.payload.length;
     // What it acknowledges is known now: a hole it reveals is pending from here
     // (a lost segment on both sides must not leave each side waiting for the other).
     if (s.flags & TCP_FLAG.ACK && !(s.flags & TCP_FLAG.RST)) this.acked(conn, r, s);
+  }
+
+  /** Release the held starts that waited START_WAIT_US of capture time (looked at a few times per wait, not per segment). */
+  private releaseStartsDue(): void {
+    this.startCheckedAt = this.now;
+    for (const conn of this.startHeld) {
+      if (conn.closed || !(heldStart(conn.ab) || heldStart(conn.ba))) {
+        this.startHeld.delete(conn);
+        continue;
+      }
+      this.releaseHeld(conn, false);
+      if (conn.closed || !(heldStart(conn.ab) || heldStart(conn.ba))) this.startHeld.delete(conn);
+    }
   }
 
   /**
@@ -253,7 +281,12 @@ export class TcpReassembler {
         const waiting: typeof q = [];
         h.held = null;
         h.heldBytes = 0;
-        if (!h.started && !h.synSeen && q[0]!.start && (flush || conn.segments - q[0]!.since >= START_TOLERANCE)) {
+        if (
+          !h.started &&
+          !h.synSeen &&
+          q[0]!.start &&
+          (flush || conn.segments - q[0]!.since >= START_TOLERANCE || this.now - q[0]!.segment.time >= START_WAIT_US)
+        ) {
           // No SYN came: the stream starts at the earliest byte held (or where
           // the peer's ACK put it, when that is earlier: the bytes between are a gap).
           let first = q[0]!.segment.seq;
@@ -513,7 +546,20 @@ export class TcpReassembler {
   private open(conn: Connection, h: HalfStream | null, firstBytes: Uint8Array | null): void {
     if (conn.opened) return;
     conn.opened = true;
-    if (conn.clientIsA === undefined) conn.clientIsA = guessClientIsA(conn, h, firstBytes);
+    if (conn.clientIsA === undefined) {
+      if (firstBytes === null || firstBytes.length === 0) {
+        // opened by a segment without bytes (an ACK) while bytes wait for their stream's start:
+        // the earliest of those says more about the sides than the ports do
+        let first: { h: HalfStream; segment: TcpSegment } | null = null;
+        for (const x of [conn.ab, conn.ba]) {
+          for (const e of x.held ?? []) {
+            if (e.segment.payload.length > 0 && (first === null || e.segment.time < first.segment.time)) first = { h: x, segment: e.segment };
+          }
+        }
+        if (first !== null) [h, firstBytes] = [first.h, first.segment.payload];
+      }
+      conn.clientIsA = guessClientIsA(conn, h, firstBytes);
+    }
     conn.id = ++this.opened;
     conn.ab.direction = conn.clientIsA ? 'clientToServer' : 'serverToClient';
     conn.ba.direction = conn.clientIsA ? 'serverToClient' : 'clientToServer';
@@ -858,4 +904,9 @@ export function reassembleTcp(
   for (const s of segments) r.segment(s);
   r.end();
   return events;
+}
+
+/** A side holds bytes that wait for its stream's start to be known. */
+function heldStart(h: HalfStream): boolean {
+  return h.held !== null && !h.started && !h.synSeen && h.held.some((e) => e.start);
 }

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, cliMissing, fixture, runCli } from './helpers.js';
+import { join } from 'node:path';
+import { CLI, ROOT, cliMissing, fixture, runCli } from './helpers.js';
 
 const missing = cliMissing();
 const exec = fixture('k127-exec');
@@ -167,5 +168,67 @@ describe.skipIf(skip !== null)('a refused WebSocket upgrade and its SPDY retry',
     expect(doc.sessions[0]!.retryOf).toBe(refused[0]!.connection);
     const text = await runCli(['decode', f.capture, '--summary']);
     expect(text.stdout.toString()).toMatch(/upgrade websocket refused, retried as session 1/);
+  });
+});
+
+/** The chain fixtures: real kubectl through `serve --chain`, every hop of one exec in one capture. */
+const CHAIN = join(ROOT, 'fixtures', 'chain');
+const chainExit7 = join(CHAIN, 'k133-exec-cat-exit7.pcap');
+const chainTty = join(CHAIN, 'k133-exec-tty.pcap');
+const chainSkip = missing ?? (!existsSync(chainExit7) || !existsSync(chainTty) ? 'chain fixtures missing; run npm run fixtures' : null);
+
+/** Split a transcript at the lines naming a session: [session, bytes] in order (bytes before any line: session null). */
+function bySessionLine(out: Buffer): Array<[number | null, Buffer]> {
+  const text = out.toString('latin1');
+  const line = /\n--- session (\d+) [^\n]*? (?:\(the bytes above: session (\d+)\) )?---\n/g;
+  const parts: Array<[number | null, Buffer]> = [];
+  let at = 0;
+  let session: number | null = null;
+  for (let m = line.exec(text); m !== null; m = line.exec(text)) {
+    if (m[2] !== undefined) {
+      // only the first change names the bytes before it
+      expect(parts).toHaveLength(0);
+      session = Number(m[2]);
+    }
+    if (m.index > at) parts.push([session, out.subarray(at, m.index)]);
+    session = Number(m[1]);
+    at = m.index + m[0].length;
+  }
+  if (at < out.length) parts.push([session, out.subarray(at)]);
+  return parts;
+}
+
+describe.skipIf(chainSkip !== null)('--follow on a capture of several sessions at once', () => {
+  it('every run of bytes is under a line naming the session it came from', async () => {
+    const [follow, nd] = await Promise.all([runCli(['decode', chainExit7, '--follow']), runCli(['decode', chainExit7, '--ndjson', '--bytes'])]);
+    expect(follow.code).toBe(0);
+    const runs: Array<[number, Buffer[]]> = [];
+    for (const l of nd.stdout.toString().split('\n').filter(Boolean)) {
+      const e = JSON.parse(l) as { kind: string; session?: number; role?: string; base64?: string };
+      if (e.kind !== 'stream-data' || !['stdin', 'stdout', 'stderr'].includes(e.role!)) continue;
+      const last = runs[runs.length - 1];
+      if (last && last[0] === e.session) last[1].push(Buffer.from(e.base64!, 'base64'));
+      else runs.push([e.session!, [Buffer.from(e.base64!, 'base64')]]);
+    }
+    // three hops, each carrying stdin and stdout, overlapping in time
+    expect(new Set(runs.map((r) => r[0])).size).toBe(3);
+    expect(runs.length).toBeGreaterThan(3);
+    const parts = bySessionLine(follow.stdout);
+    expect(parts.map((p) => p[0])).toEqual(runs.map((r) => r[0]));
+    parts.forEach(([, bytes], k) => expect(bytes.equals(Buffer.concat(runs[k]![1]))).toBe(true));
+  });
+
+  it('the runtime hop of a TTY exec (no options in its URL) is a TTY session too: its stdin is not shown', async () => {
+    const [follow, sum] = await Promise.all([runCli(['decode', chainTty, '--follow']), runCli(['decode', chainTty, '--summary', '--json'])]);
+    expect(follow.code).toBe(0);
+    const doc = JSON.parse(sum.stdout.toString()) as { sessions: Array<{ session: number; hop: string; tty: boolean; streams: Array<{ role: string; serverToClient: { bytes: number } }> }> };
+    expect(doc.sessions).toHaveLength(3);
+    const shown = new Map<number, number>();
+    for (const [s, b] of bySessionLine(follow.stdout)) shown.set(s!, (shown.get(s!) ?? 0) + b.length);
+    for (const s of doc.sessions) {
+      expect(s.tty).toBe(true);
+      // what the terminal showed: stdout alone, at every hop
+      expect(shown.get(s.session)).toBe(s.streams.find((x) => x.role === 'stdout')!.serverToClient.bytes);
+    }
   });
 });

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linkPaths, type PathSummary } from '../../src/paths/index.js';
 import type { SessionSummary } from '../../src/timeline/index.js';
+import { Chalk } from 'chalk';
+import { renderPaths } from '../../src/cli/output/paths-text.js';
 import { decodeForPaths } from './helpers.js';
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'chain');
@@ -38,6 +40,7 @@ interface ChainTruth {
   stdin?: Digest;
   exit?: { code: number };
   execs?: Array<{ stdin: Digest; exit: { code: number } }>;
+  ports?: { apiserver: number; kubelet: number; runtime: number };
   clientProcess?: { stdoutSha256?: string };
 }
 
@@ -120,6 +123,10 @@ describe('paths on serve --chain captures (fixtures/chain)', () => {
           ['serverToClient', 'equal', s.serverToClient.bytes],
         ]).sort(),
       );
+      // the evidence in words names each data stream's direction, as the delays do
+      for (const c of l.streams) {
+        expect(l.why).toContain(`${c.stream} ${c.direction === 'clientToServer' ? 'c→s' : 's→c'} ${c.verifiedBytes} B equal`);
+      }
     }
     expect(p.exit).toBeNull();
   });
@@ -169,4 +176,55 @@ describe('paths on serve --chain captures (fixtures/chain)', () => {
     expect(Math.abs(r.paths[0]!.exit!.travelUs! - whole.paths[0]!.exit!.travelUs!)).toBeLessThan(1000);
     expect(r.paths[0]!.links.map((l) => l.evidence)).toEqual(whole.paths[0]!.links.map((l) => l.evidence));
   });
+
+  it('k127-exec-cat-exit7 with one stdin segment lost by the capture at hop 2: stdin short there because of the capture\'s gap, not stopped', () => {
+    const t = truth('k127-exec-cat-exit7');
+    const lossy = dropSegment(readFileSync(join(DIR, 'k127-exec-cat-exit7.pcap')), t.ports!.kubelet);
+    const d = decodeForPaths(lossy, { file: 'lossy' });
+    const r = linkPaths(d.inputs);
+    expect(r.unlinked).toEqual([]);
+    const p = r.paths[0]!;
+    // the hop with the loss is still in the path (the bytes before the loss link it), not skipped
+    expect(p.hops.map((h) => h.hop)).toEqual(HOPS);
+    expect(p.links.map((l) => [l.confidence, l.partial])).toEqual([
+      ['high', true],
+      ['high', true],
+    ]);
+    // hop 3 carried all of stdin: the bytes did not stop at hop 2
+    expect(p.hops[2]!.streams.find((s) => s.stream === 'stdin')!.bytes).toBe(t.stdin!.bytes);
+    const stop = p.stopped.find((s) => s.stream === 'stdin')!;
+    expect(stop).toMatchObject({ why: 'short', hop: 1, previousBytes: t.stdin!.bytes, captureEnded: false, captureGaps: 1 });
+    expect(stop.bytes).toBeLessThan(t.stdin!.bytes);
+    const text = renderPaths([p], [], new Chalk({ level: 0 })).join('\n');
+    expect(text).toContain(`stdin short at hop 2: ${stop.bytes} of ${t.stdin!.bytes} B (its capture lost bytes there: 1 gap)`);
+    expect(text).not.toContain('stopped at hop');
+    // the whole capture: nothing short, no gaps
+    expect(linkPaths(decodeForPaths(join(DIR, 'k127-exec-cat-exit7.pcap'), { file: 'whole' }).inputs).paths[0]!.stopped).toEqual([]);
+  });
 });
+
+/**
+ * A classic little-endian pcap (Ethernet, IPv4) without one segment: the
+ * fourth one of more than 1000 payload bytes sent to `serverPort`, as a
+ * capture that missed a packet (the endpoints saw it; the capture did not).
+ */
+function dropSegment(pcap: Buffer, serverPort: number): Uint8Array {
+  expect(pcap.readUInt32LE(0)).toBe(0xa1b2c3d4);
+  expect(pcap.readUInt32LE(20)).toBe(1);
+  const keep: Buffer[] = [pcap.subarray(0, 24)];
+  let seen = 0;
+  for (let at = 24; at < pcap.length; ) {
+    const len = pcap.readUInt32LE(at + 8);
+    const rec = pcap.subarray(at, at + 16 + len);
+    at += 16 + len;
+    const ip = rec.subarray(16 + 14);
+    const ihl = (ip[0]! & 0x0f) * 4;
+    const tcp = ip.subarray(ihl);
+    const payload = ip.readUInt16BE(2) - ihl - (tcp[12]! >> 4) * 4;
+    if (ip[9] === 6 && tcp.readUInt16BE(2) === serverPort && payload > 1000 && ++seen === 4) continue;
+    keep.push(rec);
+  }
+  expect(seen).toBeGreaterThan(4);
+  return new Uint8Array(Buffer.concat(keep));
+}
+

@@ -60,6 +60,22 @@ describe.skipIf(missing !== null)('kubewire decode: paths', () => {
     expect(text).toMatch(/exit Success code 0 reached hop 1 from hop 3 in \d+ µs/);
   });
 
+  it('--session N: only the paths that session is a hop of', async () => {
+    const all = JSON.parse((await runCli(['decode', file, '--summary', '--json'])).stdout.toString()) as { paths: PathSummary[] };
+    const hop2 = all.paths[1]!.hops[1]!.session;
+    const r = await runCli(['decode', file, '--summary', '--json', '--session', String(hop2)]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout.toString()) as { sessions: Array<{ session: number }>; paths: PathSummary[] };
+    expect(doc.sessions.map((s) => s.session)).toEqual([hop2]);
+    // the path whole, its other hops included
+    expect(doc.paths).toEqual([all.paths[1]]);
+    const text = (await runCli(['decode', file, '--summary', '--session', String(hop2)])).stdout.toString();
+    expect(text).toContain('Paths (1)');
+    expect(text).toContain('Path 2: exec');
+    const none = (await runCli(['decode', file, '--summary', '--session', '99'])).stdout.toString();
+    expect(none).not.toContain('Paths (');
+  });
+
   it('--path N: only that path, every event marked with its hop', async () => {
     const json = JSON.parse((await runCli(['decode', file, '--summary', '--json'])).stdout.toString()) as { paths: PathSummary[] };
     const want = json.paths[1]!.hops.map((h) => h.session);

@@ -141,7 +141,7 @@ describe.skipIf(!dir)('paths through a real kube-apiserver', () => {
     ]);
     // stdout stopped at the client hop, where the capture ended; the kubelet hop has the rest
     expect(p.stopped).toEqual([
-      { stream: 'stdout', direction: 'serverToClient', why: 'short', hop: 0, bytes: 0, previousBytes: 4096, captureEnded: true, stalledUs: null },
+      { stream: 'stdout', direction: 'serverToClient', why: 'short', hop: 0, bytes: 0, previousBytes: 4096, captureEnded: true, captureGaps: 0, stalledUs: null },
     ]);
     expect(p.hops[1]!.exit).toMatchObject({ code: 0 });
     expect(p.exit).toMatchObject({ from: 1, to: 1, travelUs: null });

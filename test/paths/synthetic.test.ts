@@ -119,7 +119,7 @@ describe('paths on synthetic three-hop captures', () => {
     const runtimeBytes = stdout(inner).innerBytes;
     expect(runtimeBytes).toBeGreaterThan(4096);
     expect(stdout(inner)).toMatchObject({ result: 'prefix', outerBytes: 4096, verifiedBytes: 4096 });
-    expect(p.stopped).toContainEqual({ stream: 'stdout', direction: 'serverToClient', why: 'short', hop: 1, bytes: 4096, previousBytes: runtimeBytes, captureEnded: true, stalledUs: null });
+    expect(p.stopped).toContainEqual({ stream: 'stdout', direction: 'serverToClient', why: 'short', hop: 1, bytes: 4096, previousBytes: runtimeBytes, captureEnded: true, captureGaps: 0, stalledUs: null });
   });
 
   it('bytes that differ rule a pair out, however well identity and timing fit', () => {

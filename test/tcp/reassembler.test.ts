@@ -100,6 +100,45 @@ describe('TcpReassembler', () => {
     expect(text(got.c2s)).toBe('POST /x HTTP/1.1\r\n');
   });
 
+  it('a quiet connection that started before the capture: its bytes come out once they waited a while, not at the end', () => {
+    // as decoding a capture does: bytes with no SYN wait a few segments (or a while) for earlier ones
+    const events: ConnectionEvent[] = [];
+    const r = new TcpReassembler({ onEvent: (e) => events.push(e.kind === 'data' ? { ...e, bytes: Buffer.from(e.bytes) } : e), ackReorderTolerance: 64 });
+    // an idle keep-alive connection: one request and its answer, then nothing until its FIN seconds later
+    const req = 'POST /cri/v1/exec HTTP/1.1\r\n\r\n';
+    const resp = 'HTTP/1.1 200 OK\r\n\r\n';
+    // neither port well known, the client's the lower: the port rule alone would guess the sides wrong
+    const c = { srcPort: 35004, dstPort: 35349 };
+    const s = { srcPort: 35349, dstPort: 35004 };
+    r.segment(seg('c', 100, 0, req, 9, { ...c, time: 1_000 }));
+    r.segment(seg('s', 9, 0, resp, 100 + req.length, { ...s, time: 1_500 }));
+    r.segment(seg('c', 100 + req.length, 0, '', 9 + resp.length, { ...c, time: 1_600 }));
+    // meanwhile another connection, captured from its start, goes on for a second
+    const other = { srcPort: 41000, dstPort: 8080 };
+    const back = { srcPort: 8080, dstPort: 41000 };
+    r.segment(seg('c', 7000, SYN, '', 0, { ...other, time: 2_000 }));
+    r.segment(seg('s', 3000, SYN, '', 7001, { ...back, time: 2_100 }));
+    for (let k = 0; k < 10; k++) r.segment(seg('c', 7001 + k, 0, 'x', 3001, { ...other, time: 100_000 * (k + 1) }));
+    r.segment(seg('c', 100 + req.length, FIN, '', 9 + resp.length, { ...c, time: 3_000_000 }));
+    r.segment(seg('s', 9 + resp.length, FIN, '', 101 + req.length, { ...s, time: 3_000_100 }));
+    r.end();
+    const at = (pred: (e: ConnectionEvent) => boolean) => events.findIndex(pred);
+    const lateData = events.filter((e) => e.kind === 'data' && e.connection === 1);
+    expect(lateData.map((e) => (e.kind === 'data' ? [e.direction, Buffer.from(e.bytes).toString()] : null))).toEqual([
+      ['clientToServer', req],
+      ['serverToClient', resp],
+    ]);
+    // opened by the ACK-only segment while the bytes wait: the held request line still says who the client is
+    expect(events.find((e) => e.kind === 'open' && e.connection === 1)).toMatchObject({ startedLate: true, client: { port: 35004 }, server: { port: 35349 } });
+    // out before the other connection's bytes of 200 ms later and after (not with the FIN at 3 s)
+    const firstLate = at((e) => e.kind === 'data' && e.connection === 1);
+    const otherAt = (t: number) => at((e) => e.kind === 'data' && e.connection === 2 && e.time === t);
+    expect(firstLate).toBeLessThan(otherAt(300_000));
+    // and not before its own time's neighbours: the other connection's first bytes came earlier
+    expect(firstLate).toBeGreaterThan(otherAt(100_000));
+    expect(text(collect(events, 1).c2s)).toBe(req);
+  });
+
   it('without SYN or HTTP, a well-known port marks the server, else the higher port is the client', () => {
     const a = reassembleTcp([seg('s', 1, 0, 'hello')]);
     expect(collect(a).open).toMatchObject({ server: { port: 6443 }, startedLate: true });

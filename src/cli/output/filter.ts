@@ -6,6 +6,7 @@
  * facts (start, exit, end) so the output still tells the story.
  */
 import type { DecodeSummary, SessionSummary, TimelineEvent } from '../../timeline/index.js';
+import type { DecodeSummaryWithPaths } from '../paths-run.js';
 import type { OutputFilters } from './types.js';
 
 export interface EventFilter {
@@ -70,7 +71,11 @@ export function createFilter(f: OutputFilters): EventFilter {
       if (sessions && !sessions.has(sess.session)) continue;
       kept.push({ ...sess, streams: sess.streams.filter((st) => streamKept(st.id, st.role)) });
     }
-    return { ...s, sessions: kept };
+    const out = { ...s, sessions: kept };
+    // --session: the paths those sessions are hops of (whole, with their other hops), not every path
+    const paths = (s as Partial<DecodeSummaryWithPaths>).paths;
+    if (sessions && paths) (out as DecodeSummaryWithPaths).paths = paths.filter((p) => p.hops.some((h) => sessions.has(h.session)));
+    return out;
   };
 
   return { keep, summary, active: !!(sessions || streams || roles) };

@@ -44,7 +44,10 @@ export function renderPaths(paths: PathSummary[], offsets: ClockOffset[], chalk:
       lines.push(
         chalk.yellow(
           s.why === 'short'
-            ? `    ${what} stopped at hop ${s.hop + 1}: ${s.bytes} of ${s.previousBytes} B${s.captureEnded ? ' (its capture ended there)' : ''}`
+            ? s.captureGaps > 0
+              ? // the bytes may have passed: the capture lost some there
+                `    ${what} short at hop ${s.hop + 1}: ${s.bytes} of ${s.previousBytes} B (its capture lost bytes there: ${s.captureGaps} gap${s.captureGaps === 1 ? '' : 's'})`
+              : `    ${what} stopped at hop ${s.hop + 1}: ${s.bytes} of ${s.previousBytes} B${s.captureEnded ? ' (its capture ended there)' : ''}`
             : `    ${what}: flow-control window at zero at hop ${s.hop + 1}${s.stalledUs !== null ? ` for ${formatDuration(s.stalledUs)}` : ', never reopened'}`,
         ),
       );

@@ -350,7 +350,9 @@ function hopMarks(hop: ReportPathHop, s: ReportSession | undefined): HopMark[] {
 export function stopText(s: ReportPath['stopped'][number]): string {
   const what = flowText({ stream: s.stream, d: s.direction === 'clientToServer' ? 0 : 1 });
   return s.why === 'short'
-    ? `${what} stopped here: ${formatBytes(s.bytes)} of ${formatBytes(s.previousBytes ?? 0)}${s.captureEnded ? ' (this capture ended there)' : ''}`
+    ? s.captureGaps > 0
+      ? `${what} short here: ${formatBytes(s.bytes)} of ${formatBytes(s.previousBytes ?? 0)} (this capture lost bytes here: ${s.captureGaps} gap${s.captureGaps === 1 ? '' : 's'})`
+      : `${what} stopped here: ${formatBytes(s.bytes)} of ${formatBytes(s.previousBytes ?? 0)}${s.captureEnded ? ' (this capture ended there)' : ''}`
     : `${what}: flow-control window at zero here ${s.stalledUs !== null ? `for ${formatDuration(s.stalledUs)}` : 'and never reopened'}`;
 }
 
