@@ -147,6 +147,17 @@ describe('an exec through the API server\'s node proxy', () => {
   });
 });
 
+describe('the summary\'s other requests', () => {
+  it('are listed in time order, whatever connection they came on', () => {
+    const req = (connection: number, time: number, path: string) => ({ connection, client: '127.0.0.1:1', server: '127.0.0.1:2', method: 'GET', path, query: '', status: 200, upgrade: null, retriedBy: null, time, files: [] });
+    const summary = { sessions: [], requests: [req(1, 3_000_000, '/late-on-1'), req(2, 1_000_000, '/early-on-2'), req(2, 2_000_000, '/middle-on-2')], connections: 2, diagnostics: 0, dropped: { connections: 0, sessions: 0, requests: 0 }, tlsConnections: [] } as unknown as DecodeSummary;
+    const text = renderSummary(summary, createChalk(false));
+    const order = ['/early-on-2', '/middle-on-2', '/late-on-1'].map((p) => text.indexOf(p));
+    expect(order.every((at) => at > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+});
+
 describe('filters', () => {
   it('--stream and --role keep their streams and session-level facts', () => {
     const f = createFilter({ stream: [5] });

@@ -61,7 +61,8 @@ export function renderSummary(
   const withPaths = s as DecodeSummary & { paths?: PathSummary[]; clockOffsets?: ClockOffset[] };
   if (withPaths.paths) lines.push(...renderPaths(withPaths.paths, withPaths.clockOffsets ?? [], chalk));
   // Successful upgrades are the sessions above.
-  const requests = filtered ? [] : s.requests.filter((r) => r.status !== 101);
+  // in time order, as the timeline shows them (the summary lists them by connection)
+  const requests = filtered ? [] : s.requests.filter((r) => r.status !== 101).sort((a, b) => a.time - b.time);
   if (requests.length) {
     lines.push(chalk.bold(`Other requests (${requests.length})`));
     for (const r of requests) {
