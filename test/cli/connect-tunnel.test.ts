@@ -25,22 +25,34 @@ import { cliMissing, runCli } from './helpers.js';
 const skip = cliMissing() ?? chainCaptureUnavailable();
 if (skip) console.warn(`skipping decode of CONNECT tunnels: ${skip}`);
 
-/** A CONNECT proxy: one line of HTTP in, a 200, then bytes both ways. */
-async function connectProxy(): Promise<{ port: number; close(): Promise<void> }> {
+interface Proxy {
+  port: number;
+  close(): Promise<void>;
+}
+
+type Handshake = (c: net.Socket, bytes: Buffer) => { host: string; port: number; answer: Buffer; rest: Buffer } | null;
+
+/**
+ * A proxy on a free loopback port. Per connection, `handshake()` makes a
+ * reader of the client's first bytes as they come; once it knows where to,
+ * it returns the target, the answer to send when connected, and the bytes
+ * after the handshake (null: not yet).
+ */
+async function proxyServer(handshake: () => Handshake): Promise<Proxy> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((c) => {
     sockets.add(c);
-    let head = Buffer.alloc(0);
+    c.on('error', () => c.destroy());
+    const read = handshake();
+    let buf = Buffer.alloc(0);
     const onData = (d: Buffer) => {
-      head = Buffer.concat([head, d]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
+      buf = Buffer.concat([buf, d]);
+      const to = read(c, buf);
+      if (!to) return;
       c.off('data', onData);
-      const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.1\r\n/.exec(head.toString('latin1'));
-      if (!m) return void c.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
-      const up = net.connect(Number(m[2]), m[1]!, () => {
-        c.write('HTTP/1.1 200 Connection established\r\n\r\n');
-        if (head.length > end + 4) up.write(head.subarray(end + 4));
+      const up = net.connect(to.port, to.host, () => {
+        c.write(to.answer);
+        if (to.rest.length) up.write(to.rest);
         c.pipe(up).pipe(c);
       });
       sockets.add(up);
@@ -59,49 +71,37 @@ async function connectProxy(): Promise<{ port: number; close(): Promise<void> }>
   };
 }
 
-/** A SOCKS5 proxy (RFC 1928): no authentication, CONNECT to an IPv4 address or a name. */
-async function socksProxy(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    sockets.add(c);
-    let buf = Buffer.alloc(0);
-    let greeted = false;
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!greeted) {
-        if (buf.length < 2 || buf.length < 2 + buf[1]!) return;
-        buf = buf.subarray(2 + buf[1]!);
-        c.write(Buffer.from([5, 0]));
-        greeted = true;
-      }
-      if (buf.length < 5) return;
-      const type = buf[3]!;
-      const end = type === 1 ? 8 : type === 3 ? 5 + buf[4]! : -1;
-      if (end < 0) return void c.destroy();
-      if (buf.length < end + 2) return;
-      const host = type === 1 ? [...buf.subarray(4, 8)].join('.') : buf.subarray(5, end).toString('latin1');
-      const port = buf.readUInt16BE(end);
-      const rest = buf.subarray(end + 2);
-      c.off('data', onData);
-      const up = net.connect(port, host, () => {
-        c.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
-        if (rest.length) up.write(rest);
-        c.pipe(up).pipe(c);
-      });
-      sockets.add(up);
-      up.on('error', () => c.destroy());
-      c.on('error', () => up.destroy());
-    };
-    c.on('data', onData);
+/** A CONNECT proxy: one line of HTTP in, a 200, then bytes both ways. */
+function connectProxy(): Promise<Proxy> {
+  return proxyServer(() => (c, head) => {
+    const end = head.indexOf('\r\n\r\n');
+    if (end < 0) return null;
+    const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.1\r\n/.exec(head.toString('latin1'));
+    if (!m) return void c.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'), null;
+    return { host: m[1]!, port: Number(m[2]), answer: Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n'), rest: head.subarray(end + 4) };
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
+}
+
+/** A SOCKS5 proxy (RFC 1928): no authentication, CONNECT to an IPv4 address or a name. */
+function socksProxy(): Promise<Proxy> {
+  return proxyServer(() => {
+    let greeted = false;
+    return (c, buf) => {
+    if (!greeted) {
+      if (buf.length < 2 || buf.length < 2 + buf[1]!) return null;
+      c.write(Buffer.from([5, 0]));
+      greeted = true;
+    }
+    const r = buf.subarray(2 + buf[1]!);
+    if (r.length < 5) return null;
+    const type = r[3]!;
+    const end = type === 1 ? 8 : type === 3 ? 5 + r[4]! : -1;
+    if (end < 0) return void c.destroy(), null;
+    if (r.length < end + 2) return null;
+    const host = type === 1 ? [...r.subarray(4, 8)].join('.') : r.subarray(5, end).toString('latin1');
+    return { host, port: r.readUInt16BE(end), answer: Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]), rest: r.subarray(end + 2) };
+    };
+  });
 }
 
 /** A non-loopback IPv4 address of this machine (Go's proxy rule skips loopback), or null. */
@@ -194,56 +194,43 @@ describe.skipIf(skip !== null)('decode: TLS inside a proxy’s CONNECT tunnel', 
     expect(s.streams.find((x) => x.role === 'stdout')?.serverToClient).toEqual({ bytes: out.length, sha256: sha(out) });
   }, 60_000);
 
-  it.skipIf(kubectlMissing('1.33') !== null || host === null)('kubectl 1.33 with HTTPS_PROXY: every connection is a tunnel with TLS in it, and nothing is a false alarm', async () => {
-    const file = join(dir, 'kubectl.pcap');
-    const kubeconfig = join(dir, 'kubeconfig');
+  /** kubectl 1.33 exec -i with HTTPS_PROXY set to `proxyUrl`, captured on `port`: what it printed and exited with, and the capture's decode. */
+  async function kubectlThrough(name: string, proxyUrl: string, port: number, exitCode: number) {
+    const file = join(dir, `${name}.pcap`);
+    const kubeconfig = join(dir, `kubeconfig-${name}`);
     appendFileSync(kubeconfig, serve.kubeconfig);
-    const cap = await captureLo(file, [proxy.port]);
+    const cap = await captureLo(file, [port]);
     let r;
     try {
-      r = await runKubectl(kubectlBinary('1.33')!, ['exec', '-i', 'web', '--', 'sh', '-c', 'cat; exit 3'], {
+      r = await runKubectl(kubectlBinary('1.33')!, ['exec', '-i', 'web', '--', 'sh', '-c', `cat; exit ${exitCode}`], {
         kubeconfig,
-        stdin: Buffer.from('via the proxy\n'),
-        env: { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: '' },
+        stdin: Buffer.from(`via ${name}\n`),
+        env: { HTTPS_PROXY: proxyUrl, NO_PROXY: '' },
       });
     } finally {
       await cap.stop();
     }
-    expect(r.stdout.toString()).toBe('via the proxy\n');
-    expect(r.code).toBe(3);
-    const d = await decode(file);
-    expect(d.code).toBe(0);
-    expect(d.summary.diagnostics).toBe(0);
-    expect(d.summary.requests.length).toBeGreaterThan(0);
-    for (const q of d.summary.requests) expect([q.method, q.path, q.status]).toEqual(['CONNECT', `${serve.host}:${serve.port}`, 200]);
-    expect(d.summary.tlsConnections).toHaveLength(d.summary.requests.length);
-    for (const t of d.summary.tlsConnections) expect(t).toMatchObject({ tunnel: `${serve.host}:${serve.port}`, decrypted: false, version: 'TLS 1.3' });
-  }, 60_000);
-
-  it.skipIf(kubectlMissing('1.33') !== null || host === null)('kubectl 1.33 through a SOCKS5 proxy: the handshake is named and the TLS in its tunnel listed, with no false alarm', async () => {
-    const file = join(dir, 'socks.pcap');
-    const kubeconfig = join(dir, 'kubeconfig-socks');
-    appendFileSync(kubeconfig, serve.kubeconfig);
-    const cap = await captureLo(file, [socks.port]);
-    let r;
-    try {
-      r = await runKubectl(kubectlBinary('1.33')!, ['exec', '-i', 'web', '--', 'sh', '-c', 'cat; exit 4'], {
-        kubeconfig,
-        stdin: Buffer.from('via socks\n'),
-        env: { HTTPS_PROXY: `socks5://127.0.0.1:${socks.port}`, NO_PROXY: '' },
-      });
-    } finally {
-      await cap.stop();
-    }
-    expect(r.stdout.toString()).toBe('via socks\n');
-    expect(r.code).toBe(4);
+    expect(r.stdout.toString()).toBe(`via ${name}\n`);
+    expect(r.code).toBe(exitCode);
     const d = await decode(file);
     expect(d.code).toBe(0);
     expect(d.summary.diagnostics).toBe(0);
     expect(d.summary.tlsConnections.length).toBeGreaterThan(0);
     for (const t of d.summary.tlsConnections) expect(t).toMatchObject({ tunnel: `${serve.host}:${serve.port}`, decrypted: false, version: 'TLS 1.3' });
+    return { file, summary: d.summary };
+  }
+
+  it.skipIf(kubectlMissing('1.33') !== null || host === null)('kubectl 1.33 with HTTPS_PROXY: every connection is a tunnel with TLS in it, and nothing is a false alarm', async () => {
+    const { summary } = await kubectlThrough('http-proxy', `http://127.0.0.1:${proxy.port}`, proxy.port, 3);
+    for (const q of summary.requests) expect([q.method, q.path, q.status]).toEqual(['CONNECT', `${serve.host}:${serve.port}`, 200]);
+    expect(summary.tlsConnections).toHaveLength(summary.requests.length);
+  }, 60_000);
+
+  it.skipIf(kubectlMissing('1.33') !== null || host === null)('kubectl 1.33 through a SOCKS5 proxy: the handshake is named and the TLS in its tunnel listed, with no false alarm', async () => {
+    const { file, summary } = await kubectlThrough('socks', `socks5://127.0.0.1:${socks.port}`, socks.port, 4);
+    expect(summary.requests).toEqual([]);
     const ndjson = await runCli(['decode', file, '--ndjson'], { timeoutMs: 60_000 });
     const classified = ndjson.stdout.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; protocol?: string }).filter((e) => e.kind === 'connection-classified');
-    expect(classified.filter((e) => e.protocol === 'socks5')).toHaveLength(d.summary.tlsConnections.length);
+    expect(classified.filter((e) => e.protocol === 'socks5')).toHaveLength(summary.tlsConnections.length);
   }, 60_000);
 });
