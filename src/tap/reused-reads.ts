@@ -22,12 +22,11 @@
 import { Socket, type SocketConstructorOpts } from 'node:net';
 
 /**
- * Every read is also one write on the other socket, and each costs the tap
- * about the same whatever its size (the JavaScript of a write, its
- * completion, a push of the segments with a short last one): at 256 KiB
- * nearly every read at loopback speed came back full, and the tap spent
- * about 0.5 CPU s per GiB forwarding; at 1 MiB about 0.3, and no less at 2 or
- * 4 MiB. The memory is only touched as far as reads fill it, so a quiet
+ * Every read is also one write on the other socket, and beyond the copies
+ * the pair costs about the same whatever its size: at 256 KiB nearly every
+ * read at loopback speed came back full, and forwarding cost the tap a
+ * median 0.55 CPU s per GiB in the tap bench; at 1 MiB 0.35, and no less at
+ * 2 or 4 MiB. The memory is only touched as far as reads fill it, so a quiet
  * connection holds little of it.
  */
 export const READ_BUFFER_BYTES = 1024 * 1024;
