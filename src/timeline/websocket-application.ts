@@ -79,6 +79,14 @@ export class WebSocketByMessages implements SessionInterpreter {
   private readonly lookDecoder: (d: Direction, baseOffset: number) => WebSocketFrameDecoder;
   private channelLike = 0;
   private other = 0;
+  /**
+   * Per direction: the next data frame is the first after the capture joined
+   * it (a rebase). Finding the first whole frame of a stream joined midway may
+   * take a few payload bytes for one short frame (at most one: see the
+   * WebSocket decoder's resynchronisation), so that frame is no evidence
+   * either way: one impostor must not make Kubernetes traffic plain WebSocket.
+   */
+  private readonly firstAfterJoin: Record<Direction, boolean> = { clientToServer: false, serverToClient: false };
   private readonly pendingReports: Array<{ d: Direction; error: KubewireError; time: number }> = [];
   /** Joined after the upgrade: the data payloads so far, per direction, for the tunnel check. */
   private payloads: Record<Direction, Uint8Array[]> | null;
@@ -141,6 +149,7 @@ export class WebSocketByMessages implements SessionInterpreter {
     // a session the capture joined: the first whole frame of `d`, found before its bytes come
     this.held.push({ op: 'rebase', d, offset });
     this.look[d] = this.lookDecoder(d, offset);
+    this.firstAfterJoin[d] = true;
   }
 
   summaryTransport(): Transport {
@@ -153,6 +162,10 @@ export class WebSocketByMessages implements SessionInterpreter {
         if (this.payloads) {
           this.payloads[d].push(ev.payload);
           this.payloadCount++;
+        }
+        if (this.firstAfterJoin[d]) {
+          this.firstAfterJoin[d] = false;
+          continue;
         }
         if (looksLikeChannelMessage(ev.kind, ev.payload)) this.channelLike++;
         else this.other++;
