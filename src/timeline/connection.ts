@@ -62,6 +62,7 @@ export const MAX_REQUESTS_KEPT = 10_000;
 const SNIFF_LIMIT = 256 * 1024;
 /** Bytes of each direction a SOCKS5 handshake is looked for in (it is shorter). */
 const SOCKS_HEAD_BYTES = 2048;
+const SOCKS_VERSION = 5;
 const NOTHING = new Uint8Array(0);
 
 type Phase = 'sniff' | 'http' | 'http2' | 'session' | 'opaque' | 'tunnel';
@@ -349,8 +350,8 @@ export class ConnectionDecoder {
     const hcWait = hc === 'maybe' && c2s.bytes > 0;
     const hsWait = hs === 'maybe' && s2c.bytes > 0;
     if ((hcWait || hsWait) && !final) return;
-    if (c2s.bytes > 0 && c2s.offset === 0 && s2c.offset === 0 && !this.openEv.startedLate && this.decodeAs === undefined) {
-      // a SOCKS5 proxy's handshake, then its tunnel
+    if (c2s.bytes > 0 && c2s.chunks[0]![0] === SOCKS_VERSION && c2s.offset === 0 && s2c.offset === 0 && !this.openEv.startedLate && this.decodeAs === undefined) {
+      // a SOCKS5 proxy's handshake, then its tunnel (its first byte tells before anything is copied)
       const socks = readSocks5(head(c2s, SOCKS_HEAD_BYTES), s2c.bytes > 0 ? head(s2c, SOCKS_HEAD_BYTES) : NOTHING);
       if (socks.kind === 'more' && !final) return;
       if (socks.kind === 'done') return this.startSocksTunnel(socks, time, out);
@@ -810,11 +811,6 @@ export class ConnectionDecoder {
   private switchHead: HttpResponseHead | null = null;
   private tunnel: ConnectTunnel | null = null;
 
-  /**
-   * A CONNECT was answered 2xx: from here both directions carry the tunnel
-   * (connect-tunnel.ts). `rest`: the server's bytes after its head, at
-   * `offset`; the client's bytes after its request wait in the request parser.
-   */
   /** The tunnel from `start` on (each direction's outer offset of its first byte); the connection's bytes go to it from now. */
   private openTunnel(target: string, start: Record<Direction, number>): ConnectTunnel {
     this.phase = 'tunnel';
@@ -837,13 +833,15 @@ export class ConnectionDecoder {
     }
     const start = { clientToServer: c2s.offset + socks.clientBytes, serverToClient: s2c.offset + socks.serverBytes };
     const tunnel = this.openTunnel(socks.target, start);
-    const rest = (s: SniffBuffer, n: number) => concatBytes(s.chunks).subarray(n);
-    const c = rest(c2s, socks.clientBytes);
-    const s = rest(s2c, socks.serverBytes);
-    if (c.length) tunnel.data('clientToServer', c, start.clientToServer, time, out);
-    if (s.length) tunnel.data('serverToClient', s, start.serverToClient, time, out);
+    feedTunnel(tunnel, 'clientToServer', c2s.chunks, socks.clientBytes, start.clientToServer, time, out);
+    feedTunnel(tunnel, 'serverToClient', s2c.chunks, socks.serverBytes, start.serverToClient, time, out);
   }
 
+  /**
+   * A CONNECT was answered 2xx: from here both directions carry the tunnel
+   * (connect-tunnel.ts). `rest`: the server's bytes after its head, at
+   * `offset`; the client's bytes after its request wait in the request parser.
+   */
   private startTunnel(target: string, rest: Uint8Array[], offset: number, time: number, out: TimelineEvent[]): void {
     const held = this.req ? this.req.acceptUpgrade() : [];
     let heldBytes = 0;
@@ -852,16 +850,8 @@ export class ConnectionDecoder {
     const start = { clientToServer: this.next.clientToServer - heldBytes, serverToClient: offset };
     this.req = this.resp = null;
     const tunnel = this.openTunnel(target, start);
-    let at = start.clientToServer;
-    for (const h of held) {
-      tunnel.data('clientToServer', h, at, time, out);
-      at += h.length;
-    }
-    at = offset;
-    for (const r of rest) {
-      tunnel.data('serverToClient', r, at, time, out);
-      at += r.length;
-    }
+    feedTunnel(tunnel, 'clientToServer', held, 0, start.clientToServer, time, out);
+    feedTunnel(tunnel, 'serverToClient', rest, 0, offset, time, out);
   }
 
   private beginSession(
@@ -949,6 +939,20 @@ function head(s: SniffBuffer, n: number): Uint8Array {
     o += take;
   }
   return out;
+}
+
+/** Bytes already in hand to a tunnel just opened: `chunks` after their first `skip` bytes, which start at outer offset `at`. */
+function feedTunnel(tunnel: ConnectTunnel, d: Direction, chunks: Uint8Array[], skip: number, at: number, time: number, out: TimelineEvent[]): void {
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    const part = skip > 0 ? c.subarray(skip) : c;
+    skip = 0;
+    tunnel.data(d, part, at, time, out);
+    at += part.length;
+  }
 }
 
 function offeredProtocols(h: HeaderList): string[] {
