@@ -7,6 +7,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { hostPort, type UpstreamAddress } from './addresses.js';
+import { proxyHandshake } from './proxy-handshake.js';
 import { openThroughSocks5 } from './proxy-socks5.js';
 
 /** Largest proxy answer head we read. */
@@ -24,38 +25,15 @@ export function openThroughProxy(proxy: URL, target: UpstreamAddress, timeoutMs:
     const cred = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
     lines.push(`Proxy-Authorization: Basic ${Buffer.from(cred).toString('base64')}`);
   }
-  return new Promise<Socket>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`proxy ${proxy.host} did not answer within ${timeoutMs} ms`)), timeoutMs);
-    let head = Buffer.alloc(0);
-    const fail = (e: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(e);
-    };
-    socket.once('error', (e) => fail(new Error(`proxy ${proxy.host}: ${e.message}`)));
-    socket.once(proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => socket.write(`${lines.join('\r\n')}\r\n\r\n`));
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (head.length > MAX_HEAD) fail(new Error(`proxy ${proxy.host} sent an oversized answer`));
-        return;
-      }
-      socket.off('data', onData);
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'));
-      if (!status || status[1] !== '200') {
-        const line = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
-        fail(new Error(`proxy ${proxy.host} refused CONNECT ${authority}: ${JSON.stringify(line)}`));
-        return;
-      }
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.pause();
-      // Bytes after the proxy's answer already belong to the tunnel.
-      const rest = head.subarray(end + 4);
-      if (rest.length) socket.unshift(rest);
-      resolve(socket);
-    };
-    socket.on('data', onData);
+  const connected = proxy.protocol === 'https:' ? 'secureConnect' : 'connect';
+  return proxyHandshake(socket, proxy, timeoutMs, connected, () => socket.write(`${lines.join('\r\n')}\r\n\r\n`), (head) => {
+    const end = head.indexOf('\r\n\r\n');
+    if (end < 0) return head.length > MAX_HEAD ? { kind: 'fail', error: new Error(`proxy ${proxy.host} sent an oversized answer`) } : { kind: 'more' };
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'));
+    if (!status || status[1] !== '200') {
+      const line = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+      return { kind: 'fail', error: new Error(`proxy ${proxy.host} refused CONNECT ${authority}: ${JSON.stringify(line)}`) };
+    }
+    return { kind: 'done', tunnelFrom: end + 4 };
   });
 }

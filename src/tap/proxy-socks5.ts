@@ -8,6 +8,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { readSocks5 } from '../socks/index.js';
 import type { UpstreamAddress } from './addresses.js';
+import { proxyHandshake, type ProxyAnswer } from './proxy-handshake.js';
 
 const REPLIES: Record<number, string> = {
   1: 'general failure',
@@ -31,53 +32,35 @@ export function openThroughSocks5(proxy: URL, target: UpstreamAddress, timeoutMs
   const request = Buffer.concat([Buffer.from([5, 1, 0]), address(target.host), Buffer.from([target.port >> 8, target.port & 0xff])]);
   const where = `${target.host}:${target.port}`;
   const socket = netConnect({ host, port });
-  return new Promise<Socket>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`proxy ${proxy.host} did not answer within ${timeoutMs} ms`)), timeoutMs);
-    const fail = (e: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(e);
-    };
-    // what was sent and received so far: readSocks5 says when the handshake is over
-    const sent: Buffer[] = [greeting];
-    let received = Buffer.alloc(0);
-    let stage: 'method' | 'auth' | 'reply' = 'method';
-    socket.once('error', (e) => fail(new Error(`proxy ${proxy.host}: ${e.message}`)));
-    socket.once('connect', () => socket.write(greeting));
-    const onData = (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (stage === 'method') {
-        if (received.length < 2) return;
-        if (received[0] !== 5) return fail(new Error(`proxy ${proxy.host} does not speak SOCKS5`));
-        if (received[1] === 0xff || (received[1] === 2 && !auth) || (received[1] !== 0 && received[1] !== 2)) {
-          return fail(new Error(`proxy ${proxy.host} accepts none of the SOCKS5 methods offered (${user ? 'none, username/password' : 'none; give a username and password in the proxy URL'})`));
-        }
-        stage = received[1] === 2 ? 'auth' : 'reply';
-        const next = stage === 'auth' ? auth! : request;
-        sent.push(next);
-        socket.write(next);
+  // what was sent so far, beside what came: readSocks5 says when the handshake is over
+  const sent: Buffer[] = [greeting];
+  let stage: 'method' | 'auth' | 'reply' = 'method';
+  const fail = (message: string): ProxyAnswer => ({ kind: 'fail', error: new Error(`proxy ${proxy.host} ${message}`) });
+  const send = (b: Buffer) => {
+    sent.push(b);
+    socket.write(b);
+  };
+  return proxyHandshake(socket, proxy, timeoutMs, 'connect', () => socket.write(greeting), (received) => {
+    if (stage === 'method') {
+      if (received.length < 2) return { kind: 'more' };
+      if (received[0] !== 5) return fail('does not speak SOCKS5');
+      if (received[1] === 0xff || (received[1] === 2 && !auth) || (received[1] !== 0 && received[1] !== 2)) {
+        return fail(`accepts none of the SOCKS5 methods offered (${user ? 'none, username/password' : 'none; give a username and password in the proxy URL'})`);
       }
-      if (stage === 'auth') {
-        if (received.length < 4) return;
-        if (received[3] !== 0) return fail(new Error(`proxy ${proxy.host} refused the SOCKS5 username and password`));
-        stage = 'reply';
-        sent.push(request);
-        socket.write(request);
-      }
-      const r = readSocks5(Buffer.concat(sent), received);
-      if (r.kind === 'more') return;
-      if (r.kind === 'no') return fail(new Error(`proxy ${proxy.host} sent an answer that is not SOCKS5`));
-      socket.off('data', onData);
-      if (r.reply !== 0) return fail(new Error(`proxy ${proxy.host} refused CONNECT ${where}: ${REPLIES[r.reply] ?? `reply ${r.reply}`}`));
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.pause();
-      // Bytes after the proxy's reply already belong to the tunnel.
-      const rest = received.subarray(r.serverBytes);
-      if (rest.length) socket.unshift(rest);
-      resolve(socket);
-    };
-    socket.on('data', onData);
+      stage = received[1] === 2 ? 'auth' : 'reply';
+      send(stage === 'auth' ? auth! : request);
+    }
+    if (stage === 'auth') {
+      if (received.length < 4) return { kind: 'more' };
+      if (received[3] !== 0) return fail('refused the SOCKS5 username and password');
+      stage = 'reply';
+      send(request);
+    }
+    const r = readSocks5(Buffer.concat(sent), received);
+    if (r.kind === 'more') return r;
+    if (r.kind === 'no') return fail('sent an answer that is not SOCKS5');
+    if (r.reply !== 0) return fail(`refused CONNECT ${where}: ${REPLIES[r.reply] ?? `reply ${r.reply}`}`);
+    return { kind: 'done', tunnelFrom: r.serverBytes };
   });
 }
 
