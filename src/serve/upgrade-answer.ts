@@ -16,17 +16,19 @@ export function formatHead(first: string, headers: ReadonlyArray<readonly [strin
  * before the body's own (a `Sec-WebSocket-Version` the client should use).
  */
 export function refuse(socket: Duplex, status: number, reason: string, body?: object, headers: ReadonlyArray<readonly [string, string]> = []): void {
-  const text = body ? JSON.stringify(body) : '';
-  const own: Array<[string, string]> = body
-    ? [['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(text))], ['Connection', 'close']]
-    : [['Content-Length', '0'], ['Connection', 'close']];
-  socket.end(formatHead(`HTTP/1.1 ${status} ${reason}`, [...headers, ...own]) + text);
+  answerAndClose(socket, status, reason, body ? ['application/json', JSON.stringify(body)] : null, headers);
 }
 
 /** A plain-text refusal, as the kubelet's HTTP handlers write an error (status, the message, no Status object). */
 export function refuseText(socket: Duplex, status: number, reason: string, text: string): void {
-  const own: Array<[string, string]> = [['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(Buffer.byteLength(text))], ['Connection', 'close']];
-  socket.end(formatHead(`HTTP/1.1 ${status} ${reason}`, own) + text);
+  answerAndClose(socket, status, reason, ['text/plain; charset=utf-8', text]);
+}
+
+function answerAndClose(socket: Duplex, status: number, reason: string, body: [type: string, text: string] | null, headers: ReadonlyArray<readonly [string, string]> = []): void {
+  const own: Array<[string, string]> = body
+    ? [['Content-Type', body[0]], ['Content-Length', String(Buffer.byteLength(body[1]))], ['Connection', 'close']]
+    : [['Content-Length', '0'], ['Connection', 'close']];
+  socket.end(formatHead(`HTTP/1.1 ${status} ${reason}`, [...headers, ...own]) + (body?.[1] ?? ''));
 }
 
 /** A failure `metav1.Status`, as the API server and the kubelet answer. */

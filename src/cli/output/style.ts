@@ -58,3 +58,9 @@ export const HOP_TEXT: Record<Hop, string> = {
   'kubelet-runtime': 'kubelet → runtime streaming server',
   unknown: 'unknown',
 };
+
+/** A client hop that went through the API server's node proxy: `through nodes/N/proxy`. */
+export function nodeProxyText(node: string): string {
+  return `through nodes/${node}/proxy`;
+}
+

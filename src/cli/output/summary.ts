@@ -8,7 +8,7 @@ import type { DecodeSummary, DiagnosticEvent, SessionSummary, TimelineEvent } fr
 import { teardownText } from '../../timeline/teardown.js';
 import type { EventFilter } from './filter.js';
 import { createSummaryJsonOutput } from './summary-json.js';
-import { APPLICATION_TEXT, HOP_TEXT, arrow, clock, formatBytes, formatDuration, printableDeep } from './style.js';
+import { APPLICATION_TEXT, HOP_TEXT, arrow, clock, formatBytes, formatDuration, nodeProxyText, printableDeep } from './style.js';
 import type { Output } from './types.js';
 import { tlsHints, tlsStatus, tlsText } from './tls-text.js';
 import { renderPaths } from './paths-text.js';
@@ -129,7 +129,7 @@ function renderSession(sess: SessionSummary, chalk: ChalkInstance): string {
   const flags = (['stdin', 'stdout', 'stderr', 'tty'] as const).filter((f) => sess[f]);
   const facts: string[] = [];
   // the node proxy is authorized as nodes/proxy (get, for a WebSocket), not as pods/exec: worth a glance when auditing
-  const proxied = sess.nodeProxy !== null ? ` through nodes/${sess.nodeProxy}/proxy ${chalk.yellow(`(authorized as nodes/proxy, not pods/${sess.kind})`)}` : '';
+  const proxied = sess.nodeProxy !== null ? ` ${nodeProxyText(sess.nodeProxy)} ${chalk.yellow(`(authorized as nodes/proxy, not pods/${sess.kind})`)}` : '';
   facts.push(`hop ${HOP_TEXT[sess.hop]}${proxied}`);
   if (target) facts.push(`pod ${target}`);
   if (sess.command.length) facts.push(`command ${sess.command.join(' ')}`);

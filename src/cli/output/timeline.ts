@@ -6,7 +6,7 @@ import type { ChalkInstance } from 'chalk';
 import type { DecodeSummary, TimelineEvent } from '../../timeline/index.js';
 import { teardownText } from '../../timeline/teardown.js';
 import type { EventFilter } from './filter.js';
-import { APPLICATION_TEXT, HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, preview, printableDeep } from './style.js';
+import { APPLICATION_TEXT, HOP_TEXT, arrow, assertNever, clock, formatBytes, formatDuration, nodeProxyText, preview, printableDeep } from './style.js';
 import type { Output } from './types.js';
 import { tlsStatus, tlsText } from './tls-text.js';
 import { BatchedWriter } from './writer.js';
@@ -92,7 +92,7 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
       if (ev.application === 'websocket' || ev.application === 'raw') {
         return `${head} ${chalk.bold.green(`session ${ev.session}`)} ${APPLICATION_TEXT[ev.application]} ${ev.transport} ${ev.protocol ?? '(no subprotocol)'}`;
       }
-      return `${head} ${chalk.bold.green(`session ${ev.session} ${ev.sessionKind}`)} (${HOP_TEXT[ev.hop]}${ev.nodeProxy !== null ? ` through nodes/${ev.nodeProxy}/proxy` : ''})${target}${cmd} [${flags}] ${ev.transport} ${
+      return `${head} ${chalk.bold.green(`session ${ev.session} ${ev.sessionKind}`)} (${HOP_TEXT[ev.hop]}${ev.nodeProxy !== null ? ` ${nodeProxyText(ev.nodeProxy)}` : ''})${target}${cmd} [${flags}] ${ev.transport} ${
         ev.protocol ?? 'protocol unknown'
       }${ev.inferred ? chalk.yellow(' (joined mid-session: inferred)') : ''}${ev.retryOf !== null ? ` retry of connection ${ev.retryOf}` : ''}`;
     }

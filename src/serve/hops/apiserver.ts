@@ -88,7 +88,7 @@ export async function startApiserverHop(opts: ApiserverHopOptions): Promise<HopH
       // the query stays behind, as it does at a real API server (see above)
       const path = proxied[1]!;
       const t = parseKubeletUrl(new URL(path, 'http://local'));
-      if (!t) return refuse(socket, 404, 'Not Found', statusBody(404, 'NotFound', `no upgrade at ${proxied[1]!}`));
+      if (!t) return refuse(socket, 404, 'Not Found', statusBody(404, 'NotFound', `no upgrade at ${path}`));
       log(`${req.method} ${req.url} (node proxy, passed through: ${req.method} ${path})`);
       return void passThrough(req, socket, head, path, remoteAddress, { kind: t.sub, namespace: t.namespace, pod: t.pod, command: t.command });
     }
