@@ -127,7 +127,8 @@ export class SessionDecoder {
   /** The TLS inside a connection's CONNECT tunnel joins the TLS connections once the connection ends. */
   private keepTunnelTls(c: ConnectionDecoder): void {
     const t = c.tunnelTls;
-    if (t === null || this.tlsSummaries.includes(t) || this.tlsSummaries.length >= MAX_TLS_KEPT) return;
+    // tlsFiles has every connection whose TLS is listed: a lookup, not a scan of up to 10,000 summaries per close
+    if (t === null || this.tlsFiles.has(c.id) || this.tlsSummaries.length >= MAX_TLS_KEPT) return;
     this.tlsSummaries.push(t);
     this.tlsFiles.set(c.id, c.files);
   }
@@ -164,7 +165,7 @@ export class SessionDecoder {
       const names = this.opts.inputNames;
       if (names !== undefined && names.length === 1) c.files = [names[0]!];
       this.connections.set(ev.connection, c);
-      this.gates.set(ev.connection, new TlsGate(ev, this.opts.tlsKeys ?? null));
+      this.gates.set(ev.connection, new TlsGate(ev, this.ctx.tlsKeys ?? null));
       this.all.add(c);
       this.connectionCount++;
       c.open(out);
