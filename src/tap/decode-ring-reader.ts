@@ -2,10 +2,14 @@
  * The worker's side of `RingQueue`: turns its messages back into connection
  * events for a consumer (the tap's decoding), in order.
  *
- * Each data chunk is copied out of the ring into a buffer of its own before
- * its ring space is given back, so the consumer owns the bytes: it may keep
- * views into them for as long as it likes, and change them (a WebSocket
- * decoder unmasking in place).
+ * A data event's bytes are a view into the ring, valid only while the
+ * consumer runs: its ring space is given back when the consumer returns, and
+ * the forwarding thread may write the next reads there at once. The consumer
+ * may change the bytes (a WebSocket decoder unmasking in place) and must copy
+ * what it keeps, as every layer above the capture reader does for the
+ * recycled buffers of a file read. Copying each chunk out instead cost fresh
+ * memory per read (page faults, collection): most of what decoding cost
+ * beside forwarding.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ConnectionEvent } from '../tcp/types.js';
@@ -17,13 +21,13 @@ import { errorFromWire, type RingMessage, type WireEvent } from './decode-ring-w
  * forwarding thread, and the next event is delivered as usual.
  */
 export function readRing(port: MessagePort, consumer: (event: ConnectionEvent) => void, other: (message: unknown) => void): void {
-  let bytes: Uint8Array | undefined;
+  let ring: SharedArrayBuffer | undefined;
   let released: Int32Array | undefined;
   port.on('message', (m: RingMessage) => {
     if (!m || typeof m !== 'object' || !('kind' in m)) return other(m);
     switch (m.kind) {
       case 'ring':
-        bytes = new Uint8Array(m.ring);
+        ring = m.ring;
         released = new Int32Array(m.released);
         return;
       case 'events':
@@ -40,11 +44,7 @@ export function readRing(port: MessagePort, consumer: (event: ConnectionEvent) =
   function deliver(w: WireEvent): void {
     let event: ConnectionEvent;
     if (w.kind === 'data') {
-      // Not Buffer.from(view): it copies element by element; allocUnsafeSlow keeps it out of the shared pool.
-      const own = Buffer.allocUnsafeSlow(w.length);
-      own.set(bytes!.subarray(w.at, w.at + w.length));
-      Atomics.add(released!, 0, w.cost);
-      event = { kind: 'data', connection: w.connection, direction: w.direction, bytes: own, offset: w.offset, time: w.time };
+      event = { kind: 'data', connection: w.connection, direction: w.direction, bytes: Buffer.from(ring!, w.at, w.length), offset: w.offset, time: w.time };
       if (w.packet !== undefined) event.packet = w.packet;
     } else if (w.kind === 'diagnostic') {
       event = { kind: 'diagnostic', error: errorFromWire(w.error) };
@@ -56,6 +56,8 @@ export function readRing(port: MessagePort, consumer: (event: ConnectionEvent) =
     } catch (error) {
       const direction = event.kind === 'data' || event.kind === 'gap' ? event.direction : undefined;
       port.postMessage({ ring: { kind: 'consumer-error', message: error instanceof Error ? error.message : String(error), connection: event.connection, direction } });
+    } finally {
+      if (w.kind === 'data') Atomics.add(released!, 0, w.cost);
     }
   }
 }

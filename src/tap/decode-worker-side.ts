@@ -56,9 +56,10 @@ export function serveTapDecoding(
   } as unknown as NodeJS.WritableStream;
   const backlog = new Int32Array(data.backlog);
 
-  // Events arrive from the start; they wait here until the outputs are built.
+  // Events arrive from the start; they wait here until the outputs are built,
+  // with copies of their bytes (a data event's view into the ring is valid only during the call).
   let pending: ConnectionEvent[] | null = [];
-  let consume: (ev: ConnectionEvent) => void = (ev) => pending!.push(ev);
+  let consume: (ev: ConnectionEvent) => void = (ev) => pending!.push(ev.kind === 'data' ? { ...ev, bytes: Buffer.from(ev.bytes) } : ev);
   let finishing = false;
   readRing(
     port,

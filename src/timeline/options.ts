@@ -98,7 +98,7 @@ export interface SessionDecoderOptions {
   inputNames?: readonly string[];
   /**
    * The data chunks pushed are the decoder's own: nothing reads them after
-   * `push` (the live tap hands over private copies of its reads). Masked
+   * `push` (the live tap's decoding reads them in its own ring). Masked
    * WebSocket payloads are then unmasked where they lie instead of into a
    * second copy, so the chunks no longer hold the wire bytes. Default false:
    * a capture reader's buffers are left as they are.

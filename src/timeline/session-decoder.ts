@@ -6,11 +6,11 @@
  * Never throws on wire input: everything odd becomes a `diagnostic` event,
  * and one broken connection or stream never hides the others.
  *
- * Zero-copy: the codecs keep views of pushed bytes while a frame is
- * incomplete, so the bytes of a `data` event must stay unchanged after
- * `push` returns (the capture pipeline and the tap hand over fresh buffers).
- * Bytes that wait for an answer (unclassified connections, a pending upgrade)
- * are copied. Memory stays bounded: streams are hashed, not kept; buffers
+ * Zero-copy: a `data` event's bytes need stay valid only during `push` (the
+ * capture pipeline hands over views of recycled read buffers, the tap's
+ * worker views into its ring). Frames that lie inside a chunk are decoded
+ * where they lie; what outlives the call (a frame cut by the chunk's end,
+ * bytes that wait for an answer) is copied. Memory stays bounded: streams are hashed, not kept; buffers
  * have limits (`TimelineLimits`); closed connections keep only their summary.
  */
 import type { ConnectionClose, ConnectionData, ConnectionEvent, ConnectionGap } from '../tcp/types.js';
