@@ -30,6 +30,14 @@ const QUEUED = 1;
 /** In a slot's (id, length) list, a negative length is an operation on the digest, not bytes. */
 const MARK = -1;
 const REWIND = -2;
+/** An id that names no digest: its length is padding to skip. */
+const PADDING = -1;
+/**
+ * From this many bytes a piece is placed at its source's alignment to 8 bytes:
+ * V8 copies into shared memory a word at a time only when source and target
+ * are aligned alike, byte by byte otherwise (four times slower, measured).
+ */
+const ALIGN_FROM = 256;
 
 // Runs in the worker. state[i] is slot i's owner; state[slots] is set when hashing failed.
 const WORKER_SOURCE = `
@@ -52,6 +60,10 @@ parentPort.on('message', (m) => {
     for (let i = 0; i < pieces.length; i += 2) {
       const id = pieces[i];
       const n = pieces[i + 1];
+      if (id === ${PADDING}) {
+        at += n;
+        continue;
+      }
       let h = hashes[id];
       if (h === undefined) h = hashes[id] = createHash('sha256');
       if (n === ${MARK}) {
@@ -132,6 +144,18 @@ export class WorkerDigests implements DigestEngine {
     const length = bytes.length;
     while (from < length) {
       if (this.fill === this.slotBytes) this.dispatch();
+      if (length - from >= ALIGN_FROM) {
+        const pad = (bytes.byteOffset + from - (this.slot * this.slotBytes + this.fill)) & 7;
+        if (pad > 0 && this.fill + pad < this.slotBytes) {
+          this.pieces.push(PADDING, pad);
+          this.fill += pad;
+          this.lastId = -1;
+        } else if (pad > 0 && this.fill > 0) {
+          // No room for the padding: the rest of the slot goes unused.
+          this.dispatch();
+          continue;
+        }
+      }
       const n = Math.min(length - from, this.slotBytes - this.fill);
       this.view.set(from === 0 && n === length ? bytes : bytes.subarray(from, from + n), this.fill);
       this.fill += n;
