@@ -4,7 +4,10 @@
  * (small rings make `update` wait for the worker and wrap around often), and
  * although the caller reuses its buffer right after each `update`.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkerDigests } from '../../src/cli/digest-worker.js';
@@ -107,5 +110,28 @@ describe('when decode hashes on the worker', () => {
     expect(wantsDigests(base)).toBe(false);
     expect(wantsDigests({ ...base, ndjson: true })).toBe(false);
     expect(wantsDigests({ ...base, follow: true })).toBe(false);
+  });
+
+  it('counts what wants a core now, not the last minute: an idle machine after a busy minute has a core to spare', async () => {
+    const { loadNow } = await import('../../src/cli/decode-digests.js');
+    // the minute's average (first field) is ignored; this process's own running thread is not counted
+    expect(loadNow(() => '1.71 1.42 1.32 1/116 18611\n')).toBe(0);
+    expect(loadNow(() => '0.02 0.10 0.20 3/119 18657\n')).toBe(2);
+    // no /proc/loadavg, or one that cannot be read: the one-minute average
+    expect(loadNow(() => 'garbage')).toBe(loadavg()[0]);
+    expect(
+      loadNow(() => {
+        throw new Error('ENOENT');
+      }),
+    ).toBe(loadavg()[0]);
+    if (!existsSync('/proc/loadavg')) return void console.log('skipped the live check: no /proc/loadavg (not Linux)');
+    const busyLoop = spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' });
+    try {
+      // a busy loop is runnable all the time once it has started
+      await new Promise((r) => setTimeout(r, 300));
+      expect(loadNow()).toBeGreaterThanOrEqual(1);
+    } finally {
+      busyLoop.kill();
+    }
   });
 });
