@@ -218,11 +218,6 @@ const MAX_POOLED = 4;
  * large the file (fresh buffers would pile up until the GC noticed them). A
  * buffer returns to the pool once the decoder holds no unconsumed byte of it;
  * everything delivered from it was delivered synchronously during `push`.
- *
- * The next read is asked for before a chunk is handed on, so that libuv's
- * thread copies it from the page cache while this one parses (reading in
- * turn left this thread waiting for every read). Its buffer is one the
- * decoder holds nothing of.
  */
 async function* recycledFileChunks(
   path: string,
@@ -234,14 +229,11 @@ async function* recycledFileChunks(
   const live: Buffer[] = [];
   const liveLength: number[] = [];
   const fh = await open(path, 'r');
-  const readInto = (buf: Buffer) => fh.read(buf, 0, size, null).then(({ bytesRead }) => ({ buf, bytesRead }));
-  let next: Promise<{ buf: Buffer; bytesRead: number }> | null = readInto(Buffer.allocUnsafeSlow(size));
   try {
-    while (next) {
-      const { buf, bytesRead } = await next;
-      next = null;
+    for (;;) {
+      const buf = pool.pop() ?? Buffer.allocUnsafeSlow(size);
+      const { bytesRead } = await fh.read(buf, 0, size, null);
       if (bytesRead === 0) return;
-      next = readInto(pool.pop() ?? Buffer.allocUnsafeSlow(size));
       live.push(buf);
       liveLength.push(bytesRead);
       yield bytesRead === size ? buf : buf.subarray(0, bytesRead);
@@ -258,8 +250,6 @@ async function* recycledFileChunks(
       liveLength.splice(0, free);
     }
   } finally {
-    // a read still on its way must finish before the file closes
-    if (next) await next.catch(() => {});
     await fh.close();
   }
 }
