@@ -5,7 +5,9 @@
  * previews, HTTP/2 fragments) must be a copy — and `Buffer#slice` is a view,
  * not a copy. Every fixture and every real capture of other software, fed
  * as Buffers overwritten right after each push, decodes as when each input
- * stays untouched.
+ * stays untouched. The same with `ownsInput` (the live tap's decoding, which
+ * reads its chunks where they lie in a ring reused at once, and unmasks
+ * WebSocket payloads in place).
  */
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -23,8 +25,8 @@ function captures(): string[] {
   return [...own, ...other].sort();
 }
 
-async function summaryOf(path: string, reuse: boolean): Promise<DecodeSummary> {
-  const dec = new SessionDecoder();
+async function summaryOf(path: string, reuse: boolean, ownsInput = false): Promise<DecodeSummary> {
+  const dec = new SessionDecoder({ ownsInput });
   let scratch = Buffer.alloc(0);
   await decodeCaptureToConnections(path, (e: ConnectionEvent) => {
     if (!reuse || e.kind !== 'data') {
@@ -46,6 +48,15 @@ describe('bytes kept by the timeline survive the reuse of the input buffer', () 
   for (const path of captures()) {
     it(path.split('/').pop()!, async () => {
       const [kept, reused] = await Promise.all([summaryOf(path, false), summaryOf(path, true)]);
+      expect(reused).toEqual(kept);
+    });
+  }
+});
+
+describe('the same when the decoder owns its input and unmasks in place (the tap)', () => {
+  for (const path of captures()) {
+    it(path.split('/').pop()!, async () => {
+      const [kept, reused] = await Promise.all([summaryOf(path, false), summaryOf(path, true, true)]);
       expect(reused).toEqual(kept);
     });
   }
