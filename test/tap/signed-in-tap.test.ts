@@ -4,7 +4,7 @@
  * of the wrapper, then the live `--summary --json` at SIGTERM equals `decode`
  * of the `--write` recording of the whole run.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +64,19 @@ for (const version of ['1.27', '1.33']) {
         expect(code).toBe(0);
         expect(existsSync(join(dir, 'summary.json'))).toBe(true);
         const live = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
-        const decoded = JSON.parse(execFileSync(process.execPath, [CLI, 'decode', join(dir, 'tap.pcapng'), '--summary', '--json'], { encoding: 'utf8' }));
+        const run = spawnSync(process.execPath, [CLI, 'decode', join(dir, 'tap.pcapng'), '--summary', '--json'], { encoding: 'utf8' });
+        // Exit 1 is for diagnostics, which the live summary must then have too; say what they were.
+        const diagnostics = (doc: string) => {
+          try {
+            return JSON.stringify((JSON.parse(doc) as { diagnostics?: unknown }).diagnostics);
+          } catch {
+            return 'no summary';
+          }
+        };
+        expect(run.status, `decode of the recording: ${run.stderr}; diagnostics ${diagnostics(run.stdout)}; live ${JSON.stringify(live.diagnostics)}; tap stderr: ${stderr}`).toBe(
+          live.diagnostics ? 1 : 0,
+        );
+        const decoded = JSON.parse(run.stdout);
         expect(decoded).toEqual(live);
         const kinds = live.sessions.map((s: { kind: string }) => s.kind);
         expect(kinds).toContain('exec');
