@@ -175,7 +175,7 @@ export class ConnectionDecoder {
 
   close(ev: ConnectionClose, out: TimelineEvent[]): void {
     this.lastTime = ev.time;
-    this.end(ev.time, ev.reason, out);
+    this.end(ev.time, ev.reason, out, ev.direction ? this.dir(ev.direction) : null);
     out.push({
       kind: 'connection-close',
       time: ev.time,
@@ -297,7 +297,7 @@ export class ConnectionDecoder {
     this.end(time, reason, out);
   }
 
-  private end(time: number, reason: ConnectionClose['reason'], out: TimelineEvent[]): void {
+  private end(time: number, reason: ConnectionClose['reason'], out: TimelineEvent[], closedBy: Direction | null = null): void {
     if (this.finished) return;
     if (this.phase === 'sniff') this.classify(time, true, out);
     if (this.phase === 'http') {
@@ -309,7 +309,7 @@ export class ConnectionDecoder {
     if (this.phase === 'tunnel') this.tunnel!.end(time, reason, out);
     if (this.phase === 'session') {
       for (const d of ['clientToServer', 'serverToClient'] as const) if (this.align[d]) this.tryAlign(d, time, true, out);
-      this.session!.end(time, reason, out);
+      this.session!.end(time, reason, out, closedBy);
     }
     this.finished = true;
     // keep only what the summary needs: a long capture has many connections

@@ -19,8 +19,8 @@ export interface SessionInterpreter {
   /** Bytes after the upgrade, in order, for one direction. */
   bytes(d: Direction, chunk: Uint8Array, time: number, out: TimelineEvent[]): void;
   gap(d: Direction, size: number, time: number, out: TimelineEvent[]): void;
-  /** TCP closed or input ended. */
-  end(time: number, tcp: SessionSummary['tcpClose'], out: TimelineEvent[]): void;
+  /** TCP closed (by `closedBy`, when known) or input ended. */
+  end(time: number, tcp: SessionSummary['tcpClose'], out: TimelineEvent[], closedBy?: Direction | null): void;
   summary(): InterpretedSessionSummary;
   /**
    * A finding of the connection about this session (a handshake the

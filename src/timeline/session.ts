@@ -253,8 +253,8 @@ export class Session {
     this.cutPiece(d);
   }
 
-  /** TCP closed or input ended: flush decoders, settle the exit status and the end reason. */
-  end(time: number, tcp: SessionSummary['tcpClose'], out: TimelineEvent[]): void {
+  /** TCP closed (by `closedBy`, when known) or input ended: flush decoders, settle the exit status and the end reason. */
+  end(time: number, tcp: SessionSummary['tcpClose'], out: TimelineEvent[], closedBy: Direction | null = null): void {
     if (this.endTime !== null) return;
     this.time = time;
     this.tcpClose = tcp;
@@ -262,10 +262,10 @@ export class Session {
     for (const d of ['clientToServer', 'serverToClient'] as const) if (this.tunnelAlign[d]) this.tunnelBytes(d, new Uint8Array(0), true, out);
     for (const d of ['clientToServer', 'serverToClient'] as const) {
       const ws = this.ws[d];
-      if (ws) this.onWsEvents(d, this.unlessTeardown(d, 'websocket', ws.pendingFrame(), tcp, safe(() => ws.end(), d, this, out), out), out);
+      if (ws) this.onWsEvents(d, this.unlessTeardown(d, 'websocket', ws.pendingFrame(), tcp, closedBy, safe(() => ws.end(), d, this, out), out), out);
       const spdy = this.spdy[d];
       if (spdy) {
-        this.onSpdyEvents(d, this.unlessTeardown(d, 'spdy', spdy.pendingFrame(), tcp, safe(() => spdy.end(), d, this, out), out), out);
+        this.onSpdyEvents(d, this.unlessTeardown(d, 'spdy', spdy.pendingFrame(), tcp, closedBy, safe(() => spdy.end(), d, this, out), out), out);
         this.cutPiece(d);
         spdy.close();
       }
@@ -291,12 +291,21 @@ export class Session {
   }
 
   /**
-   * A frame `pending` at the close, after the session was over, is teardown:
-   * its event replaces the decoder's truncation diagnostic.
+   * A frame `pending` at the close, after the session was over (or a closing
+   * frame of the side that closed), is teardown: its event replaces the
+   * decoder's truncation diagnostic.
    */
-  private unlessTeardown<E extends { kind: string; error?: KubewireError }>(d: Direction, layer: 'spdy' | 'websocket', pending: PendingFrame | null, tcp: SessionSummary['tcpClose'], events: E[], out: TimelineEvent[]): E[] {
+  private unlessTeardown<E extends { kind: string; error?: KubewireError }>(
+    d: Direction,
+    layer: 'spdy' | 'websocket',
+    pending: PendingFrame | null,
+    tcp: SessionSummary['tcpClose'],
+    closedBy: Direction | null,
+    events: E[],
+    out: TimelineEvent[],
+  ): E[] {
     const over = sessionOver(this.exit !== null, this.streams.values(), this.wsClose !== null);
-    const ev = teardownOf(layer, pending, over, tcp, { time: this.time, connection: this.setup.connection, session: this.id, direction: d });
+    const ev = teardownOf(layer, pending, over, tcp, { time: this.time, connection: this.setup.connection, session: this.id, direction: d }, closedBy);
     if (!ev) return events;
     this.teardown ??= { direction: d, layer, frame: ev.frame, have: ev.have, need: ev.need, cutBy: ev.cutBy };
     out.push(ev);

@@ -3,8 +3,14 @@
  * how real Kubernetes sessions end, not a broken frame: client-go sends a
  * closing GOAWAY, and the runtime's streaming server (Go spdystream) may
  * answer it with a TCP RST after 2–4 bytes of it reached the wire. The same
- * goes for a WebSocket close frame cut by the close. Before the session is
- * over, a cut frame stays a diagnostic.
+ * goes for a WebSocket close frame cut by the close.
+ *
+ * So is a frame that ends streams or the session (RST_STREAM, GOAWAY, a
+ * WebSocket close) cut by its own sender's close, whatever was still open:
+ * the sender was shutting down. kubectl port-forward stopped with Ctrl-C
+ * resets its streams and exits, and its kernel's RST can cut the RST_STREAM
+ * it was writing (seen with kubectl 1.27 through the tap). Any other cut
+ * frame before the session is over stays a diagnostic.
  */
 import type { Direction } from '../common/errors.js';
 import { FRAME_TYPE } from '../spdy/types.js';
@@ -53,9 +59,19 @@ export function cutFrameName(layer: 'spdy' | 'websocket', header: Uint8Array): s
 }
 
 /**
+ * A frame that ends streams or the session, as far as its bytes tell: a SPDY
+ * RST_STREAM or GOAWAY (its type is in header bytes 2–3), a WebSocket close.
+ */
+function isClosingFrame(layer: 'spdy' | 'websocket', header: Uint8Array): boolean {
+  const name = cutFrameName(layer, header);
+  return layer === 'websocket' ? name === 'close' : name === 'rst_stream' || name === 'goaway';
+}
+
+/**
  * The teardown event for a frame `pending` in `direction` when the close
- * (`cutBy`) came after the session was over; null when it is a real
- * truncation (the caller keeps the decoder's diagnostic).
+ * (`cutBy`) came after the session was over, or cut a closing frame of the
+ * side that closed (`closedBy`); null when it is a real truncation (the
+ * caller keeps the decoder's diagnostic).
  */
 export function teardownOf(
   layer: 'spdy' | 'websocket',
@@ -63,8 +79,10 @@ export function teardownOf(
   over: boolean,
   cutBy: string | null,
   at: { time: number; connection: number; session: number; direction: Direction },
+  closedBy: Direction | null = null,
 ): TeardownEvent | null {
-  if (pending === null || !over || (cutBy !== 'rst' && cutBy !== 'fin')) return null;
+  if (pending === null || (cutBy !== 'rst' && cutBy !== 'fin')) return null;
+  if (!over && !(closedBy === at.direction && isClosingFrame(layer, pending.header))) return null;
   return {
     kind: 'teardown',
     ...at,

@@ -143,8 +143,64 @@ describe('teardown: a frame cut by the close after the session ended', () => {
     const over = decode(script([...steps, { d: C, bytes: goaway.subarray(0, 5) }], { close: 'rst' }));
     expect(over.decoder.summary().diagnostics).toBe(0);
     expect(over.events.some((e) => e.kind === 'teardown')).toBe(true);
-    // the data stream still open on the server's side: not over
-    const open = decode(script([...steps.slice(0, 5), { d: C, bytes: goaway.subarray(0, 5) }], { close: 'rst' }));
-    expect(open.decoder.summary().diagnostics).toBe(1);
+  });
+});
+
+describe("teardown: a closing frame cut by its own sender's close, whatever is still open", () => {
+  /** A port-forward with its data stream still open on the server's side, as when kubectl port-forward is stopped. */
+  function openPortForward(): { steps: Step[]; c: SpdyFrameEncoder } {
+    const c = new SpdyFrameEncoder();
+    const s = new SpdyFrameEncoder();
+    const steps: Step[] = [
+      { d: C, bytes: enc('POST /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
+      { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 1, headers: [['streamtype', 'error'], ['port', '80'], ['requestid', '0']], fin: true }) },
+      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 3, headers: [['streamtype', 'data'], ['port', '80'], ['requestid', '0']] }) },
+      { d: C, bytes: c.encode({ kind: 'data', streamId: 3, data: enc('ping') }) },
+      { d: S, bytes: s.encode({ kind: 'data', streamId: 3, data: enc('pong') }) },
+    ];
+    return { steps, c };
+  }
+
+  /** The script's events with the close sent by `by`. */
+  function closedBy(steps: Step[], by: typeof C | typeof S) {
+    const events = script(steps, { close: 'rst' });
+    const last = events[events.length - 1]!;
+    if (last.kind === 'close') last.direction = by;
+    return events;
+  }
+
+  // kubectl 1.27 port-forward stopped through the tap: its RST_STREAM cut after 4 bytes by its own kernel's RST
+  it('an RST_STREAM cut by the RST of the side that sent it is teardown, with the stream left open in the summary', () => {
+    const { steps, c } = openPortForward();
+    steps.push({ d: C, bytes: c.encode({ kind: 'rst_stream', streamId: 3, status: 5 }).subarray(0, 4) });
+    const { decoder, events } = decode(closedBy(steps, C));
+    expect(events.filter((e) => e.kind === 'diagnostic')).toEqual([]);
+    expect(events.find((e) => e.kind === 'teardown')).toMatchObject({ direction: C, layer: 'spdy', frame: 'rst_stream', have: 4, cutBy: 'rst' });
+    const session = decoder.summary().sessions[0]!;
+    expect(session.teardown).toMatchObject({ frame: 'rst_stream', have: 4 });
+    // what was still open stays visible
+    expect(session.streams.find((x) => x.id === 3)!.halfClosed).toEqual({ clientToServer: false, serverToClient: false });
+  });
+
+  it('a GOAWAY cut by the RST of the side that sent it is teardown too', () => {
+    const { steps, c } = openPortForward();
+    steps.push({ d: C, bytes: c.encode({ kind: 'goaway', lastGoodStreamId: 0, status: 0 }).subarray(0, 5) });
+    const { decoder } = decode(closedBy(steps, C));
+    expect(decoder.summary().diagnostics).toBe(0);
+  });
+
+  it('stays a diagnostic when the other side closed, when the frame is not a closing one, or when its type had not arrived', () => {
+    const cut = (frame: (c: SpdyFrameEncoder) => Uint8Array, n: number, by: typeof C | typeof S) => {
+      const { steps, c } = openPortForward();
+      steps.push({ d: C, bytes: frame(c).subarray(0, n) });
+      const { decoder, events } = decode(closedBy(steps, by));
+      expect(events.filter((e) => e.kind === 'teardown')).toEqual([]);
+      return decoder.summary().diagnostics;
+    };
+    const goaway = (c: SpdyFrameEncoder) => c.encode({ kind: 'goaway', lastGoodStreamId: 0, status: 0 });
+    expect(cut(goaway, 5, S)).toBe(1);
+    expect(cut((c) => c.encode({ kind: 'data', streamId: 3, data: enc('more bytes') }), 9, C)).toBe(1);
+    expect(cut(goaway, 3, C)).toBe(1);
   });
 });

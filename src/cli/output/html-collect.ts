@@ -143,7 +143,7 @@ export class ReportCollector {
         this.other(this.sessionLane(s), { k: 'diagnostic', t, d: dir(ev.direction), x: `${ev.error.code}: ${printable(ev.error.message)}` });
         return;
       case 'teardown':
-        this.other(this.sessionLane(s), { k: 'end', t, d: dir(ev.direction), x: `teardown: a ${ev.layer} ${ev.frame} frame cut by the connection's ${ev.cutBy.toUpperCase()} after the session ended (normal)` });
+        this.other(this.sessionLane(s), { k: 'end', t, d: dir(ev.direction), x: `teardown: a ${ev.layer} ${ev.frame} frame cut by the connection's ${ev.cutBy.toUpperCase()} as the session ended (normal)` });
         return;
       case 'session-end':
         this.other(this.sessionLane(s), { k: 'end', t, d: -1, x: `session ended: ${ev.reason}` });

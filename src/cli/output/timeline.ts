@@ -153,7 +153,7 @@ export function formatTimelineEvent(event: TimelineEvent, chalk: ChalkInstance):
     case 'gap':
       return `${head} ${chalk.red(`GAP ${formatBytes(ev.size)} missing`)} at offset ${ev.offset}`;
     case 'teardown':
-      return `${head} ${teardownText(ev)}: teardown, after the session ended`;
+      return `${head} ${teardownText(ev)}: teardown, how the session ended (not a diagnostic)`;
     case 'session-end':
       return `${head} ${chalk.bold(`session ${ev.session} ended`)} (${ev.reason})`;
     case 'connection-close':
