@@ -128,17 +128,7 @@ describe('teardown: a frame cut by the close after the session ended', () => {
   });
 
   it('a port-forward whose streams are all closed: a cut frame is teardown', () => {
-    const c = new SpdyFrameEncoder();
-    const s = new SpdyFrameEncoder();
-    const steps: Step[] = [
-      { d: C, bytes: enc('POST /portforward/tok HTTP/1.1\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
-      { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
-      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 1, headers: [['streamtype', 'error'], ['port', '80'], ['requestid', '0']], fin: true }) },
-      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 3, headers: [['streamtype', 'data'], ['port', '80'], ['requestid', '0']] }) },
-      { d: C, bytes: c.encode({ kind: 'data', streamId: 3, data: enc('ping'), fin: true }) },
-      { d: S, bytes: s.encode({ kind: 'data', streamId: 3, data: enc('pong'), fin: true }) },
-      { d: S, bytes: s.encode({ kind: 'data', streamId: 1, data: new Uint8Array(0), fin: true }) },
-    ];
+    const { steps, c } = portForward(true);
     const goaway = c.encode({ kind: 'goaway', lastGoodStreamId: 0, status: 0 });
     const over = decode(script([...steps, { d: C, bytes: goaway.subarray(0, 5) }], { close: 'rst' }));
     expect(over.decoder.summary().diagnostics).toBe(0);
@@ -146,22 +136,27 @@ describe('teardown: a frame cut by the close after the session ended', () => {
   });
 });
 
-describe("teardown: a closing frame cut by its own sender's close, whatever is still open", () => {
-  /** A port-forward with its data stream still open on the server's side, as when kubectl port-forward is stopped. */
-  function openPortForward(): { steps: Step[]; c: SpdyFrameEncoder } {
-    const c = new SpdyFrameEncoder();
-    const s = new SpdyFrameEncoder();
-    const steps: Step[] = [
-      { d: C, bytes: enc('POST /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
-      { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
-      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 1, headers: [['streamtype', 'error'], ['port', '80'], ['requestid', '0']], fin: true }) },
-      { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 3, headers: [['streamtype', 'data'], ['port', '80'], ['requestid', '0']] }) },
-      { d: C, bytes: c.encode({ kind: 'data', streamId: 3, data: enc('ping') }) },
-      { d: S, bytes: s.encode({ kind: 'data', streamId: 3, data: enc('pong') }) },
-    ];
-    return { steps, c };
-  }
+/**
+ * A port-forward's error and data streams, one exchange on the data stream;
+ * `closed`: every stream closed both ways, else the data stream still open
+ * (as when kubectl port-forward is stopped).
+ */
+function portForward(closed: boolean): { steps: Step[]; c: SpdyFrameEncoder } {
+  const c = new SpdyFrameEncoder();
+  const s = new SpdyFrameEncoder();
+  const steps: Step[] = [
+    { d: C, bytes: enc('POST /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
+    { d: S, bytes: enc('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n') },
+    { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 1, headers: [['streamtype', 'error'], ['port', '80'], ['requestid', '0']], fin: true }) },
+    { d: C, bytes: c.encode({ kind: 'syn_stream', streamId: 3, headers: [['streamtype', 'data'], ['port', '80'], ['requestid', '0']] }) },
+    { d: C, bytes: c.encode({ kind: 'data', streamId: 3, data: enc('ping'), fin: closed }) },
+    { d: S, bytes: s.encode({ kind: 'data', streamId: 3, data: enc('pong'), fin: closed }) },
+  ];
+  if (closed) steps.push({ d: S, bytes: s.encode({ kind: 'data', streamId: 1, data: new Uint8Array(0), fin: true }) });
+  return { steps, c };
+}
 
+describe("teardown: a closing frame cut by its own sender's close, whatever is still open", () => {
   /** The script's events with the close sent by `by`. */
   function closedBy(steps: Step[], by: typeof C | typeof S) {
     const events = script(steps, { close: 'rst' });
@@ -172,7 +167,7 @@ describe("teardown: a closing frame cut by its own sender's close, whatever is s
 
   // kubectl 1.27 port-forward stopped through the tap: its RST_STREAM cut after 4 bytes by its own kernel's RST
   it('an RST_STREAM cut by the RST of the side that sent it is teardown, with the stream left open in the summary', () => {
-    const { steps, c } = openPortForward();
+    const { steps, c } = portForward(false);
     steps.push({ d: C, bytes: c.encode({ kind: 'rst_stream', streamId: 3, status: 5 }).subarray(0, 4) });
     const { decoder, events } = decode(closedBy(steps, C));
     expect(events.filter((e) => e.kind === 'diagnostic')).toEqual([]);
@@ -184,7 +179,7 @@ describe("teardown: a closing frame cut by its own sender's close, whatever is s
   });
 
   it('a GOAWAY cut by the RST of the side that sent it is teardown too', () => {
-    const { steps, c } = openPortForward();
+    const { steps, c } = portForward(false);
     steps.push({ d: C, bytes: c.encode({ kind: 'goaway', lastGoodStreamId: 0, status: 0 }).subarray(0, 5) });
     const { decoder } = decode(closedBy(steps, C));
     expect(decoder.summary().diagnostics).toBe(0);
@@ -192,7 +187,7 @@ describe("teardown: a closing frame cut by its own sender's close, whatever is s
 
   it('stays a diagnostic when the other side closed, when the frame is not a closing one, or when its type had not arrived', () => {
     const cut = (frame: (c: SpdyFrameEncoder) => Uint8Array, n: number, by: typeof C | typeof S) => {
-      const { steps, c } = openPortForward();
+      const { steps, c } = portForward(false);
       steps.push({ d: C, bytes: frame(c).subarray(0, n) });
       const { decoder, events } = decode(closedBy(steps, by));
       expect(events.filter((e) => e.kind === 'teardown')).toEqual([]);
