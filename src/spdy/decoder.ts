@@ -238,7 +238,8 @@ export class SpdyFrameDecoder {
   private pendingDescription(): string {
     if (this.skip > 0) return `${this.skip} bytes of an oversized frame missing`;
     if (this.partHeaderLength < FRAME_HEADER_LENGTH) return `${this.partHeaderLength} of 8 header bytes`;
-    const delivered = this.partPieces ? `, delivered in pieces already` : '';
+    // a frame whose header alone arrived has delivered nothing yet, in pieces or not
+    const delivered = this.partPieces && this.partBodyFilled > 0 ? `, delivered in pieces already` : '';
     return `${this.partBodyFilled} of ${this.partLength} body bytes${delivered}`;
   }
 
@@ -484,7 +485,7 @@ export class SpdyFrameDecoder {
         const lostHeaders = control && isHeaderCarrying(w0 & 0xffff);
         if (lostHeaders) this.headerContext.markUnknown();
         const frameOffset = this.cursor;
-        const delivered = this.partPieces ? ` (${this.partBodyFilled} bytes of it delivered in pieces already)` : '';
+        const delivered = this.partPieces && this.partBodyFilled > 0 ? ` (${this.partBodyFilled} bytes of it delivered in pieces already)` : '';
         this.cursor = this.received;
         this.skip = frameEnd - this.received;
         this.dropPartial();

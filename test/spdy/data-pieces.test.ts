@@ -94,6 +94,16 @@ describe('SpdyFrameDecoder dataPieces', () => {
     expect(e.map((x) => (x.kind === 'diagnostic' ? x.error.message : x.kind))).toEqual([
       'input ended inside a frame (42 of 100 body bytes, delivered in pieces already) (offset 0)',
     ]);
+
+    // only the header arrived: nothing went out, and the message does not say it did
+    const headerOnly = new SpdyFrameDecoder({ mode: 'inspect', dataPieces: true });
+    headerOnly.push(wire.subarray(0, 8));
+    expect(headerOnly.end().map((x) => (x.kind === 'diagnostic' ? x.error.message : x.kind))).toEqual(['input ended inside a frame (0 of 100 body bytes) (offset 0)']);
+    const headerThenGap = new SpdyFrameDecoder({ mode: 'inspect', dataPieces: true });
+    headerThenGap.push(wire.subarray(0, 8));
+    expect(headerThenGap.gap(10).map((x) => (x.kind === 'diagnostic' ? x.error.message : x.kind))).toEqual([
+      '10 bytes lost inside a DATA frame, which is dropped (stream 1, offset 0)',
+    ]);
   });
 
   it('any chunking gives the frames of the default decoder, once the pieces are joined', () => {
