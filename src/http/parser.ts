@@ -107,6 +107,16 @@ const CR = 13;
 const LF = 10;
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/**
+ * Whether a response ends HTTP on its connection: a `101`, or a 2xx
+ * answering a CONNECT (RFC 9110 §9.3.6: a tunnel from the end of its head).
+ * Whoever follows both directions (the parser, the tap's request gate, the
+ * timeline) decides with this one rule.
+ */
+export function switchesProtocol(method: string | undefined, status: number): boolean {
+  return status === 101 || (method === 'CONNECT' && status >= 200 && status < 300);
+}
+
 export class HttpParser {
   readonly type: 'request' | 'response';
   private readonly mode: ErrorMode;
@@ -456,7 +466,7 @@ export class HttpParser {
       return true;
     }
     const req = this.expected.shift();
-    if (req?.method === 'CONNECT' && status >= 200 && status < 300) {
+    if (switchesProtocol(req?.method, status)) {
       // a tunnel from the end of this head on, both ways (RFC 9110 §9.3.6: no content)
       this.messages++;
       this.state = State.Switched;

@@ -12,7 +12,7 @@
  * (a 401 means the user's credentials were rejected) and the 101.
  */
 import { ByteQueue } from '../common/byte-queue.js';
-import { HttpParser, type HttpParseEvent, type HttpRequestHead } from '../http/parser.js';
+import { HttpParser, switchesProtocol, type HttpParseEvent, type HttpRequestHead } from '../http/parser.js';
 import { headerValue } from '../http/headers.js';
 import { checkLocalToken } from '../identity/local-access.js';
 
@@ -38,8 +38,8 @@ export class RequestGate {
   private readonly held = new ByteQueue();
   private inBody = false;
   private upgradePending = false;
-  /** The request that waits for its answer is a CONNECT: a 2xx makes a tunnel, as a 101 does. */
-  private connectPending = false;
+  /** The method of the request whose answer is awaited: a CONNECT's 2xx makes a tunnel, as a 101 does. */
+  private pendingMethod: string | undefined;
   private piping = false;
   private refused = false;
   private watchingResponses = true;
@@ -65,8 +65,7 @@ export class RequestGate {
       if (ev.kind === 'response-head') {
         verdict.statuses.push(ev.head.status);
         // An upgrade's answer decides what the held client bytes are.
-        const tunnel = this.connectPending && ev.head.status >= 200 && ev.head.status < 300;
-        if (this.upgradePending && ev.head.status !== 101 && ev.head.status >= 200 && !tunnel) {
+        if (this.upgradePending && ev.head.status >= 200 && !switchesProtocol(this.pendingMethod, ev.head.status)) {
           this.upgradePending = false;
           verdict.actions.push(...this.follow(this.requests.refuseUpgrade()));
         }
@@ -103,7 +102,7 @@ export class RequestGate {
             break;
           }
           this.responses.expectResponse({ method: ev.head.method, upgrade: ev.head.upgrade });
-          this.connectPending = ev.head.method === 'CONNECT';
+          this.pendingMethod = ev.head.method;
           out.push({ kind: 'head', head: ev.head });
           this.inBody = true;
           break;

@@ -11,7 +11,7 @@
  */
 import { KubewireError, oppositeDirection, type Direction } from '../common/errors.js';
 import type { ConnectionClose, ConnectionData, ConnectionGap, ConnectionOpen, Endpoint } from '../tcp/types.js';
-import { HttpParser, type HttpParseEvent, type HttpRequestHead, type HttpResponseHead } from '../http/parser.js';
+import { HttpParser, switchesProtocol, type HttpParseEvent, type HttpRequestHead, type HttpResponseHead } from '../http/parser.js';
 import { headerTokens, headerValue, type HeaderList } from '../http/headers.js';
 import { redactHeaders, redactProtocol, redactQuery } from '../http/redact.js';
 import { sniffHttp } from '../http/sniff.js';
@@ -709,7 +709,7 @@ export class ConnectionDecoder {
         if (this.ctx.refusedUpgrades.length > MAX_REFUSED_KEPT) this.ctx.refusedUpgrades.shift();
       }
       this.httpEvents('clientToServer', this.req!.refuseUpgrade(), time, out);
-    } else if (rec?.head.method === 'CONNECT' && h.status >= 300) {
+    } else if (rec?.head.method === 'CONNECT' && !switchesProtocol(rec.head.method, h.status)) {
       // no tunnel: what the client sent after its CONNECT is HTTP again (a 2xx switches, below)
       this.httpEvents('clientToServer', this.req!.refuseUpgrade(), time, out);
     }
