@@ -7,6 +7,7 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { readSocks5 } from '../socks/index.js';
+import { parseAddress } from '../tcp/segment.js';
 import type { UpstreamAddress } from './addresses.js';
 import { proxyHandshake, type ProxyAnswer } from './proxy-handshake.js';
 
@@ -68,23 +69,7 @@ export function openThroughSocks5(proxy: URL, target: UpstreamAddress, timeoutMs
 function address(host: string): Buffer {
   const v = isIP(host);
   if (v === 4) return Buffer.from([1, ...host.split('.').map(Number)]);
-  if (v === 6) {
-    const words = expandIpv6(host);
-    const b = Buffer.alloc(17);
-    b[0] = 4;
-    words.forEach((w, k) => b.writeUInt16BE(w, 1 + 2 * k));
-    return b;
-  }
+  if (v === 6) return Buffer.concat([Buffer.from([4]), Buffer.from(parseAddress(host) as string, 'hex')]);
   const name = Buffer.from(host, 'latin1');
   return Buffer.concat([Buffer.from([3, name.length]), name]);
-}
-
-function expandIpv6(host: string): number[] {
-  const [head, tail] = host.includes('::') ? host.split('::') : [host, null];
-  // the last part may be a dotted IPv4 address (`::ffff:192.0.2.1`): two words
-  const words = (x: string) => (x.includes('.') ? ((n) => [(n[0]! << 8) | n[1]!, (n[2]! << 8) | n[3]!])(x.split('.').map(Number)) : [parseInt(x, 16)]);
-  const part = (s: string | null | undefined) => (s ? s.split(':').flatMap(words) : []);
-  const a = part(head);
-  const b = part(tail);
-  return tail === null ? a : [...a, ...new Array<number>(8 - a.length - b.length).fill(0), ...b];
 }

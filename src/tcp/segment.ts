@@ -71,16 +71,24 @@ export function formatAddress(a: IpAddress): string {
   return `${h(groups.slice(0, bestStart))}::${h(groups.slice(bestStart + bestLen))}`;
 }
 
-/** Parses "1.2.3.4" or an IPv6 text address into the compact form (for building test segments). */
+/** Parses "1.2.3.4" or an IPv6 text address (a dotted IPv4 tail included) into the compact form. */
 export function parseAddress(text: string): IpAddress {
   if (!text.includes(':')) {
     const p = text.split('.').map(Number);
     return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
   }
   const [head, tail] = text.split('::') as [string, string | undefined];
-  const hs = head ? head.split(':') : [];
-  const ts = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  // the last part may be a dotted IPv4 address (`::ffff:192.0.2.1`): two groups
+  const groups = (part: string) => part.split(':').flatMap((g) => (g.includes('.') ? dottedGroups(g) : [g]));
+  const hs = head ? groups(head) : [];
+  const ts = tail !== undefined && tail !== '' ? groups(tail) : [];
   const fill = tail !== undefined ? 8 - hs.length - ts.length : 0;
   const all = [...hs, ...Array<string>(fill).fill('0'), ...ts];
   return all.map((g) => g.padStart(4, '0').toLowerCase()).join('');
+}
+
+/** `192.0.2.1` as the two IPv6 groups it stands for (`c000`, `0201`). */
+function dottedGroups(v4: string): string[] {
+  const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
+  return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
 }
