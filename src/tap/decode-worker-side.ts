@@ -8,6 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SessionDecoderOptions } from '../timeline/index.js';
 import type { ConnectionEvent } from '../tcp/types.js';
+import { copyBytes } from '../common/bytes.js';
 import { readRing } from './decode-ring-reader.js';
 import { TapDecoding, type SummaryStage, type TapOutput } from './tap-decoding.js';
 import type { DecodeSummary } from '../timeline/index.js';
@@ -59,7 +60,7 @@ export function serveTapDecoding(
   // Events arrive from the start; they wait here until the outputs are built,
   // with copies of their bytes (a data event's view into the ring is valid only during the call).
   let pending: ConnectionEvent[] | null = [];
-  let consume: (ev: ConnectionEvent) => void = (ev) => pending!.push(ev.kind === 'data' ? { ...ev, bytes: Buffer.from(ev.bytes) } : ev);
+  let consume: (ev: ConnectionEvent) => void = (ev) => pending!.push(ev.kind === 'data' ? { ...ev, bytes: copyBytes(ev.bytes) } : ev);
   let finishing = false;
   readRing(
     port,
